@@ -1,0 +1,188 @@
+"""The one user configuration file (TOML), validated with pydantic. Unknown keys are errors.
+
+Secrets (the SMTP password) come only from the environment. `newswatch config check` prints the
+resolved configuration with secrets masked. The bundled demo config lives beside this module.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from newswatch.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FetchSettings(_Strict):
+    """How newswatch talks to the web. See docs/fetching.md."""
+
+    user_agent: str = Field(
+        "newswatch/0.1 (+https://github.com/newswatch/newswatch; news monitoring)",
+        description="User-Agent sent with every request and matched against robots.txt groups.",
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to establish a TCP/TLS connection.")
+    read_timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for any single read.")
+    total_deadline_s: float = Field(
+        30.0, gt=0, description="Hard limit on one response, all reads included (stops slow trickles)."
+    )
+    max_feed_bytes: int = Field(5_000_000, gt=0, description="Cap on decompressed feed bytes.")
+    max_page_bytes: int = Field(5_000_000, gt=0, description="Cap on decompressed page bytes.")
+    max_redirects: int = Field(5, ge=0, description="Redirect hops followed before giving up.")
+    retries: int = Field(2, ge=0, description="Retries for 408/429/5xx and connection errors (not other 4xx).")
+    backoff_base_s: float = Field(0.5, ge=0, description="First retry delay; doubles each try, Retry-After wins.")
+    max_retry_after_s: float = Field(60.0, ge=0, description="Longest Retry-After honoured within a run.")
+    per_host_concurrency: int = Field(2, ge=1, description="Connections at once to one host.")
+    per_host_delay_s: float = Field(1.0, ge=0, description="Minimum delay between requests to one host.")
+    total_concurrency: int = Field(8, ge=1, description="Requests in flight across all hosts.")
+    obey_robots: bool = Field(True, description="Obey robots.txt (RFC 9309), including Crawl-delay.")
+    allow_private_networks: bool = Field(
+        False,
+        description=(
+            "Allow loopback and private addresses. Off by default (SSRF guard). The demo and tests turn it on; "
+            "NEWSWATCH_ALLOW_PRIVATE_NETWORKS=1 also turns it on."
+        ),
+    )
+    disable_feed_after_failures: int = Field(
+        10, ge=1, description="Consecutive failed polls after which a feed is disabled (reason recorded)."
+    )
+
+
+class DedupSettings(_Strict):
+    """Syndication and story thresholds. docs/dedup.md explains each value and its evidence."""
+
+    min_shared_ratio: float = Field(
+        0.3, ge=0, le=1, description="Share of the shorter article's paragraphs that must align for a copy."
+    )
+    paragraph_distance: int = Field(
+        6, ge=0, le=64, description="Max Hamming distance for two paragraph simhashes to be a candidate match."
+    )
+    story_window_days: int = Field(
+        21, ge=1, description="An article joins a story only if published within this many days of it."
+    )
+
+
+class SmtpSettings(_Strict):
+    host: str = Field(..., description="SMTP server host.")
+    port: int = Field(587, description="SMTP port.")
+    starttls: bool = Field(True, description="Use STARTTLS.")
+    ssl: bool = Field(False, description="Use implicit TLS (port 465).")
+    username: str | None = Field(None, description="Login user; the password comes from NEWSWATCH_SMTP_PASSWORD.")
+    sender: str = Field(..., description="From address.")
+    timeout_s: float = Field(20.0, gt=0, description="Socket timeout for the SMTP session.")
+    retries: int = Field(3, ge=0, description="Retries for transient SMTP failures (4xx, connection errors).")
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get("NEWSWATCH_SMTP_PASSWORD")
+
+
+class WatchConfig(_Strict):
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Short name, used in --watch and tables.")
+    description: str = Field("", description="What this watch follows, shown in the digest.")
+    query: str = Field(
+        "",
+        description=(
+            'Saved-search query matched against title and text: "quoted phrases", AND, OR, NOT, '
+            "parentheses, prefix*. Empty keeps everything."
+        ),
+    )
+    feeds: list[str] = Field(default_factory=list, description="RSS/Atom/JSON Feed URLs (http/https).")
+    recipients: list[str] = Field(default_factory=list, description="Digest recipients.")
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description="User aliases: surface form -> canonical entity name."
+    )
+    max_items: int = Field(20, ge=1, description="At most this many stories in one digest.")
+
+    @field_validator("feeds")
+    @classmethod
+    def _feeds_are_web_urls(cls, feeds: list[str]) -> list[str]:
+        for f in feeds:
+            scheme = f.split(":", 1)[0].lower() if ":" in f else ""
+            if scheme not in ("http", "https"):
+                raise ValueError(
+                    f"feed {f!r} is not an http(s) URL; local files are ingested with `newswatch ingest`"
+                )
+        return feeds
+
+
+class DemoSettings(_Strict):
+    """Only for the bundled demo: serve the seed fixtures on an embedded loopback server."""
+
+    serve_seeds: bool = Field(False, description="Start the embedded loopback server with the seed feed.")
+
+
+class Config(_Strict):
+    watches: list[WatchConfig] = Field(..., min_length=1, description="What to watch.")
+    fetch: FetchSettings = Field(default_factory=FetchSettings, description="Fetch policy.")
+    dedup: DedupSettings = Field(default_factory=DedupSettings, description="Dedup thresholds.")
+    smtp: SmtpSettings | None = Field(None, description="Mail server; without it digests are written to files.")
+    digest_dir: str = Field("out/digests", description="Where digests are written (.eml and .html).")
+    unsubscribe_url: str | None = Field(None, description="https URL for List-Unsubscribe.")
+    demo: DemoSettings = Field(default_factory=DemoSettings, description="Demo-only settings.")
+
+    def watch(self, name: str) -> WatchConfig:
+        for w in self.watches:
+            if w.name == name:
+                return w
+        from newswatch.errors import UnknownWatchError
+
+        raise UnknownWatchError(
+            f"no watch named {name!r}; the config has: {', '.join(w.name for w in self.watches)}"
+        )
+
+    def effective_fetch(self) -> FetchSettings:
+        if os.environ.get("NEWSWATCH_ALLOW_PRIVATE_NETWORKS") == "1" and not self.fetch.allow_private_networks:
+            return self.fetch.model_copy(update={"allow_private_networks": True})
+        return self.fetch
+
+
+DEMO_CONFIG_NAME = "demo.toml"
+
+
+def demo_config_text() -> str:
+    return resources.files("newswatch").joinpath(DEMO_CONFIG_NAME).read_text(encoding="utf-8")
+
+
+def parse_config(text: str, origin: str = "<config>") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{origin}: not valid TOML: {e}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise ConfigError(f"{origin}: {loc}: {first['msg']}{more}") from None
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load the user's config, or the bundled demo config when path is None."""
+    if path is None:
+        return parse_config(demo_config_text(), origin="bundled demo config")
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {p} cannot be read: {e}") from None
+    return parse_config(text, origin=str(p))
+
+
+def masked(config: Config) -> dict:
+    """The resolved configuration as a dict with secrets masked (for `newswatch config check`)."""
+    data = config.model_dump(mode="json")
+    if config.smtp is not None:
+        data["smtp"]["password"] = "***" if config.smtp.password else None
+    data["fetch"]["allow_private_networks"] = config.effective_fetch().allow_private_networks
+    return data

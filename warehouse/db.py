@@ -1,0 +1,142 @@
+"""The only module that opens DuckDB: connecting (with lock retry), schema setup, bulk inserts.
+
+DuckDB lets one process hold a file read-write and then no other process can open it, not even
+read-only. So writers keep their windows short and retry with backoff when the lock is held;
+readers use `connect(path, read_only=True)`, which retries the same way. See docs/schema.md,
+"Querying while the pipeline runs".
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from newswatch.errors import WarehouseError, WarehouseLockedError
+
+DEFAULT_DB = "newswatch.duckdb"
+SCHEMA_VERSION = "1"
+
+
+def default_db_path() -> str:
+    return os.environ.get("NEWSWATCH_DB") or DEFAULT_DB
+
+
+def _schema_files() -> list[tuple[str, str]]:
+    sql_dir = resources.files("warehouse").joinpath("sql")
+    files = sorted((p.name, p) for p in sql_dir.iterdir() if p.name.endswith(".sql"))
+    return [(name, p.read_text(encoding="utf-8")) for name, p in files]
+
+
+def _is_lock_error(e: Exception) -> bool:
+    msg = str(e)
+    return "Could not set lock" in msg or "Conflicting lock" in msg
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    lock_timeout_s: float = 30.0,
+    apply_schema: bool = True,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting up to lock_timeout_s for another process's lock to go.
+
+    Raises WarehouseLockedError (one clear line) when the lock does not go, WarehouseError for a
+    file that is not a DuckDB database.
+    """
+    p = Path(path or default_db_path())
+    if read_only and not p.exists():
+        raise WarehouseError(f"database {p} does not exist; run `newswatch run` or `newswatch ingest` first")
+    if not read_only and p.parent and not p.parent.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + lock_timeout_s
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(p), read_only=read_only)
+            break
+        except duckdb.IOException as e:
+            if not _is_lock_error(e):
+                raise WarehouseError(f"database {p} cannot be opened: {str(e).splitlines()[0]}") from None
+            if time.monotonic() >= deadline:
+                raise WarehouseLockedError(
+                    f"database {p} is locked by another newswatch process (waited {lock_timeout_s:.0f}s); "
+                    "try again when it finishes"
+                ) from None
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 1.0)
+        except duckdb.Error as e:
+            raise WarehouseError(f"database {p} cannot be opened: {str(e).splitlines()[0]}") from None
+    if apply_schema and not read_only:
+        ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Run every warehouse/sql/*.sql file in name order (they are idempotent) in one transaction."""
+    con.execute("BEGIN")
+    try:
+        for name, sql in _schema_files():
+            try:
+                con.execute(sql)
+            except duckdb.Error as e:
+                raise WarehouseError(f"schema file {name} failed: {e}") from e
+        con.execute(
+            "INSERT OR REPLACE INTO core.meta VALUES ('schema_version', ?)",
+            [SCHEMA_VERSION],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextmanager
+def session(path: str | os.PathLike[str] | None = None, **kw: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that is closed on exit (writers: keep these windows short)."""
+    con = connect(path, **kw)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    columns: Iterable[str] | None = None,
+    mode: str = "INSERT",
+) -> int:
+    """Bulk insert dicts through Arrow (about 60k rows/s here, against ~800/s for executemany).
+
+    mode is 'INSERT', 'INSERT OR REPLACE' or 'INSERT OR IGNORE'. Column types come from the table.
+    """
+    if not rows:
+        return 0
+    cols = list(columns) if columns is not None else list(rows[0].keys())
+    data = {c: [r.get(c) for r in rows] for c in cols}
+    tbl = pa.table(data)  # noqa: F841 - referenced by name in the SQL below
+    col_list = ", ".join(f'"{c}"' for c in cols)
+    con.execute(f"{mode} INTO {table} ({col_list}) SELECT {col_list} FROM tbl")
+    return len(rows)

@@ -1,0 +1,98 @@
+-- Core tables: runs, feeds seen, articles and their revisions, skips.
+-- Every file in warehouse/sql runs in name order on every connect and must be idempotent
+-- (CREATE ... IF NOT EXISTS for tables, CREATE OR REPLACE for views). Tables live in schema `core`;
+-- the public SQL contract is the views in schema `main` (see 90_public.sql and docs/schema.md).
+
+CREATE SCHEMA IF NOT EXISTS core;
+
+CREATE TABLE IF NOT EXISTS core.meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS core.runs (
+    run_id          VARCHAR PRIMARY KEY,
+    started_at      TIMESTAMPTZ NOT NULL,
+    finished_at     TIMESTAMPTZ,
+    status          VARCHAR NOT NULL,         -- running | succeeded | failed | partial
+    command         VARCHAR,                  -- run | ingest | digest
+    watches         VARCHAR,
+    feeds_polled    INTEGER DEFAULT 0,
+    feeds_not_modified INTEGER DEFAULT 0,
+    feeds_failed    INTEGER DEFAULT 0,
+    entries_seen    INTEGER DEFAULT 0,
+    pages_fetched   INTEGER DEFAULT 0,
+    articles_new    INTEGER DEFAULT 0,
+    articles_revised INTEGER DEFAULT 0,
+    articles_unchanged INTEGER DEFAULT 0,
+    skipped         INTEGER DEFAULT 0,
+    off_topic       INTEGER DEFAULT 0,
+    copies_grouped  INTEGER DEFAULT 0,
+    stories         INTEGER DEFAULT 0,
+    facts           INTEGER DEFAULT 0,
+    digest_items    INTEGER DEFAULT 0,
+    error           VARCHAR
+);
+
+-- One row per article (stable id from the canonical URL); the newest revision's content.
+CREATE TABLE IF NOT EXISTS core.articles (
+    article_id      VARCHAR PRIMARY KEY,
+    watch           VARCHAR NOT NULL,
+    url             VARCHAR NOT NULL,
+    canonical_url   VARCHAR NOT NULL,
+    feed_url        VARCHAR,
+    source          VARCHAR NOT NULL,
+    title           VARCHAR NOT NULL,
+    author          VARCHAR,
+    language        VARCHAR,
+    published_at    TIMESTAMPTZ,
+    published_origin VARCHAR,
+    published_confidence DOUBLE,
+    date_candidates JSON,
+    fetched_at      TIMESTAMPTZ NOT NULL,
+    first_seen_at   TIMESTAMPTZ NOT NULL,
+    first_run_id    VARCHAR,
+    fetch_status    VARCHAR NOT NULL,
+    summary         VARCHAR,
+    text            VARCHAR NOT NULL,
+    raw_text        VARCHAR NOT NULL,
+    word_count      INTEGER NOT NULL,
+    content_hash    VARCHAR NOT NULL,
+    revision        INTEGER NOT NULL DEFAULT 1,
+    extractor       VARCHAR
+);
+
+-- Every distinct content an article URL has had (revision 1 is the first seen).
+CREATE TABLE IF NOT EXISTS core.article_revisions (
+    article_id      VARCHAR NOT NULL,
+    revision        INTEGER NOT NULL,
+    content_hash    VARCHAR NOT NULL,
+    fetched_at      TIMESTAMPTZ NOT NULL,
+    run_id          VARCHAR,
+    title           VARCHAR NOT NULL,
+    text            VARCHAR NOT NULL,
+    PRIMARY KEY (article_id, revision)
+);
+
+-- Feed entries seen (so only new entries are fetched).
+CREATE TABLE IF NOT EXISTS core.feed_entries (
+    feed_url        VARCHAR NOT NULL,
+    entry_key       VARCHAR NOT NULL,
+    link            VARCHAR,
+    canonical_url   VARCHAR,
+    title           VARCHAR,
+    published_at    TIMESTAMPTZ,
+    first_seen_at   TIMESTAMPTZ NOT NULL,
+    run_id          VARCHAR,
+    PRIMARY KEY (feed_url, entry_key)
+);
+
+-- What a run dropped, and why.
+CREATE TABLE IF NOT EXISTS core.skips (
+    run_id          VARCHAR NOT NULL,
+    url             VARCHAR NOT NULL,
+    stage           VARCHAR NOT NULL,
+    reason          VARCHAR NOT NULL,
+    detail          VARCHAR,
+    skipped_at      TIMESTAMPTZ NOT NULL
+);
