@@ -96,3 +96,21 @@ CREATE TABLE IF NOT EXISTS core.skips (
     detail          VARCHAR,
     skipped_at      TIMESTAMPTZ NOT NULL
 );
+
+-- Group assignment of each article, written by the dedup stage (warehouse/dedup.py):
+-- copies of one text share syndication_id (the id of the earliest copy); coverage of one event shares story_id.
+CREATE TABLE IF NOT EXISTS core.article_groups (
+    article_id      VARCHAR PRIMARY KEY,
+    syndication_id  VARCHAR NOT NULL,
+    story_id        VARCHAR NOT NULL,
+    assigned_at     TIMESTAMPTZ NOT NULL
+);
+
+-- Whole-document fingerprint of each article's cleaned text (written by warehouse/dedup.py; paragraph-level
+-- fingerprints and the candidate index live in 20_dedup.sql). version names the algorithm so an upgrade recomputes.
+CREATE TABLE IF NOT EXISTS core.fingerprints (
+    article_id      VARCHAR PRIMARY KEY,
+    doc_simhash     UBIGINT NOT NULL,
+    version         VARCHAR NOT NULL,
+    computed_at     TIMESTAMPTZ NOT NULL
+);
