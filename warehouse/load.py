@@ -1,0 +1,239 @@
+"""Idempotent loads of runs, feed entries, articles (with revisions) and skips into the warehouse.
+
+Rerunning on the same input adds no article, revision or entry rows: articles are keyed by a hash of the
+canonical URL, and a new revision is stored only when the content hash changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from newswatch.models import Article, FeedEntry, Skip, stable_id, utcnow
+from warehouse.db import insert_rows, transaction
+
+RUN_COUNTERS = (
+    "feeds_polled",
+    "feeds_not_modified",
+    "feeds_failed",
+    "entries_seen",
+    "pages_fetched",
+    "articles_new",
+    "articles_revised",
+    "articles_unchanged",
+    "skipped",
+    "off_topic",
+    "copies_grouped",
+    "stories",
+    "facts",
+    "digest_items",
+)
+
+
+def start_run(con: duckdb.DuckDBPyConnection, command: str, watches: Iterable[str], now: datetime | None = None) -> str:
+    now = now or utcnow()
+    run_id = stable_id(command, now.isoformat(), length=20)
+    con.execute(
+        "INSERT INTO core.runs (run_id, started_at, status, command, watches) VALUES (?, ?, 'running', ?, ?)",
+        [run_id, now, command, ",".join(watches)],
+    )
+    return run_id
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    counts: Mapping[str, int],
+    error: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    sets = ", ".join(f"{c} = ?" for c in RUN_COUNTERS)
+    values = [int(counts.get(c, 0)) for c in RUN_COUNTERS]
+    con.execute(
+        f"UPDATE core.runs SET finished_at = ?, status = ?, error = ?, {sets} WHERE run_id = ?",
+        [now or utcnow(), status, error, *values, run_id],
+    )
+
+
+def mark_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Runs still 'running' when a new run starts were killed (the run lock guarantees no overlap)."""
+    n = con.execute(
+        "UPDATE core.runs SET status = 'killed', error = coalesce(error, 'process ended before the run finished') "
+        "WHERE status = 'running' RETURNING run_id"
+    ).fetchall()
+    return len(n)
+
+
+def seen_entries(con: duckdb.DuckDBPyConnection, entries: Sequence[FeedEntry]) -> dict[tuple[str, str], tuple]:
+    """The stored (title, published_at) of entries already seen, keyed by (feed_url, entry_key)."""
+    if not entries:
+        return {}
+    keys = [{"feed_url": e.feed_url, "entry_key": e.entry_key} for e in entries]
+    import pyarrow as pa
+
+    want = pa.Table.from_pylist(keys)  # noqa: F841 - used by name in SQL
+    rows = con.execute(
+        "SELECT f.feed_url, f.entry_key, f.title, f.published_at FROM core.feed_entries f "
+        "JOIN want w ON f.feed_url = w.feed_url AND f.entry_key = w.entry_key"
+    ).fetchall()
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def record_entries(
+    con: duckdb.DuckDBPyConnection, entries: Sequence[tuple[FeedEntry, str | None]], run_id: str
+) -> int:
+    """Store (entry, canonical link) pairs; an entry seen before keeps its first_seen_at."""
+    now = utcnow()
+    rows = [
+        {
+            "feed_url": e.feed_url,
+            "entry_key": e.entry_key,
+            "link": e.link,
+            "canonical_url": canon,
+            "title": e.title,
+            "published_at": e.published_at,
+            "first_seen_at": now,
+            "run_id": run_id,
+        }
+        for e, canon in entries
+    ]
+    if not rows:
+        return 0
+    import pyarrow as pa
+
+    tbl = pa.Table.from_pylist(rows)  # noqa: F841
+    con.execute(
+        "INSERT INTO core.feed_entries SELECT * FROM tbl ON CONFLICT (feed_url, entry_key) DO UPDATE SET "
+        "title = excluded.title, published_at = excluded.published_at, link = excluded.link, "
+        "canonical_url = excluded.canonical_url"
+    )
+    return len(rows)
+
+
+def known_canonical_urls(con: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> set[str]:
+    if not urls:
+        return set()
+    import pyarrow as pa
+
+    want = pa.table({"u": list(urls)})  # noqa: F841
+    return {r[0] for r in con.execute("SELECT canonical_url FROM core.articles JOIN want ON canonical_url = u").fetchall()}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    new: tuple[str, ...]
+    revised: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return self.new + self.revised
+
+
+def _article_row(a: Article, run_id: str, revision: int, first_seen: datetime) -> dict:
+    return {
+        "article_id": a.article_id,
+        "watch": a.watch,
+        "url": a.url,
+        "canonical_url": a.canonical_url,
+        "feed_url": a.feed_url,
+        "source": a.source,
+        "title": a.title,
+        "author": a.author,
+        "language": a.language,
+        "published_at": a.published_at,
+        "published_origin": a.published_origin,
+        "published_confidence": a.published_confidence,
+        "date_candidates": json.dumps(
+            [
+                {"value": c.value.isoformat(), "origin": c.origin, "confidence": c.confidence}
+                for c in a.date_candidates
+            ]
+        ),
+        "fetched_at": a.fetched_at,
+        "first_seen_at": first_seen,
+        "first_run_id": run_id,
+        "fetch_status": a.fetch_status,
+        "summary": a.summary,
+        "text": a.text,
+        "raw_text": a.raw_text,
+        "word_count": a.word_count,
+        "content_hash": a.content_hash,
+        "revision": revision,
+        "extractor": a.extractor,
+    }
+
+
+def upsert_articles(con: duckdb.DuckDBPyConnection, articles: Sequence[Article], run_id: str) -> LoadResult:
+    """Insert new articles, store a revision for changed ones, leave identical ones alone (one transaction)."""
+    # The same article twice in one batch (two feeds, two files): keep the last one.
+    by_id: dict[str, Article] = {a.article_id: a for a in articles}
+    if not by_id:
+        return LoadResult((), (), ())
+    import pyarrow as pa
+
+    want = pa.table({"id": list(by_id)})  # noqa: F841
+    existing = {
+        r[0]: (r[1], r[2], r[3])
+        for r in con.execute(
+            "SELECT article_id, content_hash, revision, first_seen_at FROM core.articles JOIN want ON article_id = id"
+        ).fetchall()
+    }
+    new_rows, rev_rows, new_ids, revised_ids, unchanged_ids = [], [], [], [], []
+    for aid, a in by_id.items():
+        if aid not in existing:
+            new_rows.append(_article_row(a, run_id, 1, a.fetched_at))
+            rev_rows.append(_revision_row(a, 1, run_id))
+            new_ids.append(aid)
+        elif existing[aid][0] != a.content_hash:
+            revision = existing[aid][1] + 1
+            row = _article_row(a, run_id, revision, existing[aid][2])
+            new_rows.append(row)
+            rev_rows.append(_revision_row(a, revision, run_id))
+            revised_ids.append(aid)
+        else:
+            unchanged_ids.append(aid)
+    with transaction(con):
+        if revised_ids:
+            gone = pa.table({"id": revised_ids})  # noqa: F841
+            # keep first_run_id of the first revision
+            first_runs = dict(
+                con.execute(
+                    "SELECT article_id, first_run_id FROM core.articles JOIN gone ON article_id = id"
+                ).fetchall()
+            )
+            for row in new_rows:
+                if row["article_id"] in first_runs:
+                    row["first_run_id"] = first_runs[row["article_id"]]
+        insert_rows(con, "core.articles", new_rows, mode="INSERT OR REPLACE")
+        insert_rows(con, "core.article_revisions", rev_rows, mode="INSERT OR IGNORE")
+    return LoadResult(tuple(new_ids), tuple(revised_ids), tuple(unchanged_ids))
+
+
+def _revision_row(a: Article, revision: int, run_id: str) -> dict:
+    return {
+        "article_id": a.article_id,
+        "revision": revision,
+        "content_hash": a.content_hash,
+        "fetched_at": a.fetched_at,
+        "run_id": run_id,
+        "title": a.title,
+        "text": a.text,
+    }
+
+
+def record_skips(con: duckdb.DuckDBPyConnection, run_id: str, skips: Sequence[Skip]) -> int:
+    now = utcnow()
+    return insert_rows(
+        con,
+        "core.skips",
+        [
+            {"run_id": run_id, "url": s.url, "stage": s.stage, "reason": s.reason, "detail": s.detail, "skipped_at": now}
+            for s in skips
+        ],
+    )
