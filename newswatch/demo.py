@@ -1,6 +1,6 @@
 """The embedded loopback server for the demo watch: serves the seed feed and pages with real HTTP headers.
 
-`make run` starts it on 127.0.0.1 (random port) and points the demo watch at its feed, so the demo goes
+`make run` starts it on 127.0.0.1 (port DEMO_PORT, random if busy) and points the demo watch at its feed, so the demo goes
 through the real path (HTTP, conditional GET, robots.txt, trafilatura) without touching the internet.
 Tests use the same server. Responses carry Content-Type with charset, ETag, Last-Modified and
 Cache-Control; conditional requests get 304; gzip is used when the client accepts it.
@@ -22,6 +22,9 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "seeds" / "fixtures"
 FEED_PATH = "/feeds/rotherham.xml"
+# The demo serves on a fixed loopback port when it is free, so that URLs (and so article ids) are the same
+# from one `make run` to the next; tests pass port=0 for a random one.
+DEMO_PORT = 18731
 ROBOTS = b"User-agent: *\nAllow: /\n"
 
 
@@ -119,10 +122,13 @@ class DemoServer:
 
 
 @contextmanager
-def serve_fixtures(root: Path = FIXTURES, host: str = "127.0.0.1") -> Iterator[DemoServer]:
-    """Serve the fixture site on a random loopback port for the duration of the block."""
+def serve_fixtures(root: Path = FIXTURES, host: str = "127.0.0.1", port: int = 0) -> Iterator[DemoServer]:
+    """Serve the fixture site on a loopback port (0: random; busy fixed port: random) for the block."""
     site = FixtureSite(root=root)
-    server = ThreadingHTTPServer((host, 0), _handler(site))
+    try:
+        server = ThreadingHTTPServer((host, port), _handler(site))
+    except OSError:
+        server = ThreadingHTTPServer((host, 0), _handler(site))
     server.daemon_threads = True
     base = f"http://{host}:{server.server_address[1]}"
     site.load(base)

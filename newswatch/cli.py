@@ -1,0 +1,253 @@
+"""The `newswatch` command: a thin shell over flows.pipeline and the warehouse. Nothing imports it.
+
+Mistakes a user can make (missing file, bad config, unknown watch, locked database, bad SQL) print one
+line on stderr and exit non-zero; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from newswatch.errors import NewswatchError, UserError
+
+DB_HELP = "DuckDB file (default: $NEWSWATCH_DB or ./newswatch.duckdb)."
+CONFIG_HELP = "Config file (TOML). Default: $NEWSWATCH_CONFIG, else the bundled demo watch."
+
+
+def _db(db: str | None) -> str:
+    from warehouse.db import default_db_path
+
+    return db or default_db_path()
+
+
+def _config(path: str | None):
+    from newswatch.config import load_config
+
+    return load_config(path or os.environ.get("NEWSWATCH_CONFIG") or None)
+
+
+class _Group(click.Group):
+    """Turns expected errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewswatchError as e:
+            click.echo(f"newswatch: error: {e}", err=True)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("newswatch: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newswatch")
+def main() -> None:
+    """newswatch: follow a story across the news. Polls feeds, fetches and extracts articles, groups
+    syndicated copies and stories, extracts facts, loads DuckDB and writes or sends a digest."""
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
+@click.option("--watch", "watches", multiple=True, help="Only this watch (repeatable). Default: every watch.")
+@click.option("--no-digest", is_flag=True, help="Do not write or send the digest at the end of the run.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Digest folder (default: config digest_dir).")
+def run(config_path: str | None, db: str | None, watches: Sequence[str], no_digest: bool, out_dir: str | None) -> None:
+    """One monitoring run of every watch in the config (the bundled demo watch by default)."""
+    from flows.pipeline import demo_feeds, run_monitor
+
+    config = _config(config_path)
+    db_path = _db(db)
+    with demo_feeds(config) as extra:
+        for url in extra:
+            click.echo(f"demo: serving the seed feed at {url}")
+        report = run_monitor(config, db_path, watch_names=watches or None, extra_feeds=extra,
+                             digest=not no_digest, out_dir=out_dir)
+    _print_summary(report)
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Config file; --watch must name one of its watches. Without it, nothing is filtered out.")
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
+@click.option("--watch", "watch_name", help="Watch to file the articles under (default: the config's first, or 'default').")
+@click.option("--digest/--no-digest", default=False, help="Write/send the watch's digest afterwards.")
+@click.argument("sources", nargs=-1, required=True)
+def ingest(config_path: str | None, db: str | None, watch_name: str | None, digest: bool, sources: Sequence[str]) -> None:
+    """Ingest local files or folders (.txt, .html, feed files .xml/.rss/.atom/.json) or feed URLs.
+
+    A .txt file's first non-empty line is its title. Links inside feed files are fetched under the same
+    safety rules as any other link.
+    """
+    from flows.pipeline import ingest_sources
+    from newswatch.config import Config, WatchConfig
+
+    if config_path or os.environ.get("NEWSWATCH_CONFIG"):
+        config = _config(config_path)
+        watch = config.watch(watch_name) if watch_name else config.watches[0]
+    else:
+        watch = WatchConfig(name=watch_name or "default", description="ad-hoc ingest", query="")
+        config = Config(watches=[watch])
+    report = ingest_sources(config, _db(db), watch, sources, digest=digest)
+    _print_summary(report)
+
+
+@main.command()
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table: aligned text (long cells cut); csv; json: an array of objects, one per row.")
+@click.option("--max-width", default=60, show_default=True, help="Cut table cells longer than this (0: never).")
+@click.argument("query")
+def sql(db: str | None, fmt: str, max_width: int, query: str) -> None:
+    """Run a SQL query against the warehouse (read-only) and print the result."""
+    import duckdb
+
+    from warehouse.db import connect
+
+    con = connect(_db(db), read_only=True)
+    try:
+        cur = con.execute(query)
+    except duckdb.Error as e:
+        raise UserError(f"SQL error: {str(e).splitlines()[0]}") from None
+    if cur.description is None:
+        return
+    cols = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    con.close()
+    click.echo(format_rows(cols, rows, fmt, max_width), nl=False)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, bytes):
+        return v.hex()
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return v
+
+
+def format_rows(cols: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, max_width: int = 60) -> str:
+    if fmt == "json":
+        return json.dumps([{c: _jsonable(v) for c, v in zip(cols, r, strict=True)} for r in rows],
+                          ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(cols)
+        for r in rows:
+            w.writerow(["" if v is None else _jsonable(v) for v in r])
+        return buf.getvalue()
+
+    def cell(v: Any) -> str:
+        s = "NULL" if v is None else str(_jsonable(v))
+        s = s.replace("\n", " ")
+        return s if not max_width or len(s) <= max_width else s[: max_width - 1] + "…"
+
+    table = [[cell(v) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in table]) for i, c in enumerate(cols)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip(),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in table]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
+@click.option("--watch", "watches", multiple=True, help="Only this watch (repeatable).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Digest folder (default: config digest_dir).")
+def digest(config_path: str | None, db: str | None, watches: Sequence[str], out_dir: str | None) -> None:
+    """Write (or send, when SMTP is configured) each watch's digest of what is new since the last one."""
+    from flows.pipeline import run_digests
+
+    config = _config(config_path)
+    names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
+    db_path = _db(db)
+    if not os.path.exists(db_path):
+        raise UserError(f"database {db_path} does not exist; run `newswatch run` or `newswatch ingest` first")
+    for d in run_digests(config, db_path, names, out_dir=out_dir):
+        _print_digest(d)
+
+
+@main.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+def config_check(config_path: str | None) -> None:
+    """Validate the config and print it resolved, secrets masked."""
+    from newswatch.config import masked
+
+    cfg = _config(config_path)
+    click.echo(json.dumps(masked(cfg), indent=2))
+
+
+def _print_digest(d: Any) -> None:
+    status = getattr(d, "status", "?")
+    if status == "empty":
+        click.echo(f"digest {d.watch}: nothing new since the last digest")
+        return
+    paths = ", ".join(p for p in (getattr(d, "eml_path", None), getattr(d, "html_path", None)) if p)
+    click.echo(f"digest {d.watch}: {status}, {d.items} item(s){' -> ' + paths if paths else ''}"
+               + (f" ({d.detail})" if getattr(d, "detail", "") else ""))
+
+
+def _print_summary(report: Any) -> None:
+    from warehouse.db import connect
+
+    c = report.counts
+    click.echo(f"run {report.run_id}: {report.status}")
+    click.echo(
+        f"  feeds polled {c['feeds_polled']} (not modified {c['feeds_not_modified']}, failed {c['feeds_failed']}), "
+        f"entries {c['entries_seen']}, pages fetched {c['pages_fetched']}"
+    )
+    click.echo(
+        f"  articles new {c['articles_new']}, revised {c['articles_revised']}, unchanged {c['articles_unchanged']}; "
+        f"skipped {sum(report.skips.values())}"
+        + (" (" + ", ".join(f"{s}/{r}: {n}" for (s, r), n in sorted(report.skips.items())) + ")" if report.skips else "")
+    )
+    con = connect(report.db_path, read_only=True)
+    try:
+        totals = con.execute(
+            "SELECT count(*), count(DISTINCT syndication_id), count(DISTINCT story_id), "
+            "count(*) - count(DISTINCT syndication_id) FROM articles"
+        ).fetchone()
+        facts = con.execute(
+            "SELECT (SELECT count(*) FROM entity_mentions), (SELECT count(*) FROM figures), "
+            "(SELECT count(*) FROM periods), (SELECT count(*) FROM quotes)"
+        ).fetchone()
+    finally:
+        con.close()
+    click.echo(
+        f"  warehouse: {totals[0]} articles, {totals[3]} syndicated copies grouped into {totals[1]} texts, "
+        f"{totals[2]} stories; facts: {facts[0]} entity mentions, {facts[1]} figures, {facts[2]} periods, "
+        f"{facts[3]} quotes"
+    )
+    click.echo(f"  database: {os.path.abspath(report.db_path)}")
+    for d in report.digests:
+        _print_digest(d)
+    db_arg = "" if os.path.abspath(report.db_path) == os.path.abspath("newswatch.duckdb") else f" --db {report.db_path}"
+    click.echo(f'  try: newswatch sql{db_arg} "select source, title, syndication_id, story_id from articles"')
+
+
+if __name__ == "__main__":
+    main()
