@@ -1,0 +1,261 @@
+"""Digest rendering: Digest record -> subject, plain text, HTML and the MIME message (pure, golden-tested).
+
+Everything shown comes from feeds and pages, so it is hostile input (RELIABILITY.md E26-E28):
+- HTML is rendered by Jinja2 with autoescape on; a link is an <a href> only when safe_href() accepts it
+  (http/https, a host, no credentials, no whitespace or control characters); otherwise the title is plain
+  text and the URL is not shown, so no client can turn it into a link either.
+- The plain-text part has control characters removed and whitespace collapsed (no forged lines).
+- The Subject is one line (CR/LF and controls removed), at most SUBJECT_MAX characters, RFC 2047 encoded
+  by the email package when not ASCII. Recipients are parsed as addresses; anything else is refused.
+- The message is multipart/alternative, text first and HTML last, with a deterministic Message-ID and
+  MIME boundary derived from digest_id, so rendering the same digest twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+
+from newswatch.models import Digest, DigestArticle, DigestItem
+
+SUBJECT_MAX = 120
+TITLE_MAX = 300
+DEFAULT_SENDER = "newswatch@localhost"
+TEMPLATES = Path(__file__).with_name("templates")
+
+# C0/C1 controls, DEL, and the Unicode line/paragraph separators and bidi overrides that can forge lines
+# or reorder text in a subject or a text body.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+class RenderError(ValueError):
+    """A digest cannot be rendered as asked (e.g. a recipient that is not an email address)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    """A rendered digest: the parts and the complete message."""
+
+    digest_id: str
+    subject: str  # one line, bounded, before RFC 2047 encoding
+    message_id: str
+    text: str
+    html: str
+    message: bytes  # the .eml (CRLF line ends, ASCII only)
+    recipients: tuple[str, ...]
+    sender: str
+
+
+def clean_line(value: str | None, limit: int = TITLE_MAX) -> str:
+    """One line of plain text: controls and line breaks removed, whitespace collapsed, length bounded."""
+    text = unicodedata.normalize("NFC", value or "")
+    text = _CONTROL.sub(" ", text)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def safe_href(url: str | None) -> str | None:
+    """The URL if it may become a clickable link: http(s), a host, no credentials, no spaces or controls."""
+    if not url or len(url) > 2048:
+        return None
+    if any(ch.isspace() or _CONTROL.match(ch) for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if "@" in parts.netloc or "\\" in url:
+        return None
+    return url
+
+
+def message_domain(sender: str) -> str:
+    """The domain used in Message-ID and List-Id: the sender's domain, else a reserved one."""
+    domain = sender.rpartition("@")[2].strip().rstrip(">").lower()
+    domain = re.sub(r"[^a-z0-9.-]", "", domain).strip(".-")
+    return domain or "newswatch.invalid"
+
+
+def message_id_for(digest_id: str, sender: str) -> str:
+    """The Message-ID of a digest: the same for every (re)send, so clients can deduplicate."""
+    return f"<digest-{digest_id}@{message_domain(sender)}>"
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def headline(digest: Digest) -> str:
+    """'2 new stories, 1 update' for a digest."""
+    updates = sum(1 for i in digest.items if i.is_update)
+    new = len(digest.items) - updates
+    parts = []
+    if new:
+        parts.append(_plural(new, "new story", "new stories"))
+    if updates:
+        parts.append(_plural(updates, "update", "updates"))
+    return ", ".join(parts) or "nothing new"
+
+
+def make_subject(digest: Digest) -> str:
+    """The Subject: '[watch] 2 new stories, 1 update: <first title>', one line, at most SUBJECT_MAX chars."""
+    first = clean_line(digest.items[0].title) if digest.items else ""
+    subject = f"[{clean_line(digest.watch, 60)}] {headline(digest)}"
+    if first:
+        subject += f": {first}"
+    return clean_line(subject, SUBJECT_MAX)
+
+
+def _check_address(addr: str) -> str:
+    """A bare address (local@domain) or refuse it: no display names, no header syntax smuggled in."""
+    if _CONTROL.search(addr) or any(c in addr for c in ',;<>"()[]\\') or addr.count("@") != 1:
+        raise RenderError(f"recipient {addr!r} is not a plain email address (local@domain)")
+    local, _, domain = addr.strip().partition("@")
+    try:
+        Address(username=local, domain=domain)
+    except (ValueError, IndexError) as e:
+        raise RenderError(f"recipient {addr!r} is not a valid email address: {e}") from None
+    return f"{local}@{domain}"
+
+
+def _fmt_date(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d") if value else ""
+
+
+def _article_view(a: DigestArticle) -> dict[str, object]:
+    return {
+        "title": clean_line(a.title) or "(untitled)",
+        "source": clean_line(a.source, 120) or "unknown source",
+        "date": _fmt_date(a.published_at),
+        "href": safe_href(a.url),
+        "url_note": "" if safe_href(a.url) else "link not shown: not a plain http(s) address",
+    }
+
+
+def _item_view(item: DigestItem) -> dict[str, object]:
+    copies = item.others[: item.copies]
+    coverage = item.others[item.copies :]
+    return {
+        "title": clean_line(item.title) or clean_line(item.lead.title) or "(untitled)",
+        "is_update": item.is_update,
+        "lead": _article_view(item.lead),
+        "summary": clean_line(item.summary, 600),
+        "copies": [_article_view(a) for a in copies],
+        "coverage": [_article_view(a) for a in coverage],
+        "facts": [clean_line(f, 300) for f in item.new_facts],
+        "outlets": item.outlets,
+    }
+
+
+def _boundary(digest_id: str, *bodies: str) -> str:
+    """A MIME boundary derived from digest_id (reproducible bytes) that occurs in no body.
+
+    Titles are attacker-controlled and digest ids predictable, so a body could carry the obvious boundary.
+    """
+    n = 0
+    while True:
+        boundary = f"==newswatch-{digest_id}{'-' + str(n) if n else ''}=="
+        if not any(boundary in b for b in bodies):
+            return boundary
+        n += 1
+
+
+def _env(autoescape: bool) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_parts(
+    digest: Digest,
+    *,
+    description: str = "",
+    unsubscribe_url: str | None = None,
+    held_back: int = 0,
+) -> tuple[str, str]:
+    """The plain-text and HTML bodies of a digest."""
+    context = {
+        "watch": clean_line(digest.watch, 60),
+        "description": clean_line(description, 300),
+        "headline": headline(digest),
+        "date": _fmt_date(digest.created_at),
+        "since": _fmt_date(digest.since),
+        "items": [_item_view(i) for i in digest.items],
+        "held_back": held_back,
+        "unsubscribe": safe_href(unsubscribe_url),
+        "digest_id": digest.digest_id,
+    }
+    text = _env(autoescape=False).get_template("digest.txt.j2").render(context)
+    html = _env(autoescape=True).get_template("digest.html.j2").render(context)
+    return text, html
+
+
+def render_digest(
+    digest: Digest,
+    *,
+    sender: str | None = None,
+    recipients: tuple[str, ...] | list[str] = (),
+    description: str = "",
+    unsubscribe_url: str | None = None,
+    held_back: int = 0,
+) -> RenderedDigest:
+    """Render a digest to a complete multipart/alternative message (deterministic bytes)."""
+    sender_addr = _check_address(sender or DEFAULT_SENDER)
+    rcpts = tuple(_check_address(r) for r in recipients)
+    text, html = render_parts(
+        digest, description=description, unsubscribe_url=unsubscribe_url, held_back=held_back
+    )
+    subject = make_subject(digest)
+    msg_id = message_id_for(digest.digest_id, sender_addr)
+    domain = message_domain(sender_addr)
+
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = Address(display_name="newswatch", addr_spec=sender_addr)
+    msg["To"] = ", ".join(rcpts) if rcpts else "undisclosed-recipients:;"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(digest.created_at.astimezone(UTC))
+    msg["Message-ID"] = msg_id
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: autoresponders must not answer
+    msg["Precedence"] = "bulk"
+    msg["List-Id"] = f"newswatch digest {clean_line(digest.watch, 60)} <{digest.watch}.digest.{domain}>"
+    unsubscribe = safe_href(unsubscribe_url)
+    if unsubscribe:
+        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+        if unsubscribe.lower().startswith("https:"):
+            # RFC 8058 one-click: only with an https URI
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["X-Newswatch-Digest"] = digest.digest_id
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")  # last part = preferred (RFC 2046)
+    msg.set_boundary(_boundary(digest.digest_id, text, html))
+    data = msg.as_bytes(policy=email.policy.SMTP)
+    return RenderedDigest(
+        digest_id=digest.digest_id,
+        subject=subject,
+        message_id=msg_id,
+        text=text,
+        html=html,
+        message=data,
+        recipients=rcpts,
+        sender=sender_addr,
+    )

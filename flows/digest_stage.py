@@ -1,0 +1,202 @@
+"""The digest stage: select what is new (warehouse/digests.py), render (alerts/render.py), write files, send via the outbox.
+
+A plain function the pipeline, the CLI and tests call; Prefect wraps it in flows/pipeline.py.
+DuckDB writer windows are short: one session to select, render, write the files and record the digest,
+then one short session per outbox state change. No connection is held while talking to the mail server,
+so another process can open the database meanwhile.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from alerts.files import write_digest_files
+from alerts.render import RenderError, render_digest
+from alerts.send import BACKOFF_BASE_S, DeliveryResult, SmtpError, deliver
+from newswatch.config import Config, SmtpSettings
+from newswatch.errors import ConfigError
+from newswatch.models import utcnow
+from warehouse import digests
+from warehouse.db import session
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOutcome:
+    """What run_digest did for one watch."""
+
+    digest_id: str  # '' when status is 'empty'
+    watch: str
+    items: int
+    status: str  # 'empty' | 'written' | 'sent' | 'failed'
+    eml_path: str | None
+    html_path: str | None
+    message_id: str | None
+    detail: str  # one line for the run summary
+    articles: int = 0
+    attempts: int = 0  # SMTP attempts made by this call
+    recovered: tuple[str, ...] = ()  # digests left pending/sending by an earlier run and delivered now
+
+
+def _deliver(
+    db_path: str,
+    smtp: SmtpSettings,
+    entry: digests.OutboxEntry,
+    *,
+    sleep: Callable[[float], None],
+    backoff_base_s: float,
+) -> DeliveryResult:
+    """Send one outbox entry, recording every state change in its own short writer window."""
+
+    def before() -> None:
+        with session(db_path) as con:
+            digests.mark_sending(con, entry.digest_id, utcnow())
+
+    def after(result: DeliveryResult | None, error: SmtpError | None, final: bool) -> None:
+        with session(db_path) as con:
+            if result is not None:
+                digests.mark_sent(con, entry.digest_id, utcnow(), note=result.error)
+            else:
+                digests.mark_attempt_failed(con, entry.digest_id, utcnow(), str(error), final=final)
+
+    return deliver(
+        entry.message,
+        smtp,
+        entry.recipients,
+        before_attempt=before,
+        after_attempt=after,
+        sleep=sleep,
+        backoff_base_s=backoff_base_s,
+    )
+
+
+def _outcome(
+    entry: digests.OutboxEntry, result: DeliveryResult, articles: int, prefix: str = ""
+) -> DigestOutcome:
+    if result.sent:
+        detail = f"digest {entry.digest_id} sent to {len(entry.recipients)} recipient(s)"
+        if result.error:
+            detail += f" ({result.error})"
+    else:
+        detail = f"digest {entry.digest_id} not sent: {result.error}"
+    return DigestOutcome(
+        digest_id=entry.digest_id,
+        watch=entry.watch,
+        items=entry.items,
+        status="sent" if result.sent else "failed",
+        eml_path=entry.eml_path,
+        html_path=entry.html_path,
+        message_id=entry.message_id,
+        detail=prefix + detail,
+        articles=articles,
+        attempts=result.attempts,
+    )
+
+
+def run_digest(
+    db_path: str,
+    config: Config,
+    watch: str,
+    *,
+    out_dir: str | None = None,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    backoff_base_s: float = BACKOFF_BASE_S,
+) -> DigestOutcome:
+    """Build, record, write and (with config.smtp) send the next digest of a watch.
+
+    Writes <out_dir or config.digest_dir>/<watch>-<date>-<digest_id>.eml and .html. With nothing new,
+    returns status 'empty' and writes nothing. First re-delivers any digest an earlier run left
+    pending or sending (same bytes, same Message-ID: the documented crash window).
+    """
+    wc = config.watch(watch)
+    now = (now or utcnow()).astimezone(UTC)
+    smtp = config.smtp
+    out = out_dir or config.digest_dir
+
+    recovered: list[DigestOutcome] = []
+    if smtp is not None:
+        with session(db_path) as con:
+            unfinished = digests.unfinished_deliveries(con, watch)
+        for entry in unfinished:
+            result = _deliver(db_path, smtp, entry, sleep=sleep, backoff_base_s=backoff_base_s)
+            recovered.append(_outcome(entry, result, 0, prefix="resent after an interrupted delivery: "))
+
+    with session(db_path) as con:
+        plan = digests.select_new(con, watch, now=now, max_items=wc.max_items)
+        if plan is None:
+            if recovered:
+                last = recovered[-1]
+                return replace(last, recovered=tuple(r.digest_id for r in recovered))
+            since = digests.last_told_at(con, watch)
+            return DigestOutcome(
+                digest_id="",
+                watch=watch,
+                items=0,
+                status="empty",
+                eml_path=None,
+                html_path=None,
+                message_id=None,
+                detail=f"nothing new for watch {watch}"
+                + (f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""),
+            )
+        try:
+            rendered = render_digest(
+                plan.digest,
+                sender=smtp.sender if smtp else None,
+                recipients=wc.recipients,
+                description=wc.description,
+                unsubscribe_url=config.unsubscribe_url,
+                held_back=plan.held_back,
+            )
+        except RenderError as e:
+            raise ConfigError(f"watch {watch}: {e}") from None
+        eml_path, html_path = write_digest_files(
+            out, watch, plan.digest.created_at, plan.digest.digest_id, rendered.message, rendered.html
+        )
+        mail = smtp is not None and bool(rendered.recipients)
+        digests.record_digest(
+            con,
+            plan,
+            status="pending" if mail else "written",
+            subject=rendered.subject,
+            message_id=rendered.message_id,
+            recipients=rendered.recipients,
+            eml_path=eml_path,
+            html_path=html_path,
+            message=rendered.message if mail else None,
+        )
+    d = plan.digest
+    recovered_ids = tuple(r.digest_id for r in recovered)
+    if not mail:
+        why = "no mail server configured" if smtp is None else "the watch has no recipients"
+        return DigestOutcome(
+            digest_id=d.digest_id,
+            watch=watch,
+            items=len(d.items),
+            status="written",
+            eml_path=eml_path,
+            html_path=html_path,
+            message_id=rendered.message_id,
+            detail=f"digest {d.digest_id} ({len(d.items)} items) written to {eml_path} ({why})",
+            articles=len(plan.carried),
+            recovered=recovered_ids,
+        )
+    assert smtp is not None
+    entry = digests.OutboxEntry(
+        digest_id=d.digest_id,
+        watch=watch,
+        message_id=rendered.message_id,
+        recipients=rendered.recipients,
+        state="pending",
+        attempts=0,
+        message=rendered.message,
+        eml_path=eml_path,
+        html_path=html_path,
+        items=len(d.items),
+    )
+    result = _deliver(db_path, smtp, entry, sleep=sleep, backoff_base_s=backoff_base_s)
+    outcome = _outcome(entry, result, len(plan.carried))
+    return replace(outcome, recovered=recovered_ids)

@@ -1,0 +1,540 @@
+"""Digest selection and the delivery ledger: what is new for a watch, one item per story, and the SMTP outbox.
+
+The rules (docs/alerts.md has the long form):
+
+- The unit of "already told" is the article. An article carried by a digest whose status is
+  `sent`, `written`, `pending` or `sending` is never selected again.
+- A syndicated copy of a text that already went out is not news: it is never selected.
+- New articles are grouped by story (articles.story_id): one item per story. Inside a story the
+  articles are grouped by syndication_id; one representative per text, the other copies are folded
+  ("also ran in X, Y").
+- A story that already had an article in a delivered digest comes back as an *update* item that
+  carries only the new articles, under the title the story first went out with.
+- At most `max_items` stories per digest, most recent first; the rest wait for the next digest.
+- digest_id = stable_id(watch, sorted article ids): the same content gives the same id, hence the same
+  Message-ID. A failed digest whose articles are selected again unchanged is retried under its own id;
+  one whose articles went out in a different digest becomes `superseded`.
+
+Every function takes an open connection; callers keep writer windows short (no connection is held
+while talking to a mail server).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from newswatch.models import Digest, DigestArticle, DigestItem, stable_id
+
+# Digest statuses whose articles count as already told.
+TOLD_STATUSES = ("sent", "written", "pending", "sending")
+SUMMARY_CHARS = 280
+MAX_FACT_LINES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedArticle:
+    """An article carried by a digest, and the part it plays in its item."""
+
+    article_id: str
+    story_id: str
+    role: str  # 'lead' | 'coverage' | 'copy'
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPlan:
+    """What the next digest of a watch carries: the Digest record plus the ledger rows to store."""
+
+    digest: Digest
+    carried: tuple[CarriedArticle, ...]
+    held_back: int  # stories left for the next digest because of max_items
+    previous_status: str | None  # status of an earlier digest with the same id (a failed one retried)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One digest waiting in the SMTP outbox."""
+
+    digest_id: str
+    watch: str
+    message_id: str
+    recipients: tuple[str, ...]
+    state: str
+    attempts: int
+    message: bytes
+    eml_path: str | None
+    html_path: str | None
+    items: int
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _summary(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """The first sentences of the text, cut at a word boundary, whitespace collapsed."""
+    flat = " ".join((text or "").split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    # prefer the end of a sentence, else the last whole word
+    stop = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
+    if stop >= limit // 2:
+        return cut[: stop + 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > 0 else cut).rstrip(",;:") + " …"
+
+
+def last_told_at(con: duckdb.DuckDBPyConnection, watch: str) -> datetime | None:
+    """created_at of the newest sent or written digest of the watch."""
+    row = con.execute(
+        "SELECT max(created_at) FROM core.digests WHERE watch = ? AND status IN ('sent', 'written')",
+        [watch],
+    ).fetchone()
+    return _utc(row[0]) if row else None
+
+
+def _new_articles(con: duckdb.DuckDBPyConnection, watch: str) -> list[dict[str, Any]]:
+    told = ", ".join(f"'{s}'" for s in TOLD_STATUSES)
+    # `articles` is the public view (90_public.sql); it gives syndication_id/story_id with fallbacks.
+    sql = f"""
+        WITH told AS (
+            SELECT DISTINCT da.article_id
+            FROM core.digest_articles da JOIN core.digests d USING (digest_id)
+            WHERE d.watch = ? AND d.status IN ({told})
+        ),
+        told_texts AS (
+            SELECT DISTINCT a.syndication_id FROM articles a JOIN told USING (article_id)
+        )
+        SELECT a.article_id, a.story_id, a.syndication_id, a.source, a.title, a.url,
+               a.published_at, a.first_seen_at, left(a.text, 2000) AS text
+        FROM articles a
+        WHERE a.watch = ?
+          AND a.article_id NOT IN (SELECT article_id FROM told)
+          AND a.syndication_id NOT IN (SELECT syndication_id FROM told_texts)
+    """
+    cur = con.execute(sql, [watch, watch])
+    cols = [d[0] for d in cur.description]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    for r in rows:
+        r["published_at"] = _utc(r["published_at"])
+        r["first_seen_at"] = _utc(r["first_seen_at"])
+        r["when"] = r["published_at"] or r["first_seen_at"]
+    return rows
+
+
+def _told_story_titles(con: duckdb.DuckDBPyConnection, watch: str, story_ids: list[str]) -> dict[str, str]:
+    """For stories that already went out: the title of their first delivered item."""
+    if not story_ids:
+        return {}
+    told = ", ".join(f"'{s}'" for s in TOLD_STATUSES)
+    rows = con.execute(
+        f"""
+        SELECT a.story_id, i.title, d.created_at, i.position
+        FROM core.digest_articles da
+        JOIN core.digests d USING (digest_id)
+        JOIN articles a ON a.article_id = da.article_id
+        JOIN core.digest_items i ON i.digest_id = da.digest_id AND i.lead_article_id = da.article_id
+        WHERE d.watch = ? AND d.status IN ({told}) AND da.role = 'lead'
+          AND a.story_id IN (SELECT unnest(?::VARCHAR[]))
+        ORDER BY d.created_at, i.position
+        """,
+        [watch, story_ids],
+    ).fetchall()
+    titles: dict[str, str] = {}
+    for story_id, title, _created, _pos in rows:
+        titles.setdefault(story_id, title)
+    # A story can also be known through an article that was carried as coverage or copy only.
+    rows = con.execute(
+        f"""
+        SELECT DISTINCT a.story_id
+        FROM core.digest_articles da JOIN core.digests d USING (digest_id)
+        JOIN articles a ON a.article_id = da.article_id
+        WHERE d.watch = ? AND d.status IN ({told}) AND a.story_id IN (SELECT unnest(?::VARCHAR[]))
+        """,
+        [watch, story_ids],
+    ).fetchall()
+    for (story_id,) in rows:
+        titles.setdefault(story_id, "")
+    return titles
+
+
+def _view_exists(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    """The column names of a public view/table, or an empty set when it does not exist (yet)."""
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
+        [name],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _fact_lines(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> dict[str, list[str]]:
+    """Optional "what is new" fact lines per article, from the facts stage's views when they exist.
+
+    The facts views are owned by another stage and may be absent or shaped differently; any mismatch
+    means no fact lines, never a failed digest.
+    """
+    out: dict[str, list[str]] = defaultdict(list)
+    if not article_ids:
+        return out
+    cols = _view_exists(con, "conflicts")
+    if {"article_id", "description"} <= cols:
+        try:
+            for aid, desc in con.execute(
+                "SELECT article_id, description FROM conflicts "
+                "WHERE article_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2",
+                [article_ids],
+            ).fetchall():
+                if desc:
+                    out[aid].append(str(desc))
+        except duckdb.Error:
+            pass
+    cols = _view_exists(con, "figure_history")
+    if {"article_id", "noun", "value", "previous_value"} <= cols:
+        try:
+            for aid, noun, value, prev in con.execute(
+                "SELECT article_id, noun, value, previous_value FROM figure_history "
+                "WHERE article_id IN (SELECT unnest(?::VARCHAR[])) AND previous_value IS NOT NULL "
+                "AND previous_value <> value ORDER BY 1, 2",
+                [article_ids],
+            ).fetchall():
+                out[aid].append(f"figure changed: {noun} {_num(prev)} -> {_num(value)}")
+        except duckdb.Error:
+            pass
+    return out
+
+
+def _num(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{int(f):,}" if f.is_integer() else f"{f:,.2f}"
+
+
+def _digest_article(r: dict[str, Any]) -> DigestArticle:
+    return DigestArticle(
+        article_id=r["article_id"],
+        source=r["source"] or "",
+        title=r["title"] or "",
+        url=r["url"] or "",
+        published_at=r["published_at"],
+    )
+
+
+def _order_key(r: dict[str, Any]) -> tuple[datetime, str]:
+    return (r["when"] or datetime.min.replace(tzinfo=UTC), r["article_id"])
+
+
+def select_new(
+    con: duckdb.DuckDBPyConnection,
+    watch: str,
+    *,
+    now: datetime,
+    max_items: int = 20,
+) -> DigestPlan | None:
+    """Plan the next digest of a watch: what is new since the last one, one item per story.
+
+    Returns None when nothing is new. Reads only; record_digest() stores the plan.
+    """
+    rows = _new_articles(con, watch)
+    if not rows:
+        return None
+    by_story: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_story[r["story_id"]].append(r)
+    # most recent activity first; story_id breaks ties so the order is deterministic
+    ordered = sorted(
+        by_story,
+        key=lambda s: (max(_order_key(r) for r in by_story[s])[0], s),
+        reverse=True,
+    )
+    chosen = ordered[:max_items]
+    held_back = len(ordered) - len(chosen)
+    known = _told_story_titles(con, watch, chosen)
+    facts = _fact_lines(con, [r["article_id"] for s in chosen for r in by_story[s]])
+
+    items: list[DigestItem] = []
+    carried: list[CarriedArticle] = []
+    for story_id in chosen:
+        members = by_story[story_id]
+        texts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in members:
+            texts[r["syndication_id"]].append(r)
+        reps: list[dict[str, Any]] = []
+        copies: list[dict[str, Any]] = []
+        for synd_id, group in texts.items():
+            group.sort(key=_order_key)
+            # the original (whose id names the group) represents the text when it is among the new ones
+            rep = next((g for g in group if g["article_id"] == synd_id), group[0])
+            reps.append(rep)
+            copies.extend(g for g in group if g is not rep)
+        reps.sort(key=_order_key)
+        copies.sort(key=_order_key)
+        lead = reps[0]
+        is_update = story_id in known
+        title = (known.get(story_id) or "") if is_update else ""
+        title = title or lead["title"] or ""
+        lines: list[str] = []
+        for r in sorted(members, key=_order_key):
+            for line in facts.get(r["article_id"], []):
+                if line not in lines:
+                    lines.append(line)
+        items.append(
+            DigestItem(
+                story_id=story_id,
+                title=title,
+                lead=_digest_article(lead),
+                # convention: syndicated copies first (`copies` of them), then other coverage
+                others=tuple(_digest_article(r) for r in copies + reps[1:]),
+                copies=len(copies),
+                outlets=len({(r["source"] or "").casefold() for r in members}),
+                summary=_summary(lead["text"]),
+                new_facts=tuple(lines[:MAX_FACT_LINES]),
+                is_update=is_update,
+            )
+        )
+        carried.append(CarriedArticle(lead["article_id"], story_id, "lead"))
+        carried.extend(CarriedArticle(r["article_id"], story_id, "copy") for r in copies)
+        carried.extend(CarriedArticle(r["article_id"], story_id, "coverage") for r in reps[1:])
+
+    digest_id = stable_id(watch, *sorted(c.article_id for c in carried))
+    prev = con.execute("SELECT status FROM core.digests WHERE digest_id = ?", [digest_id]).fetchone()
+    digest = Digest(
+        digest_id=digest_id,
+        watch=watch,
+        created_at=_utc(now) or now,
+        items=tuple(items),
+        since=last_told_at(con, watch),
+    )
+    return DigestPlan(
+        digest=digest, carried=tuple(carried), held_back=held_back, previous_status=prev[0] if prev else None
+    )
+
+
+def record_digest(
+    con: duckdb.DuckDBPyConnection,
+    plan: DigestPlan,
+    *,
+    status: str,
+    subject: str,
+    message_id: str,
+    recipients: tuple[str, ...] | list[str],
+    eml_path: str | None,
+    html_path: str | None,
+    message: bytes | None = None,
+) -> None:
+    """Store a digest, its items and the articles it carries in one transaction.
+
+    status 'written' (files only) or 'pending' (an outbox row is created with the message bytes).
+    A failed digest with the same id is reused (its attempts are kept); failed digests whose articles
+    this one carries become 'superseded'.
+    """
+    d = plan.digest
+    now = d.created_at
+    rcpt = ", ".join(recipients)
+    con.execute("BEGIN")
+    try:
+        if plan.previous_status is not None:
+            if plan.previous_status not in ("failed", "superseded"):
+                raise ValueError(f"digest {d.digest_id} already exists with status {plan.previous_status}")
+            for table in ("core.digest_items", "core.digest_articles", "core.digests"):
+                con.execute(f"DELETE FROM {table} WHERE digest_id = ?", [d.digest_id])
+        ids = [c.article_id for c in plan.carried]
+        con.execute(
+            """
+            UPDATE core.digests SET status = 'superseded'
+            WHERE watch = ? AND status = 'failed' AND digest_id <> ? AND digest_id IN (
+                SELECT digest_id FROM core.digest_articles WHERE article_id IN (SELECT unnest(?::VARCHAR[])))
+            """,
+            [d.watch, d.digest_id, ids],
+        )
+        con.execute(
+            "INSERT INTO core.digests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                d.digest_id,
+                d.watch,
+                d.created_at,
+                d.since,
+                status,
+                len(d.items),
+                sum(1 for i in d.items if i.is_update),
+                len(plan.carried),
+                subject,
+                message_id,
+                rcpt,
+                eml_path,
+                html_path,
+                now if status == "written" else None,
+            ],
+        )
+        con.executemany(
+            "INSERT INTO core.digest_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    d.digest_id,
+                    pos,
+                    it.story_id,
+                    it.is_update,
+                    it.title,
+                    it.lead.article_id,
+                    1 + len(it.others),
+                    it.copies,
+                    it.outlets,
+                    list(it.new_facts),
+                ]
+                for pos, it in enumerate(d.items, start=1)
+            ],
+        )
+        con.executemany(
+            "INSERT INTO core.digest_articles VALUES (?, ?, ?, ?)",
+            [[d.digest_id, c.article_id, c.story_id, c.role] for c in plan.carried],
+        )
+        if status == "pending":
+            if message is None:
+                raise ValueError("a pending digest needs the message bytes for the outbox")
+            con.execute(
+                """
+                INSERT INTO core.outbox (digest_id, message_id, recipients, state, attempts, last_error,
+                                         created_at, updated_at, sent_at, message)
+                VALUES (?, ?, ?, 'pending', 0, NULL, ?, ?, NULL, ?)
+                ON CONFLICT (digest_id) DO UPDATE SET
+                    message_id = excluded.message_id, recipients = excluded.recipients, state = 'pending',
+                    updated_at = excluded.updated_at, message = excluded.message
+                """,
+                [d.digest_id, message_id, rcpt, now, now, message],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def unfinished_deliveries(con: duckdb.DuckDBPyConnection, watch: str) -> list[OutboxEntry]:
+    """Outbox entries of the watch left pending or sending by an earlier run (a crash or a kill)."""
+    rows = con.execute(
+        """
+        SELECT o.digest_id, d.watch, o.message_id, o.recipients, o.state, o.attempts, o.message,
+               d.eml_path, d.html_path, d.items
+        FROM core.outbox o JOIN core.digests d USING (digest_id)
+        WHERE d.watch = ? AND o.state IN ('pending', 'sending')
+        ORDER BY d.created_at, o.digest_id
+        """,
+        [watch],
+    ).fetchall()
+    return [
+        OutboxEntry(
+            digest_id=r[0],
+            watch=r[1],
+            message_id=r[2],
+            recipients=tuple(x.strip() for x in r[3].split(",") if x.strip()),
+            state=r[4],
+            attempts=r[5],
+            message=bytes(r[6]),
+            eml_path=r[7],
+            html_path=r[8],
+            items=r[9],
+        )
+        for r in rows
+    ]
+
+
+def outbox_entry(con: duckdb.DuckDBPyConnection, digest_id: str) -> OutboxEntry | None:
+    """The outbox entry of one digest, if it has one."""
+    rows = con.execute(
+        """
+        SELECT o.digest_id, d.watch, o.message_id, o.recipients, o.state, o.attempts, o.message,
+               d.eml_path, d.html_path, d.items
+        FROM core.outbox o JOIN core.digests d USING (digest_id) WHERE o.digest_id = ?
+        """,
+        [digest_id],
+    ).fetchall()
+    if not rows:
+        return None
+    r = rows[0]
+    return OutboxEntry(
+        r[0],
+        r[1],
+        r[2],
+        tuple(x.strip() for x in r[3].split(",") if x.strip()),
+        r[4],
+        r[5],
+        bytes(r[6]),
+        r[7],
+        r[8],
+        r[9],
+    )
+
+
+def mark_sending(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime) -> int:
+    """Record that an SMTP attempt starts (state 'sending', attempts + 1). Returns the attempt count.
+
+    Recorded before talking to the server, so a crash during the attempt leaves 'sending' behind and
+    the next run knows the message may have gone out (the documented crash window).
+    """
+    con.execute("BEGIN")
+    try:
+        con.execute(
+            "UPDATE core.outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE digest_id = ?",
+            [now, digest_id],
+        )
+        con.execute("UPDATE core.digests SET status = 'sending' WHERE digest_id = ?", [digest_id])
+        row = con.execute("SELECT attempts FROM core.outbox WHERE digest_id = ?", [digest_id]).fetchone()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if row is None:
+        raise ValueError(f"digest {digest_id} has no outbox entry")
+    return int(row[0])
+
+
+def mark_sent(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime, note: str | None = None) -> None:
+    """Record that the mail server accepted the digest."""
+    con.execute("BEGIN")
+    try:
+        con.execute(
+            "UPDATE core.outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = ? WHERE digest_id = ?",
+            [now, now, note, digest_id],
+        )
+        con.execute(
+            "UPDATE core.digests SET status = 'sent', finished_at = ? WHERE digest_id = ?", [now, digest_id]
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def mark_attempt_failed(
+    con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime, error: str, *, final: bool
+) -> None:
+    """Record a failed SMTP attempt: back to 'pending' when another try follows, else 'failed'."""
+    state = "failed" if final else "pending"
+    con.execute("BEGIN")
+    try:
+        con.execute(
+            "UPDATE core.outbox SET state = ?, last_error = ?, updated_at = ? WHERE digest_id = ?",
+            [state, _one_line(error), now, digest_id],
+        )
+        con.execute(
+            "UPDATE core.digests SET status = ?, finished_at = ? WHERE digest_id = ?",
+            [state, now if final else None, digest_id],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    return re.sub(r"\s+", " ", text).strip()[:limit]
