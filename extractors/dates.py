@@ -1,0 +1,333 @@
+"""Publication dates: collect every candidate (feed, page metadata, URL, text) and choose one with a confidence.
+
+Wrong dates are the most reported bug class of article extractors (newspaper4k, trafilatura/htmldate):
+the crawl date, a "last modified" stamp or a date from a sidebar wins over the real publication date.
+So nothing here guesses silently. Each source gives `DateCandidate`s with an origin and a base
+confidence; `choose_date` drops implausible values (before 1990, after the fetch time plus a day)
+and picks the best-supported candidate, boosting candidates that agree (same calendar day) with a
+candidate from another origin. The choice and all candidates are stored with the article.
+
+Base confidences (the policy, documented in docs/feeds.md):
+
+    page_meta  0.90  structured publication date: article:published_time, JSON-LD datePublished,
+                     itemprop=datePublished, <meta name=date|pubdate|dc.date...>
+    feed       0.80  the entry's published/updated date in the feed
+    url        0.70  /2018/07/10/ or 2018-07-10 in the URL path (0.40 when only year/month)
+    extractor  0.55  trafilatura/htmldate's own guess (may come from the text or the crawl date)
+    text       0.50  an explicit "date 2018-07-10" / "Published 10 July 2018" marker at the top of the text
+    page_modified 0.20  article:modified_time / dateModified: a last resort only
+
+Agreement bonus: +0.05 per other origin on the same calendar day (UTC), capped at 1.0. Crawl-day
+penalty: -0.15 for a candidate on the fetch day when a strong candidate from another origin names an
+earlier day (pages and feeds that stamp "now" on everything). htmldate's guess equal to the crawl day is
+dropped outright: it is its fallback when it finds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+from newswatch.models import DateCandidate
+
+MIN_YEAR = 1990
+FUTURE_SLACK = timedelta(days=2)
+
+BASE_CONFIDENCE = {
+    "page_meta": 0.90,
+    "feed": 0.80,
+    "url": 0.70,
+    "url_month": 0.40,
+    "extractor": 0.55,
+    "text": 0.50,
+    "page_modified": 0.20,
+}
+AGREEMENT_BONUS = 0.05
+CRAWL_DAY_PENALTY = 0.15
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("january", "jan", "januar", "janvier"),
+            ("february", "feb", "februar", "février", "fevrier"),
+            ("march", "mar", "märz", "maerz", "mars"),
+            ("april", "apr", "avril"),
+            ("may", "mai"),
+            ("june", "jun", "juni", "juin"),
+            ("july", "jul", "juli", "juillet"),
+            ("august", "aug", "août", "aout"),
+            ("september", "sep", "sept", "septembre"),
+            ("october", "oct", "oktober", "okt", "octobre"),
+            ("november", "nov", "novembre"),
+            ("december", "dec", "dezember", "dez", "décembre", "decembre"),
+        ]
+    )
+    for m in names
+}
+
+
+def plausible(value: datetime, now: datetime | None = None) -> bool:
+    """True when value is between 1990-01-01 and now + 2 days (both UTC-aware)."""
+    now = now or datetime.now(UTC)
+    return value.year >= MIN_YEAR and value <= now + FUTURE_SLACK
+
+
+def to_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+_ISO_RE = re.compile(
+    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?"
+)
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """Parse ISO-8601-like dates ("2018-07-10", "2018-07-10T09:30:00+01:00", "...Z"); None if not one."""
+    if not text:
+        return None
+    m = _ISO_RE.match(text)
+    if not m:
+        return None
+    y, mo, d, hh, mm, ss, tz = m.groups()
+    try:
+        dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+    except ValueError:
+        return None
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        try:
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
+        except ValueError:
+            return None
+        return (dt - sign * offset).replace(tzinfo=UTC)
+    return dt.replace(tzinfo=UTC)
+
+
+_HUMAN_RE = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+([A-Za-zäéû]{3,10})\.?,?\s+(\d{4})\b"  # 10 July 2018, 10. Juli 2018
+    r"|\b([A-Za-z]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b"  # July 10, 2018
+)
+
+
+def parse_human(text: str) -> datetime | None:
+    """Parse '10 July 2018', 'July 10, 2018', '10. Juli 2018' (English/German/French month names)."""
+    m = _HUMAN_RE.search(text)
+    if not m:
+        return None
+    if m.group(1):
+        d, mon, y = m.group(1), m.group(2), m.group(3)
+    else:
+        mon, d, y = m.group(4), m.group(5), m.group(6)
+    month = _MONTHS.get(mon.lower())
+    if not month:
+        return None
+    try:
+        return datetime(int(y), month, int(d), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+# /2018/07/10/, /2018-07-10-, /20180710/ ; the month-only form /2018/07/ is weaker.
+_URL_DAY_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})[/_-](0?[1-9]|1[0-2])[/_-](0?[1-9]|[12]\d|3[01])(?!\d)")
+_URL_COMPACT_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
+_URL_MONTH_RE = re.compile(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/")
+
+
+def url_candidates(url: str, now: datetime | None = None) -> list[DateCandidate]:
+    """Dates written in the URL path (not the host or query, where numbers are usually ids)."""
+    from urllib.parse import urlsplit
+
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return []
+    for rx in (_URL_DAY_RE, _URL_COMPACT_RE):
+        m = rx.search(path)
+        if m:
+            try:
+                dt = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=UTC)
+            except ValueError:
+                continue
+            if plausible(dt, now):
+                return [DateCandidate(dt, "url", BASE_CONFIDENCE["url"])]
+    m = _URL_MONTH_RE.search(path)
+    if m:
+        dt = datetime(int(m.group(1)), int(m.group(2)), 1, tzinfo=UTC)
+        if plausible(dt, now):
+            return [DateCandidate(dt, "url", BASE_CONFIDENCE["url_month"])]
+    return []
+
+
+_TEXT_MARKER_RE = re.compile(
+    r"^\s*(?:date|published|posted|veröffentlicht|datum|am)?\s*:?\s*(?:on\s+)?"
+    r"(\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?)",
+    re.IGNORECASE,
+)
+_TEXT_HUMAN_MARKER_RE = re.compile(
+    r"^\s*(?:published|posted|date|veröffentlicht|am)\s*:?\s*(?:on\s+)?", re.IGNORECASE
+)
+
+
+def text_candidates(text: str, now: datetime | None = None) -> list[DateCandidate]:
+    """An explicit date marker at the very start of the text ("date 2018-07-10 ...", "Published 10 July 2018")."""
+    head = text[:200]
+    m = _TEXT_MARKER_RE.match(head)
+    dt: datetime | None = None
+    if m:
+        dt = parse_iso(m.group(1))
+    else:
+        hm = _TEXT_HUMAN_MARKER_RE.match(head)
+        if hm:
+            dt = parse_human(head[hm.end() : hm.end() + 40])
+    if dt and plausible(dt, now):
+        return [DateCandidate(dt, "text", BASE_CONFIDENCE["text"])]
+    return []
+
+
+def strip_text_date_marker(text: str) -> str:
+    """Remove a leading 'date 2018-07-10 ' marker (seed 002 starts that way) from a text body."""
+    m = re.match(r"^\s*date\s+\d{4}-\d{1,2}-\d{1,2}\s+", text, re.IGNORECASE)
+    return text[m.end() :] if m else text
+
+
+# ---- page metadata ---------------------------------------------------------------------------------
+
+_PUBLISHED_META = {
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "date",
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "publish-date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.date",
+    "dcterms.issued",
+    "sailthru.date",
+    "parsely-pub-date",
+    "citation_publication_date",
+    "article.published",
+    "originalpublicationdate",
+}
+_MODIFIED_META = {"article:modified_time", "og:updated_time", "datemodified", "dcterms.modified", "last-modified"}
+
+
+def _jsonld_dates(obj: object, out: list[tuple[str, str]], depth: int = 0) -> None:
+    if depth > 8:
+        return
+    if isinstance(obj, dict):
+        for key in ("datePublished", "dateCreated", "dateModified"):
+            v = obj.get(key)
+            if isinstance(v, str):
+                out.append((key, v))
+        for v in obj.values():
+            if isinstance(v, dict | list):
+                _jsonld_dates(v, out, depth + 1)
+    elif isinstance(obj, list):
+        for v in obj[:50]:
+            _jsonld_dates(v, out, depth + 1)
+
+
+def page_meta_candidates(tree: object, now: datetime | None = None) -> list[DateCandidate]:
+    """Publication dates declared in the page head: meta tags, JSON-LD, itemprop, <time pubdate>.
+
+    `tree` is an lxml.html element. The first published date of each kind is kept; modified dates
+    are kept as weak `page_modified` candidates.
+    """
+    published: list[datetime] = []
+    modified: list[datetime] = []
+
+    def add(raw: str | None, bucket: list[datetime]) -> None:
+        dt = parse_iso(raw) if raw else None
+        if dt is None and raw:
+            dt = parse_human(raw)
+        if dt is not None and plausible(dt, now):
+            bucket.append(dt)
+
+    xpath = getattr(tree, "xpath", None)
+    if xpath is None:
+        return []
+    for meta in xpath("//meta[@content]")[:500]:
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        if key in _PUBLISHED_META:
+            add(meta.get("content"), published)
+        elif key in _MODIFIED_META:
+            add(meta.get("content"), modified)
+    for el in xpath("//*[@itemprop='datePublished']")[:5]:
+        add(el.get("datetime") or el.get("content") or (el.text or ""), published)
+    for script in xpath("//script[@type='application/ld+json']")[:10]:
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        found: list[tuple[str, str]] = []
+        _jsonld_dates(data, found)
+        for key, raw in found:
+            add(raw, modified if key == "dateModified" else published)
+    for el in xpath("//time[@pubdate or @datetime][1]")[:1]:
+        if el.get("pubdate") is not None:
+            add(el.get("datetime"), published)
+    out: list[DateCandidate] = []
+    if published:
+        # The most precise (with a time) among the earliest day wins: pages often list related-article dates later.
+        out.append(DateCandidate(min(published), "page_meta", BASE_CONFIDENCE["page_meta"]))
+    if modified:
+        out.append(DateCandidate(max(modified), "page_modified", BASE_CONFIDENCE["page_modified"]))
+    return out
+
+
+def extractor_candidate(raw: str | None, fetched_at: datetime | None, now: datetime | None = None) -> list[DateCandidate]:
+    """trafilatura/htmldate's date string ('2018-07-10'). Dropped when it is just the crawl day."""
+    dt = parse_iso(raw)
+    if dt is None or not plausible(dt, now):
+        return []
+    if fetched_at is not None and dt.date() == to_utc(fetched_at).date():
+        # htmldate falls back to today's date when it finds nothing: that is the crawl date, not a publication date.
+        return []
+    return [DateCandidate(dt, "extractor", BASE_CONFIDENCE["extractor"])]
+
+
+def choose_date(
+    candidates: Iterable[DateCandidate],
+    *,
+    fetched_at: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[DateCandidate | None, tuple[DateCandidate, ...]]:
+    """Pick the publication date. Returns (winner with its final confidence, all plausible candidates).
+
+    Score = base confidence + AGREEMENT_BONUS per *other origin* on the same UTC day, minus
+    CRAWL_DAY_PENALTY when the candidate falls on the crawl day (fetched_at) while a strong candidate
+    (base >= 0.7) from another origin names an earlier day: CMSs and feeds that stamp "now" on every
+    item are the classic wrong-date bug. Ties go to the candidate listed first.
+    """
+    kept = tuple(c for c in candidates if plausible(to_utc(c.value), now))
+    if not kept:
+        return None, kept
+    crawl_day = to_utc(fetched_at).date() if fetched_at is not None else None
+    best: DateCandidate | None = None
+    best_score = -1.0
+    for c in kept:
+        day: date = to_utc(c.value).date()
+        others = {o.origin for o in kept if o.origin != c.origin and to_utc(o.value).date() == day}
+        # page_modified agreeing adds nothing: a modified date equal to the publication day is no evidence.
+        others.discard("page_modified")
+        score = c.confidence + AGREEMENT_BONUS * len(others)
+        if crawl_day is not None and day == crawl_day and any(
+            o.origin != c.origin and o.confidence >= 0.7 and to_utc(o.value).date() < day for o in kept
+        ):
+            score -= CRAWL_DAY_PENALTY
+        score = max(0.0, min(1.0, score))
+        if score > best_score:
+            best, best_score = c, score
+    assert best is not None
+    return DateCandidate(to_utc(best.value), best.origin, round(best_score, 3)), kept

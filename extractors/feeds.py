@@ -1,0 +1,413 @@
+"""Feed parsing: RSS/Atom (through feedparser, bytes only) and JSON Feed into ParsedFeed; feed autodiscovery.
+
+The boundary around feedparser (lemon24/reader's habit): feedparser dicts never leave this module.
+Everything in a feed is untrusted: titles and summaries become plain text (HTML stripped, NUL and lone
+surrogates removed, length-capped), links are kept only when they are absolute http(s) URLs, dates
+outside 1990..now+2 days become None. One bad entry is a warning; `parse_feed` never raises.
+
+feedparser is given an in-memory stream, never a str/bytes "document": `feedparser.parse(x)` tries
+`open(x)` first, so a body that happens to be a path (b"/etc/passwd") would be read from disk, and a
+str URL would be fetched with urllib (no timeouts, no SSRF guard).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import json
+import re
+import time
+from datetime import UTC, datetime
+from html import unescape
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from extractors.dates import parse_iso, plausible
+from newswatch.models import FeedEntry, ParsedFeed, stable_id
+
+MAX_TITLE_CHARS = 500
+MAX_SUMMARY_CHARS = 5_000
+MAX_URL_CHARS = 2_048
+MAX_ENTRIES = 2_000  # a feed with more entries than this is truncated (with a warning)
+MAX_WARNINGS = 50
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_WS_RE = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
+class _TextExtractor(HTMLParser):
+    """Collect text of an HTML fragment, dropping script/style/template content."""
+
+    _SKIP = {"script", "style", "template", "noscript", "iframe", "object", "svg", "head"}
+    _BLOCK = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section", "article"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skip_depth += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def clean_string(value: str) -> str:
+    """Remove NUL/control characters and lone surrogates (they break UTF-8 storage)."""
+    value = _SURROGATE_RE.sub("", value)
+    return _CONTROL_RE.sub("", value)
+
+
+def plain_text(value: str | None, max_chars: int, *, multiline: bool = False) -> str:
+    """HTML or text -> plain text: tags dropped (script/style content too), entities decoded, whitespace
+    collapsed, control characters and lone surrogates removed, capped at max_chars (on a word boundary)."""
+    if not value:
+        return ""
+    # Bound the work on hostile 1 MB titles before parsing.
+    value = clean_string(value[: max_chars * 4 + 1000])
+    if "<" in value:
+        p = _TextExtractor()
+        try:
+            p.feed(value)
+            p.close()
+            value = "".join(p.parts)
+        except Exception:  # noqa: BLE001 - HTMLParser can fail on odd input; fall back to a regex strip
+            value = re.sub(r"<[^>]*>", " ", value)
+    if "&" in value:
+        value = unescape(value)
+    value = clean_string(value)
+    if multiline:
+        lines = [_WS_RE.sub(" ", ln).strip() for ln in value.split("\n")]
+        value = "\n".join(ln for ln in lines if ln)
+    else:
+        value = " ".join(value.split())
+    if len(value) > max_chars:
+        cut = value[:max_chars]
+        space = cut.rfind(" ")
+        value = (cut[:space] if space > max_chars * 0.8 else cut).rstrip() + "…"
+    return value
+
+
+def safe_link(raw: object, base: str | None) -> tuple[str | None, str | None]:
+    """(absolute http(s) URL or None, warning or None). Relative links are resolved against base."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None, None
+    link = clean_string(raw).strip()
+    link = re.sub(r"\s", "", link)  # whitespace inside URLs is always an accident or an attack
+    if len(link) > MAX_URL_CHARS:
+        return None, f"link longer than {MAX_URL_CHARS} characters dropped"
+    try:
+        if base and not urlsplit(link).scheme:
+            link = urljoin(base, link)
+        parts = urlsplit(link)
+    except ValueError as e:
+        return None, f"unparseable link dropped: {e}"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None, f"non-http(s) link dropped: {link[:60]!r}"
+    return link, None
+
+
+def body_hash(body: bytes) -> str:
+    """sha256 hex of a response body: detects unchanged feeds whose validators lie."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def _struct_to_dt(st: object) -> datetime | None:
+    if not isinstance(st, time.struct_time | tuple):
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(st), tz=UTC)  # type: ignore[arg-type]
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
+
+
+def _checked_date(dt: datetime | None, what: str, warnings: list[str], now: datetime) -> datetime | None:
+    if dt is None:
+        return None
+    if not plausible(dt, now):
+        warnings.append(f"{what}: implausible date {dt.isoformat()} ignored")
+        return None
+    return dt
+
+
+def _entry_key(guid: str | None, link: str | None, title: str) -> str:
+    # guid first (the publisher's identity for the item); else the link and title together.
+    if guid:
+        return "g" + stable_id(guid)
+    return "h" + stable_id(link or "", title)
+
+
+def _looks_like_json(body: bytes, content_type: str | None) -> bool:
+    ct = (content_type or "").lower()
+    if "json" in ct:
+        return True
+    head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{")
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:1024].lower()
+    return b"<html" in head or b"<!doctype html" in head
+
+
+def _add_warning(warnings: list[str], msg: str) -> None:
+    if len(warnings) < MAX_WARNINGS:
+        warnings.append(msg)
+    elif len(warnings) == MAX_WARNINGS:
+        warnings.append("more warnings suppressed")
+
+
+def _collect(
+    feed_url: str,
+    feed_title: str | None,
+    raw_entries: list[dict],
+    warnings: list[str],
+    base: str,
+    now: datetime,
+) -> tuple[FeedEntry, ...]:
+    """Build FeedEntry records from normalised dicts; duplicates (same key) collapse to the first."""
+    entries: list[FeedEntry] = []
+    seen: set[str] = set()
+    if len(raw_entries) > MAX_ENTRIES:
+        _add_warning(warnings, f"feed has {len(raw_entries)} entries; only the first {MAX_ENTRIES} kept")
+        raw_entries = raw_entries[:MAX_ENTRIES]
+    for i, raw in enumerate(raw_entries):
+        try:
+            link, link_warning = safe_link(raw.get("link"), base)
+            if link_warning:
+                _add_warning(warnings, f"entry {i}: {link_warning}")
+            title = plain_text(raw.get("title"), MAX_TITLE_CHARS)
+            summary = plain_text(raw.get("summary"), MAX_SUMMARY_CHARS, multiline=True)
+            guid_raw = raw.get("guid")
+            guid = clean_string(guid_raw).strip()[:MAX_URL_CHARS] if isinstance(guid_raw, str) else None
+            if not title and not link and not summary:
+                _add_warning(warnings, f"entry {i}: no title, link or summary; dropped")
+                continue
+            if not title:
+                title = plain_text(summary, 120) if summary else (link or "")
+            published = _checked_date(raw.get("published"), f"entry {i}", warnings, now)
+            key = _entry_key(guid or None, link, title)
+            if key in seen:
+                _add_warning(warnings, f"entry {i}: duplicate {'guid' if guid else 'link+title'}; collapsed")
+                continue
+            seen.add(key)
+            author = plain_text(raw.get("author"), 200) or None
+            entries.append(
+                FeedEntry(
+                    feed_url=feed_url,
+                    entry_key=key,
+                    link=link,
+                    title=title,
+                    summary=summary,
+                    published_at=published,
+                    author=author,
+                    source=feed_title,
+                )
+            )
+        except Exception as e:  # noqa: BLE001 - one bad entry is a warning, never a failed feed
+            _add_warning(warnings, f"entry {i}: skipped ({type(e).__name__}: {str(e)[:100]})")
+    return tuple(entries)
+
+
+def _parse_json_feed(body: bytes, feed_url: str, now: datetime) -> ParsedFeed:
+    warnings: list[str] = []
+    try:
+        data = json.loads(body.decode("utf-8-sig", errors="replace"))
+    except (ValueError, RecursionError) as e:
+        return ParsedFeed(feed_url, None, None, (), (f"not valid JSON: {str(e)[:120]}",), "json")
+    if not isinstance(data, dict):
+        return ParsedFeed(feed_url, None, None, (), ("JSON body is not a JSON Feed object",), "json")
+    version = data.get("version")
+    fmt = "json"
+    if isinstance(version, str) and "jsonfeed.org/version/" in version:
+        fmt = "json" + version.rstrip("/").rsplit("/", 1)[-1].replace(".", "")
+    else:
+        warnings.append("JSON body has no jsonfeed.org version; parsed as JSON Feed anyway")
+    title = plain_text(data.get("title") if isinstance(data.get("title"), str) else None, MAX_TITLE_CHARS) or None
+    home, _ = safe_link(data.get("home_page_url"), feed_url)
+    items = data.get("items")
+    if not isinstance(items, list):
+        warnings.append("JSON Feed has no items list")
+        items = []
+    raw_entries: list[dict] = []
+    for i, item in enumerate(items[: MAX_ENTRIES + 1]):
+        if not isinstance(item, dict):
+            _add_warning(warnings, f"entry {i}: not an object; skipped")
+            continue
+        link = item.get("url") or item.get("external_url")
+        summary = item.get("summary") or item.get("content_text") or item.get("content_html")
+        author = item.get("author")
+        authors = item.get("authors")
+        if isinstance(authors, list) and authors and isinstance(authors[0], dict):
+            author = authors[0]
+        date_raw = item.get("date_published") or item.get("date_modified")
+        published = parse_iso(date_raw) if isinstance(date_raw, str) else None
+        if isinstance(date_raw, str) and date_raw and published is None:
+            _add_warning(warnings, f"entry {i}: unparseable date {date_raw[:40]!r} ignored")
+        gid = item.get("id")
+        raw_entries.append(
+            {
+                "guid": str(gid) if isinstance(gid, str | int) and not isinstance(gid, bool) else None,
+                "link": link,
+                "title": item.get("title") if isinstance(item.get("title"), str) else None,
+                "summary": summary if isinstance(summary, str) else None,
+                "published": published,
+                "author": author.get("name") if isinstance(author, dict) else None,
+            }
+        )
+    entries = _collect(feed_url, title, raw_entries, warnings, feed_url, now)
+    return ParsedFeed(feed_url, title, home, entries, tuple(warnings), fmt)
+
+
+def _fp_text(entry: dict, key: str) -> str | None:
+    v = entry.get(key)
+    return v if isinstance(v, str) else None
+
+
+def _parse_xml_feed(body: bytes, feed_url: str, content_type: str | None, now: datetime) -> ParsedFeed:
+    warnings: list[str] = []
+    # Without a content type feedparser flags every body as bozo; the HTTP layer already decided this is a feed.
+    headers = {"content-location": feed_url, "content-type": content_type or "application/xml"}
+    # BytesIO: feedparser reads streams as-is and never opens paths or URLs for them (see module docstring).
+    d = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
+    if d.get("bozo"):
+        exc = d.get("bozo_exception")
+        kind = type(exc).__name__
+        if kind == "NonXMLContentType":
+            warnings.append(f"feed served as {content_type!r}, not an XML type; parsed anyway")
+        elif kind in ("CharacterEncodingOverride", "CharacterEncodingUnknown"):
+            warnings.append(f"feed charset declaration is wrong: {str(exc)[:160]}")
+        else:
+            warnings.append(f"feed not well-formed: {kind}: {str(exc)[:160]}")
+    fmt = d.get("version") or None
+    feed = d.get("feed", {})
+    title = plain_text(_fp_text(feed, "title"), MAX_TITLE_CHARS) or None
+    home, _ = safe_link(_fp_text(feed, "link"), feed_url)
+    raw_entries: list[dict] = []
+    for i, e in enumerate(d.get("entries", [])[: MAX_ENTRIES + 1]):
+        published = None
+        for key in ("published_parsed", "updated_parsed", "created_parsed"):
+            if e.get(key):
+                published = _struct_to_dt(e.get(key))
+                break
+        if published is None:
+            for key in ("published", "updated"):
+                raw = _fp_text(e, key)
+                if raw:
+                    _add_warning(warnings, f"entry {i}: unparseable date {raw[:40]!r} ignored")
+                    break
+        summary = _fp_text(e, "summary")
+        if not summary:
+            content = e.get("content")
+            if isinstance(content, list) and content and isinstance(content[0], dict):
+                summary = content[0].get("value")
+        raw_entries.append(
+            {
+                "guid": _fp_text(e, "id"),
+                "link": _fp_text(e, "link"),
+                "title": _fp_text(e, "title"),
+                "summary": summary,
+                "published": published,
+                "author": _fp_text(e, "author"),
+            }
+        )
+    entries = _collect(feed_url, title, raw_entries, warnings, home or feed_url, now)
+    if not entries and not fmt:
+        if _looks_like_html(body):
+            warnings.append("not a feed: the body is an HTML page (try feed autodiscovery on it)")
+        elif not body.strip():
+            warnings.append("empty body")
+        else:
+            warnings.append("not a recognised feed format")
+    return ParsedFeed(feed_url, title, home, entries, tuple(warnings), fmt)
+
+
+def parse_feed(
+    body: bytes, feed_url: str, content_type: str | None = None, *, now: datetime | None = None
+) -> ParsedFeed:
+    """Parse an RSS/Atom/JSON Feed body. Never raises for bad input: problems are in ParsedFeed.warnings."""
+    now = now or datetime.now(UTC)
+    if not isinstance(body, bytes | bytearray | memoryview):
+        return ParsedFeed(feed_url, None, None, (), ("feed body is not bytes",), None)
+    body = bytes(body)
+    try:
+        if _looks_like_json(body, content_type):
+            return _parse_json_feed(body, feed_url, now)
+        return _parse_xml_feed(body, feed_url, content_type, now)
+    except Exception as e:  # noqa: BLE001 - a parser bug must not fail the run; it is recorded on the feed
+        return ParsedFeed(feed_url, None, None, (), (f"feed could not be parsed: {type(e).__name__}: {e}",), None)
+
+
+# ---- autodiscovery ---------------------------------------------------------------------------------
+
+_FEED_TYPES = {
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/json",
+    "application/rdf+xml",
+    "application/xml",
+    "text/xml",
+}
+
+
+class _LinkFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.links: list[tuple[str, str]] = []  # (type, href)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k.lower(): (v or "") for k, v in attrs}
+        if tag == "base" and self.base is None and a.get("href"):
+            self.base = a["href"]
+        elif tag == "link":
+            rels = a.get("rel", "").lower().split()
+            ftype = a.get("type", "").lower().split(";")[0].strip()
+            if "alternate" in rels and ftype in _FEED_TYPES and a.get("href"):
+                self.links.append((ftype, a["href"]))
+            elif "feed" in rels and a.get("href"):
+                self.links.append((ftype, a["href"]))
+
+
+def discover_feeds(html: bytes | str, base_url: str) -> list[str]:
+    """Feed URLs announced by an HTML page (<link rel=alternate type=rss/atom/json feed>), absolute, http(s)
+    only, in page order, without duplicates. Comment feeds are listed last."""
+    if isinstance(html, bytes | bytearray):
+        html = bytes(html[:2_000_000]).decode("utf-8", errors="replace")
+    finder = _LinkFinder()
+    try:
+        finder.feed(html[:2_000_000])
+        finder.close()
+    except Exception:  # noqa: BLE001 - a broken page simply announces no feeds
+        pass
+    base = base_url
+    if finder.base:
+        resolved, _ = safe_link(finder.base, base_url)
+        base = resolved or base_url
+    out: list[str] = []
+    comments: list[str] = []
+    for _ftype, href in finder.links:
+        link, _ = safe_link(href, base)
+        if link and link not in out and link not in comments:
+            (comments if "comment" in link.lower() else out).append(link)
+    return out + comments
