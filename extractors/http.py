@@ -1,0 +1,832 @@
+"""The one hardened HTTP client for feeds, pages and robots.txt (timeouts, deadline, caps, SSRF pinning, politeness).
+
+Every request goes through the same path:
+
+    check_url (scheme, userinfo, port)      -> blocked
+    resolve once, check every address       -> blocked          (extractors/netguard.py)
+    robots.txt of the host (cached)         -> blocked
+    per-host slot (concurrency + delay)
+    GET over a pinned connection            -> the TCP connection goes to an address that was checked
+    status: 3xx -> next hop (re-checked from the top), 304, 410, 408/429/5xx -> retry with backoff
+    body read with a total deadline and a cap on DECOMPRESSED bytes, binary content sniffed
+
+and ends as one FetchResult; nothing raises out of fetch()/fetch_many() for a network problem.
+docs/fetching.md explains each policy and setting.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import ssl
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from extractors.netguard import Resolver, Target, check_url, ip_refusal, resolve_checked, system_resolver
+from extractors.robots import MAX_ROBOTS_BYTES, RobotsRules, parse_robots
+from newswatch.config import FetchSettings
+from newswatch.errors import BlockedError
+from newswatch.models import FetchResult
+
+KINDS = ("feed", "page", "robots")
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+PERMANENT_REDIRECT_CODES = (301, 308)
+RETRY_STATUS = frozenset({408, 429} | set(range(500, 600)))
+# Crawl-delay is a site's wish; above this we treat it as this (one page a minute is already slow).
+MAX_CRAWL_DELAY_S = 60.0
+
+_ACCEPT = {
+    "feed": (
+        "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+        "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+    ),
+    "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
+    "robots": "text/plain, */*;q=0.5",
+}
+
+# Content types that can never be a page or a feed: refused from the header, before reading the body.
+_BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
+_BINARY_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "application/x-gzip",
+        "application/x-tar",
+        "application/x-7z-compressed",
+        "application/x-rar-compressed",
+        "application/vnd.rar",
+        "application/msword",
+        "application/x-shockwave-flash",
+        "application/java-archive",
+        "application/x-msdownload",
+        "application/wasm",
+        "application/postscript",
+        "application/epub+zip",
+    }
+)
+# Magic numbers of binary formats, found in bodies whatever their Content-Type says.
+_MAGIC = (
+    (b"%PDF-", "PDF"),
+    (b"\x89PNG", "PNG image"),
+    (b"GIF8", "GIF image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"RIFF", "RIFF media"),
+    (b"ID3", "MP3 audio"),
+    (b"\x00\x00\x00", "binary media"),
+    (b"OggS", "Ogg media"),
+    (b"\x7fELF", "executable"),
+    (b"MZ", "executable"),
+    (b"\xd0\xcf\x11\xe0", "MS Office document"),
+    (b"wOFF", "web font"),
+)
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+class _Deadline(Exception):
+    """The total deadline of one response passed."""
+
+
+@dataclass
+class _RequestContext:
+    """Per-request state the network backend reads from the calling thread."""
+
+    deadline: float  # time.monotonic() value
+    pins: dict[tuple[str, int], list[str]]
+    deadline_hit: bool = False
+
+    def clamp(self, timeout: float | None) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.deadline_hit = True
+            raise _Deadline()
+        return remaining if timeout is None else min(timeout, remaining)
+
+
+class _PinnedStream(httpcore.NetworkStream):
+    """A socket stream whose reads and writes never outlive the request's total deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, backend: _PinnedBackend) -> None:
+        self._inner = inner
+        self._backend = backend
+
+    def _timeout(self, timeout: float | None, exc: type[Exception]) -> float | None:
+        ctx = self._backend.context()
+        if ctx is None:
+            return timeout
+        try:
+            return ctx.clamp(timeout)
+        except _Deadline:
+            raise exc("total deadline passed") from None
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        t = self._timeout(timeout, httpcore.ReadTimeout)
+        try:
+            return self._inner.read(max_bytes, t)
+        except httpcore.ReadTimeout:
+            ctx = self._backend.context()
+            if ctx is not None and time.monotonic() >= ctx.deadline:
+                ctx.deadline_hit = True
+            raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._timeout(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        # server_hostname is the URL's host name (not the pinned IP), so SNI and certificate checks
+        # are done against the name the user asked for.
+        t = self._timeout(timeout, httpcore.ConnectTimeout)
+        return _PinnedStream(self._inner.start_tls(ssl_context, server_hostname, t), self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _PinnedBackend(httpcore.NetworkBackend):
+    """Connects only to addresses the guard checked for this request; never resolves names itself.
+
+    httpcore asks to connect to (host, port) of the URL; we look the pair up in the calling thread's
+    request context and connect to the pinned, already-checked IP instead. A host without a pin is
+    refused, so no code path can reach the system resolver between check and connect (DNS rebinding).
+    """
+
+    def __init__(self, allow_private: bool) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._local = threading.local()
+        self._allow_private = allow_private
+
+    def context(self) -> _RequestContext | None:
+        return getattr(self._local, "ctx", None)
+
+    @contextmanager
+    def bound(self, ctx: _RequestContext) -> Iterator[None]:
+        self._local.ctx = ctx
+        try:
+            yield
+        finally:
+            self._local.ctx = None
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        ctx = self.context()
+        if ctx is None:
+            raise httpcore.ConnectError(f"refusing to connect to {host}:{port} outside a checked request")
+        ips = ctx.pins.get((host.lower(), port))
+        if not ips:
+            raise httpcore.ConnectError(f"refusing to connect to {host}:{port}: address was not checked")
+        last: Exception | None = None
+        for ip in ips:
+            # Defence in depth: the pin came from the guard, check it again right before connect().
+            reason = ip_refusal(ipaddress.ip_address(ip), allow_private=self._allow_private)
+            if reason is not None:
+                raise httpcore.ConnectError(f"refusing to connect to {host}: {reason}")
+            try:
+                t = ctx.clamp(timeout)
+            except _Deadline:
+                raise httpcore.ConnectTimeout("total deadline passed") from None
+            try:
+                stream = self._inner.connect_tcp(ip, port, t, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
+                last = e
+                continue
+            return _PinnedStream(stream, self)
+        assert last is not None
+        raise last
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+        raise httpcore.ConnectError("unix sockets are not allowed")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _HostGate:
+    """Politeness for one host: at most N requests at once, and starts spaced by a delay."""
+
+    def __init__(self, concurrency: int, delay_s: float) -> None:
+        self._sem = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.Lock()
+        self._next_start = 0.0
+        self.delay_s = delay_s
+
+    def set_delay(self, delay_s: float) -> None:
+        with self._lock:
+            self.delay_s = max(self.delay_s, delay_s)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        self._sem.acquire()
+        try:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next_start)
+                self._next_start = start + self.delay_s
+            if start > now:
+                time.sleep(start - now)
+            yield
+        finally:
+            self._sem.release()
+
+
+@dataclass
+class _Exchange:
+    """One request/response (or its failure), before classification."""
+
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    outcome: str = "ok"  # ok | too_large | not_html | timeout | error | decode_error
+    detail: str = ""
+    transient: bool = False
+
+
+def _header_map(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in raw:
+        # Repeated headers: the first one wins (what browsers do for Content-Type and Location).
+        out.setdefault(k.decode("latin-1").lower(), v.decode("latin-1").strip())
+    return out
+
+
+def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
+    """(mime type lower case, charset lower case) from a Content-Type header value."""
+    if not value:
+        return None, None
+    parts = value.split(";")
+    mime = parts[0].strip().lower() or None
+    charset = None
+    for p in parts[1:]:
+        k, _, v = p.partition("=")
+        if k.strip().lower() == "charset":
+            charset = v.strip().strip("'\"").lower() or None
+    return mime, charset
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or invalid."""
+    if not value:
+        return None
+    v = value.strip()
+    if v.isdigit():
+        return float(v)
+    try:
+        when = email.utils.parsedate_to_datetime(v)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    delta = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, delta)
+
+
+def _binary_mime(mime: str | None) -> bool:
+    if mime is None:
+        return False
+    if mime.endswith("+xml") or mime.endswith("+json"):
+        return False
+    return mime.startswith(_BINARY_PREFIXES) or mime in _BINARY_TYPES
+
+
+def sniff_binary(head: bytes, charset: str | None = None) -> str | None:
+    """Name of the binary format the first bytes of a body look like, or None for text."""
+    if head.startswith(_BOMS):
+        return None
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    if charset and charset.replace("-", "").startswith(("utf16", "utf32")):
+        return None  # UTF-16 text without a BOM is full of NUL bytes
+    if b"\x00" in head[:1024]:
+        return "binary data (NUL bytes)"
+    return None
+
+
+class _Decoder:
+    """Content-Encoding decoder that never produces more than `cap` bytes (gzip bombs)."""
+
+    def __init__(self, encoding: str | None) -> None:
+        enc = (encoding or "identity").strip().lower()
+        self.encoding = enc
+        if enc in ("gzip", "x-gzip"):
+            self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif enc == "deflate":
+            self._z = None  # decided on the first bytes: zlib-wrapped or raw deflate
+        elif enc in ("identity", ""):
+            self._z = False
+        else:
+            raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Decode a chunk, producing at most limit+1 bytes (one more than allowed shows the cap was hit)."""
+        if self._z is False:
+            return data[: limit + 1]
+        if self._z is None:
+            wbits = (
+                zlib.MAX_WBITS
+                if data[:1]
+                and (data[0] & 0x0F) == 8
+                and len(data) > 1
+                and ((data[0] << 8) | data[1]) % 31 == 0
+                else -zlib.MAX_WBITS
+            )
+            self._z = zlib.decompressobj(wbits)
+        out = bytearray()
+        chunk = data
+        while True:
+            piece = self._z.decompress(chunk, limit + 1 - len(out))
+            out += piece
+            if len(out) > limit:
+                break
+            chunk = self._z.unconsumed_tail
+            if not chunk:
+                break
+        return bytes(out)
+
+
+class Fetcher:
+    """The hardened HTTP client. A context manager; thread-safe; one instance per run.
+
+    fetch() and fetch_many() never raise for network trouble: every outcome is a FetchResult status
+    (ok, not_modified, too_large, not_html, blocked, timeout, error, http_error, gone).
+    """
+
+    def __init__(self, settings: FetchSettings, *, resolver: Resolver | None = None) -> None:
+        self.settings = settings
+        self._resolver: Callable[[str, int], list[str]] = resolver or system_resolver
+        self._backend = _PinnedBackend(settings.allow_private_networks)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl.create_default_context(),
+            max_connections=None,  # our own semaphores bound concurrency
+            max_keepalive_connections=max(4, settings.total_concurrency),
+            keepalive_expiry=15.0,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=self._backend,
+        )
+        self._total = threading.BoundedSemaphore(settings.total_concurrency)
+        self._lock = threading.Lock()
+        self._gates: dict[str, _HostGate] = {}
+        self._robots: dict[str, RobotsRules] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+        self._robots_failed: dict[str, FetchResult] = {}
+        self._closed = False
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._pool.close()
+
+    # ---- public API --------------------------------------------------------------------------
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        kind: str = "page",
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> FetchResult:
+        """GET one URL (following redirects) and classify the outcome. Never raises for network problems."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        started = time.monotonic()
+        try:
+            return self._fetch(url, kind, etag, last_modified, started)
+        except BlockedError as e:
+            return FetchResult(
+                url=url, final_url=url, status="blocked", detail=str(e), elapsed_s=_since(started)
+            )
+        except Exception as e:  # noqa: BLE001 - one URL never fails a run; the reason is recorded
+            return FetchResult(
+                url=url,
+                final_url=url,
+                status="error",
+                detail=f"internal error: {type(e).__name__}: {e}",
+                elapsed_s=_since(started),
+            )
+
+    def fetch_many(
+        self,
+        urls: Sequence[str],
+        *,
+        kind: str = "page",
+        validators: Mapping[str, tuple[str | None, str | None]] | None = None,
+    ) -> list[FetchResult]:
+        """Fetch many URLs concurrently (total_concurrency threads, per-host politeness); same order as urls."""
+        if not urls:
+            return []
+        validators = validators or {}
+        order = _interleave_by_host(urls)
+        results: list[FetchResult | None] = [None] * len(urls)
+        workers = min(self.settings.total_concurrency, len(urls))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newswatch-fetch") as pool:
+            futures = {}
+            for i in order:
+                etag, lm = validators.get(urls[i], (None, None))
+                futures[pool.submit(self.fetch, urls[i], kind=kind, etag=etag, last_modified=lm)] = i
+            for fut, i in futures.items():
+                results[i] = fut.result()
+        return [r for r in results if r is not None]
+
+    def robots_for(self, url: str) -> RobotsRules:
+        """The robots.txt rules for the URL's host (fetched once per Fetcher, then cached)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        with self._lock:
+            cached = self._robots.get(origin)
+            if cached is not None:
+                return cached
+            lock = self._robots_locks.setdefault(origin, threading.Lock())
+        with lock:  # one robots.txt request per host even when many pages start at once
+            with self._lock:
+                cached = self._robots.get(origin)
+            if cached is not None:
+                return cached
+            rules = self._load_robots(origin)
+            with self._lock:
+                self._robots[origin] = rules
+            if rules.crawl_delay:
+                self._gate(parts.netloc.lower()).set_delay(min(rules.crawl_delay, MAX_CRAWL_DELAY_S))
+            return rules
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _robots_failure(self, url: str) -> FetchResult | None:
+        parts = urlsplit(url)
+        with self._lock:
+            return self._robots_failed.get(f"{parts.scheme.lower()}://{parts.netloc.lower()}")
+
+    def _load_robots(self, origin: str) -> RobotsRules:
+        res = self.fetch(origin + "/robots.txt", kind="robots")
+        if res.status not in ("ok", "not_modified"):
+            with self._lock:
+                self._robots_failed[origin] = res
+        if res.status == "ok":
+            return parse_robots(res.body, self.settings.user_agent)
+        if res.status == "gone" or (
+            res.status == "http_error"
+            and res.http_status is not None
+            and 400 <= res.http_status < 500
+            and res.http_status != 429
+        ):
+            return RobotsRules.allow_everything("missing")
+        # 5xx, 429, timeouts, connection errors, refused redirects: RFC 9309 2.3.1.4, assume complete
+        # disallow; the cache lasts one run, so the next run tries again.
+        return RobotsRules.deny_everything(f"unreachable ({res.detail or res.status})")
+
+    def _gate(self, netloc: str) -> _HostGate:
+        with self._lock:
+            gate = self._gates.get(netloc)
+            if gate is None:
+                gate = _HostGate(self.settings.per_host_concurrency, self.settings.per_host_delay_s)
+                self._gates[netloc] = gate
+            return gate
+
+    def _cap(self, kind: str) -> int:
+        if kind == "feed":
+            return self.settings.max_feed_bytes
+        if kind == "robots":
+            return MAX_ROBOTS_BYTES
+        return self.settings.max_page_bytes
+
+    def _fetch(
+        self, url: str, kind: str, etag: str | None, last_modified: str | None, started: float
+    ) -> FetchResult:
+        s = self.settings
+        current = url
+        seen = {url}
+        hops = 0
+        all_permanent = True
+        attempts_total = 0
+        while True:
+            target = check_url(current, allow_private=s.allow_private_networks)
+            # Resolve and check before robots.txt, so a refused host is reported as such (and its
+            # robots.txt is never requested); the addresses stay pinned for the exchange below.
+            ips = resolve_checked(target, self._resolver, allow_private=s.allow_private_networks)
+            if kind != "robots" and s.obey_robots:
+                rules = self.robots_for(current)
+                if not rules.allowed(current):
+                    failed = self._robots_failure(current)
+                    if failed is not None and failed.status in ("timeout", "error"):
+                        # The host did not answer for robots.txt: report the network problem (transient)
+                        # rather than "blocked", and do not contact the host again in this run.
+                        return FetchResult(
+                            url=url,
+                            final_url=current,
+                            status=failed.status,
+                            detail=f"robots.txt: {failed.detail}; not contacting this host again this run",
+                            elapsed_s=_since(started),
+                            attempts=attempts_total,
+                        )
+                    if rules.disallow_all:
+                        raise BlockedError(
+                            f"{current}: robots.txt {rules.source}; host disallowed for this run"
+                        )
+                    raise BlockedError(f"{current}: disallowed by robots.txt")
+            ex, attempts, retry_after = self._exchange_with_retries(target, ips, kind, etag, last_modified)
+            attempts_total += attempts
+            common: dict[str, Any] = {
+                "url": url,
+                "final_url": current,
+                "http_status": ex.status,
+                "attempts": attempts_total,
+                "retry_after_s": retry_after,
+            }
+            if ex.status in REDIRECT_CODES and ex.headers.get("location"):
+                nxt = urljoin(current, ex.headers["location"].strip())
+                hops += 1
+                if hops > s.max_redirects:
+                    return FetchResult(
+                        status="error",
+                        detail=f"more than {s.max_redirects} redirects (last to {nxt})",
+                        elapsed_s=_since(started),
+                        **common,
+                    )
+                if nxt in seen:
+                    return FetchResult(
+                        status="error",
+                        detail=f"redirect loop back to {nxt}",
+                        elapsed_s=_since(started),
+                        **common,
+                    )
+                seen.add(nxt)
+                all_permanent = all_permanent and ex.status in PERMANENT_REDIRECT_CODES
+                current = nxt
+                continue
+            permanent = current if hops and all_permanent else None
+            return self._classify(ex, common, permanent, kind, etag, last_modified, started)
+
+    def _classify(
+        self,
+        ex: _Exchange,
+        common: dict[str, Any],
+        permanent: str | None,
+        kind: str,
+        etag: str | None,
+        last_modified: str | None,
+        started: float,
+    ) -> FetchResult:
+        mime, charset = parse_content_type(ex.headers.get("content-type"))
+        common = dict(common, content_type=mime, charset=charset, permanent_redirect=permanent)
+        elapsed = _since(started)
+        attempts = common["attempts"]
+        tries = f" after {attempts} tries" if attempts > 1 else ""
+        if ex.outcome in ("timeout", "error"):
+            return FetchResult(status=ex.outcome, detail=ex.detail + tries, elapsed_s=elapsed, **common)
+        if ex.outcome in ("too_large", "not_html", "decode_error"):
+            status = "error" if ex.outcome == "decode_error" else ex.outcome
+            return FetchResult(status=status, detail=ex.detail, elapsed_s=elapsed, **common)
+        code = ex.status or 0
+        new_etag = ex.headers.get("etag")
+        new_lm = ex.headers.get("last-modified")
+        if code == 304:
+            # A 304 need not repeat the validators; keep the ones we sent so the caller does not lose them.
+            return FetchResult(
+                status="not_modified",
+                etag=new_etag or etag,
+                last_modified=new_lm or last_modified,
+                detail="HTTP 304 not modified",
+                elapsed_s=elapsed,
+                **common,
+            )
+        if 200 <= code < 300:
+            return FetchResult(
+                status="ok", body=ex.body, etag=new_etag, last_modified=new_lm, elapsed_s=elapsed, **common
+            )
+        if code == 410:
+            return FetchResult(status="gone", detail="HTTP 410 gone", elapsed_s=elapsed, **common)
+        if code in REDIRECT_CODES:
+            return FetchResult(
+                status="http_error", detail=f"HTTP {code} without Location", elapsed_s=elapsed, **common
+            )
+        extra = ""
+        if (
+            common.get("retry_after_s") is not None
+            and common["retry_after_s"] > self.settings.max_retry_after_s
+        ):
+            extra = (
+                f"; Retry-After {common['retry_after_s']:.0f}s exceeds max_retry_after_s, will retry next run"
+            )
+        return FetchResult(
+            status="http_error", detail=f"HTTP {code}{tries}{extra}", elapsed_s=elapsed, **common
+        )
+
+    def _exchange_with_retries(
+        self, target: Target, ips: list[str], kind: str, etag: str | None, last_modified: str | None
+    ) -> tuple[_Exchange, int, float | None]:
+        s = self.settings
+        gate = self._gate(urlsplit(target.url).netloc.lower())
+        attempt = 0
+        retry_after: float | None = None
+        while True:
+            attempt += 1
+            with gate.slot(), self._slot_total():
+                ex = self._exchange(target, ips, kind, etag, last_modified)
+            ra = parse_retry_after(ex.headers.get("retry-after")) if ex.status is not None else None
+            if ra is not None:
+                retry_after = ra
+            if not ex.transient or attempt > s.retries:
+                return ex, attempt, retry_after
+            if ra is not None:
+                if ra > s.max_retry_after_s:
+                    return ex, attempt, retry_after  # the server asks for longer than we wait in a run
+                wait = ra
+            else:
+                wait = s.backoff_base_s * (2 ** (attempt - 1))
+            time.sleep(wait)
+
+    @contextmanager
+    def _slot_total(self) -> Iterator[None]:
+        with self._total:
+            yield
+
+    def _headers(
+        self, target: Target, kind: str, etag: str | None, last_modified: str | None
+    ) -> list[tuple[bytes, bytes]]:
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        if target.port != {"http": 80, "https": 443}[target.scheme]:
+            host = f"{host}:{target.port}"
+        headers = [
+            (b"Host", host.encode("ascii")),
+            (b"User-Agent", self.settings.user_agent.encode("latin-1", "replace")),
+            (b"Accept", _ACCEPT[kind].encode("ascii")),
+            (b"Accept-Encoding", b"gzip, deflate"),
+            (b"Connection", b"keep-alive"),
+        ]
+        if etag:
+            headers.append((b"If-None-Match", etag.encode("latin-1", "replace")))
+        if last_modified:
+            headers.append((b"If-Modified-Since", last_modified.encode("latin-1", "replace")))
+        return headers
+
+    def _exchange(
+        self, target: Target, ips: list[str], kind: str, etag: str | None, last_modified: str | None
+    ) -> _Exchange:
+        s = self.settings
+        raw_path = httpx.URL(target.url).raw_path or b"/"
+        hurl = httpcore.URL(
+            scheme=target.scheme.encode(), host=target.host.encode("ascii"), port=target.port, target=raw_path
+        )
+        ctx = _RequestContext(
+            deadline=time.monotonic() + s.total_deadline_s, pins={(target.host.lower(), target.port): ips}
+        )
+        timeouts = {
+            "connect": s.connect_timeout_s,
+            "read": s.read_timeout_s,
+            "write": s.read_timeout_s,
+            "pool": s.total_deadline_s,
+        }
+        ex = _Exchange()
+        try:
+            with (
+                self._backend.bound(ctx),
+                self._pool.stream(
+                    "GET",
+                    hurl,
+                    headers=self._headers(target, kind, etag, last_modified),
+                    extensions={"timeout": timeouts},
+                ) as resp,
+            ):
+                ex.status = resp.status
+                ex.headers = _header_map(resp.headers)
+                ex.transient = resp.status in RETRY_STATUS
+                if 200 <= resp.status < 300:
+                    self._read_body(resp, ex, kind)
+        except httpcore.TimeoutException as e:
+            ex.outcome = "timeout"
+            if ctx.deadline_hit:
+                ex.detail = f"total deadline of {s.total_deadline_s:g}s passed"
+            elif isinstance(e, httpcore.ConnectTimeout):
+                ex.detail = f"connect timeout ({s.connect_timeout_s:g}s)"
+            else:
+                ex.detail = f"read timeout ({s.read_timeout_s:g}s without data)"
+            ex.transient = False  # a slow host is retried next run, not now (it would multiply the budget)
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as e:
+            ex.outcome = "error"
+            ex.detail = f"{_error_kind(e)}: {e}" if str(e) else _error_kind(e)
+            ex.transient = isinstance(e, httpcore.NetworkError | httpcore.RemoteProtocolError)
+            if "address was not checked" in str(e) or "refusing to connect" in str(e):
+                ex.transient = False
+        return ex
+
+    def _read_body(self, resp: httpcore.Response, ex: _Exchange, kind: str) -> None:
+        mime, charset = parse_content_type(ex.headers.get("content-type"))
+        cap = self._cap(kind)
+        if kind != "robots" and _binary_mime(mime):
+            ex.outcome = "not_html"
+            ex.detail = f"content type {mime} is not a page or feed"
+            return
+        declared = ex.headers.get("content-length", "")
+        enc = ex.headers.get("content-encoding")
+        if declared.isdigit() and int(declared) > cap and not enc:
+            ex.outcome = "too_large"
+            ex.detail = f"Content-Length {declared} exceeds the {cap}-byte cap for {kind}s"
+            return
+        try:
+            decoder = _Decoder(enc)
+        except ValueError as e:
+            ex.outcome = "decode_error"
+            ex.detail = str(e)
+            return
+        body = bytearray()
+        raw = 0
+        sniffed = False
+        try:
+            for chunk in resp.iter_stream():
+                raw += len(chunk)
+                body += decoder.feed(chunk, cap - len(body))
+                if len(body) > cap or raw > cap:
+                    if kind == "robots":
+                        del body[cap:]  # RFC 9309 2.5: parse the first 500 KiB
+                        break
+                    ex.outcome = "too_large"
+                    ex.detail = f"body exceeds the {cap}-byte cap for {kind}s (decompressed)"
+                    return
+                if not sniffed and kind != "robots" and len(body) >= 512:
+                    sniffed = True
+                    what = sniff_binary(bytes(body[:1024]), charset)
+                    if what:
+                        ex.outcome = "not_html"
+                        ex.detail = f"body is {what} (Content-Type {mime or 'missing'})"
+                        return
+        except zlib.error as e:
+            ex.outcome = "decode_error"
+            ex.detail = f"corrupt {decoder.encoding} body: {e}"
+            return
+        if not sniffed and kind != "robots":
+            what = sniff_binary(bytes(body[:1024]), charset)
+            if what:
+                ex.outcome = "not_html"
+                ex.detail = f"body is {what} (Content-Type {mime or 'missing'})"
+                return
+        ex.body = bytes(body)
+
+
+def _error_kind(e: Exception) -> str:
+    if isinstance(e, httpcore.ConnectError):
+        return "connection failed"
+    if isinstance(e, httpcore.ReadError):
+        return "connection broken while reading"
+    if isinstance(e, httpcore.RemoteProtocolError):
+        return "server broke the HTTP protocol"
+    return type(e).__name__
+
+
+def _since(t0: float) -> float:
+    return round(time.monotonic() - t0, 4)
+
+
+def _interleave_by_host(urls: Sequence[str]) -> list[int]:
+    """Indices of urls ordered round-robin across hosts, so one busy host does not hold every worker."""
+    by_host: dict[str, list[int]] = {}
+    for i, u in enumerate(urls):
+        try:
+            host = urlsplit(u).netloc.lower()
+        except ValueError:
+            host = ""
+        by_host.setdefault(host, []).append(i)
+    queues = list(by_host.values())
+    out: list[int] = []
+    depth = 0
+    while len(out) < len(urls):
+        for q in queues:
+            if depth < len(q):
+                out.append(q[depth])
+        depth += 1
+    return out

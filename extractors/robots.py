@@ -1,0 +1,174 @@
+"""robots.txt parsing and matching per RFC 9309 (group selection, longest match, Allow wins ties, * and $).
+
+urllib.robotparser is not used: it applies the first matching rule instead of the longest one and
+ignores wildcards (RFC 9309 section 2.2.2). Fetching and caching live in extractors/http.py, which
+gets robots.txt through the same guarded client as everything else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+# RFC 9309 2.5: crawlers SHOULD parse at least 500 KiB; we read exactly that much.
+MAX_ROBOTS_BYTES = 500 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    allow: bool
+    pattern: str  # normalised path pattern, may contain * and a trailing $
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex", _compile(self.pattern))
+
+    def matches(self, path: str) -> bool:
+        return self.regex.match(path) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RobotsRules:
+    """The rules that apply to one user agent on one host."""
+
+    rules: tuple[Rule, ...] = ()
+    crawl_delay: float | None = None
+    disallow_all: bool = False  # robots.txt unreachable (5xx, timeout): RFC 9309 2.3.1.4
+    source: str = ""  # 'parsed', 'missing', 'unreachable'
+
+    @classmethod
+    def allow_everything(cls, source: str = "missing") -> RobotsRules:
+        return cls(source=source)
+
+    @classmethod
+    def deny_everything(cls, source: str = "unreachable") -> RobotsRules:
+        return cls(disallow_all=True, source=source)
+
+    def allowed(self, url_or_path: str) -> bool:
+        """Whether the path (and query) of this URL may be fetched."""
+        path = _path_of(url_or_path)
+        if path == "/robots.txt":
+            return True  # RFC 9309 2.2.2: /robots.txt is implicitly allowed
+        if self.disallow_all:
+            return False
+        best: Rule | None = None
+        for r in self.rules:
+            if not r.matches(path):
+                continue
+            if (
+                best is None
+                or _specificity(r) > _specificity(best)
+                or (_specificity(r) == _specificity(best) and r.allow and not best.allow)
+            ):
+                best = r
+        return best is None or best.allow
+
+
+def _specificity(rule: Rule) -> int:
+    # "the most specific match found MUST be used. The most specific match is the match that has the
+    # most octets." Octets of the pattern as written (after normalisation).
+    return len(rule.pattern.encode("utf-8"))
+
+
+_HEX2 = re.compile(r"[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _normalise(path: str) -> str:
+    """Percent-encoding normal form for comparison: %XX upper case, unreserved decoded, non-ASCII encoded."""
+    out: list[str] = []
+    i = 0
+    while i < len(path):
+        c = path[i]
+        if c == "%" and _HEX2.fullmatch(path[i + 1 : i + 3]):
+            ch = chr(int(path[i + 1 : i + 3], 16))
+            out.append(ch if ch in _UNRESERVED else "%" + path[i + 1 : i + 3].upper())
+            i += 3
+            continue
+        if ord(c) > 127 or c in ' "<>\\^`{|}':
+            out.append(quote(c, safe=""))
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _path_of(url_or_path: str) -> str:
+    if url_or_path.startswith("/"):
+        raw = url_or_path.split("#", 1)[0]
+    else:
+        parts = urlsplit(url_or_path)
+        raw = (parts.path or "/") + (("?" + parts.query) if parts.query else "")
+    return _normalise(raw)
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    """A pattern as a regex anchored at the start: '*' is any run of characters, a final '$' ends the path."""
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    rx_text = ".*".join(re.escape(p) for p in body.split("*"))
+    return re.compile(rx_text + ("$" if anchored else ""), re.DOTALL)
+
+
+def product_token(user_agent: str) -> str:
+    """The product token of a User-Agent ('newswatch/0.1 (+https://...)' -> 'newswatch'), lower case."""
+    token = user_agent.strip().split("/", 1)[0].split()[0] if user_agent.strip() else ""
+    return token.lower()
+
+
+_LINE = re.compile(r"^\s*([A-Za-z-]+)\s*:\s*(.*?)\s*$")
+
+
+def parse_robots(content: bytes | str, user_agent: str) -> RobotsRules:
+    """Parse robots.txt and return the rules for this user agent (RFC 9309 2.2).
+
+    Groups whose user-agent line equals our product token (case-insensitive) are merged; if none
+    match, the '*' groups are used; if there are none, everything is allowed. Unknown lines and
+    lines without a colon are ignored.
+    """
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+    text = text.lstrip("\ufeff")
+    token = product_token(user_agent)
+    # groups: list of (agents, rules, crawl_delay)
+    groups: list[tuple[list[str], list[Rule], list[float]]] = []
+    current: tuple[list[str], list[Rule], list[float]] | None = None
+    in_agents = False
+    for raw_line in text.splitlines():
+        line = raw_line.split("#", 1)[0]
+        m = _LINE.match(line)
+        if not m:
+            continue
+        key, value = m.group(1).lower(), m.group(2)
+        if key in ("user-agent", "useragent"):
+            if current is None or not in_agents:
+                current = ([], [], [])
+                groups.append(current)
+            current[0].append(value.lower())
+            in_agents = True
+            continue
+        if current is None:
+            continue  # rules before any user-agent line belong to no group
+        in_agents = False
+        if key in ("allow", "disallow"):
+            if not value:
+                continue  # "Disallow:" with no path is no rule
+            pattern = _normalise(value)
+            if not pattern.startswith("/") and not pattern.startswith("*"):
+                pattern = "/" + pattern
+            current[1].append(Rule(allow=(key == "allow"), pattern=pattern))
+        elif key == "crawl-delay":
+            try:
+                delay = float(value)
+            except ValueError:
+                continue
+            if delay >= 0 and delay == delay:  # not NaN
+                current[2].append(delay)
+    chosen = [g for g in groups if token and token in g[0]]
+    if not chosen:
+        chosen = [g for g in groups if "*" in g[0]]
+    if not chosen:
+        return RobotsRules(source="parsed")
+    rules = tuple(r for g in chosen for r in g[1])
+    delays = [d for g in chosen for d in g[2]]
+    return RobotsRules(rules=rules, crawl_delay=max(delays) if delays else None, source="parsed")

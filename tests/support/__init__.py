@@ -1,0 +1,1 @@
+"""Reusable test helpers (real loopback servers); imported as tests.support.*."""
