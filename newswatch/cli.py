@@ -186,6 +186,20 @@ def digest(config_path: str | None, db: str | None, watches: Sequence[str], out_
         _print_digest(d)
 
 
+@main.command()
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
+@click.argument("dest", type=click.Path(dir_okay=False))
+def snapshot(db: str | None, dest: str) -> None:
+    """Write a consistent copy of the database for long analyses while runs continue.
+
+    The copy is written under a temporary name and renamed into place when complete.
+    """
+    from warehouse.db import snapshot as take_snapshot
+
+    path = take_snapshot(_db(db), dest)
+    click.echo(f"snapshot written to {path}")
+
+
 @main.group()
 def config() -> None:
     """Inspect the configuration."""

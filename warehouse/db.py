@@ -44,14 +44,17 @@ def connect(
     path: str | os.PathLike[str] | None = None,
     *,
     read_only: bool = False,
-    lock_timeout_s: float = 30.0,
+    lock_timeout_s: float | None = None,
     apply_schema: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting up to lock_timeout_s for another process's lock to go.
+    """Open the warehouse, waiting up to lock_timeout_s (default $NEWSWATCH_LOCK_TIMEOUT or 30) for another
+    process's lock to go.
 
     Raises WarehouseLockedError (one clear line) when the lock does not go, WarehouseError for a
     file that is not a DuckDB database.
     """
+    if lock_timeout_s is None:
+        lock_timeout_s = float(os.environ.get("NEWSWATCH_LOCK_TIMEOUT", "30"))
     p = Path(path or default_db_path())
     if read_only and not p.exists():
         raise WarehouseError(f"database {p} does not exist; run `newswatch run` or `newswatch ingest` first")
@@ -140,3 +143,30 @@ def insert_rows(
     col_list = ", ".join(f'"{c}"' for c in cols)
     con.execute(f"{mode} INTO {table} ({col_list}) SELECT {col_list} FROM tbl")
     return len(rows)
+
+
+def snapshot(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
+    """Write a consistent copy of the warehouse for long-running readers.
+
+    The copy is written under a temporary name in the destination folder and renamed into place only when
+    complete, so a killed export never leaves a half-written file under the final name and the previous
+    snapshot stays readable.
+    """
+    dest_p = Path(dest)
+    dest_p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest_p.with_name(f".{dest_p.name}.{os.getpid()}.tmp")
+    for leftover in (tmp, Path(f"{tmp}.wal")):
+        leftover.unlink(missing_ok=True)
+    con = connect(src, read_only=True)
+    try:
+        src_name = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(f"ATTACH '{tmp}' AS nw_snapshot (READ_WRITE)")
+        con.execute(f'COPY FROM DATABASE "{src_name}" TO nw_snapshot')
+        con.execute("DETACH nw_snapshot")
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(tmp, dest_p)
+    return dest_p
