@@ -1,0 +1,314 @@
+"""Entity mentions and their canonical names inside one article (spaCy NER spans plus rules).
+
+Canonicalisation, in order:
+1. user aliases from the config (surface -> canonical, case-insensitive) win over everything;
+2. spans are trimmed: a leading "the", a possessive "'s", and a glued acronym ("... Conduct (IOPC") is split;
+3. acronyms defined in the text, "Independent Office for Police Conduct (IOPC)", and undefined acronyms whose
+   letters are the initials of an organisation named in the same article ("SYP" for South Yorkshire Police);
+   a near-miss acronym (two letters swapped, "IPOC" for IOPC) is linked when its correct form is in the article;
+4. organisation names are case-normalised: function words lower-case ("Office For Police" = "Office for Police");
+5. titles and honorifics are dropped (Dr, Prof, Professor, Mr, Mrs, Ms, Chief Constable, ...); a title followed
+   by a capitalised word is a PERSON mention even when NER missed it ("Mrs Senior");
+6. a surname (or first name) on its own is the one full name in the article that ends (starts) with it:
+   "Mrs Senior" -> Jayne Senior, "Dr Heal" -> Angie Heal.
+The type of a canonical entity is the majority NER label of its mentions, corrected by name rules
+(".. Police", ".. Agency" are ORG; "Operation X" is EVENT; a titled name is PERSON).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from newswatch.models import Alias, EntityMention
+
+KEPT_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"}
+FUNCTION_WORDS = {"of", "for", "and", "the", "on", "in", "at", "to", "de", "du", "von", "van", "&"}
+# Longest first so that "Deputy Chief Constable" wins over "Chief Constable" and "Constable".
+TITLES = sorted(
+    [
+        "Deputy Chief Constable", "Assistant Chief Constable", "Chief Constable", "Chief Superintendent",
+        "Detective Chief Inspector", "Detective Inspector", "Detective Sergeant", "Detective Superintendent",
+        "Det Supt", "Det Insp", "Det Sgt", "Det Ch Insp", "Supt", "Inspector", "Sergeant", "Sgt", "PC", "DC",
+        "Constable", "Professor", "Prof", "Dr", "Doctor", "Mr", "Mrs", "Ms", "Miss", "Mx", "Sir", "Dame", "Lord",
+        "Lady", "Baroness", "Baron", "Cllr", "Councillor", "Judge", "Justice", "Rev", "Reverend", "Father",
+        "President", "Prime Minister", "Minister", "Secretary", "Mayor", "Senator", "Governor", "Rep",
+        "Captain", "Capt", "General", "Gen", "Colonel", "Col", "Major", "Lieutenant", "Lt", "MP", "MEP",
+        "Whistleblower", "Commissioner", "Director", "Chancellor",
+    ],
+    key=lambda t: -len(t),
+)
+_TITLE_RE = re.compile(r"^(?:(?:" + "|".join(re.escape(t) for t in TITLES) + r")\.?\s+)+")
+# Titles that mark a person without being part of a role phrase.
+_HONORIFICS = ("Dr", "Prof", "Professor", "Mr", "Mrs", "Ms", "Miss", "Sir", "Dame", "Lord", "Lady", "Mx",
+               "Deputy Chief Constable", "Chief Constable", "Baroness", "Cllr", "Councillor", "Det Supt",
+               "Det Insp", "Det Sgt", "Detective Chief Inspector", "Detective Inspector", "Rev")
+_CAP = r"[A-Z][a-zA-Z'’-]+"
+_TITLED_NAME = re.compile(
+    r"\b(?P<title>" + "|".join(re.escape(t) for t in sorted(_HONORIFICS, key=lambda t: -len(t))) + r")\.?\s+"
+    r"(?P<name>" + _CAP + r"(?:\s+" + _CAP + r"){0,2})"
+)
+_ORG_TAILS = {
+    "police", "agency", "office", "council", "conduct", "commission", "committee", "news", "service",
+    "services", "ministry", "department", "party", "force", "court", "university", "trust", "channel",
+    "authority", "bank", "company", "corporation", "inc", "ltd", "plc", "group", "association", "union",
+    "institute", "foundation", "board", "parliament", "government", "network", "times", "guardian", "bbc",
+    "post", "press", "school", "college", "hospital", "nhs", "fund", "society", "club",
+}
+_ACRONYM_DEF = re.compile(r"\(([A-Z][A-Z&]{1,9})\)")
+_ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
+_POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
+_PRONOUN_OR_JUNK = {"he", "she", "they", "it", "we", "i", "you", "his", "her"}
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleEntities:
+    """Result of canonicalisation for one article: mentions, aliases, and a resolver used by quotes."""
+
+    mentions: tuple[EntityMention, ...]
+    aliases: tuple[Alias, ...]
+    canon: Mapping[str, str]  # casefolded surface (title stripped) -> canonical
+    types: Mapping[str, str]  # canonical -> type
+
+    def resolve(self, surface: str) -> tuple[str, str] | None:
+        """Canonical name and type for a surface form seen in this article, or None."""
+        s = strip_title(trim_surface(surface)[0])
+        c = self.canon.get(s.casefold())
+        if c is None:
+            c = self.canon.get(surface.strip().casefold())
+        if c is None:
+            return None
+        return c, self.types.get(c, "ORG")
+
+
+def trim_surface(s: str) -> tuple[str, int]:
+    """Drop a leading article and a trailing possessive; return the trimmed text and the offset dropped at left."""
+    left = 0
+    m = re.match(r"^(?:the|The|THE)\s+", s)
+    if m:
+        left = m.end()
+        s = s[left:]
+    s = _POSSESSIVE.sub("", s).rstrip(" ,.;:")
+    return s, left
+
+
+def strip_title(name: str) -> str:
+    """'Dr Angie Heal' -> 'Angie Heal'; 'Chief Constable' alone stays as it is."""
+    stripped = _TITLE_RE.sub("", name).strip()
+    return stripped or name
+
+
+def normalise_org(name: str) -> str:
+    """Case-normalise an organisation name: function words lower-case except the first word."""
+    words = name.split()
+    out = []
+    for i, w in enumerate(words):
+        if i > 0 and w.casefold() in FUNCTION_WORDS:
+            out.append(w.lower())
+        else:
+            out.append(w)
+    return " ".join(out)
+
+
+def initials(name: str) -> str:
+    """Initials of the content words: 'Independent Office For Police Conduct' -> 'IOPC'."""
+    return "".join(w[0].upper() for w in name.split() if w.casefold() not in FUNCTION_WORDS and w[:1].isalpha())
+
+
+def acronym_definitions(text: str) -> dict[str, str]:
+    """Acronyms defined in the text as 'Full Name (ACRO)' where ACRO are the initials of the words before it."""
+    found: dict[str, str] = {}
+    for m in _ACRONYM_DEF.finditer(text):
+        acro = m.group(1).replace("&", "")
+        before = text[: m.start()].rstrip()
+        words = before.split()
+        # walk back over at most len(acro)+4 words (function words do not count)
+        for k in range(len(acro), min(len(words), len(acro) + 5) + 1):
+            cand = words[-k:]
+            if not cand[0][:1].isupper() or cand[0].casefold() in FUNCTION_WORDS:
+                continue
+            if initials(" ".join(cand)) == acro:
+                found[acro] = normalise_org(" ".join(cand).strip(",;:"))
+                break
+    return found
+
+
+def _is_swap_variant(a: str, b: str) -> bool:
+    """True if a and b are the same letters with one adjacent transposition (IPOC / IOPC)."""
+    if len(a) != len(b) or a == b or sorted(a) != sorted(b):
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1
+
+
+def _type_by_name(name: str, label: str) -> str | None:
+    words = name.split()
+    if not words:
+        return None
+    if words[0] == "Operation" and len(words) > 1:
+        return "EVENT"
+    if words[-1].casefold() in _ORG_TAILS:
+        return "ORG"
+    if _ACRONYM.match(name) and label in ("PERSON", "GPE", "FAC", "LOC"):
+        return "ORG"
+    return None
+
+
+def canonicalise(
+    article_id: str,
+    text: str,
+    ents: Sequence[tuple[int, int, str]],
+    user_aliases: Mapping[str, str] | None = None,
+) -> ArticleEntities:
+    """Turn raw NER spans (start_char, end_char, label) into canonical mentions and per-article aliases."""
+    user = {k.casefold(): v for k, v in (user_aliases or {}).items()}
+    acronyms = acronym_definitions(text)
+
+    # 1. candidate spans: NER spans (trimmed, acronym split off) and titled names found by rule
+    spans: list[tuple[int, int, str, bool]] = []  # start, end, label, titled
+    for start, end, label in ents:
+        if label not in KEPT_LABELS:
+            continue
+        surface = text[start:end]
+        m = re.search(r"\s*\(([A-Z][A-Z&]{1,9})\)?$", surface)
+        if m:
+            a_start = start + surface.index(m.group(1), m.start())
+            spans.append((a_start, a_start + len(m.group(1)), "ORG", False))
+            end = start + m.start()
+            surface = text[start:end]
+        trimmed, left = trim_surface(surface)
+        if not trimmed or trimmed.casefold() in _PRONOUN_OR_JUNK or not trimmed[:1].isupper():
+            continue
+        spans.append((start + left, start + left + len(trimmed), label, False))
+    for m in _TITLED_NAME.finditer(text):
+        name, _ = trim_surface(m.group("name"))
+        # "Mr Coppard was": stop the name at a lower-case word; keep at most three capitalised words
+        ns = m.start("name")
+        spans.append((ns, ns + len(name), "PERSON", True))
+    # a capitalised word right after an acronym definition is not part of the name; drop overlaps:
+    # prefer titled-rule spans (they know the type), then longer spans
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    chosen: list[tuple[int, int, str, bool]] = []
+    for sp in sorted(spans, key=lambda s: (not s[3], -(s[1] - s[0]), s[0])):
+        if any(not (sp[1] <= c[0] or sp[0] >= c[1]) for c in chosen):
+            continue
+        chosen.append(sp)
+    chosen.sort()
+
+    # 2. base names and labels
+    titled_persons = {strip_title(text[s:e]).casefold() for s, e, _, t in chosen if t}
+    items = []
+    for s, e, label, titled in chosen:
+        surface = text[s:e]
+        base = strip_title(surface)
+        lab = label
+        if titled or base.casefold() in titled_persons:
+            lab = "PERSON"
+        items.append((s, e, surface, base, lab))
+
+    # full person names (two or more words) by last and first word
+    full_names = {b for *_, b, lab in items if lab == "PERSON" and len(b.split()) >= 2}
+    by_last: dict[str, set[str]] = defaultdict(set)
+    by_first: dict[str, set[str]] = defaultdict(set)
+    for fn in full_names:
+        by_last[fn.split()[-1].casefold()].add(fn)
+        by_first[fn.split()[0].casefold()].add(fn)
+    # longest full name wins when "Alexis Jay" and "Professor Alexis Jay" reduce to the same base
+    orgs = {normalise_org(b) for *_, b, lab in items if lab != "PERSON" and len(b.split()) >= 2}
+    orgs |= set(acronyms.values())
+    org_by_initials: dict[str, set[str]] = defaultdict(set)
+    for o in orgs:
+        if len(o.split()) >= 2:
+            org_by_initials[initials(o)].add(o)
+
+    aliases: dict[tuple[str, str], Alias] = {}
+
+    def canon_of(surface: str, base: str, label: str) -> tuple[str, str | None]:
+        """canonical name and alias origin (None when the name is its own canonical)."""
+        for key in (surface.casefold(), base.casefold()):
+            if key in user:
+                return user[key], "user"
+        if _ACRONYM.match(base):
+            if base in acronyms:
+                return acronyms[base], "acronym"
+            cands = org_by_initials.get(base, set())
+            if len(cands) == 1:
+                return next(iter(cands)), "acronym"
+            for acro, full in acronyms.items():
+                if _is_swap_variant(base, acro):
+                    return full, "variant"
+            for ini, cands in org_by_initials.items():
+                if len(cands) == 1 and _is_swap_variant(base, ini):
+                    return next(iter(cands)), "variant"
+            return base, None
+        if label == "PERSON":
+            words = base.split()
+            if len(words) == 1:
+                w = words[0].casefold()
+                if len(by_last.get(w, ())) == 1:
+                    return next(iter(by_last[w])), "surname"
+                if len(by_first.get(w, ())) == 1:
+                    return next(iter(by_first[w])), "surname"
+            return base, ("title" if base != surface else None)
+        norm = normalise_org(base)
+        return norm, ("variant" if norm != base else None)
+
+    resolved = []
+    for s, e, surface, base, label in items:
+        c, origin = canon_of(surface, base, label)
+        if origin is not None and surface != c:
+            aliases.setdefault(
+                (surface, c),
+                Alias(alias=surface, entity=c, entity_type="", origin=origin, article_id=article_id,
+                      evidence=_evidence(text, s, e)),
+            )
+        resolved.append((s, e, surface, c, label))
+
+    # 3. one type per canonical: name rules, then majority label (PERSON wins ties: titles are strong evidence)
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for _s, _e, _surface, c, label in resolved:
+        votes[c][label] += 1
+    types: dict[str, str] = {}
+    for c, cnt in votes.items():
+        by_name = _type_by_name(c, cnt.most_common(1)[0][0])
+        if "PERSON" in cnt and cnt["PERSON"] >= max(cnt.values()) and not by_name:
+            types[c] = "PERSON"
+        else:
+            types[c] = by_name or cnt.most_common(1)[0][0]
+        if types[c] == "FAC":
+            types[c] = "ORG" if by_name == "ORG" else "FAC"
+    for acro, full in acronyms.items():
+        types.setdefault(full, "ORG")
+        aliases.setdefault(
+            (acro, full),
+            Alias(alias=acro, entity=full, entity_type="ORG", origin="acronym", article_id=article_id,
+                  evidence=f"{full} ({acro})"),
+        )
+
+    mentions = tuple(
+        EntityMention(article_id=article_id, entity=c, entity_type=types[c], surface=surface, start=s, end=e)
+        for s, e, surface, c, _label in resolved
+    )
+    canon: dict[str, str] = {}
+    for _s, _e, surface, c, _label in resolved:
+        canon.setdefault(strip_title(surface).casefold(), c)
+        canon.setdefault(surface.casefold(), c)
+        canon.setdefault(c.casefold(), c)
+    for acro, full in acronyms.items():
+        canon.setdefault(acro.casefold(), full)
+    for k, v in user.items():
+        canon[k] = v
+    final_aliases = tuple(
+        Alias(alias=a.alias, entity=a.entity, entity_type=types.get(a.entity, a.entity_type or "ORG"),
+              origin=a.origin, article_id=a.article_id, evidence=a.evidence)
+        for a in aliases.values()
+    )
+    return ArticleEntities(mentions=mentions, aliases=final_aliases, canon=canon, types=types)
+
+
+def _evidence(text: str, start: int, end: int, width: int = 60) -> str:
+    a = max(0, start - width)
+    b = min(len(text), end + width)
+    return " ".join(text[a:b].split())

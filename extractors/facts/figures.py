@@ -1,0 +1,227 @@
+"""Figures: numbers in digits or words with the counted noun phrase, qualifier, currency and unit (rules).
+
+"at least 1,400 children" -> Figure(value=1400, noun='children', qualifier='at least')
+"£6m operation"           -> Figure(value=6000000, noun='operation', currency='GBP')
+"Fourteen officers"       -> Figure(value=14, noun='officers')
+"the number of victims had risen to 1,510" -> Figure(value=1510, noun='victims')
+"over 12 years"           -> Figure(value=12, noun='years', unit='years', qualifier='more than')
+
+Not figures: years (a four-digit number 1800-2100 written without a comma), dates ("10 July", "July 10"),
+times, ordinals, numbers inside words or handles ("@NCA_UK", "COVID-19"), and the word "one" (almost always a
+pronoun: "one of them", "one was cleared"). A figure without a counted noun is kept only when it is money or
+a percentage.
+"""
+
+from __future__ import annotations
+
+import re
+
+from newswatch.models import Figure
+
+WORD_NUMBERS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "a hundred": 100,
+    "a thousand": 1000, "a dozen": 12, "dozen": 12,
+}
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_WORD_NUM_RE = (
+    r"(?:(?:" + "|".join(_TENS) + r")[- ](?:" + "|".join(_UNITS) + r")"
+    r"|" + "|".join(sorted((k for k in WORD_NUMBERS if " " not in k), key=len, reverse=True)) + r")"
+)
+MULTIPLIERS = {
+    "k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9, "b": 1e9, "billion": 1e9,
+    "trillion": 1e12, "tn": 1e12,
+}
+CURRENCIES = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "JPY", "US$": "USD"}
+_CURRENCY_WORDS = {"pounds": "GBP", "pound": "GBP", "dollars": "USD", "euros": "EUR", "euro": "EUR"}
+QUALIFIERS = [
+    ("at least", "at least"), ("at most", "at most"), ("more than", "more than"), ("over", "more than"),
+    ("in excess of", "more than"), ("upwards of", "more than"), ("just over", "more than"),
+    ("fewer than", "less than"), ("less than", "less than"), ("under", "less than"), ("just under", "less than"),
+    ("up to", "up to"), ("as many as", "up to"), ("nearly", "nearly"), ("almost", "nearly"),
+    ("close to", "nearly"), ("around", "around"), ("about", "around"), ("approximately", "around"),
+    ("roughly", "around"), ("some", "around"), ("an estimated", "around"), ("estimated", "around"),
+    ("circa", "around"), ("c.", "around"), ("exactly", "exactly"), ("only", "only"), ("just", "only"),
+    ("risen to", None), ("rose to", None),
+]
+_QUAL_RE = re.compile(
+    r"(?P<q>" + "|".join(re.escape(q) for q, _ in sorted(QUALIFIERS, key=lambda x: -len(x[0]))) + r")\s+$",
+    re.IGNORECASE,
+)
+_QUAL_MAP = {q: v for q, v in QUALIFIERS}
+MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_NUMBER = re.compile(
+    r"(?<![\w@#/.,-])"
+    r"(?P<cur>US\$|[£$€¥])?\s?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|" + _WORD_NUM_RE + r")"
+    r"(?:\s?(?P<mult>k|m|mn|bn|b|tn|thousand|million|billion|trillion)\b)?"
+    r"(?P<pct>\s?(?:%|per\s?cent|percent))?"
+    r"(?![\w@]|[.,]\d|-\d)",
+    re.IGNORECASE,
+)
+# Words that end a counted noun phrase (verbs, prepositions, conjunctions, pronouns).
+_STOP = set(
+    """of to in by were was had have has is are be been being who which that from for with at on as after before
+    during since until than then when where while but or if so because though although into onto over under
+    about against between through per each it its their they them he she his her we our you your this these
+    those there here not no also all more most less said says say told added later earlier ago old aged
+    did do does could would should will may might can must shall across among including such like out up down
+    off away back still just only yet already now today yesterday tomorrow year years month months""".split()
+)
+_UNIT_NOUNS = {
+    "years": "years", "year": "years", "months": "months", "month": "months", "weeks": "weeks",
+    "week": "weeks", "days": "days", "day": "days", "hours": "hours", "miles": "miles", "km": "km",
+    "metres": "metres", "meters": "metres", "tonnes": "tonnes", "tons": "tonnes", "kg": "kg",
+}
+_NUMBER_OF = re.compile(
+    r"number of (?P<noun>[a-z]+(?: [a-z]+)?) (?:had |has |have )?(?:risen|rose|fallen|fell|increased|grown|"
+    r"climbed|dropped|reached|reach|stands|stood|now stands)(?: to| at)? $",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def _value(m: re.Match[str]) -> float | None:
+    raw = m.group("num").lower().replace(",", "")
+    if raw in WORD_NUMBERS:
+        v: float = WORD_NUMBERS[raw]
+    elif re.match(r"^[a-z]+[- ][a-z]+$", raw):
+        a, b = re.split(r"[- ]", raw)
+        v = WORD_NUMBERS.get(a, 0) + _UNITS.index(b) + 1
+    else:
+        try:
+            v = float(raw)
+        except ValueError:
+            return None
+    if m.group("mult"):
+        v *= MULTIPLIERS[m.group("mult").lower()]
+    return v
+
+
+def _noun_phrase(after: str) -> tuple[str, int]:
+    """The counted noun phrase at the start of `after`: up to four lower-case words before a stop word."""
+    words: list[str] = []
+    pos = 0
+    for w in _WORD.finditer(after):
+        gap = after[pos : w.start()]
+        if words and gap.strip() not in ("", "-"):
+            break  # punctuation ends the phrase
+        if not words and gap.strip():
+            break
+        token = w.group(0)
+        low = token.lower()
+        if low in _STOP and not (low in ("year", "years", "month", "months") and not words):
+            # "and" joins adjectives: "47 current and former officers"
+            break
+        if low == "and" or low == "or":
+            if not words:
+                break
+            words.append(low)
+            pos = w.end()
+            continue
+        if not token[0].islower() and not words:
+            # "18 Downing Street", "Chapter 5 The": a capitalised word is not a counted noun
+            break
+        words.append(token)
+        pos = w.end()
+        if len(words) >= 4:
+            break
+    while words and words[-1] in ("and", "or"):
+        words.pop()
+    if words and words[-1] in ("and", "or"):
+        words.pop()
+    return " ".join(words), pos
+
+
+def extract_figures(article_id: str, text: str, sentences: list[tuple[int, int]]) -> list[Figure]:
+    """All figures in the text; `sentences` are (start, end) character spans covering the text."""
+    figures: list[Figure] = []
+    for s_start, s_end in sentences:
+        sent = text[s_start:s_end]
+        for m in _NUMBER.finditer(sent):
+            num = m.group("num")
+            low = num.lower()
+            is_word = low[0].isalpha()
+            if low in ("one", "a hundred", "a thousand") or (low == "dozen"):
+                continue
+            value = _value(m)
+            if value is None:
+                continue
+            before = sent[: m.start()]
+            after = sent[m.end() :]
+            currency = None
+            if m.group("cur"):
+                currency = CURRENCIES.get(m.group("cur"))
+            # years and dates are periods, not figures
+            if (
+                not is_word
+                and not m.group("cur")
+                and re.fullmatch(r"\d{4}", num)
+                and 1800 <= int(num) <= 2100
+                and not m.group("mult")
+                and not m.group("pct")
+            ):
+                continue
+            if re.search(r"\b(?:" + MONTHS + r")\.?\s*$", before, re.IGNORECASE):
+                continue
+            if re.match(r"\s*(?:st|nd|rd|th)?\s*(?:of\s+)?(?:" + MONTHS + r")\b", after, re.IGNORECASE) and not is_word:
+                continue
+            if re.match(r"\s*(?:am|pm|a\.m\.|p\.m\.)\b|:\d", after, re.IGNORECASE):
+                continue
+            if re.match(r"(?:st|nd|rd|th)\b", after):
+                continue
+            if re.search(r"\d{4}\s?[–-]\s?$", before):  # "2004-11": the end of a year range
+                continue
+            noun, consumed = _noun_phrase(after)
+            unit = None
+            if m.group("pct"):
+                unit = "percent"
+                if not noun:
+                    of = re.match(r"\s+of\s+(?:the\s+|all\s+)?([a-z][a-z -]{0,40}?)(?=[,.;:]|\s+(?:were|was|had|have|are|is|said)\b|$)", after)
+                    noun = of.group(1).strip() if of else ""
+            if not currency:
+                cw = re.match(r"\s*(pounds|pound|dollars|euros|euro)\b", after, re.IGNORECASE)
+                if cw:
+                    currency = _CURRENCY_WORDS[cw.group(1).lower()]
+                    noun, consumed = _noun_phrase(after[cw.end() :])
+            if noun:
+                head = noun.split()[-1].lower()
+                unit = unit or _UNIT_NOUNS.get(head)
+            if not noun:
+                nm = _NUMBER_OF.search(before)
+                if nm:
+                    noun = nm.group("noun")
+            if not noun and not currency and unit != "percent":
+                continue
+            if is_word and not noun:
+                continue
+            qualifier = None
+            surface_start = m.start()
+            q = _QUAL_RE.search(before)
+            if q:
+                qualifier = _QUAL_MAP.get(q.group("q").lower())
+                if qualifier is not None:
+                    surface_start = q.start()
+                if q.group("q").lower() in ("over", "under", "about", "some") and is_word:
+                    # "over two days" fine; "about three" fine - keep
+                    pass
+            surface = sent[surface_start : m.end() + consumed].strip()
+            figures.append(
+                Figure(
+                    article_id=article_id,
+                    value=float(value),
+                    noun=noun,
+                    qualifier=qualifier,
+                    currency=currency,
+                    surface=surface,
+                    sentence=" ".join(sent.split()),
+                    unit=unit,
+                )
+            )
+    return figures

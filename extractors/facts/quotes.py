@@ -1,0 +1,337 @@
+"""Direct quotes and their speakers (rules over paragraphs, speakers linked to canonical entities).
+
+What counts as a quote: words between double quote marks (straight or curly, mixed), or between single
+quote marks used as quotation marks (UK style: 'a vivid and alarming picture'), of at least three words.
+Shorter quoted words are scare quotes or nicknames ("facilitated", "Elizabeth") and are skipped.
+
+Shapes handled:
+- "X said:" / "X told Sky News:" / "X added:" / "... saying:" / "According to X, ..." before the quote;
+- '"...," he added.' / '"...," said Mr X.' / '"...," X said.' after the quote;
+- a quote split by its attribution, '"First part," she said. "Second part."', is one quote;
+- a quote running over several paragraphs: a paragraph that leaves its quote open and a next paragraph that
+  opens with a quote mark continue the same quote (UK/US convention);
+- a paragraph that is only a quote, right after another quote, has the same speaker.
+Speakers are a named person or organisation (canonical name through the article's entities), a role
+("a South Yorkshire Police spokeswoman", "the watchdog"), or a pronoun resolved to the subject of the nearest
+sentence before that names a person ("she", "he") or an organisation ("it"). A definite person role ("The Labour
+MP said") is resolved the same way; "a spokesman" is kept as a role.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from extractors.facts.entities import ArticleEntities
+from newswatch.models import EntityMention, Quote
+
+_DQ = "\"“”„«»"
+_SPEECH = (
+    r"said|says|say|told|tells|tell|added|adds|saying|explained|explains|stated|states|wrote|writes|commented|"
+    r"comments|insisted|insists|warned|warns|replied|replies|continued|continues|claimed|claims|concluded|"
+    r"concludes|argued|argues|noted|notes|admitted|admits|declared|declares|revealed|reveals|announced|"
+    r"announces|confirmed|confirms|asked|asks|responded|responds|acknowledged|acknowledges|described|describes|"
+    r"called|calls|urged|urges|accepted|accepts|found|finds|stressed|stresses|added that|according to"
+)
+_SPEECH_RE = re.compile(r"\b(?P<verb>" + _SPEECH + r")\b", re.IGNORECASE)
+_PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "ORG", "we": "ANY", "i": "PERSON"}
+_PERSON_ROLES = (
+    r"MP|minister|mayor|whistleblower|officer|lawyer|solicitor|barrister|judge|chief|director|commissioner|"
+    r"councillor|campaigner|victim|survivor|mother|father|teacher|doctor|professor|analyst|detective|inspector|"
+    r"president|chairman|chairwoman|chair|secretary|leader|constable|superintendent|author|founder"
+)
+_ROLE_NOUNS = (
+    r"spokes(?:wo)?man|spokesperson|representative|source|sources|official|officials|statement|report|summary|"
+    r"watchdog|force|police|council|government|inquiry|review|investigation|letter|" + _PERSON_ROLES
+)
+_ROLE_RE = re.compile(
+    r"\b(?P<det>an?|the|one|another)\s+(?P<mods>(?:[A-Za-z][\w’'-]*\s+){0,5}?)(?P<noun>" + _ROLE_NOUNS + r")\b"
+    r"(?P<tail>\s+(?:for|at|from|of)\s+(?:the\s+)?(?:[A-Z][\w’'-]*)(?:\s+(?:[A-Z][\w’'-]*|of|for|and))*)?",
+)
+_LEAD_IN = re.compile(
+    r"^(?:(?:but|and|however|meanwhile|yet|so|earlier|later|today|now|also)[, ]\s*)+|"
+    r"^according to [^,]{1,80},\s*",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    start: int  # offset of the first quoted character (after the mark)
+    end: int  # offset after the last quoted character (before the closing mark, or paragraph end)
+    closed: bool
+    para: int
+    single: bool = False
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    out = []
+    for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
+        if m.group(0).strip():
+            out.append((m.start(), m.end()))
+    return out
+
+
+def _double_spans(text: str, p_start: int, p_end: int, para: int) -> list[_Span]:
+    spans = []
+    open_at: int | None = None
+    for i in range(p_start, p_end):
+        ch = text[i]
+        if ch not in _DQ:
+            continue
+        if open_at is None:
+            open_at = i + 1
+        else:
+            spans.append(_Span(open_at, i, True, para))
+            open_at = None
+    if open_at is not None:
+        spans.append(_Span(open_at, p_end, False, para))
+    return spans
+
+
+_SINGLE_RE = re.compile(r"(?:(?<=^)|(?<=[\s(\[—–-]))[‘'](?=[A-Za-z0-9])(?P<body>[^‘\n]*?[^\s‘])[’'](?![A-Za-z])")
+
+
+def _single_spans(text: str, p_start: int, p_end: int, para: int, doubles: list[_Span]) -> list[_Span]:
+    out = []
+    seg = text[p_start:p_end]
+    for m in _SINGLE_RE.finditer(seg):
+        s, e = p_start + m.start("body"), p_start + m.end("body")
+        if any(d.start - 1 <= s and e <= d.end + 1 for d in doubles):
+            continue  # a quote inside a quote belongs to the outer quote
+        out.append(_Span(s, e, True, para, single=True))
+    return out
+
+
+def _words(s: str) -> int:
+    return len(re.findall(r"\w+", s))
+
+
+@dataclass
+class _Logical:
+    parts: list[_Span]
+    attribution: str | None = None  # text of an attribution found between split parts
+
+
+def _sentence_start(text: str, pos: int, floor: int) -> int:
+    """Start of the sentence containing pos (a '.', '!' or '?' followed by space, outside quotes)."""
+    i = pos - 1
+    while i > floor:
+        if text[i] in ".!?" and text[i + 1 : i + 2].isspace() and not text[i - 1 : i].isupper():
+            return i + 1
+        i -= 1
+    return floor
+
+
+def _sentence_end(text: str, pos: int, ceil: int) -> int:
+    m = re.search(r"[.!?](?=\s|$)", text[pos:ceil])
+    return pos + m.end() if m else ceil
+
+
+class _Speakers:
+    """Finds and resolves speakers inside one article."""
+
+    def __init__(self, text: str, ents: ArticleEntities, quoted: list[tuple[int, int]]):
+        self.text = text
+        self.ents = ents
+        self.mentions: list[EntityMention] = sorted(
+            (m for m in ents.mentions if not any(a <= m.start < b for a, b in quoted)), key=lambda m: m.start
+        )
+
+    def in_range(self, a: int, b: int) -> list[EntityMention]:
+        return [m for m in self.mentions if a <= m.start and m.end <= b]
+
+    def antecedent(self, pos: int, want: str) -> tuple[str, str, str] | None:
+        """First entity of the nearest sentence before pos that names one of the wanted type."""
+        before = [m for m in self.mentions if m.end <= pos and (want == "ANY" or m.entity_type == want)]
+        if not before:
+            if want == "ANY":
+                return None
+            return None
+        last = before[-1]
+        s0 = _sentence_start(self.text, last.start, 0)
+        first = next(m for m in before if m.start >= s0)
+        return first.entity, first.surface, first.entity_type
+
+    def from_clause(self, a: int, b: int, quote_pos: int) -> tuple[str, str, str] | None:
+        """Speaker named in text[a:b] (an attribution clause): entity, pronoun or role."""
+        clause = self.text[a:b]
+        lead = _LEAD_IN.match(clause)
+        if lead:
+            a += lead.end()
+            clause = self.text[a:b]
+        ms = self.in_range(a, b)
+        persons = [m for m in ms if m.entity_type == "PERSON"]
+        if persons:
+            return persons[0].entity, persons[0].surface, "PERSON"
+        stripped = clause.strip(" ,:;").strip()
+        first_word = stripped.split()[0].casefold() if stripped.split() else ""
+        if first_word in _PRONOUNS and (len(stripped.split()) <= 4 or stripped.casefold() == first_word):
+            return self.pronoun(first_word, quote_pos, a)
+        role = _ROLE_RE.search(clause)
+        others = [m for m in ms if m.entity_type in ("ORG", "GPE", "NORP", "EVENT", "FAC")]
+        if role and (not others or role.start() <= others[0].start - a):
+            det = role.group("det").lower()
+            noun = role.group("noun")
+            if det == "the" and re.fullmatch(_PERSON_ROLES, noun, re.IGNORECASE):
+                ante = self.antecedent(a + role.start(), "PERSON")
+                if ante:
+                    return ante
+            phrase = " ".join(role.group(0).split())
+            return det + phrase[len(role.group("det")) :], phrase, "ROLE"
+        if others:
+            return others[0].entity, others[0].surface, "ORG"
+        if first_word in _PRONOUNS:
+            return self.pronoun(first_word, quote_pos, a)
+        return None
+
+    def pronoun(self, word: str, quote_pos: int, clause_pos: int) -> tuple[str, str, str] | None:
+        want = _PRONOUNS[word]
+        ante = self.antecedent(min(quote_pos, clause_pos), want)
+        if ante is None and want == "ORG":
+            ante = self.antecedent(min(quote_pos, clause_pos), "ANY")
+        return ante
+
+
+def _find_before(text: str, span: _Span, para_start: int) -> tuple[int, int] | None:
+    """The attribution clause before a quote in its sentence: (clause start, verb end)."""
+    s0 = _sentence_start(text, span.start - 1, para_start)
+    window = text[s0 : span.start - 1]
+    verbs = list(_SPEECH_RE.finditer(window))
+    if not verbs:
+        return None
+    v = verbs[-1]
+    if v.group("verb").lower() == "according to":
+        m = re.match(r"\s*([^,]{1,80})", window[v.end() :])
+        if m:
+            return s0 + v.end(), s0 + v.end() + m.end()
+    return s0, s0 + v.start()
+
+
+def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int] | None:
+    """The attribution after a closed quote, up to the end of its sentence: '"...," he added.'"""
+    if not span.closed:
+        return None
+    after_start = span.end + 1
+    stop = text.find("\n", after_start)
+    stop = para_end if stop == -1 else min(stop, para_end)
+    nxt = re.search("[" + _DQ + "]", text[after_start:stop])
+    limit = after_start + nxt.start() if nxt else stop
+    seg = text[after_start:limit]
+    if not re.match(r"^\s*[,–—-]|^\s*[a-z]", seg) and not re.match(r"^\s*(?:he|she|they|it|said|says)\b", seg):
+        return None
+    end = _sentence_end(text, after_start, limit)
+    if _words(text[after_start:end]) > 14 or not _SPEECH_RE.search(text[after_start:end]):
+        return None
+    return after_start, end
+
+
+def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Quote]:
+    """All direct quotes in the text with their speakers, in text order."""
+    paras = _paragraphs(text)
+    per_para: list[list[_Span]] = []
+    for i, (a, b) in enumerate(paras):
+        d = _double_spans(text, a, b, i)
+        s = _single_spans(text, a, b, i, d)
+        per_para.append(sorted(d + s, key=lambda x: x.start))
+
+    # join multi-paragraph quotes, then split quotes inside one paragraph
+    logical: list[_Logical] = []
+    carry: _Logical | None = None  # a quote left open at the end of the previous paragraph
+    for i, spans in enumerate(per_para):
+        p_start = paras[i][0]
+        for j, sp in enumerate(spans):
+            opens_para = j == 0 and not sp.single and text[p_start : sp.start - 1].strip() == ""
+            if carry is not None and opens_para:
+                carry.parts.append(sp)
+                cur = carry
+            else:
+                if carry is not None:
+                    logical.append(carry)
+                cur = _Logical([sp])
+            carry = None
+            if not sp.closed and not sp.single:
+                carry = cur  # open at the end of the paragraph: may continue in the next one
+            else:
+                logical.append(cur)
+        if not spans and carry is not None:
+            logical.append(carry)
+            carry = None
+    if carry is not None:
+        logical.append(carry)
+
+    merged: list[_Logical] = []
+    for lq in logical:
+        if merged:
+            prev = merged[-1]
+            a, b = prev.parts[-1], lq.parts[0]
+            between = text[a.end + 1 : b.start - 1] if a.closed else ""
+            if (
+                a.closed
+                and a.para == b.para
+                and not a.single
+                and not b.single
+                and 0 < _words(between) <= 8
+                and _SPEECH_RE.search(between)
+                and re.match(r"^\s*[,–—-]", between)
+                and re.search(r"[.,:]\s*$", between)
+            ):
+                prev.parts.extend(lq.parts)
+                prev.attribution = between
+                continue
+        merged.append(lq)
+
+    quoted = [(p.start, p.end) for lq in merged for p in lq.parts]
+    speakers = _Speakers(text, ents, quoted)
+    out: list[Quote] = []
+    prev_speaker: tuple[str, str, str] | None = None
+    prev_para = -10
+    for lq in merged:
+        body = " ".join(text[p.start : p.end].strip() for p in lq.parts)
+        body = " ".join(body.split()).strip(" ,")
+        if _words(body) < 3:
+            continue
+        first = lq.parts[0]
+        para_start, para_end = paras[first.para]
+        speaker: tuple[str, str, str] | None = None
+        if lq.attribution is not None:
+            a = lq.parts[0].end + 1
+            idx = text.find(lq.attribution, a)
+            speaker = speakers.from_clause(idx, idx + len(lq.attribution), first.start)
+        if speaker is None:
+            clause = _find_before(text, first, para_start)
+            if clause:
+                speaker = speakers.from_clause(clause[0], clause[1], first.start)
+        if speaker is None:
+            last = lq.parts[-1]
+            lp_start, lp_end = paras[last.para]
+            clause = _find_after(text, last, lp_end)
+            if clause:
+                speaker = speakers.from_clause(clause[0], clause[1], first.start)
+        if speaker is None and text[para_start : first.start].strip() in tuple(_DQ) and first.para - prev_para <= 2:
+            speaker = prev_speaker  # a quote paragraph following a quote: same speaker
+        sentence_end = _sentence_end(text, first.start, para_end)
+        sentence = " ".join(text[_sentence_start(text, first.start - 1, para_start) : sentence_end].split())
+        out.append(
+            Quote(
+                article_id=article_id,
+                quote=body,
+                speaker=speaker[0] if speaker else None,
+                speaker_surface=speaker[1] if speaker else None,
+                speaker_type=speaker[2] if speaker else None,
+                sentence=sentence[:1000],
+            )
+        )
+        if speaker is not None:
+            prev_speaker = speaker
+        prev_para = lq.parts[-1].para
+    return out
+
+
+def quote_spans(text: str) -> Sequence[tuple[int, int]]:
+    """Character spans of every double-quoted passage (used to keep facts out of nested quotes if wanted)."""
+    spans: list[tuple[int, int]] = []
+    for i, (a, b) in enumerate(_paragraphs(text)):
+        spans.extend((s.start, s.end) for s in _double_spans(text, a, b, i))
+    return spans
