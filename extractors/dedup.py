@@ -1,0 +1,286 @@
+"""Syndication verification and story similarity: pure decisions on fingerprints and texts, no I/O.
+
+* `align()` pairs the sentence units of two articles one-to-one by word-bigram overlap (a copy keeps most
+  sentences verbatim or lightly edited, in any order); `is_copy()` turns the alignment into a decision.
+* `changes()` says what a later copy changed: headline, figures, quotes, sentences added and dropped.
+* `story_profile()` / `story_similarity()` compare articles written independently about one event: shared
+  named entities, figures, years and content words, weighted by rarity in the warehouse.
+
+Every threshold is a module constant or a DedupSettings field; docs/dedup.md gives the evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from extractors.fingerprint import Fingerprint, hamming, tokens
+
+# Two units match when this share of the shorter one's word bigrams occurs in the other. 0.7 keeps sentences
+# with a changed figure, a swapped phrase or an added clause (0.85-0.95 on the seed copies); two writers
+# summarising the same fact from the same report score 0.55-0.67 (seed 000 vs 001; docs/dedup.md).
+UNIT_MIN_OVERLAP = 0.7
+# A copy shares at least this many *narrative* units (unless the shorter article has fewer): independent
+# articles quote the same statement verbatim, so units that are mostly quotation do not count here.
+MIN_SHARED_UNITS = 2
+# A unit is "mostly quotation" when at least this share of its words is inside quotation marks.
+QUOTE_DOMINATED = 0.5
+# Strong story evidence: an article further than story_window_days from a story joins it only with a
+# story similarity at least this high (or as a syndicated copy of one of its articles).
+STORY_STRONG_SIMILARITY = 0.6
+# An article joins the most similar story in the window when similarity reaches this.
+STORY_MIN_SIMILARITY = 0.2
+# Stories older than this (days before the article) are not even considered.
+STORY_MAX_LOOKBACK_DAYS = 365
+
+_NUMBER = re.compile(
+    r"(?<![\w.-])(?:£|\$|€)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|per cent|m|bn|million|billion))?(?![\w])"
+)
+_QUOTE = re.compile(r"[\"“]([^\"“”\n]{12,}?)[\"”]|(?<!\w)‘([^‘’\n]{12,}?)’(?!\w)")
+_OPEN_QUOTE = re.compile(r"^[\"“‘']")
+_PROPER = re.compile(r"\b([A-Z][a-z]+(?:\s+(?:of\s+|for\s+|the\s+)?[A-Z][a-z]+)*|[A-Z]{2,6})\b")
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+
+_STOP = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
+    nor not now of off on once only or other our ours ourselves out over own same she should so some such than
+    that the their theirs them themselves then there these they this those through to too under until up very
+    was we were what when where which while who whom why will with would you your yours yourself said says
+    told say one two three new year years time would could may might must shall according also however""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """Units of article A paired with units of article B (indices), and the share of the shorter one covered."""
+
+    pairs: tuple[tuple[int, int, float], ...]  # (unit of A, unit of B, overlap)
+    units_a: int
+    units_b: int
+    narrative: int = 0  # pairs where neither unit is mostly quotation
+
+    @property
+    def shared(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def shared_ratio(self) -> float:
+        shorter = min(self.units_a, self.units_b)
+        return self.shared / shorter if shorter else 0.0
+
+
+def _bigrams(unit: str) -> frozenset[str]:
+    toks = tokens(unit)
+    if len(toks) < 2:
+        return frozenset(toks)
+    return frozenset(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
+
+
+def unit_overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of the smaller bigram set found in the other (containment, so a merged sentence still matches)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def align(units_a: Sequence[str], units_b: Sequence[str], min_overlap: float = UNIT_MIN_OVERLAP) -> Alignment:
+    """Pair units one-to-one, best overlap first (greedy), keeping pairs with overlap >= min_overlap.
+
+    Order is ignored on purpose: copies reorder and drop paragraphs.
+    """
+    ba = [_bigrams(u) for u in units_a]
+    bb = [_bigrams(u) for u in units_b]
+    # Inverted index on B's bigrams so only units sharing something are scored (O(shared) not O(nA*nB)).
+    index: dict[str, list[int]] = {}
+    for j, s in enumerate(bb):
+        for g in s:
+            index.setdefault(g, []).append(j)
+    scored: list[tuple[float, int, int]] = []
+    for i, s in enumerate(ba):
+        hits: Counter[int] = Counter()
+        for g in s:
+            for j in index.get(g, ()):
+                hits[j] += 1
+        for j, n in hits.items():
+            ov = n / min(len(s), len(bb[j]))
+            if ov >= min_overlap:
+                scored.append((ov, i, j))
+    scored.sort(key=lambda t: (-t[0], t[1], t[2]))
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    pairs: list[tuple[int, int, float]] = []
+    for ov, i, j in scored:
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        pairs.append((i, j, round(ov, 4)))
+    pairs.sort()
+    narrative = sum(
+        1
+        for i, j, _ in pairs
+        if quote_share(units_a[i]) < QUOTE_DOMINATED and quote_share(units_b[j]) < QUOTE_DOMINATED
+    )
+    return Alignment(tuple(pairs), len(units_a), len(units_b), narrative)
+
+
+def is_copy(al: Alignment, min_shared_ratio: float) -> bool:
+    """A verified copy: enough of the shorter article's units align, and at least MIN_SHARED_UNITS of them."""
+    shorter = min(al.units_a, al.units_b)
+    if shorter == 0:
+        return False
+    return al.narrative >= min(MIN_SHARED_UNITS, shorter) and al.shared_ratio >= min_shared_ratio
+
+
+def unit_candidates(a: Fingerprint, b: Fingerprint, max_distance: int) -> int:
+    """How many units of A have a unit of B within max_distance bits (the cheap pre-check before align)."""
+    return sum(1 for x in a.unit_simhashes if any(hamming(x, y) <= max_distance for y in b.unit_simhashes))
+
+
+def numbers(text: str) -> list[str]:
+    """Figures as written, normalised ("1,400" -> "1400", "£6m" -> "£6m"), in order, each once."""
+    out: list[str] = []
+    for m in _NUMBER.finditer(text):
+        v = m.group(0).replace(",", "").replace(" ", "")
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def quotes(text: str) -> list[str]:
+    """Quoted passages of at least 12 characters, whitespace-normalised, each once."""
+    out: list[str] = []
+    for m in _QUOTE.finditer(text):
+        q = " ".join((m.group(1) or m.group(2) or "").split())
+        if q and q not in out:
+            out.append(q)
+    return out
+
+
+def quote_share(unit: str) -> float:
+    """Share of a unit's words inside quotation marks (an unclosed opening quote runs to the end)."""
+    total = len(tokens(unit))
+    if not total:
+        return 0.0
+    quoted = sum(len(tokens(m.group(0))) for m in _QUOTE.finditer(unit))
+    if not quoted and _OPEN_QUOTE.match(unit):
+        return 1.0  # a paragraph continuing a quote from the previous one
+    return min(1.0, quoted / total)
+
+
+def _norm_quote(q: str) -> str:
+    return " ".join(tokens(q))
+
+
+def changes(
+    original_title: str,
+    original_units: Sequence[str],
+    copy_title: str,
+    copy_units: Sequence[str],
+    al: Alignment,
+) -> dict:
+    """What the copy changed relative to the original (JSON-ready dict; `al` aligns original -> copy)."""
+    o_text = "\n".join(original_units)
+    c_text = "\n".join(copy_units)
+    o_nums, c_nums = numbers(o_text), numbers(c_text)
+    o_q = {_norm_quote(q): q for u in original_units for q in quotes(u)}
+    c_q = {_norm_quote(q): q for u in copy_units for q in quotes(u)}
+    matched_o = {i for i, _, _ in al.pairs}
+    matched_c = {j for _, j, _ in al.pairs}
+    edited = [
+        {"original": original_units[i], "copy": copy_units[j], "overlap": ov}
+        for i, j, ov in al.pairs
+        if ov < 1.0 or tokens(original_units[i]) != tokens(copy_units[j])
+    ]
+    return {
+        "headline_changed": " ".join(tokens(original_title)) != " ".join(tokens(copy_title)),
+        "headline_original": original_title,
+        "headline_copy": copy_title,
+        "figures_added": [n for n in c_nums if n not in o_nums],
+        "figures_removed": [n for n in o_nums if n not in c_nums],
+        "quotes_added": [q for k, q in c_q.items() if k not in o_q],
+        "quotes_removed": [q for k, q in o_q.items() if k not in c_q],
+        "sentences_added": [copy_units[j] for j in range(len(copy_units)) if j not in matched_c],
+        "sentences_removed": [original_units[i] for i in range(len(original_units)) if i not in matched_o],
+        "sentences_edited": edited,
+        "lede_changed": bool(copy_units) and 0 not in matched_c,
+    }
+
+
+def earlier(a: tuple[datetime | None, datetime, str], b: tuple[datetime | None, datetime, str]) -> bool:
+    """Is A the original relative to B? Earliest published wins, else first seen, else smaller id.
+
+    Each argument is (published_at, first_seen_at, article_id). An article with a publication date is
+    compared by it; when either lacks one, first-seen times decide.
+    """
+    pa, fa, ia = a
+    pb, fb, ib = b
+    if pa is not None and pb is not None and pa != pb:
+        return pa < pb
+    if fa != fb and (pa is None or pb is None or pa == pb):
+        return fa < fb
+    return ia < ib
+
+
+# ---- stories ---------------------------------------------------------------------------------
+
+
+def story_profile(
+    title: str,
+    units: Sequence[str],
+    entities: Sequence[str] = (),
+    figures: Sequence[str] = (),
+    years: Sequence[int] = (),
+) -> dict[str, float]:
+    """Weighted terms describing what an article is about: entities, figures, years and content words.
+
+    entities/figures/years come from the facts tables when present; otherwise they are read from the text
+    with simple patterns, so grouping works without the facts stage.
+    """
+    text = "\n".join(units)
+    prof: Counter[str] = Counter()
+    ents = list(entities) or [m.group(1) for m in _PROPER.finditer(text) if len(m.group(1)) > 2]
+    for e in ents:
+        key = " ".join(tokens(e))
+        if key and key not in _STOP:
+            prof[f"e:{key}"] += 1
+    nums = list(figures) or [n for n in numbers(text) if not _YEAR.fullmatch(n)]
+    for n in nums:
+        prof[f"n:{n}"] += 1
+    yrs = list(years) or [int(y) for y in _YEAR.findall(text)]
+    for y in yrs:
+        prof[f"y:{y}"] += 1
+    for w in tokens(title) + tokens(text):
+        if len(w) > 3 and w not in _STOP and not w.isdigit():
+            prof[f"w:{w}"] += 1
+    # Sublinear term frequency: one article repeating a name ten times is not ten times more about it.
+    weight = {"e": 2.0, "n": 2.0, "y": 1.0, "w": 0.5}
+    return {t: weight[t[0]] * (1.0 + math.log(c)) for t, c in prof.items()}
+
+
+def story_similarity(
+    a: Mapping[str, float], b: Mapping[str, float], idf: Mapping[str, float] | None = None
+) -> float:
+    """Cosine similarity of two term profiles, each term weighted by its idf when given (default 1)."""
+    if not a or not b:
+        return 0.0
+    idf = idf or {}
+    dot = sum(w * b[t] * idf.get(t, 1.0) ** 2 for t, w in a.items() if t in b)
+    na = math.sqrt(sum((w * idf.get(t, 1.0)) ** 2 for t, w in a.items()))
+    nb = math.sqrt(sum((w * idf.get(t, 1.0)) ** 2 for t, w in b.items()))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+def merge_profiles(profiles: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """The centroid (mean) of several profiles: what a story's articles are about together."""
+    out: Counter[str] = Counter()
+    for p in profiles:
+        out.update(p)
+    n = max(1, len(profiles))
+    return {t: w / n for t, w in out.items()}

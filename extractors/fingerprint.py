@@ -1,0 +1,246 @@
+"""Simhash fingerprints of article text: boilerplate filtering, sentence units, document and unit simhashes.
+
+Pure functions, no I/O. The pipeline stores what `fingerprint()` returns (warehouse/dedup.py) and the
+verification step (extractors/dedup.py) aligns the units of two fingerprints. docs/dedup.md explains the
+choices and the evidence for every constant below.
+
+Two levels, both 64-bit simhashes computed with the `simhash` package (md5 of each feature):
+
+* the document simhash (word 3-gram shingles of the boilerplate-free text) is what the public
+  `articles.simhash` column shows; on its own it misses edited copies (docs/dedup.md measures that);
+* one simhash per *unit* (a sentence of at least MIN_UNIT_WORDS words, word unigram features): copies share
+  many units exactly or nearly, different articles on the same topic share almost none.
+
+Boilerplate (teaser lines, "READ MORE: ...", captions, ad markers, credits, very short lines, lines repeated
+inside one page) is dropped *before* fingerprinting, so it can neither create nor break a match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from simhash import Simhash
+
+# Bump when segmentation, features or hashing change: stored fingerprints with another version are recomputed.
+FINGERPRINT_VERSION = "sh64-sent1-uni-w3-v1"
+
+# A unit shorter than this (in words) is merged into the previous sentence of its paragraph, or dropped:
+# short sentences have too few features for a stable simhash (docs/dedup.md, "Units").
+MIN_UNIT_WORDS = 6
+# A line shorter than this with no sentence punctuation is a label/teaser/heading, not body text.
+MIN_LINE_WORDS = 6
+# Lines with no terminal punctuation shorter than this are treated as headings or link teasers.
+HEADLINE_MAX_WORDS = 16
+# Simhash package: a feature weight above 255 overflows uint8 arithmetic under NumPy 2 (see _split_weights).
+_MAX_WEIGHT = 255
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Sentence boundary: terminal punctuation (optionally followed by closing quotes), whitespace, then an
+# uppercase letter, digit or opening quote.
+_SENT_SPLIT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
+
+# Lines that are page furniture rather than article text. Each pattern is anchored at the line start.
+_BOILERPLATE = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"^(read more|more on this|related|see also|also read|watch|listen|recommended|sponsored|advertisement"
+        r"|hide ad|ad|don'?t miss|most read|trending( on .*)?|latest( developments)?|sign up|subscribe"
+        r"|follow us|share this|click here|image|photo|picture|credit|copyright|getty)\b[\s:|-]*",
+        r"^\|",  # photo credit lines like "|GETTY"
+    )
+]
+# JPI-style teaser labels: "CRIME: ...", "APPEAL: ..." (case-sensitive: "Mrs Senior said: ..." is body text).
+_TEASER_LABEL = re.compile(r"^[A-Z][A-Z&'-]{2,}(?: [A-Z&'-]+){0,2}:\s")
+_LABEL_ONLY = re.compile(r"^[A-Z][A-Z &'-]{2,30}:?$")  # "LATEST DEVELOPMENTS:"
+_TERMINAL = re.compile(r"[.!?\"'”’:)]$")
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """Simhashes of one article's cleaned text: the document and each content unit (sentence)."""
+
+    article_id: str
+    version: str
+    doc_simhash: int  # 64-bit, unsigned
+    unit_simhashes: tuple[int, ...]  # one per unit, in text order
+    units: tuple[str, ...]  # the unit texts (boilerplate removed), for verification and "what changed"
+    word_count: int  # words in the units (boilerplate excluded)
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercased word tokens (Unicode letters and digits)."""
+    return _WORD.findall(text.lower())
+
+
+def _dedupe_doubled(line: str) -> str:
+    """Collapse a caption that a scraper glued to itself ("Text.Text." -> "Text.")."""
+    n = len(line)
+    if n >= 20 and n % 2 == 0 and line[: n // 2] == line[n // 2 :]:
+        return line[: n // 2]
+    return line
+
+
+def is_boilerplate(line: str) -> bool:
+    """True for page furniture: teaser/"read more" lines, ad markers, credits, labels and short headings."""
+    s = line.strip()
+    if not s:
+        return True
+    if _LABEL_ONLY.match(s):
+        return True
+    if _TEASER_LABEL.match(s) or any(p.match(s) for p in _BOILERPLATE):
+        return True
+    n = len(s.split())
+    if n < MIN_LINE_WORDS:
+        return True
+    # A short line without sentence punctuation is a heading, caption fragment or teaser link.
+    if n < HEADLINE_MAX_WORDS and not _TERMINAL.search(s):
+        return True
+    return False
+
+
+def body_lines(text: str) -> list[str]:
+    """The body lines of a text: boilerplate dropped, glued captions collapsed, repeated lines kept once.
+
+    Captions are often printed twice (once under the photo, once in the gallery) and a teaser can repeat
+    a sentence of the body; keeping one copy means the repetition does not inflate the unit count.
+    """
+    seen: set[str] = set()
+    out: list[str] = []
+    for raw in text.splitlines():
+        line = _dedupe_doubled(" ".join(raw.split()))
+        if is_boilerplate(line):
+            continue
+        key = " ".join(tokens(line))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(line)
+    return out
+
+
+def split_sentences(line: str) -> list[str]:
+    """Split one paragraph into sentences, merging fragments shorter than MIN_UNIT_WORDS into the previous one."""
+    out: list[str] = []
+    for part in _SENT_SPLIT.split(line):
+        part = part.strip()
+        if not part:
+            continue
+        if out and len(part.split()) < MIN_UNIT_WORDS:
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    if out and len(out[0].split()) < MIN_UNIT_WORDS and len(out) > 1:
+        out[1] = f"{out[0]} {out[1]}"
+        out.pop(0)
+    return out
+
+
+def segment(text: str) -> list[str]:
+    """The content units of a text: sentences of the body lines, at least MIN_UNIT_WORDS words, each once."""
+    units: list[str] = []
+    seen: set[str] = set()
+    for line in body_lines(text):
+        for sent in split_sentences(line):
+            toks = tokens(sent)
+            if len(toks) < MIN_UNIT_WORDS:
+                continue
+            key = " ".join(toks)
+            if key in seen:
+                continue
+            seen.add(key)
+            units.append(sent)
+    return units
+
+
+def shingles(toks: Sequence[str], n: int) -> list[str]:
+    """Word n-grams joined by spaces (a single n-gram of everything when the text is shorter than n)."""
+    if len(toks) <= n:
+        return [" ".join(toks)] if toks else []
+    return [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+
+
+def _split_weights(counts: Counter[str]) -> list[tuple[str, int]]:
+    """(feature, weight) pairs with every weight <= 255, summing to the true counts.
+
+    simhash 2.1.2 multiplies a uint8 bit array by the weight when the weight is above 50; under NumPy 2 a
+    weight above 255 raises OverflowError instead of wrapping. Splitting a weight into chunks of at most
+    255 gives exactly the sums of the unsplit weight, so the fingerprint is the one the weight defines.
+    """
+    out: list[tuple[str, int]] = []
+    for feat, w in counts.items():
+        while w > _MAX_WEIGHT:
+            out.append((feat, _MAX_WEIGHT))
+            w -= _MAX_WEIGHT
+        if w > 0:
+            out.append((feat, w))
+    return out
+
+
+def simhash64(features: Iterable[str]) -> int:
+    """64-bit simhash of a bag of features with the `simhash` package (features counted, weights guarded)."""
+    counts = Counter(features)
+    if not counts:
+        return 0
+    return int(Simhash(_split_weights(counts), f=64).value)
+
+
+def _md5_tail64(feature: str) -> int:
+    return int.from_bytes(hashlib.md5(feature.encode("utf-8")).digest()[-8:], "big")
+
+
+def simhash64_numpy(features: Iterable[str]) -> int:
+    """The same 64-bit simhash as `simhash64`, computed with one NumPy matrix product (tested identical).
+
+    The `simhash` package sums bits in Python-level batches; here all feature hashes are unpacked into a
+    (n, 64) bit matrix at once and weighted by their counts.
+    """
+    counts = Counter(features)
+    if not counts:
+        return 0
+    digests = b"".join(hashlib.md5(f.encode("utf-8")).digest()[-8:] for f in counts)
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(len(counts), 64)
+    weights = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    sums = weights @ bits  # int64, no overflow for any realistic count
+    total = int(weights.sum())
+    return int.from_bytes(np.packbits(sums > total / 2).tobytes(), "big")
+
+
+def doc_features(units: Sequence[str]) -> list[str]:
+    """Document-level features: word 3-gram shingles over each unit (no shingle crosses a unit boundary)."""
+    feats: list[str] = []
+    for u in units:
+        feats.extend(shingles(tokens(u), 3))
+    return feats
+
+
+def unit_features(unit: str) -> list[str]:
+    """Unit-level features: word unigrams (measured best separation of edited vs unrelated sentences)."""
+    return tokens(unit)
+
+
+def fingerprint(article_id: str, text: str, *, use_numpy: bool = False) -> Fingerprint:
+    """Fingerprint an article's cleaned text: document simhash plus one simhash per sentence unit."""
+    h = simhash64_numpy if use_numpy else simhash64
+    units = segment(text)
+    if not units:
+        # A text with no sentence-sized unit (a stub or a list of links): fall back to all its words so
+        # the document still gets a stable simhash; it will have no units and so no copies.
+        return Fingerprint(article_id, FINGERPRINT_VERSION, h(shingles(tokens(text), 3)), (), (), 0)
+    return Fingerprint(
+        article_id=article_id,
+        version=FINGERPRINT_VERSION,
+        doc_simhash=h(doc_features(units)),
+        unit_simhashes=tuple(h(unit_features(u)) for u in units),
+        units=tuple(units),
+        word_count=sum(len(tokens(u)) for u in units),
+    )
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit simhashes."""
+    return (a ^ b).bit_count()

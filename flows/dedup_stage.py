@@ -1,0 +1,253 @@
+"""The dedup stage: fingerprint new articles, find and verify syndicated copies, assign syndication and story ids.
+
+A thin shell over extractors/fingerprint.py + extractors/dedup.py (pure decisions) and warehouse/dedup.py
+(storage and lookup). `group_articles` is what the pipeline calls after articles (and facts) are loaded;
+`run_dedup` is the same with a database path, for a Prefect task (tasks take paths, not connections).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import duckdb
+
+from extractors.dedup import (
+    STORY_MAX_LOOKBACK_DAYS,
+    STORY_MIN_SIMILARITY,
+    STORY_STRONG_SIMILARITY,
+    align,
+    changes,
+    earlier,
+    is_copy,
+    merge_profiles,
+    story_profile,
+    story_similarity,
+)
+from extractors.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint, hamming, segment
+from newswatch.config import DedupSettings
+from newswatch.models import utcnow
+from warehouse import dedup as wd
+from warehouse.db import session, transaction
+
+# Verify at most this many candidates per article (most band hits first); a copy shares many bands.
+MAX_CANDIDATES = 50
+# Document simhashes this close are a candidate even without any unit within paragraph_distance
+# (the textbook near-duplicate threshold: 3 of 64 bits).
+DOC_DISTANCE = 3
+# A story profile keeps its heaviest terms only, so stored profiles stay small.
+PROFILE_TERMS = 300
+
+
+def _when(a: wd.StoredArticle) -> datetime:
+    return a.published_at or a.first_seen_at
+
+
+def _key(a: wd.StoredArticle) -> tuple[datetime | None, datetime, str]:
+    return (a.published_at, a.first_seen_at, a.article_id)
+
+
+def _trim(profile: dict[str, float]) -> dict[str, float]:
+    top = sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:PROFILE_TERMS]
+    return {t: round(w, 5) for t, w in sorted(top)}
+
+
+def _prefilter(fp: Fingerprint, doc: int, units: Sequence[int], max_distance: int) -> bool:
+    """Cheap simhash check before the text alignment: one close unit, or close whole documents."""
+    if hamming(fp.doc_simhash, doc) <= DOC_DISTANCE:
+        return True
+    return any(hamming(x, y) <= max_distance for x in fp.unit_simhashes for y in units)
+
+
+def _syndicate(
+    con: duckdb.DuckDBPyConnection,
+    art: wd.StoredArticle,
+    fp: Fingerprint,
+    settings: DedupSettings,
+    now: datetime,
+) -> int:
+    """Find verified copies among stored articles and write the edges. Returns the number of edges."""
+    cands = wd.find_candidates(con, art.article_id, fp.doc_simhash, fp.unit_simhashes, limit=MAX_CANDIDATES)
+    if not cands:
+        return 0
+    ids = [c for c, _ in cands]
+    units = wd.load_unit_simhashes(con, ids)
+    docs = wd.doc_simhashes(con, ids)
+    keep = [
+        c for c in ids if c in docs and _prefilter(fp, docs[c], units.get(c, []), settings.paragraph_distance)
+    ]
+    edges = 0
+    for other in wd.load_articles(con, keep):
+        other_units = segment(other.text)
+        if earlier(_key(other), _key(art)):
+            orig, orig_units, copy, copy_units = other, other_units, art, list(fp.units)
+        else:
+            orig, orig_units, copy, copy_units = art, list(fp.units), other, other_units
+        al = align(orig_units, copy_units)
+        if not is_copy(al, settings.min_shared_ratio):
+            continue
+        wd.store_edge(
+            con,
+            article_id=copy.article_id,
+            copy_of=orig.article_id,
+            shared_units=al.shared,
+            narrative_units=al.narrative,
+            units_copy=len(copy_units),
+            units_original=len(orig_units),
+            shared_ratio=round(al.shared_ratio, 4),
+            distance=hamming(fp.doc_simhash, docs[other.article_id]),
+            changes=changes(orig.title, orig_units, copy.title, copy_units, al),
+            version=FINGERPRINT_VERSION,
+            detected_at=now,
+        )
+        edges += 1
+    return edges
+
+
+def _story_for(
+    con: duckdb.DuckDBPyConnection,
+    art: wd.StoredArticle,
+    profile: dict[str, float],
+    copy_stories: Sequence[str],
+    settings: DedupSettings,
+) -> tuple[str | None, str, float | None]:
+    """(story_id or None for a new story, reason, similarity) for an article that has no story yet."""
+    if copy_stories:
+        # A syndicated copy is the strongest evidence there is: it joins its original's story at any distance.
+        return copy_stories[0], "syndicated", None
+    t = _when(art)
+    window = timedelta(days=settings.story_window_days)
+    best: tuple[float, str] | None = None
+    for story in wd.candidate_stories(con, t - timedelta(days=STORY_MAX_LOOKBACK_DAYS), t + window):
+        sim = story_similarity(profile, story.profile)
+        in_window = story.first_at - window <= t <= story.last_at + window
+        threshold = STORY_MIN_SIMILARITY if in_window else STORY_STRONG_SIMILARITY
+        if sim >= threshold and (best is None or sim > best[0]):
+            best = (sim, story.story_id)
+    if best is None:
+        return None, "new", None
+    return best[1], "similar", round(best[0], 4)
+
+
+def _process(
+    con: duckdb.DuckDBPyConnection, art: wd.StoredArticle, revised: bool, settings: DedupSettings
+) -> None:
+    now = utcnow()
+    previous = wd.groups_of(con, [art.article_id]).get(art.article_id)
+    if revised:
+        wd.delete_article(con, art.article_id)
+    fp = fingerprint(art.article_id, art.text)
+    _syndicate(con, art, fp, settings, now)
+    wd.store_fingerprint(
+        con,
+        article_id=art.article_id,
+        version=fp.version,
+        content_hash=art.content_hash,
+        doc_simhash=fp.doc_simhash,
+        unit_simhashes=fp.unit_simhashes,
+        words=fp.word_count,
+        computed_at=now,
+    )
+
+    # Syndication: the original of the whole copy group is its earliest article.
+    members = wd.component(con, art.article_id)
+    original = min(members, key=lambda m: (m[1] or m[2], m[2], m[0]))[0] if members else art.article_id
+    wd.set_syndication(con, [m[0] for m in members if m[0] != art.article_id], original, now)
+
+    # Story: keep a revised article's story; copies follow their group; others by similarity.
+    if previous is not None:
+        wd.assign(con, art.article_id, original, previous[1], now)
+        return
+    groups = wd.groups_of(con, [m[0] for m in members if m[0] != art.article_id])
+    copy_stories = [groups[original][1]] if original in groups else sorted({g[1] for g in groups.values()})
+    ents, figs, years = wd.facts_for(con, art.article_id)
+    profile = story_profile(art.title, fp.units, ents, figs, years)
+    story_id, reason, sim = _story_for(con, art, profile, copy_stories, settings)
+    t = _when(art)
+    if story_id is None:
+        story = wd.StoryRow(art.article_id, art.title, t, t, 1, _trim(profile))
+        wd.save_story(con, story, now, now)
+        story_id = art.article_id
+    else:
+        old = wd.get_story(con, story_id)
+        if old is not None:
+            # Running mean of member profiles: weight the old centroid by its member count.
+            merged = merge_profiles([{k: v * old.members for k, v in old.profile.items()}, profile])
+            merged = {k: v * 2 / (old.members + 1) for k, v in merged.items()}
+            wd.save_story(
+                con,
+                wd.StoryRow(
+                    old.story_id,
+                    old.title,
+                    min(old.first_at, t),
+                    max(old.last_at, t),
+                    old.members + 1,
+                    _trim(merged),
+                ),
+                now,
+                now,
+            )
+    wd.save_story_assignment(con, art.article_id, story_id, reason, sim, _trim(profile), now)
+    wd.assign(con, art.article_id, original, story_id, now)
+
+
+def group_articles(
+    con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], settings: DedupSettings
+) -> dict[str, int]:
+    """Fingerprint the given articles (already in core.articles), link copies, assign syndication and story ids.
+
+    Runs in its own transaction (call it outside one). Articles whose text and fingerprint version are
+    unchanged since the last run are not touched, so a rerun changes nothing. Articles are processed in
+    publication order so that the earliest copy becomes the original.
+    Returns {"fingerprinted", "copies_grouped", "syndication_groups", "stories", "recomputed"} over these ids.
+    """
+    ids = list(dict.fromkeys(article_ids))
+    arts = wd.load_articles(con, ids)
+    state = wd.load_state(con, ids)
+    todo = [a for a in arts if state.get(a.article_id) != (FINGERPRINT_VERSION, a.content_hash)]
+    todo.sort(key=lambda a: (_when(a), a.first_seen_at, a.article_id))
+    with transaction(con):
+        for art in todo:
+            _process(con, art, art.article_id in state or _has_rows(con, art.article_id), settings)
+    groups = wd.groups_of(con, [a.article_id for a in arts])
+    synd_ids = {g[0] for g in groups.values()}
+    sizes = _group_sizes(con, synd_ids)
+    return {
+        "fingerprinted": len(arts),
+        "copies_grouped": sum(1 for aid, g in groups.items() if g[0] != aid),
+        "syndication_groups": sum(1 for s in synd_ids if sizes.get(s, 0) > 1),
+        "stories": len({g[1] for g in groups.values()}),
+        "recomputed": len(todo),
+    }
+
+
+def _has_rows(con: duckdb.DuckDBPyConnection, article_id: str) -> bool:
+    # Derived rows from an older fingerprint version (or a half-forgotten article) must be cleared first.
+    return bool(
+        con.execute("SELECT count(*) FROM core.dedup_state WHERE article_id = ?", [article_id]).fetchone()[0]
+        or con.execute(
+            "SELECT count(*) FROM core.fingerprints WHERE article_id = ?", [article_id]
+        ).fetchone()[0]
+    )
+
+
+def _group_sizes(con: duckdb.DuckDBPyConnection, synd_ids: set[str]) -> dict[str, int]:
+    if not synd_ids:
+        return {}
+    return {
+        r[0]: int(r[1])
+        for r in con.execute(
+            "SELECT syndication_id, count(*) FROM core.article_groups "
+            "WHERE list_contains(?, syndication_id) GROUP BY syndication_id",
+            [sorted(synd_ids)],
+        ).fetchall()
+    }
+
+
+def run_dedup(
+    db_path: str | os.PathLike[str], article_ids: Sequence[str], settings: DedupSettings
+) -> dict[str, int]:
+    """`group_articles` on a database path, in one short writer window (for a Prefect task)."""
+    with session(db_path) as con:
+        return group_articles(con, article_ids, settings)

@@ -1,0 +1,431 @@
+"""Warehouse side of syndication and stories: fingerprints, the LSH band index, copy edges, groups, stories.
+
+Reads and writes only through a connection it is given (warehouse.db opens it). Tables are declared in
+warehouse/sql/00_core.sql (core.fingerprints, core.article_groups) and warehouse/sql/20_dedup.sql (the rest).
+The candidate lookup is a join of the new article's band keys against core.simhash_bands; docs/dedup.md
+measures it at 10k, 100k and 1M stored articles.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from warehouse.db import insert_rows
+
+BANDS = 4  # 4 bands of 16 bits: simhashes within 3 bits always share a band
+BAND_BITS = 16
+DOC_BAND_OFFSET = 4  # document simhash bands are numbered 4..7, unit bands 0..3
+# A band value shared by more stored articles than this is a stop-band (a stock sentence, a template
+# footer): it is skipped in the lookup, like a stop word, so it cannot flood the candidates.
+MAX_BAND_POSTINGS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """The columns of core.articles the dedup stage needs (converted from DuckDB rows here, at the edge)."""
+
+    article_id: str
+    source: str
+    title: str
+    text: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    story_id: str
+    title: str
+    first_at: datetime
+    last_at: datetime
+    members: int
+    profile: dict[str, float]
+
+
+def band_keys(simhash: int, offset: int = 0) -> list[int]:
+    """The BANDS band keys of a 64-bit simhash: band number * 65536 + the band's 16-bit value."""
+    mask = (1 << BAND_BITS) - 1
+    return [((b + offset) << BAND_BITS) | ((simhash >> (b * BAND_BITS)) & mask) for b in range(BANDS)]
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, mode: str = "INSERT") -> None:
+    """Insert an Arrow table with explicit column types (warehouse.db.insert_rows infers int64, and 64-bit
+    simhashes do not fit a signed integer)."""
+    if data.num_rows == 0:
+        return
+    name = "_dedup_insert"
+    con.register(name, data)
+    try:
+        cols = ", ".join(f'"{c}"' for c in data.column_names)
+        con.execute(f"{mode} INTO {table} ({cols}) SELECT {cols} FROM {name}")
+    finally:
+        con.unregister(name)
+
+
+def load_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[StoredArticle]:
+    """The given articles from core.articles (missing ids are ignored), in no particular order."""
+    if not article_ids:
+        return []
+    ids = pa.table({"article_id": list(dict.fromkeys(article_ids))})  # noqa: F841 - used by name in SQL
+    rows = con.execute(
+        """
+        SELECT a.article_id, a.source, a.title, a.text, a.published_at, a.first_seen_at, a.content_hash
+        FROM core.articles a JOIN ids USING (article_id)
+        """
+    ).fetchall()
+    return [StoredArticle(*r) for r in rows]
+
+
+def load_state(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """article_id -> (fingerprint version, content hash) of what was last computed for those articles."""
+    if not article_ids:
+        return {}
+    ids = pa.table({"article_id": list(dict.fromkeys(article_ids))})  # noqa: F841
+    rows = con.execute(
+        """
+        SELECT s.article_id, s.version, s.content_hash
+        FROM core.dedup_state s JOIN ids USING (article_id)
+        JOIN core.article_groups g USING (article_id)
+        """
+    ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def delete_article(con: duckdb.DuckDBPyConnection, article_id: str) -> None:
+    """Forget the derived rows of one article before recomputing it (its text or the algorithm changed).
+
+    The story assignment is kept: a revised article stays in its story. Edges where *other* articles copy
+    this one are kept too: they were verified when those articles arrived.
+    """
+    for table in ("core.unit_fingerprints", "core.simhash_bands", "core.fingerprints", "core.dedup_state"):
+        con.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
+    con.execute("DELETE FROM core.syndication_edges WHERE article_id = ?", [article_id])
+
+
+def store_fingerprint(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    article_id: str,
+    version: str,
+    content_hash: str,
+    doc_simhash: int,
+    unit_simhashes: Sequence[int],
+    words: int,
+    computed_at: datetime,
+) -> None:
+    """Write the document fingerprint, the unit fingerprints, the band index rows and the dedup state."""
+    _insert(
+        con,
+        "core.fingerprints",
+        pa.table(
+            {
+                "article_id": [article_id],
+                "doc_simhash": pa.array([doc_simhash], type=pa.uint64()),
+                "version": [version],
+                "computed_at": pa.array([computed_at], type=pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        mode="INSERT OR REPLACE",
+    )
+    _insert(
+        con,
+        "core.unit_fingerprints",
+        pa.table(
+            {
+                "article_id": [article_id] * len(unit_simhashes),
+                "unit_no": pa.array(range(len(unit_simhashes)), type=pa.int32()),
+                "simhash": pa.array(list(unit_simhashes), type=pa.uint64()),
+            }
+        ),
+    )
+    keys = set(band_keys(doc_simhash, DOC_BAND_OFFSET))
+    for h in unit_simhashes:
+        keys.update(band_keys(h))
+    _insert(
+        con,
+        "core.simhash_bands",
+        pa.table(
+            {"band_key": pa.array(sorted(keys), type=pa.uint32()), "article_id": [article_id] * len(keys)}
+        ),
+    )
+    insert_rows(
+        con,
+        "core.dedup_state",
+        [
+            {
+                "article_id": article_id,
+                "version": version,
+                "content_hash": content_hash,
+                "units": len(unit_simhashes),
+                "words": words,
+                "computed_at": computed_at,
+            }
+        ],
+        mode="INSERT OR REPLACE",
+    )
+
+
+def find_candidates(
+    con: duckdb.DuckDBPyConnection,
+    article_id: str,
+    doc_simhash: int,
+    unit_simhashes: Sequence[int],
+    *,
+    limit: int = 50,
+) -> list[tuple[str, int]]:
+    """Stored articles sharing at least one band with this article: (article_id, band hits), most hits first.
+
+    Stop-bands (more than MAX_BAND_POSTINGS postings) are skipped.
+    """
+    keys = set(band_keys(doc_simhash, DOC_BAND_OFFSET))
+    for h in unit_simhashes:
+        keys.update(band_keys(h))
+    if not keys:
+        return []
+    rows = con.execute(
+        """
+        WITH q AS (SELECT unnest(?::UINTEGER[]) AS band_key),
+        hits AS (
+            SELECT b.band_key, b.article_id
+            FROM core.simhash_bands b JOIN q USING (band_key)
+        ),
+        ok AS (
+            SELECT band_key FROM hits GROUP BY band_key HAVING count(*) <= ?
+        )
+        SELECT h.article_id, count(*) AS n
+        FROM hits h JOIN ok USING (band_key)
+        WHERE h.article_id <> ?
+        GROUP BY h.article_id
+        ORDER BY n DESC, h.article_id
+        LIMIT ?
+        """,
+        [sorted(keys), MAX_BAND_POSTINGS, article_id, limit],
+    ).fetchall()
+    return [(r[0], int(r[1])) for r in rows]
+
+
+def load_unit_simhashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, list[int]]:
+    """Stored unit simhashes of some articles, in unit order."""
+    ids = list(dict.fromkeys(article_ids))
+    if not ids:
+        return {}
+    t = pa.table({"article_id": ids})  # noqa: F841
+    out: dict[str, list[int]] = {i: [] for i in ids}
+    for aid, h in con.execute(
+        "SELECT u.article_id, u.simhash FROM core.unit_fingerprints u JOIN t USING (article_id) "
+        "ORDER BY u.article_id, u.unit_no"
+    ).fetchall():
+        out[aid].append(int(h))
+    return out
+
+
+def doc_simhashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, int]:
+    ids = list(dict.fromkeys(article_ids))
+    if not ids:
+        return {}
+    t = pa.table({"article_id": ids})  # noqa: F841
+    return {
+        r[0]: int(r[1])
+        for r in con.execute(
+            "SELECT f.article_id, f.doc_simhash FROM core.fingerprints f JOIN t USING (article_id)"
+        ).fetchall()
+    }
+
+
+def store_edge(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    article_id: str,
+    copy_of: str,
+    shared_units: int,
+    narrative_units: int,
+    units_copy: int,
+    units_original: int,
+    shared_ratio: float,
+    distance: int,
+    changes: dict,
+    version: str,
+    detected_at: datetime,
+) -> None:
+    """Record that article_id is a verified copy of the earlier article copy_of."""
+    con.execute(
+        "INSERT OR REPLACE INTO core.syndication_edges VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            article_id,
+            copy_of,
+            shared_units,
+            narrative_units,
+            units_copy,
+            units_original,
+            shared_ratio,
+            distance,
+            json.dumps(changes, ensure_ascii=False),
+            version,
+            detected_at,
+        ],
+    )
+
+
+def component(con: duckdb.DuckDBPyConnection, article_id: str) -> list[tuple[str, datetime | None, datetime]]:
+    """All articles linked to this one by copy edges (either direction), with (published_at, first_seen_at)."""
+    rows = con.execute(
+        """
+        WITH RECURSIVE links(a, b) AS (
+            SELECT article_id, copy_of FROM core.syndication_edges
+            UNION ALL
+            SELECT copy_of, article_id FROM core.syndication_edges
+        ),
+        comp(id) AS (
+            SELECT ?::VARCHAR
+            UNION
+            SELECT l.b FROM comp JOIN links l ON l.a = comp.id
+        )
+        SELECT a.article_id, a.published_at, a.first_seen_at
+        FROM comp JOIN core.articles a ON a.article_id = comp.id
+        """,
+        [article_id],
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def groups_of(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """article_id -> (syndication_id, story_id) for those of the ids that are assigned."""
+    ids = list(dict.fromkeys(article_ids))
+    if not ids:
+        return {}
+    t = pa.table({"article_id": ids})  # noqa: F841
+    return {
+        r[0]: (r[1], r[2])
+        for r in con.execute(
+            "SELECT g.article_id, g.syndication_id, g.story_id FROM core.article_groups g JOIN t USING (article_id)"
+        ).fetchall()
+    }
+
+
+def set_syndication(
+    con: duckdb.DuckDBPyConnection, members: Iterable[str], syndication_id: str, assigned_at: datetime
+) -> None:
+    """Point every member of a copy group at its original (only rows that change are touched)."""
+    t = pa.table({"article_id": list(members)})  # noqa: F841
+    con.execute(
+        """
+        UPDATE core.article_groups g SET syndication_id = ?, assigned_at = ?
+        FROM t WHERE g.article_id = t.article_id AND g.syndication_id <> ?
+        """,
+        [syndication_id, assigned_at, syndication_id],
+    )
+
+
+def assign(
+    con: duckdb.DuckDBPyConnection, article_id: str, syndication_id: str, story_id: str, assigned_at: datetime
+) -> None:
+    """Write (or overwrite) one article's group row."""
+    con.execute(
+        "INSERT OR REPLACE INTO core.article_groups VALUES (?, ?, ?, ?)",
+        [article_id, syndication_id, story_id, assigned_at],
+    )
+
+
+def candidate_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[StoryRow]:
+    """Stories whose time span [first_at, last_at] overlaps [start, end]."""
+    rows = con.execute(
+        "SELECT story_id, title, first_at, last_at, members, profile FROM core.stories "
+        "WHERE last_at >= ? AND first_at <= ? ORDER BY story_id",
+        [start, end],
+    ).fetchall()
+    return [StoryRow(r[0], r[1], r[2], r[3], int(r[4]), json.loads(r[5])) for r in rows]
+
+
+def get_story(con: duckdb.DuckDBPyConnection, story_id: str) -> StoryRow | None:
+    r = con.execute(
+        "SELECT story_id, title, first_at, last_at, members, profile FROM core.stories WHERE story_id = ?",
+        [story_id],
+    ).fetchone()
+    return StoryRow(r[0], r[1], r[2], r[3], int(r[4]), json.loads(r[5])) if r else None
+
+
+def save_story(
+    con: duckdb.DuckDBPyConnection, story: StoryRow, created_at: datetime, updated_at: datetime
+) -> None:
+    """Insert a story or update its span, member count and profile (created_at is kept on update)."""
+    con.execute(
+        """
+        INSERT INTO core.stories VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (story_id) DO UPDATE SET
+            first_at = excluded.first_at, last_at = excluded.last_at, members = excluded.members,
+            profile = excluded.profile, updated_at = excluded.updated_at
+        """,
+        [
+            story.story_id,
+            story.title,
+            story.first_at,
+            story.last_at,
+            story.members,
+            json.dumps(story.profile, sort_keys=True),
+            created_at,
+            updated_at,
+        ],
+    )
+
+
+def save_story_assignment(
+    con: duckdb.DuckDBPyConnection,
+    article_id: str,
+    story_id: str,
+    reason: str,
+    similarity: float | None,
+    profile: dict[str, float],
+    assigned_at: datetime,
+) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO core.story_assignments VALUES (?, ?, ?, ?, ?, ?)",
+        [article_id, story_id, reason, similarity, json.dumps(profile, sort_keys=True), assigned_at],
+    )
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    # Checked up front: a failed query would abort the caller's open transaction.
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
+        ).fetchone()[0]
+    )
+
+
+def facts_for(con: duckdb.DuckDBPyConnection, article_id: str) -> tuple[list[str], list[str], list[int]]:
+    """Entities, figures and period years the facts stage stored for an article ([] when absent).
+
+    The facts tables belong to another stage and may not exist (or be empty) when dedup runs alone.
+    """
+    ents: list[str] = []
+    figs: list[str] = []
+    years: list[int] = []
+    if _has_table(con, "core", "entity_mentions"):
+        ents = [
+            r[0]
+            for r in con.execute(
+                "SELECT entity FROM core.entity_mentions WHERE article_id = ?", [article_id]
+            ).fetchall()
+            if r[0]
+        ]
+    if _has_table(con, "core", "figures"):
+        figs = [
+            f"{float(r[0]):g}"
+            for r in con.execute(
+                "SELECT value FROM core.figures WHERE article_id = ?", [article_id]
+            ).fetchall()
+            if r[0] is not None
+        ]
+    if _has_table(con, "core", "periods"):
+        for start, end in con.execute(
+            "SELECT start_year, end_year FROM core.periods WHERE article_id = ?", [article_id]
+        ).fetchall():
+            years.extend(int(y) for y in (start, end) if y is not None)
+    return ents, figs, years
