@@ -10,7 +10,6 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,7 @@ os.environ.setdefault("NEWSWATCH_LOCK_TIMEOUT", "5")
 os.environ.pop("NEWSWATCH_DB", None)
 os.environ.pop("NEWSWATCH_CONFIG", None)
 
-REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "seeds"
+from tests.nwtest import counts, make_config
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -73,25 +71,30 @@ def fixture_server() -> Iterator:
         yield server
 
 
-def make_config(**fetch_overrides: object):
-    """The bundled demo config, without its own server (tests pass the fixture server's feed)."""
-    from newswatch.config import load_config
-
-    cfg = load_config(None)
-    fetch = cfg.fetch.model_copy(update={"per_host_delay_s": 0.0, "retries": 0, **fetch_overrides})
-    return cfg.model_copy(update={"demo": cfg.demo.model_copy(update={"serve_seeds": False}), "fetch": fetch})
-
-
 @pytest.fixture
 def demo_config():
     return make_config()
 
 
-def seed_of(url: str) -> str | None:
-    """Map a fixture URL back to its seed number ('000'...'004'), None for other pages."""
-    import json
 
-    manifest = json.loads((SEEDS / "fixtures" / "manifest.json").read_text(encoding="utf-8"))
-    path = "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
-    info = manifest.get(path)
-    return info["seed"][:3] if info and info["seed"] else None
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The demo watch run twice against the fixture server into one real DuckDB file (shared by several tests)."""
+    from flows.pipeline import run_monitor
+    from newswatch.demo import serve_fixtures
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    db = str(tmp / "newswatch.duckdb")
+    out = tmp / "digests"
+    config = make_config()
+    with serve_fixtures(port=0) as server:
+        first = run_monitor(config, db, extra_feeds=[server.feed_url], out_dir=str(out))
+        after_first = counts(db)
+        files_after_first = sorted(p.name for p in out.iterdir())
+        second = run_monitor(config, db, extra_feeds=[server.feed_url], out_dir=str(out))
+        requests = list(server.site.requests)
+    return {
+        "db": db, "out": out, "first": first, "second": second, "after_first": after_first,
+        "after_second": counts(db), "files_after_first": files_after_first, "requests": requests,
+    }

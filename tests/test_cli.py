@@ -1,0 +1,182 @@
+"""The `newswatch` command as a user runs it (a real subprocess): outputs, formats, and the error paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.nwtest import REPO, SEEDS
+
+SEED_TXT = sorted(SEEDS.glob("00*.txt"))
+
+
+def nw(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "2", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "newswatch.cli", *args],
+        cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def assert_one_line_error(p: subprocess.CompletedProcess, *needles: str) -> None:
+    assert p.returncode != 0, p.stdout
+    assert "Traceback" not in p.stderr, p.stderr
+    lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, p.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def ingested_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("cli") / "cli.duckdb"
+    p = nw("ingest", "--db", str(db), "--watch", "seeds", *map(str, SEED_TXT))
+    assert p.returncode == 0, p.stderr
+    assert "articles new 5" in p.stdout
+    return db
+
+
+def test_ingest_text_files_uses_file_uris_and_first_line_titles(ingested_db: Path) -> None:
+    p = nw("sql", "--db", str(ingested_db), "--format", "json", "select url, title, watch from articles order by url")
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)
+    assert [r["url"] for r in rows] == [f.resolve().as_uri() for f in SEED_TXT]
+    assert rows[0]["title"].startswith("Senior South Yorkshire police officers to be investigated")
+    assert {r["watch"] for r in rows} == {"seeds"}
+
+
+def test_ingest_again_adds_nothing(ingested_db: Path) -> None:
+    before = nw("sql", "--db", str(ingested_db), "--format", "csv", "select count(*) as n from core.article_revisions")
+    p = nw("ingest", "--db", str(ingested_db), "--watch", "seeds", str(SEEDS))  # a folder this time
+    assert p.returncode == 0, p.stderr
+    assert "articles new 0" in p.stdout and "unchanged 5" in p.stdout
+    after = nw("sql", "--db", str(ingested_db), "--format", "csv", "select count(*) as n from core.article_revisions")
+    assert before.stdout == after.stdout == "n\n5\n"
+
+
+def test_ingested_seeds_group_copies(ingested_db: Path) -> None:
+    p = nw("sql", "--db", str(ingested_db), "--format", "json",
+           "select url, syndication_id, story_id from articles order by url")
+    rows = json.loads(p.stdout)
+    synd = [r["syndication_id"] for r in rows]
+    assert synd[1] == synd[2] and len(set(synd)) == 4
+
+
+def test_sql_formats(ingested_db: Path) -> None:
+    q = "select 1 as n, 'a,b' as s, NULL as z"
+    table = nw("sql", "--db", str(ingested_db), q)
+    assert table.returncode == 0
+    assert table.stdout.splitlines()[0].split() == ["n", "|", "s", "|", "z"]
+    assert "NULL" in table.stdout and "(1 row)" in table.stdout
+    csv_out = nw("sql", "--db", str(ingested_db), "--format", "csv", q)
+    assert csv_out.stdout == 'n,s,z\n1,"a,b",\n'
+    js = nw("sql", "--db", str(ingested_db), "--format", "json", q)
+    assert json.loads(js.stdout) == [{"n": 1, "s": "a,b", "z": None}]
+    empty = nw("sql", "--db", str(ingested_db), "--format", "json", "select 1 as n where false")
+    assert json.loads(empty.stdout) == []
+
+
+def test_sql_uses_newswatch_db_from_the_environment(ingested_db: Path, tmp_path: Path) -> None:
+    p = nw("sql", "select count(*) from articles", cwd=tmp_path, env={"NEWSWATCH_DB": str(ingested_db)})
+    assert p.returncode == 0, p.stderr
+    assert " 5" in p.stdout or "5\n" in p.stdout
+
+
+def test_bad_sql_is_one_line(ingested_db: Path) -> None:
+    assert_one_line_error(nw("sql", "--db", str(ingested_db), "selec nothing"), "SQL error")
+
+
+def test_sql_cannot_write(ingested_db: Path) -> None:
+    assert_one_line_error(nw("sql", "--db", str(ingested_db), "delete from core.articles"), "SQL error")
+
+
+def test_missing_database_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(nw("sql", "--db", str(tmp_path / "nope.duckdb"), "select 1"), "does not exist")
+
+
+def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(nw("run", "--config", str(tmp_path / "missing.toml"), "--db", str(tmp_path / "x.duckdb")),
+                          "missing.toml", "does not exist")
+
+
+def test_bad_config_is_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(textwrap.dedent("""
+        [[watches]]
+        name = "w"
+        feedz = ["https://example.org/rss"]
+    """))
+    assert_one_line_error(nw("config", "check", "--config", str(cfg)), "feedz")
+    cfg.write_text("[[watches]]\nname = 'w'\nfeeds = ['file:///etc/passwd']\n")
+    assert_one_line_error(nw("config", "check", "--config", str(cfg)), "not an http(s) URL")
+    cfg.write_text("this is not toml = = \n")
+    assert_one_line_error(nw("config", "check", "--config", str(cfg)), "not valid TOML")
+
+
+def test_unknown_watch_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(nw("run", "--watch", "nope", "--db", str(tmp_path / "x.duckdb")), "no watch named 'nope'")
+
+
+def test_missing_source_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(nw("ingest", "--db", str(tmp_path / "x.duckdb"), str(tmp_path / "missing.txt")),
+                          "no such file")
+
+
+def test_locked_database_is_one_line(ingested_db: Path, tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(30)",
+         str(ingested_db)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        p = nw("sql", "--db", str(ingested_db), "select 1")
+        assert_one_line_error(p, "locked by another newswatch process")
+        assert p.returncode == 75
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert nw("sql", "--db", str(ingested_db), "select 1").returncode == 0
+
+
+def test_config_check_masks_the_smtp_password(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(textwrap.dedent("""
+        [[watches]]
+        name = "w"
+        [smtp]
+        host = "127.0.0.1"
+        sender = "nw@example.org"
+        username = "nw"
+    """))
+    p = nw("config", "check", "--config", str(cfg), env={"NEWSWATCH_SMTP_PASSWORD": "hunter2"})
+    assert p.returncode == 0, p.stderr
+    assert "hunter2" not in p.stdout
+    assert json.loads(p.stdout)["smtp"]["password"] == "***"
+
+
+def test_every_command_has_help() -> None:
+    for cmd in (["run"], ["ingest"], ["sql"], ["digest"], ["snapshot"], ["config", "check"]):
+        p = nw(*cmd, "--help")
+        assert p.returncode == 0, cmd
+        assert len(p.stdout.split("\n\n")[1].strip()) > 20, cmd  # a real description, not an empty stub
+    docs = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    for cmd in ("newswatch run", "newswatch ingest", "newswatch sql", "newswatch digest", "newswatch snapshot",
+                "newswatch config check"):
+        assert cmd in docs, f"{cmd} is not documented in docs/cli.md"
+
+
+def test_snapshot_writes_a_readable_copy(ingested_db: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "snap" / "copy.duckdb"
+    p = nw("snapshot", "--db", str(ingested_db), str(dest))
+    assert p.returncode == 0, p.stderr
+    q = nw("sql", "--db", str(dest), "--format", "csv", "select count(*) as n from articles")
+    assert q.stdout == "n\n5\n"
+    assert [f.name for f in dest.parent.iterdir()] == ["copy.duckdb"]  # no temporary file left
