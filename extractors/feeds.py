@@ -112,7 +112,8 @@ def safe_link(raw: object, base: str | None) -> tuple[str | None, str | None]:
     if not isinstance(raw, str) or not raw.strip():
         return None, None
     link = clean_string(raw).strip()
-    link = re.sub(r"\s", "", link)  # whitespace inside URLs is always an accident or an attack
+    # As browsers do (WHATWG URL): tabs/newlines inside a URL are removed, spaces are percent-encoded.
+    link = re.sub(r"[\t\r\n]", "", link).replace(" ", "%20")
     if len(link) > MAX_URL_CHARS:
         return None, f"link longer than {MAX_URL_CHARS} characters dropped"
     try:
@@ -190,7 +191,8 @@ def _collect(
     if len(raw_entries) > MAX_ENTRIES:
         _add_warning(warnings, f"feed has {len(raw_entries)} entries; only the first {MAX_ENTRIES} kept")
         raw_entries = raw_entries[:MAX_ENTRIES]
-    for i, raw in enumerate(raw_entries):
+    for pos, raw in enumerate(raw_entries):
+        i = raw.get("index", pos)
         try:
             link, link_warning = safe_link(raw.get("link"), base)
             if link_warning:
@@ -266,6 +268,7 @@ def _parse_json_feed(body: bytes, feed_url: str, now: datetime) -> ParsedFeed:
         gid = item.get("id")
         raw_entries.append(
             {
+                "index": i,
                 "guid": str(gid) if isinstance(gid, str | int) and not isinstance(gid, bool) else None,
                 "link": link,
                 "title": item.get("title") if isinstance(item.get("title"), str) else None,
@@ -278,19 +281,52 @@ def _parse_json_feed(body: bytes, feed_url: str, now: datetime) -> ParsedFeed:
     return ParsedFeed(feed_url, title, home, entries, tuple(warnings), fmt)
 
 
-def _fp_text(entry: dict, key: str) -> str | None:
-    v = entry.get(key)
+def _fp_get(d: object, key: str) -> object:
+    # dict.get bypasses FeedParserDict's key aliases, whose fallbacks (updated_parsed -> published_parsed)
+    # emit DeprecationWarnings; we read the real keys and apply our own fallback order.
+    return dict.get(d, key) if isinstance(d, dict) else None  # type: ignore[arg-type]
+
+
+def _fp_text(entry: object, key: str) -> str | None:
+    v = _fp_get(entry, key)
     return v if isinstance(v, str) else None
+
+
+_CHARREF_RE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _neutralise_charrefs(body: bytes) -> tuple[bytes, int]:
+    """Replace character references feedparser cannot handle (NUL, surrogates, beyond U+10FFFF) by U+FFFD.
+
+    feedparser 6.0.14's loose parser does chr(n).encode('utf-8') on every &#n; and a single &#xD800; in
+    an entry raises UnicodeEncodeError out of feedparser.parse: the whole feed would be lost to one bad title.
+    """
+    bad = 0
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        nonlocal bad
+        n = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        if n == 0 or 0xD800 <= n <= 0xDFFF or n > 0x10FFFF:
+            bad += 1
+            return b"&#xFFFD;"
+        return m.group(0)
+
+    if b"&#" not in body:
+        return body, 0
+    return _CHARREF_RE.sub(fix, body), bad
 
 
 def _parse_xml_feed(body: bytes, feed_url: str, content_type: str | None, now: datetime) -> ParsedFeed:
     warnings: list[str] = []
+    body, bad_refs = _neutralise_charrefs(body)
+    if bad_refs:
+        warnings.append(f"{bad_refs} invalid character reference(s) (NUL, surrogate) replaced by U+FFFD")
     # Without a content type feedparser flags every body as bozo; the HTTP layer already decided this is a feed.
     headers = {"content-location": feed_url, "content-type": content_type or "application/xml"}
     # BytesIO: feedparser reads streams as-is and never opens paths or URLs for them (see module docstring).
     d = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
-    if d.get("bozo"):
-        exc = d.get("bozo_exception")
+    if _fp_get(d, "bozo"):
+        exc = _fp_get(d, "bozo_exception")
         kind = type(exc).__name__
         if kind == "NonXMLContentType":
             warnings.append(f"feed served as {content_type!r}, not an XML type; parsed anyway")
@@ -298,16 +334,16 @@ def _parse_xml_feed(body: bytes, feed_url: str, content_type: str | None, now: d
             warnings.append(f"feed charset declaration is wrong: {str(exc)[:160]}")
         else:
             warnings.append(f"feed not well-formed: {kind}: {str(exc)[:160]}")
-    fmt = d.get("version") or None
-    feed = d.get("feed", {})
+    fmt = _fp_get(d, "version") or None
+    feed = _fp_get(d, "feed") or {}
     title = plain_text(_fp_text(feed, "title"), MAX_TITLE_CHARS) or None
     home, _ = safe_link(_fp_text(feed, "link"), feed_url)
     raw_entries: list[dict] = []
-    for i, e in enumerate(d.get("entries", [])[: MAX_ENTRIES + 1]):
+    for i, e in enumerate((_fp_get(d, "entries") or [])[: MAX_ENTRIES + 1]):  # type: ignore[index]
         published = None
         for key in ("published_parsed", "updated_parsed", "created_parsed"):
-            if e.get(key):
-                published = _struct_to_dt(e.get(key))
+            if _fp_get(e, key):
+                published = _struct_to_dt(_fp_get(e, key))
                 break
         if published is None:
             for key in ("published", "updated"):
@@ -317,11 +353,12 @@ def _parse_xml_feed(body: bytes, feed_url: str, content_type: str | None, now: d
                     break
         summary = _fp_text(e, "summary")
         if not summary:
-            content = e.get("content")
+            content = _fp_get(e, "content")
             if isinstance(content, list) and content and isinstance(content[0], dict):
                 summary = content[0].get("value")
         raw_entries.append(
             {
+                "index": i,
                 "guid": _fp_text(e, "id"),
                 "link": _fp_text(e, "link"),
                 "title": _fp_text(e, "title"),
