@@ -8,8 +8,8 @@ import sys
 
 from tests.nwtest import REPO, SEEDS
 
-# sha256 of the five seed files as given in shared/seeds (they must stay byte-identical)
-SEED_SHA256_PREFIX = {
+# the five seed files as given in shared/seeds (they must stay byte-identical)
+SEED_FILES = {
     "000_e794f4b94aea59e2.txt",
     "001_9b26fe86bbcc8c81.txt",
     "002_4746f8af3328c1be.txt",
@@ -19,7 +19,7 @@ SEED_SHA256_PREFIX = {
 
 
 def test_the_five_seeds_are_present() -> None:
-    assert {p.name for p in SEEDS.glob("00*.txt")} == SEED_SHA256_PREFIX
+    assert {p.name for p in SEEDS.glob("00*.txt")} == SEED_FILES
 
 
 def test_seeds_match_the_shared_originals_when_available() -> None:
