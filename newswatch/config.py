@@ -186,3 +186,55 @@ def masked(config: Config) -> dict:
         data["smtp"]["password"] = "***" if config.smtp.password else None
     data["fetch"]["allow_private_networks"] = config.effective_fetch().allow_private_networks
     return data
+
+
+def render_docs() -> str:
+    """docs/config.md, generated from the models above (`python -m newswatch.config > docs/config.md`)."""
+    from pydantic import BaseModel
+
+    sections = [
+        ("Top level", Config, ""),
+        ("[[watches]]", WatchConfig, "watches."),
+        ("[fetch]", FetchSettings, "fetch."),
+        ("[dedup]", DedupSettings, "dedup."),
+        ("[smtp]", SmtpSettings, "smtp."),
+        ("[demo]", DemoSettings, "demo."),
+    ]
+    out = [
+        "# Configuration",
+        "",
+        "One TOML file (`--config FILE` or `$NEWSWATCH_CONFIG`; the bundled demo is `newswatch/demo.toml`).",
+        "Unknown keys are errors. Secrets come only from the environment: the SMTP password is",
+        "`NEWSWATCH_SMTP_PASSWORD`. `NEWSWATCH_ALLOW_PRIVATE_NETWORKS=1` turns on `fetch.allow_private_networks`.",
+        "`newswatch config check` prints the resolved config with secrets masked.",
+        "",
+        "This file is generated from `newswatch/config.py` (`python -m newswatch.config > docs/config.md`);",
+        "a test fails when they disagree.",
+    ]
+    for title, model, _prefix in sections:
+        out += ["", f"## {title}", ""]
+        if model.__doc__ and model is not Config:
+            out += [" ".join(model.__doc__.split()), ""]
+        out += ["| key | type | default | description |", "| --- | --- | --- | --- |"]
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            import re
+
+            typ = getattr(ann, "__name__", None) or re.sub(r"(?:\w+\.)+(\w+)", r"\1", str(ann))
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                default = "(section)"
+            elif field.is_required():
+                default = "required"
+            elif field.default_factory is not None:
+                default = repr(field.default_factory()) if name not in ("fetch", "dedup", "demo") else "(section)"
+            else:
+                default = repr(field.default)
+            desc = (field.description or "").replace("|", "\\|")
+            out.append(f"| `{name}` | {typ.replace('|', 'or')} | `{default}` | {desc} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(render_docs())

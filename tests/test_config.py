@@ -60,3 +60,12 @@ def test_every_config_field_has_a_description() -> None:
 
     walk(Config, "")
     assert not missing, missing
+
+
+def test_config_doc_is_generated_from_the_models() -> None:
+    from newswatch.config import render_docs
+    from tests.nwtest import REPO
+
+    assert (REPO / "docs" / "config.md").read_text(encoding="utf-8") == render_docs(), (
+        "docs/config.md is stale: python -m newswatch.config > docs/config.md"
+    )
