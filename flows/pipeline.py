@@ -99,14 +99,22 @@ def poll_feeds(
     settings: FetchSettings,
     disable_after: int,
     now: datetime | None = None,
+    force: bool = False,
 ) -> tuple[list[PageJob], list[Skip], Counter]:
-    """Poll the watch's due feeds (conditional GET), record feed health, and return the pages to fetch."""
+    """Poll the watch's due feeds (conditional GET), record feed health, and return the pages to fetch.
+
+    A feed is due when its adaptive poll interval has passed (see docs/feeds.md); force polls every
+    feed that is not disabled.
+    """
     now = now or utcnow()
     counts: Counter = Counter()
     skips: list[Skip] = []
     with session(db_path) as con:
         states = feed_store.get_feed_states(con, feed_urls)
         due = feed_store.feeds_due(con, feed_urls, now)
+        if force:
+            due = [u for u in feed_urls if not (u in states and states[u].disabled)]
+        counts["feeds_not_due"] += len(feed_urls) - len(due)
     # A feed moved by a 301 is polled at its new address.
     targets = {u: (states[u].redirected_to if u in states and states[u].redirected_to else u) for u in due}
     validators = {
@@ -302,6 +310,7 @@ def run_monitor(
     extra_feeds: Sequence[str] = (),
     digest: bool = True,
     out_dir: str | None = None,
+    force: bool = False,
 ) -> RunReport:
     """One monitoring run of every (or the named) watch: poll, fetch, extract, facts, load, digest."""
     watches = [config.watch(n) for n in watch_names] if watch_names else list(config.watches)
@@ -312,7 +321,8 @@ def run_monitor(
             for watch in watches:
                 feeds = list(dict.fromkeys([*watch.feeds, *extra_feeds]))
                 jobs, skips, counts = poll_feeds(
-                    db_path, report.run_id, watch, feeds, settings, config.fetch.disable_feed_after_failures
+                    db_path, report.run_id, watch, feeds, settings, config.fetch.disable_feed_after_failures,
+                    force=force,
                 )
                 report.counts.update(counts)
                 fetched = fetch_pages(jobs, settings)
@@ -411,7 +421,8 @@ def ingest_sources(
                         skips.append(Skip(e.link or uri, "feed", "no_link", f"entry {e.entry_key!r} has no web link"))
             if urls:
                 more, fskips, counts = poll_feeds(
-                    db_path, report.run_id, watch, urls, settings, config.fetch.disable_feed_after_failures
+                    db_path, report.run_id, watch, urls, settings, config.fetch.disable_feed_after_failures,
+                    force=True,
                 )
                 jobs += more
                 skips += fskips

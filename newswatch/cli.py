@@ -63,7 +63,9 @@ def main() -> None:
 @click.option("--watch", "watches", multiple=True, help="Only this watch (repeatable). Default: every watch.")
 @click.option("--no-digest", is_flag=True, help="Do not write or send the digest at the end of the run.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Digest folder (default: config digest_dir).")
-def run(config_path: str | None, db: str | None, watches: Sequence[str], no_digest: bool, out_dir: str | None) -> None:
+@click.option("--force", is_flag=True, help="Poll every enabled feed now, even those whose poll interval has not passed.")
+def run(config_path: str | None, db: str | None, watches: Sequence[str], no_digest: bool, out_dir: str | None,
+        force: bool) -> None:
     """One monitoring run of every watch in the config (the bundled demo watch by default)."""
     from flows.pipeline import demo_feeds, run_monitor
 
@@ -73,7 +75,7 @@ def run(config_path: str | None, db: str | None, watches: Sequence[str], no_dige
         for url in extra:
             click.echo(f"demo: serving the seed feed at {url}")
         report = run_monitor(config, db_path, watch_names=watches or None, extra_feeds=extra,
-                             digest=not no_digest, out_dir=out_dir)
+                             digest=not no_digest, out_dir=out_dir, force=force)
     _print_summary(report)
 
 

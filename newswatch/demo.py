@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -74,7 +74,7 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, body: bytes, ctype: str, modified: datetime | None) -> None:
             etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-            last_mod = format_datetime(modified, usegmt=True) if modified else None
+            last_mod = format_datetime(modified.astimezone(UTC), usegmt=True) if modified else None
             if status == 200 and self._not_modified(etag, modified):
                 self.send_response(304)
                 self.send_header("ETag", etag)
@@ -106,7 +106,7 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
             ims = self.headers.get("If-Modified-Since")
             if ims and modified:
                 try:
-                    return modified.replace(microsecond=0) <= parsedate_to_datetime(ims)
+                    return modified.astimezone(UTC).replace(microsecond=0) <= parsedate_to_datetime(ims)
                 except (TypeError, ValueError):
                     return False
             return False

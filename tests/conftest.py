@@ -76,8 +76,6 @@ def demo_config():
     return make_config()
 
 
-
-
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The demo watch run twice against the fixture server into one real DuckDB file (shared by several tests)."""
@@ -92,9 +90,15 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         first = run_monitor(config, db, extra_feeds=[server.feed_url], out_dir=str(out))
         after_first = counts(db)
         files_after_first = sorted(p.name for p in out.iterdir())
-        second = run_monitor(config, db, extra_feeds=[server.feed_url], out_dir=str(out))
+        second = run_monitor(config, db, extra_feeds=[server.feed_url], out_dir=str(out), force=True)
         requests = list(server.site.requests)
     return {
-        "db": db, "out": out, "first": first, "second": second, "after_first": after_first,
-        "after_second": counts(db), "files_after_first": files_after_first, "requests": requests,
+        "db": db,
+        "out": out,
+        "first": first,
+        "second": second,
+        "after_first": after_first,
+        "after_second": counts(db),
+        "files_after_first": files_after_first,
+        "requests": requests,
     }
