@@ -178,7 +178,7 @@ def _canonical(tree: etree._Element | None, final_url: str) -> str:
 
 # ---- paywalls and bot walls ------------------------------------------------------------------------
 
-_WALL_MARKERS = (
+_PAYWALL_MARKERS = (
     '"isaccessibleforfree": false',
     '"isaccessibleforfree":false',
     '"isaccessibleforfree": "false"',
@@ -188,28 +188,35 @@ _WALL_MARKERS = (
     "this article is for subscribers",
     "subscriber-only",
     "subscribers only",
-    "class=\"paywall",
-    "id=\"paywall",
+    'class="paywall',
+    'id="paywall',
     "piano-paywall",
     "jetzt weiterlesen mit",
     "nur für abonnenten",
-    "just a moment...",
+)
+# Bot walls replace the whole page: nothing in it (title, dates, site name) describes the article.
+_BOTWALL_MARKERS = (
+    "<title>just a moment...</title>",
     "attention required! | cloudflare",
     "cf-browser-verification",
     "enable javascript and cookies to continue",
     "please verify you are a human",
     "are you a robot",
-    "access denied",
+    "<title>access denied</title>",
     "captcha-delivery",
+    "px-captcha",
 )
 
 
-def wall_marker(html_text: str) -> str | None:
-    """The first paywall / bot-wall marker found in the page, or None."""
+def wall_marker(html_text: str) -> tuple[str, str] | None:
+    """('paywall' | 'botwall', marker) for the first paywall or bot-wall marker in the page, else None."""
     low = html_text[:300_000].lower()
-    for marker in _WALL_MARKERS:
+    for marker in _BOTWALL_MARKERS:
         if marker in low:
-            return marker
+            return "botwall", marker
+    for marker in _PAYWALL_MARKERS:
+        if marker in low:
+            return "paywall", marker
     return None
 
 
@@ -360,15 +367,25 @@ def _extract_from_html(
         except Exception as e:  # noqa: BLE001 - trafilatura on hostile HTML: record, don't crash the run
             return Skip(url=url, stage="extract", reason="extractor_error", detail=f"{type(e).__name__}: {e}"[:200])
     text = clean_string(getattr(doc, "text", None) or "")[:MAX_TEXT_CHARS].strip() if doc is not None else ""
-    marker = wall_marker(html_text)
+    wall = wall_marker(html_text)
     words = len(text.split())
-    if words < MIN_WORDS or (marker and marker.startswith('"isaccessible') and words < PAYWALL_MAX_WORDS):
-        status = "paywalled" if marker else "empty_text"
-        detail = f"{words} words extracted" + (f"; marker {marker!r}" if marker else "")
-        if result is not None:
+    status = "ok"
+    extractor = EXTRACTOR
+    # A paywall marker with a long text is a metered page that served the article: keep it.
+    if words < MIN_WORDS or (wall and wall[1].startswith('"isaccessible') and words < PAYWALL_MAX_WORDS):
+        status = "paywalled" if wall else "empty_text"
+        detail = f"{words} words extracted" + (f"; {wall[0]} marker {wall[1]!r}" if wall else "")
+        if result is None:
+            return Skip(url=url, stage="extract", reason=status, detail=detail)
+        if wall and wall[0] == "botwall":
+            # Nothing on a bot-wall page describes the article: use the feed entry alone.
             return _fallback(result, status=status, stage="extract", watch=watch, entry=entry,
                              feed_title=feed_title, detail=detail)
-        return Skip(url=url, stage="extract", reason=status, detail=detail)
+        summary = _usable_summary(entry)
+        if summary is None:
+            return Skip(url=url, stage="extract", reason=status, detail=detail + "; no usable feed summary")
+        text = summary  # the page's metadata (title, site, canonical, dates) is still good; only the text is not
+        extractor = "feed-summary"
 
     title = plain_text(getattr(doc, "title", None), MAX_TITLE_CHARS) or (entry.title if entry else "") \
         or plain_text(_meta(tree, "og:title"), MAX_TITLE_CHARS) or plain_text(text, 120)
@@ -410,10 +427,10 @@ def _extract_from_html(
         published_origin=chosen.origin if chosen else None,
         published_confidence=chosen.confidence if chosen else None,
         date_candidates=kept,
-        fetch_status="ok",
+        fetch_status=status,
         feed_url=entry.feed_url if entry else None,
         summary=entry.summary if entry and entry.summary else None,
-        extractor=EXTRACTOR,
+        extractor=extractor,
     )
 
 

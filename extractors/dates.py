@@ -13,8 +13,10 @@ Base confidences (the policy, documented in docs/feeds.md):
                      itemprop=datePublished, <meta name=date|pubdate|dc.date...>
     feed       0.80  the entry's published/updated date in the feed
     url        0.70  /2018/07/10/ or 2018-07-10 in the URL path (0.40 when only year/month)
-    extractor  0.55  trafilatura/htmldate's own guess (may come from the text or the crawl date)
-    text       0.50  an explicit "date 2018-07-10" / "Published 10 July 2018" marker at the top of the text
+    text       0.50  an explicit "date 2018-07-10" / "Published 10 July 2018" marker at the top of the text,
+                     or a short dateline in its first three lines
+    extractor  0.35  trafilatura/htmldate's guess. It corroborates, it never wins alone: it reads <time>
+                     elements of sidebars and "related articles" and falls back to modified dates
     page_modified 0.20  article:modified_time / dateModified: a last resort only
 
 Agreement bonus: +0.05 per other origin on the same calendar day (UTC), capped at 1.0. Crawl-day
@@ -40,12 +42,13 @@ BASE_CONFIDENCE = {
     "feed": 0.80,
     "url": 0.70,
     "url_month": 0.40,
-    "extractor": 0.55,
+    "extractor": 0.35,
     "text": 0.50,
     "page_modified": 0.20,
 }
 AGREEMENT_BONUS = 0.05
 CRAWL_DAY_PENALTY = 0.15
+CORROBORATE_ONLY = frozenset({"extractor"})  # origins that add agreement but are never chosen
 
 _MONTHS = {
     m: i + 1
@@ -177,8 +180,10 @@ _TEXT_HUMAN_MARKER_RE = re.compile(
 
 
 def text_candidates(text: str, now: datetime | None = None) -> list[DateCandidate]:
-    """An explicit date marker at the very start of the text ("date 2018-07-10 ...", "Published 10 July 2018")."""
-    head = text[:200]
+    """A date at the very top of the text: an explicit marker ("date 2018-07-10 ...", "Published 10 July 2018")
+    or a short dateline among the first three lines ("By Sam Writer | 10 July 2018"). Dates further down
+    are about the story (a report "of 10 July 2015"), not its publication."""
+    head = text[:300]
     m = _TEXT_MARKER_RE.match(head)
     dt: datetime | None = None
     if m:
@@ -187,6 +192,13 @@ def text_candidates(text: str, now: datetime | None = None) -> list[DateCandidat
         hm = _TEXT_HUMAN_MARKER_RE.match(head)
         if hm:
             dt = parse_human(head[hm.end() : hm.end() + 40])
+    if dt is None:
+        for line in text.split("\n", 3)[:3]:
+            if len(line) <= 80 and len(line.split()) <= 12:  # a dateline, not a sentence
+                iso = re.search(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)", line)
+                dt = parse_iso(iso.group(0)) if iso else parse_human(line)
+                if dt is not None:
+                    break
     if dt and plausible(dt, now):
         return [DateCandidate(dt, "text", BASE_CONFIDENCE["text"])]
     return []
@@ -317,6 +329,8 @@ def choose_date(
     best: DateCandidate | None = None
     best_score = -1.0
     for c in kept:
+        if c.origin in CORROBORATE_ONLY:
+            continue
         day: date = to_utc(c.value).date()
         others = {o.origin for o in kept if o.origin != c.origin and to_utc(o.value).date() == day}
         # page_modified agreeing adds nothing: a modified date equal to the publication day is no evidence.
@@ -329,5 +343,6 @@ def choose_date(
         score = max(0.0, min(1.0, score))
         if score > best_score:
             best, best_score = c, score
-    assert best is not None
+    if best is None:
+        return None, kept
     return DateCandidate(to_utc(best.value), best.origin, round(best_score, 3)), kept

@@ -209,11 +209,11 @@ def test_fuzzed_entries_give_valid_deterministic_rows() -> None:
 
 def test_one_bad_entry_does_not_lose_the_others() -> None:
     body = (
-        '<rss version="2.0"><channel><title>t</title>'
-        "<item><title>good 1</title><link>https://g.example.com/1</link></item>"
-        "<item><title>bad <link>https://g.example.com/2</link></item>"
-        "<item><title>good 3</title><link>https://g.example.com/3</link></item></channel></rss>"
-    ).encode()
+        b'<rss version="2.0"><channel><title>t</title>'
+        b"<item><title>good 1</title><link>https://g.example.com/1</link></item>"
+        b"<item><title>bad <link>https://g.example.com/2</link></item>"
+        b"<item><title>good 3</title><link>https://g.example.com/3</link></item></channel></rss>"
+    )
     parsed = parse_feed(body, "https://g.example.com/feed")
     assert "https://g.example.com/1" in [e.link for e in parsed.entries]
     assert parsed.warnings
