@@ -16,6 +16,7 @@ from __future__ import annotations
 import email.policy
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -147,16 +148,32 @@ def _article_view(a: DigestArticle) -> dict[str, object]:
     }
 
 
-def _item_view(item: DigestItem) -> dict[str, object]:
+def _item_view(item: DigestItem, copy_of: Mapping[str, str]) -> dict[str, object]:
+    # DigestItem convention: others[:copies] are syndicated copies, the rest other coverage. copy_of tells
+    # which text each copy repeats; a copy without an entry is folded under the lead.
     copies = item.others[: item.copies]
     coverage = item.others[item.copies :]
+    shown = {a.article_id for a in coverage}
+
+    def copies_of(article_id: str, *, lead: bool) -> list[dict[str, object]]:
+        return [
+            _article_view(c)
+            for c in copies
+            if copy_of.get(c.article_id) == article_id or (lead and copy_of.get(c.article_id) not in shown)
+        ]
+
+    coverage_views = []
+    for a in coverage:
+        view = _article_view(a)
+        view["copies"] = copies_of(a.article_id, lead=False)
+        coverage_views.append(view)
     return {
         "title": clean_line(item.title) or clean_line(item.lead.title) or "(untitled)",
         "is_update": item.is_update,
         "lead": _article_view(item.lead),
         "summary": clean_line(item.summary, 600),
-        "copies": [_article_view(a) for a in copies],
-        "coverage": [_article_view(a) for a in coverage],
+        "copies": copies_of(item.lead.article_id, lead=True),
+        "coverage": coverage_views,
         "facts": [clean_line(f, 300) for f in item.new_facts],
         "outlets": item.outlets,
     }
@@ -192,15 +209,16 @@ def render_parts(
     description: str = "",
     unsubscribe_url: str | None = None,
     held_back: int = 0,
+    copy_of: Mapping[str, str] | None = None,
 ) -> tuple[str, str]:
-    """The plain-text and HTML bodies of a digest."""
+    """The plain-text and HTML bodies of a digest (copy_of: copy article_id -> article shown for its text)."""
     context = {
         "watch": clean_line(digest.watch, 60),
         "description": clean_line(description, 300),
         "headline": headline(digest),
         "date": _fmt_date(digest.created_at),
         "since": _fmt_date(digest.since),
-        "items": [_item_view(i) for i in digest.items],
+        "items": [_item_view(i, copy_of or {}) for i in digest.items],
         "held_back": held_back,
         "unsubscribe": safe_href(unsubscribe_url),
         "digest_id": digest.digest_id,
@@ -218,12 +236,17 @@ def render_digest(
     description: str = "",
     unsubscribe_url: str | None = None,
     held_back: int = 0,
+    copy_of: Mapping[str, str] | None = None,
 ) -> RenderedDigest:
-    """Render a digest to a complete multipart/alternative message (deterministic bytes)."""
+    """Render a digest to a complete multipart/alternative message (deterministic bytes).
+
+    copy_of maps each folded copy's article_id to the article shown for its text, so "also ran in" sits
+    under the right headline; without it every copy is folded under the item's lead.
+    """
     sender_addr = _check_address(sender or DEFAULT_SENDER)
     rcpts = tuple(_check_address(r) for r in recipients)
     text, html = render_parts(
-        digest, description=description, unsubscribe_url=unsubscribe_url, held_back=held_back
+        digest, description=description, unsubscribe_url=unsubscribe_url, held_back=held_back, copy_of=copy_of
     )
     subject = make_subject(digest)
     msg_id = message_id_for(digest.digest_id, sender_addr)
@@ -245,8 +268,10 @@ def render_digest(
             # RFC 8058 one-click: only with an https URI
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["X-Newswatch-Digest"] = digest.digest_id
-    msg.set_content(text, subtype="plain", charset="utf-8")
-    msg.add_alternative(html, subtype="html", charset="utf-8")  # last part = preferred (RFC 2046)
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(
+        html, subtype="html", charset="utf-8", cte="quoted-printable"
+    )  # last part = preferred (RFC 2046)
     msg.set_boundary(_boundary(digest.digest_id, text, html))
     data = msg.as_bytes(policy=email.policy.SMTP)
     return RenderedDigest(

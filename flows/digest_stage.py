@@ -150,6 +150,7 @@ def run_digest(
                 description=wc.description,
                 unsubscribe_url=config.unsubscribe_url,
                 held_back=plan.held_back,
+                copy_of=plan.copy_of,
             )
         except RenderError as e:
             raise ConfigError(f"watch {watch}: {e}") from None

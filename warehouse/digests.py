@@ -34,6 +34,7 @@ from newswatch.models import Digest, DigestArticle, DigestItem, stable_id
 # Digest statuses whose articles count as already told.
 TOLD_STATUSES = ("sent", "written", "pending", "sending")
 SUMMARY_CHARS = 280
+SUMMARY_MIN_WORDS = 5
 MAX_FACT_LINES = 3
 
 
@@ -44,6 +45,7 @@ class CarriedArticle:
     article_id: str
     story_id: str
     role: str  # 'lead' | 'coverage' | 'copy'
+    copy_of: str | None = None  # for a copy: the article that represents its text in the digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,11 @@ class DigestPlan:
     carried: tuple[CarriedArticle, ...]
     held_back: int  # stories left for the next digest because of max_items
     previous_status: str | None  # status of an earlier digest with the same id (a failed one retried)
+
+    @property
+    def copy_of(self) -> dict[str, str]:
+        """copy article_id -> the article_id shown for its text (lets the renderer fold each copy under it)."""
+        return {c.article_id: c.copy_of for c in self.carried if c.copy_of}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +88,13 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _summary(text: str, limit: int = SUMMARY_CHARS) -> str:
-    """The first sentences of the text, cut at a word boundary, whitespace collapsed."""
-    flat = " ".join((text or "").split())
+    """The first sentences of the text, cut at a word boundary, whitespace collapsed.
+
+    Paragraphs of fewer than SUMMARY_MIN_WORDS words are skipped: left-over page chrome ("Most Read",
+    "Don't Miss") and captions are short, sentences are not.
+    """
+    paragraphs = [p for p in (text or "").splitlines() if len(p.split()) >= SUMMARY_MIN_WORDS]
+    flat = " ".join(" ".join(paragraphs).split()) or " ".join((text or "").split())
     if len(flat) <= limit:
         return flat
     cut = flat[:limit]
@@ -272,12 +284,16 @@ def select_new(
             texts[r["syndication_id"]].append(r)
         reps: list[dict[str, Any]] = []
         copies: list[dict[str, Any]] = []
+        rep_of: dict[str, str] = {}
         for synd_id, group in texts.items():
             group.sort(key=_order_key)
             # the original (whose id names the group) represents the text when it is among the new ones
             rep = next((g for g in group if g["article_id"] == synd_id), group[0])
             reps.append(rep)
-            copies.extend(g for g in group if g is not rep)
+            for g in group:
+                if g is not rep:
+                    copies.append(g)
+                    rep_of[g["article_id"]] = rep["article_id"]
         reps.sort(key=_order_key)
         copies.sort(key=_order_key)
         lead = reps[0]
@@ -304,7 +320,9 @@ def select_new(
             )
         )
         carried.append(CarriedArticle(lead["article_id"], story_id, "lead"))
-        carried.extend(CarriedArticle(r["article_id"], story_id, "copy") for r in copies)
+        carried.extend(
+            CarriedArticle(r["article_id"], story_id, "copy", rep_of[r["article_id"]]) for r in copies
+        )
         carried.extend(CarriedArticle(r["article_id"], story_id, "coverage") for r in reps[1:])
 
     digest_id = stable_id(watch, *sorted(c.article_id for c in carried))
@@ -396,8 +414,8 @@ def record_digest(
             ],
         )
         con.executemany(
-            "INSERT INTO core.digest_articles VALUES (?, ?, ?, ?)",
-            [[d.digest_id, c.article_id, c.story_id, c.role] for c in plan.carried],
+            "INSERT INTO core.digest_articles VALUES (?, ?, ?, ?, ?)",
+            [[d.digest_id, c.article_id, c.story_id, c.role, c.copy_of] for c in plan.carried],
         )
         if status == "pending":
             if message is None:

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS core.digest_articles (
     article_id      VARCHAR NOT NULL,
     story_id        VARCHAR NOT NULL,
     role            VARCHAR NOT NULL,         -- lead | coverage | copy
+    copy_of         VARCHAR,                  -- for a copy: the article shown for its text
     PRIMARY KEY (digest_id, article_id)
 );
 
