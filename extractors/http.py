@@ -741,8 +741,11 @@ class Fetcher:
             ex.outcome = "error"
             ex.detail = f"{_error_kind(e)}: {e}" if str(e) else _error_kind(e)
             ex.transient = isinstance(e, httpcore.NetworkError | httpcore.RemoteProtocolError)
-            if "address was not checked" in str(e) or "refusing to connect" in str(e):
-                ex.transient = False
+            if "refusing to connect" in str(e):
+                ex.transient = False  # the pin check refused: retrying cannot help
+            elif "CERTIFICATE_VERIFY_FAILED" in str(e) or "WRONG_VERSION_NUMBER" in str(e):
+                ex.transient = False  # a certificate that does not match now will not match in a second
+                ex.detail = f"TLS handshake with {target.host} failed: {e}"
         return ex
 
     def _read_body(self, resp: httpcore.Response, ex: _Exchange, kind: str) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import gzip as _gzip
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -252,20 +253,37 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class ScriptedServer:
     """The scripted server. Use as a context manager; routes can be added before or after start."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", *, tls: ssl.SSLContext | None = None) -> None:
+        """tls: a server-side SSLContext to serve HTTPS; the SNI names clients sent land in self.sni."""
         self.host = host
+        self.tls = tls
+        self.sni: list[str | None] = []
         self._routes: dict[str, _Route] = {}
         self._lock = threading.Lock()
         self._log: list[LoggedRequest] = []
         self._inflight_total = 0
         self.peak_concurrency = 0  # most requests in flight at once, all paths
         self._httpd: _Server | None = None
+        self._port: int | None = None
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle ----
     def start(self) -> ScriptedServer:
         httpd = _Server((self.host, 0), _RequestHandler)
         httpd.owner = self
+        self._port = int(httpd.server_address[1])
+        if self.tls is not None:
+
+            def record_sni(
+                sock: ssl.SSLObject | ssl.SSLSocket, name: str | None, ctx: ssl.SSLContext
+            ) -> None:
+                with self._lock:
+                    self.sni.append(name)
+
+            self.tls.sni_callback = record_sni
+            # The handshake runs in the handler thread on first read, so a client that never
+            # finishes it cannot stall the accept loop.
+            httpd.socket = self.tls.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -287,12 +305,13 @@ class ScriptedServer:
 
     @property
     def port(self) -> int:
-        assert self._httpd is not None, "server not started"
-        return int(self._httpd.server_address[1])
+        """The bound port (still known after stop(), for assertions)."""
+        assert self._port is not None, "server not started"
+        return self._port
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def url(self, path: str = "/") -> str:
         return self.base_url + path
