@@ -51,13 +51,30 @@ def test_ingest_text_files_uses_file_uris_and_first_line_titles(ingested_db: Pat
     assert {r["watch"] for r in rows} == {"seeds"}
 
 
-def test_ingest_again_adds_nothing(ingested_db: Path) -> None:
+def test_ingest_again_adds_nothing(ingested_db: Path, tmp_path: Path) -> None:
     before = nw("sql", "--db", str(ingested_db), "--format", "csv", "select count(*) as n from core.article_revisions")
-    p = nw("ingest", "--db", str(ingested_db), "--watch", "seeds", str(SEEDS))  # a folder this time
+    p = nw("ingest", "--db", str(ingested_db), "--watch", "seeds", *map(str, SEED_TXT))
     assert p.returncode == 0, p.stderr
     assert "articles new 0" in p.stdout and "unchanged 5" in p.stdout
     after = nw("sql", "--db", str(ingested_db), "--format", "csv", "select count(*) as n from core.article_revisions")
     assert before.stdout == after.stdout == "n\n5\n"
+
+
+def test_ingest_a_folder_reads_text_and_html_files_and_skips_others(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for f in SEED_TXT[:2]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    page = next((SEEDS / "fixtures" / "site" / "www.gbnews.com").rglob("*.html"))
+    (folder / "sub" / "page.html").write_text(page.read_text(encoding="utf-8").replace("__BASE__", "https://example.org"))
+    (folder / "notes.md").write_text("# not an article\n")
+    db = tmp_path / "f.duckdb"
+    p = nw("ingest", "--db", str(db), str(folder))
+    assert p.returncode == 0, p.stderr
+    q = nw("sql", "--db", str(db), "--format", "json", "select source, title from articles order by title")
+    rows = json.loads(q.stdout)
+    assert len(rows) == 3
+    assert {"source": "GB News", "title": "Senior officers ‘failed to protect children’ in Rotherham, police watchdog says"} in rows
 
 
 def test_ingested_seeds_group_copies(ingested_db: Path) -> None:

@@ -57,6 +57,9 @@ def test_example_queries_run_on_the_demo_database(demo_run: dict) -> None:
         assert len(examples) >= 3
         for name, title, sql in examples:
             assert title, f"{name} has no title line"
-            con.execute(sql).fetchall()
+            try:
+                con.execute(sql).fetchall()
+            except Exception as e:
+                raise AssertionError(f"example {name} fails: {e}") from None
     finally:
         con.close()
