@@ -60,6 +60,8 @@ _ORG_TAILS = {
 _ACRONYM_DEF = re.compile(r"\(([A-Z][A-Z&]{1,9})\)")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
+# Capitalised words NER sometimes takes for a one-word person ("Director for Major Investigations").
+_NOT_NAMES = {"investigations", "operations", "police", "news", "office", "government", "council"}
 _PRONOUN_OR_JUNK = {"he", "she", "they", "it", "we", "i", "you", "his", "her"}
 
 
@@ -182,17 +184,44 @@ def canonicalise(
         if not trimmed or trimmed.casefold() in _PRONOUN_OR_JUNK or not trimmed[:1].isupper():
             continue
         spans.append((start + left, start + left + len(trimmed), label, False))
+    titled_surnames: set[str] = set()
     for m in _TITLED_NAME.finditer(text):
         name, _ = trim_surface(m.group("name"))
-        # "Mr Coppard was": stop the name at a lower-case word; keep at most three capitalised words
-        ns = m.start("name")
-        spans.append((ns, ns + len(name), "PERSON", True))
-    # a capitalised word right after an acronym definition is not part of the name; drop overlaps:
-    # prefer titled-rule spans (they know the type), then longer spans
-    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+        if name.casefold() in _NOT_NAMES:
+            continue
+        # the mention starts at the title: its surface is "Mrs Senior", its canonical name Jayne Senior
+        spans.append((m.start(), m.start("name") + len(name), "PERSON", True))
+        titled_surnames.add(name.split()[-1])
+    # "Jayne Senior ran ...": NER often tags only "Jayne" because "Senior" looks like an adjective; a single
+    # PERSON word followed by a word the article also uses as a titled surname ("Mrs Senior") is one name
+    extended = []
+    for st, en, label, titled in spans:
+        if label == "PERSON" and not titled and len(text[st:en].split()) == 1:
+            nxt = re.match(r" ([A-Z][a-zA-Z'’-]+)\b", text[en : en + 40])
+            if nxt and nxt.group(1) in titled_surnames:
+                en = en + nxt.end()
+        extended.append((st, en, label, titled))
+    spans = extended
+    # "Whistleblower Jayne Senior submitted": a capitalised word before a titled surname is the first name
+    title_words = {w for t in TITLES for w in t.split()} | {"The", "A", "An", "But", "And", "Former", "Whistleblower"}
+    for sur in titled_surnames:
+        for m in re.finditer(r"\b([A-Z][a-z'’-]+) " + re.escape(sur) + r"\b", text):
+            if m.group(1) not in title_words and m.group(1) not in titled_surnames:
+                spans.append((m.start(), m.end(), "PERSON", True))
+    # bare acronyms NER missed ("The IPOC said"): kept when defined, or the initials of an organisation named
+    # in the article, or one swap away from either
+    org_names = {normalise_org(trim_surface(text[st:en])[0]) for st, en, lab, _ in spans if lab in ("ORG", "FAC", "GPE")}
+    known = set(acronyms) | {initials(o) for o in org_names if len(o.split()) >= 2}
+    for m in re.finditer(r"\b[A-Z][A-Z&]{1,9}\b", text):
+        a = m.group(0)
+        if a in known or any(_is_swap_variant(a, k) for k in known):
+            spans.append((m.start(), m.end(), "ORG", False))
+    # drop overlaps: prefer titled-rule spans (they know the type), then longer spans
     chosen: list[tuple[int, int, str, bool]] = []
     for sp in sorted(spans, key=lambda s: (not s[3], -(s[1] - s[0]), s[0])):
         if any(not (sp[1] <= c[0] or sp[0] >= c[1]) for c in chosen):
+            continue
+        if sp[2] == "PERSON" and not sp[3] and text[sp[0] : sp[1]].casefold() in _NOT_NAMES:
             continue
         chosen.append(sp)
     chosen.sort()

@@ -72,7 +72,8 @@ _STOP = set(
     about against between through per each it its their they them he she his her we our you your this these
     those there here not no also all more most less said says say told added later earlier ago old aged
     did do does could would should will may might can must shall across among including such like out up down
-    off away back still just only yet already now today yesterday tomorrow year years month months""".split()
+    off away back still just only yet already now today yesterday tomorrow year years month months my me us
+    him your mine ours theirs""".split()
 )
 _UNIT_NOUNS = {
     "years": "years", "year": "years", "months": "months", "month": "months", "weeks": "weeks",
@@ -80,7 +81,7 @@ _UNIT_NOUNS = {
     "metres": "metres", "meters": "metres", "tonnes": "tonnes", "tons": "tonnes", "kg": "kg",
 }
 _NUMBER_OF = re.compile(
-    r"number of (?P<noun>[a-z]+(?: [a-z]+)?) (?:had |has |have )?(?:risen|rose|fallen|fell|increased|grown|"
+    r"number of (?P<noun>[a-z]+) (?:had |has |have )?(?:risen|rose|fallen|fell|increased|grown|"
     r"climbed|dropped|reached|reach|stands|stood|now stands)(?: to| at)? $",
     re.IGNORECASE,
 )
@@ -132,11 +133,14 @@ def _noun_phrase(after: str) -> tuple[str, int]:
         pos = w.end()
         if len(words) >= 4:
             break
-    while words and words[-1] in ("and", "or"):
+    # a phrase cannot end in a verb or adverb: "two senior officers received my" -> "senior officers",
+    # "Seven retired before" -> nothing (adjectives such as "injured people" stay, a noun follows them)
+    while words and (words[-1] in ("and", "or") or re.search(r"(?:ed|ly)$", words[-1]) and len(words[-1]) > 4):
         words.pop()
-    if words and words[-1] in ("and", "or"):
-        words.pop()
-    return " ".join(words), pos
+    consumed = 0
+    if words:
+        consumed = after.find(words[-1]) + len(words[-1])
+    return " ".join(words), consumed
 
 
 def extract_figures(article_id: str, text: str, sentences: list[tuple[int, int]]) -> list[Figure]:
@@ -176,7 +180,7 @@ def extract_figures(article_id: str, text: str, sentences: list[tuple[int, int]]
                 continue
             if re.match(r"(?:st|nd|rd|th)\b", after):
                 continue
-            if re.search(r"\d{4}\s?[–-]\s?$", before):  # "2004-11": the end of a year range
+            if re.search(r"\d{4}[–-]$", before):  # "2004-11": the end of a year range
                 continue
             noun, consumed = _noun_phrase(after)
             unit = None

@@ -46,7 +46,7 @@ _ROLE_NOUNS = (
     r"watchdog|force|police|council|government|inquiry|review|investigation|letter|" + _PERSON_ROLES
 )
 _ROLE_RE = re.compile(
-    r"\b(?P<det>an?|the|one|another)\s+(?P<mods>(?:[A-Za-z][\w’'-]*\s+){0,5}?)(?P<noun>" + _ROLE_NOUNS + r")\b"
+    r"\b(?P<det>[Aa]n?|[Tt]he|[Oo]ne|[Aa]nother)\s+(?P<mods>(?:[A-Za-z][\w’'-]*\s+){0,5}?)(?P<noun>" + _ROLE_NOUNS + r")\b"
     r"(?P<tail>\s+(?:for|at|from|of)\s+(?:the\s+)?(?:[A-Z][\w’'-]*)(?:\s+(?:[A-Z][\w’'-]*|of|for|and))*)?",
 )
 _LEAD_IN = re.compile(
@@ -115,11 +115,22 @@ class _Logical:
 
 
 def _sentence_start(text: str, pos: int, floor: int) -> int:
-    """Start of the sentence containing pos (a '.', '!' or '?' followed by space, outside quotes)."""
+    """Start of the sentence containing pos: after a line break, or after '.', '!' or '?' (and any closing
+    quote marks) followed by white space. A full stop after a lone capital ("J. Smith") is not a boundary."""
     i = pos - 1
-    while i > floor:
-        if text[i] in ".!?" and text[i + 1 : i + 2].isspace() and not text[i - 1 : i].isupper():
+    while i >= floor:
+        ch = text[i]
+        if ch == "\n":
             return i + 1
+        if ch in ".!?":
+            j = i + 1
+            while j < len(text) and text[j] in _DQ + "’'":
+                j += 1
+            initial = ch == "." and i >= 1 and text[i - 1].isupper() and (i < 2 or not text[i - 2].isalpha())
+            if j < len(text) and text[j].isspace() and not initial and j <= pos:
+                while j < pos and text[j].isspace():
+                    j += 1
+                return j
         i -= 1
     return floor
 
@@ -135,6 +146,7 @@ class _Speakers:
     def __init__(self, text: str, ents: ArticleEntities, quoted: list[tuple[int, int]]):
         self.text = text
         self.ents = ents
+        self.last_speaker: tuple[str, str, str] | None = None
         self.mentions: list[EntityMention] = sorted(
             (m for m in ents.mentions if not any(a <= m.start < b for a, b in quoted)), key=lambda m: m.start
         )
@@ -162,7 +174,8 @@ class _Speakers:
             a += lead.end()
             clause = self.text[a:b]
         ms = self.in_range(a, b)
-        persons = [m for m in ms if m.entity_type == "PERSON"]
+        # a full name beats a stray one-word PERSON ("Director for Major Investigations, Steve Noonan")
+        persons = sorted((m for m in ms if m.entity_type == "PERSON"), key=lambda m: len(m.entity.split()) < 2)
         if persons:
             return persons[0].entity, persons[0].surface, "PERSON"
         stripped = clause.strip(" ,:;").strip()
@@ -188,6 +201,8 @@ class _Speakers:
 
     def pronoun(self, word: str, quote_pos: int, clause_pos: int) -> tuple[str, str, str] | None:
         want = _PRONOUNS[word]
+        if want == "ORG" and self.last_speaker is not None and self.last_speaker[2] != "PERSON":
+            return self.last_speaker  # "It grimly concluded": the report or body quoted just before
         ante = self.antecedent(min(quote_pos, clause_pos), want)
         if ante is None and want == "ORG":
             ante = self.antecedent(min(quote_pos, clause_pos), "ANY")
@@ -275,23 +290,32 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
                 and 0 < _words(between) <= 8
                 and _SPEECH_RE.search(between)
                 and re.match(r"^\s*[,–—-]", between)
-                and re.search(r"[.,:]\s*$", between)
+                and re.search(r"[.,]\s*$", between)
             ):
                 prev.parts.extend(lq.parts)
                 prev.attribution = between
                 continue
         merged.append(lq)
 
-    quoted = [(p.start, p.end) for lq in merged for p in lq.parts]
-    speakers = _Speakers(text, ents, quoted)
-    out: list[Quote] = []
-    prev_speaker: tuple[str, str, str] | None = None
-    prev_para = -10
+    kept = []
     for lq in merged:
         body = " ".join(text[p.start : p.end].strip() for p in lq.parts)
         body = " ".join(body.split()).strip(" ,")
-        if _words(body) < 3:
-            continue
+        if _words(body) >= 3:
+            kept.append((lq, body))
+    quoted = [(p.start, p.end) for lq, _ in kept for p in lq.parts]
+    quote_paras = {p.para for lq, _ in kept for p in lq.parts}
+    # attribution clauses are searched in a copy where quoted words are blanked: a speech verb or a name
+    # inside a quote ("... continued to filter through") is not an attribution
+    chars = list(text)
+    for a, b in quoted:
+        chars[a:b] = " " * (b - a)
+    masked = "".join(chars)
+    speakers = _Speakers(masked, ents, quoted)
+    out: list[Quote] = []
+    prev_speaker: tuple[str, str, str] | None = None
+    prev_para = -10
+    for lq, body in kept:
         first = lq.parts[0]
         para_start, para_end = paras[first.para]
         speaker: tuple[str, str, str] | None = None
@@ -300,7 +324,7 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             idx = text.find(lq.attribution, a)
             speaker = speakers.from_clause(idx, idx + len(lq.attribution), first.start)
         if speaker is None:
-            clause = _find_before(text, first, para_start)
+            clause = _find_before(masked, first, para_start)
             if clause:
                 speaker = speakers.from_clause(clause[0], clause[1], first.start)
         if speaker is None:
@@ -309,8 +333,18 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             clause = _find_after(text, last, lp_end)
             if clause:
                 speaker = speakers.from_clause(clause[0], clause[1], first.start)
-        if speaker is None and text[para_start : first.start].strip() in tuple(_DQ) and first.para - prev_para <= 2:
-            speaker = prev_speaker  # a quote paragraph following a quote: same speaker
+        opens_para = text[para_start : first.start].strip() in tuple(_DQ)
+        if speaker is None and opens_para and first.para - prev_para == 1:
+            speaker = prev_speaker  # a quote paragraph right after a quote: same speaker
+        if speaker is None and opens_para and first.para > 0 and first.para - 1 not in quote_paras:
+            # "The updated summary also notes that ...", then the quote as its own paragraph
+            pa, pb = paras[first.para - 1]
+            s0 = _sentence_start(text, pb - 1, pa)
+            verbs = list(_SPEECH_RE.finditer(masked[s0:pb]))
+            if verbs:
+                speaker = speakers.from_clause(s0, s0 + verbs[0].start(), first.start)
+        if speaker is None and opens_para and first.para - prev_para <= 2:
+            speaker = prev_speaker
         sentence_end = _sentence_end(text, first.start, para_end)
         sentence = " ".join(text[_sentence_start(text, first.start - 1, para_start) : sentence_end].split())
         out.append(
@@ -325,6 +359,7 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
         )
         if speaker is not None:
             prev_speaker = speaker
+            speakers.last_speaker = speaker
         prev_para = lq.parts[-1].para
     return out
 
