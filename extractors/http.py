@@ -485,6 +485,10 @@ class Fetcher:
                 self._gate(parts.netloc.lower()).set_delay(min(rules.crawl_delay, MAX_CRAWL_DELAY_S))
             return rules
 
+    def host_delay(self, url: str) -> float:
+        """Seconds between request starts to this URL's host: max(per_host_delay_s, capped Crawl-delay)."""
+        return self._gate(urlsplit(url).netloc.lower()).delay_s
+
     # ---- internals ---------------------------------------------------------------------------
 
     def _robots_failure(self, url: str) -> FetchResult | None:
@@ -757,7 +761,7 @@ class Fetcher:
             return
         declared = ex.headers.get("content-length", "")
         enc = ex.headers.get("content-encoding")
-        if declared.isdigit() and int(declared) > cap and not enc:
+        if declared.isdigit() and int(declared) > cap and not enc and kind != "robots":
             ex.outcome = "too_large"
             ex.detail = f"Content-Length {declared} exceeds the {cap}-byte cap for {kind}s"
             return

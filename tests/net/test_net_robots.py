@@ -1,0 +1,273 @@
+"""robots.txt per RFC 9309 (matching rules) and as the Fetcher obeys it (fetching, caching, failures, Crawl-delay).
+
+RELIABILITY.md C20. The RFC examples are from RFC 9309 sections 2.2.2 and 5.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.http import Fetcher
+from extractors.robots import RobotsRules, parse_robots, product_token
+from tests.net.netutil import fast_settings
+from tests.support.httpserver import Reply, ScriptedServer
+
+pytestmark = pytest.mark.timeout(30)
+
+UA = "newswatch/0.1 (+https://github.com/newswatch/newswatch; news monitoring)"
+
+
+def test_product_token():
+    assert product_token(UA) == "newswatch"
+    assert product_token("ExampleBot") == "examplebot"
+    assert product_token("  ") == ""
+
+
+# ---- matching (pure) ---------------------------------------------------------------------------
+
+
+def test_longest_match_wins_regardless_of_order():
+    # urllib.robotparser applies the first matching line; RFC 9309 the most specific one.
+    text = "User-agent: *\nDisallow: /news/\nAllow: /news/public/\n"
+    reversed_text = "User-agent: *\nAllow: /news/public/\nDisallow: /news/\n"
+    for t in (text, reversed_text):
+        r = parse_robots(t, UA)
+        assert r.allowed("/news/public/story") is True
+        assert r.allowed("/news/private/story") is False
+        assert r.allowed("/other") is True
+
+
+def test_allow_wins_ties():
+    r = parse_robots("User-agent: *\nDisallow: /page\nAllow: /page\n", UA)
+    assert r.allowed("/page") is True
+    r = parse_robots("User-agent: *\nAllow: /page\nDisallow: /page\n", UA)
+    assert r.allowed("/page") is True
+
+
+def test_longer_disallow_beats_shorter_allow():
+    r = parse_robots("User-agent: *\nAllow: /\nDisallow: /search\n", UA)
+    assert r.allowed("/search?q=x") is False
+    assert r.allowed("/") is True
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("/fish", "/fish", True),
+        ("/fish", "/fish.html", True),
+        ("/fish", "/fish/salmon.html", True),
+        ("/fish", "/Fish.asp", False),  # case-sensitive
+        ("/fish", "/catfish", False),
+        ("/fish*", "/fishheads/yummy.html", True),
+        ("/fish/", "/fish", False),
+        ("/*.php", "/filename.php", True),
+        ("/*.php", "/folder/filename.php?parameters", True),
+        ("/*.php", "/windows.PHP", False),
+        ("/*.php$", "/filename.php", True),
+        ("/*.php$", "/filename.php?parameters", False),
+        ("/*.php$", "/filename.php5", False),
+        ("/fish*.php", "/fishheads/catfish.php?parameters", True),
+        ("/fish*.php", "/Fish.PHP", False),
+        ("/", "/anything", True),
+        ("/*", "/anything", True),
+        ("/path%2Fto", "/path%2fto", True),  # %XX case-insensitive
+        ("/caf%C3%A9", "/café", True),  # non-ASCII compared percent-encoded
+        ("/%7Ejoe", "/~joe/index.html", True),  # unreserved decoded
+    ],
+)
+def test_path_patterns(pattern, path, matches):
+    r = parse_robots(f"User-agent: *\nDisallow: {pattern}\n", UA)
+    assert r.allowed(path) is (not matches)
+
+
+def test_group_selection_by_product_token_case_insensitive():
+    text = (
+        "User-agent: *\nDisallow: /\n\n"
+        "User-agent: NewsWatch\nDisallow: /private\n\n"
+        "User-agent: otherbot\nDisallow: /public\n"
+    )
+    r = parse_robots(text, UA)
+    assert r.allowed("/public") is True  # our group, not '*', not otherbot
+    assert r.allowed("/private") is False
+
+
+def test_groups_for_the_same_agent_are_merged_and_multi_agent_groups_apply():
+    text = (
+        "User-agent: a\nUser-agent: newswatch\nDisallow: /one\n\n"
+        "User-agent: b\nDisallow: /x\n\n"
+        "User-agent: newswatch\nDisallow: /two\nCrawl-delay: 3\n"
+    )
+    r = parse_robots(text, UA)
+    assert r.allowed("/one") is False
+    assert r.allowed("/two") is False
+    assert r.allowed("/x") is True
+    assert r.crawl_delay == 3.0
+
+
+def test_star_group_used_only_without_a_specific_group():
+    r = parse_robots("User-agent: *\nDisallow: /private\nCrawl-delay: 2.5\n", UA)
+    assert r.allowed("/private/x") is False
+    assert r.crawl_delay == 2.5
+    assert parse_robots("User-agent: googlebot\nDisallow: /\n", UA).allowed("/x") is True
+
+
+def test_empty_disallow_comments_unknown_lines_and_bom():
+    text = "\ufeff# hello\nUser-agent: * # all\nDisallow:\nNoindex: /x\nSitemap: https://e.com/s.xml\nfoo\n"
+    r = parse_robots(text.encode("utf-8"), UA)
+    assert r.allowed("/anything") is True
+    r = parse_robots("user-agent: *\ndisallow: /lower\n", UA)
+    assert r.allowed("/lower") is False
+
+
+def test_rules_before_any_user_agent_are_ignored():
+    assert parse_robots("Disallow: /\nUser-agent: *\nAllow: /\n", UA).allowed("/x") is True
+
+
+def test_robots_txt_itself_is_always_allowed():
+    assert parse_robots("User-agent: *\nDisallow: /\n", UA).allowed("/robots.txt") is True
+    assert RobotsRules.deny_everything().allowed("/robots.txt") is True
+
+
+def test_full_urls_are_reduced_to_path_and_query():
+    r = parse_robots("User-agent: *\nDisallow: /*?print=\n", UA)
+    assert r.allowed("https://example.com/story?print=1") is False
+    assert r.allowed("https://example.com/story#print=1") is True
+
+
+def test_garbage_does_not_raise():
+    r = parse_robots(b"\xff\xfe\x00garbage\x00\nUser-agent *\n:::\nCrawl-delay: soon\n", UA)
+    assert r.allowed("/x") is True
+
+
+# ---- the Fetcher obeys robots.txt --------------------------------------------------------------
+
+
+@pytest.fixture
+def srv():
+    with ScriptedServer() as s:
+        s.route("/news/a", Reply(200, body=b"<html>a</html>", headers={"Content-Type": "text/html"}))
+        s.route("/private/b", Reply(200, body=b"<html>b</html>", headers={"Content-Type": "text/html"}))
+        yield s
+
+
+def test_disallowed_page_is_blocked_and_never_requested(srv):
+    srv.route(
+        "/robots.txt",
+        Reply(200, body="User-agent: *\nDisallow: /private/\n", headers={"Content-Type": "text/plain"}),
+    )
+    with Fetcher(fast_settings()) as f:
+        ok = f.fetch(srv.url("/news/a"))
+        blocked = f.fetch(srv.url("/private/b"))
+    assert ok.status == "ok"
+    assert blocked.status == "blocked"
+    assert "robots.txt" in blocked.detail
+    assert srv.requests_for("/private/b") == []
+
+
+def test_robots_is_cached_per_host(srv):
+    srv.route("/robots.txt", Reply(200, body="User-agent: *\nDisallow: /private/\n"))
+    with Fetcher(fast_settings()) as f:
+        f.fetch_many([srv.url("/news/a")] * 5 + [srv.url("/private/b")] * 3)
+    assert len(srv.requests_for("/robots.txt")) == 1
+    # a new Fetcher (a new run) asks again
+    with Fetcher(fast_settings()) as f:
+        f.fetch(srv.url("/news/a"))
+    assert len(srv.requests_for("/robots.txt")) == 2
+
+
+def test_robots_request_carries_our_user_agent(srv):
+    srv.route("/robots.txt", Reply(200, body="User-agent: newswatch\nDisallow: /news/\n"))
+    with Fetcher(fast_settings()) as f:
+        assert f.fetch(srv.url("/news/a")).status == "blocked"
+    assert srv.requests_for("/robots.txt")[0].header("user-agent") == UA
+
+
+@pytest.mark.parametrize("code", [500, 503])
+def test_5xx_robots_disallows_everything_for_this_run(srv, code):
+    srv.route("/robots.txt", Reply(code))
+    with Fetcher(fast_settings(retries=1)) as f:
+        r = f.fetch(srv.url("/news/a"))
+        r2 = f.fetch(srv.url("/private/b"))
+    assert r.status == "blocked"
+    assert "robots.txt unreachable" in r.detail
+    assert r2.status == "blocked"
+    assert srv.requests_for("/news/a") == []
+    assert len(srv.requests_for("/robots.txt")) == 2  # one retry, then cached for the run
+
+
+def test_unreachable_robots_reports_the_network_problem(srv):
+    srv.route("/robots.txt", Reply(200, body=b"User-agent: *\n", delay_s=2))
+    with Fetcher(fast_settings(read_timeout_s=0.3)) as f:
+        r = f.fetch(srv.url("/news/a"))
+    assert r.status == "timeout"
+    assert r.detail.startswith("robots.txt:")
+    assert srv.requests_for("/news/a") == []
+
+
+@pytest.mark.parametrize("code", [401, 403, 404, 410])
+def test_4xx_robots_allows_everything(srv, code):
+    srv.route("/robots.txt", Reply(code))
+    with Fetcher(fast_settings()) as f:
+        assert f.fetch(srv.url("/private/b")).status == "ok"
+
+
+def test_robots_redirect_is_followed(srv):
+    srv.redirect("/robots.txt", "/real-robots.txt", 301)
+    srv.route("/real-robots.txt", Reply(200, body="User-agent: *\nDisallow: /private/\n"))
+    with Fetcher(fast_settings()) as f:
+        assert f.fetch(srv.url("/private/b")).status == "blocked"
+        assert f.fetch(srv.url("/news/a")).status == "ok"
+
+
+def test_robots_is_checked_on_every_redirect_hop(srv):
+    srv.route("/robots.txt", Reply(200, body="User-agent: *\nDisallow: /private/\n"))
+    srv.redirect("/news/moved", "/private/b", 302)
+    with Fetcher(fast_settings()) as f:
+        r = f.fetch(srv.url("/news/moved"))
+    assert r.status == "blocked"
+    assert srv.requests_for("/private/b") == []
+
+
+def test_obey_robots_false_ignores_robots(srv):
+    srv.route("/robots.txt", Reply(200, body="User-agent: *\nDisallow: /\n"))
+    with Fetcher(fast_settings(obey_robots=False)) as f:
+        assert f.fetch(srv.url("/private/b")).status == "ok"
+    assert srv.requests_for("/robots.txt") == []
+
+
+def test_huge_robots_is_truncated_not_refused(srv):
+    body = "User-agent: *\nDisallow: /private/\n" + "# padding\n" * 100_000  # ~1 MB
+    srv.route("/robots.txt", Reply(200, body=body))
+    with Fetcher(fast_settings()) as f:
+        assert f.fetch(srv.url("/private/b")).status == "blocked"
+        assert f.fetch(srv.url("/news/a")).status == "ok"
+
+
+def test_crawl_delay_spaces_requests(srv):
+    srv.route("/robots.txt", Reply(200, body="User-agent: *\nCrawl-delay: 0.4\n"))
+    for i in range(4):
+        srv.route(f"/p{i}", Reply(200, body=b"<html>x</html>"))
+    with Fetcher(fast_settings(per_host_concurrency=4, per_host_delay_s=0.0)) as f:
+        res = f.fetch_many([srv.url(f"/p{i}") for i in range(4)])
+    assert all(r.status == "ok" for r in res)
+    arrivals = sorted(q.arrived_at for q in srv.requests if q.path.startswith("/p"))
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    assert min(gaps) >= 0.38, gaps
+
+
+def test_crawl_delay_is_capped(srv):
+    from extractors.http import MAX_CRAWL_DELAY_S
+
+    srv.route("/robots.txt", Reply(200, body="User-agent: *\nCrawl-delay: 100000\n"))
+    with Fetcher(fast_settings(per_host_delay_s=0.5)) as f:
+        assert f.host_delay(srv.url("/")) == 0.5  # before robots.txt is known
+        rules = f.robots_for(srv.url("/"))
+        assert rules.crawl_delay == 100000  # parsed as written...
+        assert f.host_delay(srv.url("/x")) == MAX_CRAWL_DELAY_S  # ...but the gate waits at most this
+
+
+def test_per_host_delay_wins_over_a_shorter_crawl_delay(srv):
+    srv.route("/robots.txt", Reply(200, body="User-agent: *\nCrawl-delay: 0.1\n"))
+    with Fetcher(fast_settings(per_host_delay_s=0.7)) as f:
+        f.robots_for(srv.url("/"))
+        assert f.host_delay(srv.url("/")) == 0.7
