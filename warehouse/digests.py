@@ -521,7 +521,9 @@ def mark_sent(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime, not
     con.execute("BEGIN")
     try:
         con.execute(
-            "UPDATE core.outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = ? WHERE digest_id = ?",
+            # last_error keeps the error of an earlier failed attempt (history) unless the send itself has a note
+            "UPDATE core.outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = coalesce(?, last_error) "
+            "WHERE digest_id = ?",
             [now, now, note, digest_id],
         )
         con.execute(
