@@ -112,11 +112,17 @@ def decode_html(body: bytes, header_charset: str | None) -> str:
         return clean_string(body.decode("utf-8"))
     except UnicodeDecodeError:
         pass
-    if not declared:
-        guess = _detect(body)
-        if guess:
-            return clean_string(body.decode(guess, errors="replace"))
-    return clean_string(body.decode(declared[0] if declared else "cp1252", errors="replace"))
+    # Nothing decodes cleanly. Mostly-UTF-8 with a few broken bytes (a truncated body, one bad paste) stays
+    # UTF-8 with replacement characters; otherwise a declared-but-wrong charset gives way to detection.
+    lenient = body.decode("utf-8", errors="replace")
+    broken = lenient.count("\ufffd")
+    multibyte = sum(1 for ch in lenient if ord(ch) > 127) - broken
+    if multibyte >= 2 * broken:
+        return clean_string(lenient)
+    guess = _detect(body)
+    if guess:
+        return clean_string(body.decode(guess, errors="replace"))
+    return clean_string(body.decode("cp1252", errors="replace"))
 
 
 def _detect(body: bytes) -> str | None:
@@ -125,7 +131,17 @@ def _detect(body: bytes) -> str | None:
     except ImportError:  # pragma: no cover - always installed with trafilatura
         return None
     best = from_bytes(body[:200_000]).best()
-    return _codec(best.encoding) if best is not None else None
+    enc = _codec(best.encoding) if best is not None else None
+    # charset_normalizer often names a Latin-1 cousin of what browsers would use; WHATWG says cp1252.
+    return "cp1252" if enc in ("latin_1", "iso8859-15", "cp1250") and _decodes(body, "cp1252") else enc
+
+
+def _decodes(body: bytes, enc: str) -> bool:
+    try:
+        body.decode(enc)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # ---- URLs ------------------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ def record_poll(
     # A 200 whose body is not a feed at all (an HTML login page, an error text) is a failure, not a success.
     if status == "ok" and parsed is not None and not parsed.entries and parsed.format is None:
         status = "invalid_feed"
-        detail = (parsed.warnings[0] if parsed.warnings else "not a feed")[:300]
+        detail = (parsed.warnings[-1] if parsed.warnings else "not a feed")[:300]  # the last one sums up
     if http_status == 410:
         status = "gone"
 
