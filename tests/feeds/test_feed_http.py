@@ -1,0 +1,124 @@
+"""Feeds over real loopback HTTP: the extractors.http Fetcher against the scripted server, parsed by
+parse_feed and recorded by warehouse.feeds, as the pipeline does (A4, A6, A7 state parts)."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from extractors.feeds import parse_feed
+from extractors.http import Fetcher
+from newswatch.config import FetchSettings
+from tests.support.httpserver import LoggedRequest, Reply, ScriptedServer
+from warehouse.db import connect
+from warehouse.feeds import FeedState, feeds_due, get_feed_states, record_poll
+
+pytestmark = pytest.mark.timeout(60)
+
+DATA = Path(__file__).parent / "data" / "feeds"
+T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
+SETTINGS = FetchSettings(allow_private_networks=True, per_host_delay_s=0.0, retries=0, total_deadline_s=10,
+                         read_timeout_s=5, connect_timeout_s=2)
+
+
+@pytest.fixture()
+def srv() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as s:
+        yield s
+
+
+@pytest.fixture()
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = connect(tmp_path / "h.duckdb")
+    yield c
+    c.close()
+
+
+def poll_once(con: duckdb.DuckDBPyConnection, feed_url: str, now: datetime) -> tuple[FeedState, int]:
+    """One poll the way flows/pipeline.py does it: state -> conditional GET -> parse -> record."""
+    state = get_feed_states(con, [feed_url]).get(feed_url)
+    target = state.poll_url if state else feed_url
+    with Fetcher(SETTINGS) as f:
+        r = f.fetch(target, kind="feed", etag=state.etag if state else None,
+                    last_modified=state.last_modified if state else None)
+    parsed = parse_feed(r.body, feed_url, r.content_type) if r.status == "ok" else None
+    n = len(parsed.entries) if parsed else 0
+    st = record_poll(con, feed_url=feed_url, watch="demo", result=r, parsed=parsed, new_entries=n, run_id="r",
+                     disable_after=3, now=now)
+    return st, n
+
+
+def test_conditional_get_round_trip(srv: ScriptedServer, con: duckdb.DuckDBPyConnection) -> None:
+    body = (DATA / "rss20_basic.xml").read_bytes()
+
+    def handler(req: LoggedRequest) -> Reply:
+        if req.headers.get("if-none-match") == '"v1"':
+            return Reply(304, headers={"ETag": '"v1"'})
+        return Reply(200, body=body, gzip=True, headers={
+            "Content-Type": "application/rss+xml; charset=utf-8", "ETag": '"v1"',
+            "Last-Modified": "Sun, 22 Nov 2026 11:00:00 GMT"})
+
+    srv.route("/feed.xml", handler)
+    url = srv.url("/feed.xml")
+    st, n = poll_once(con, url, T0)
+    assert n == 3 and st.etag == '"v1"' and st.last_modified == "Sun, 22 Nov 2026 11:00:00 GMT"
+    st, n = poll_once(con, url, T0 + timedelta(hours=1))
+    assert st.last_status == "not_modified" and n == 0
+    second = srv.requests_for("/feed.xml")[1]
+    assert second.headers.get("if-none-match") == '"v1"'
+    assert second.headers.get("if-modified-since") == "Sun, 22 Nov 2026 11:00:00 GMT"
+
+
+def test_301_moves_the_feed_302_does_not_and_410_disables(srv: ScriptedServer,
+                                                          con: duckdb.DuckDBPyConnection) -> None:
+    body = (DATA / "atom10.xml").read_bytes()
+    srv.route("/new.xml", Reply(200, body=body, headers={"Content-Type": "application/atom+xml"}))
+    srv.redirect("/old.xml", "/new.xml", status=301)
+    srv.redirect("/tmp.xml", "/new.xml", status=302)
+    old, tmp = srv.url("/old.xml"), srv.url("/tmp.xml")
+
+    st, n = poll_once(con, old, T0)
+    assert n == 2 and st.redirected_to == srv.url("/new.xml")
+    srv.clear_log()
+    poll_once(con, old, T0 + timedelta(hours=1))
+    assert [r.path for r in srv.requests if r.path != "/robots.txt"] == ["/new.xml"]  # the old URL is not asked
+
+    st, _ = poll_once(con, tmp, T0)
+    assert st.redirected_to is None
+
+    srv.route("/new.xml", Reply(410, body=b"gone"))
+    st, _ = poll_once(con, old, T0 + timedelta(hours=2))
+    assert st.disabled and "410" in (st.disabled_reason or "")
+    assert feeds_due(con, [old, tmp], T0 + timedelta(days=2)) == [tmp]
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "title"),
+    [
+        ("utf16_bom.xml", "application/rss+xml", "“Zürich” – café"),
+        ("cp1252_declared_utf8.xml", "application/rss+xml; charset=utf-8", "“Zürich” – café"),
+        ("jsonfeed11.json", "application/feed+json", "A story"),
+        ("truncated.xml", "application/rss+xml", "First"),
+    ],
+)
+def test_malformed_variants_over_http(srv: ScriptedServer, name: str, content_type: str, title: str) -> None:
+    srv.route("/f", Reply(200, body=(DATA / name).read_bytes(), headers={"Content-Type": content_type}))
+    with Fetcher(SETTINGS) as f:
+        r = f.fetch(srv.url("/f"), kind="feed")
+    assert r.status == "ok", r.detail
+    parsed = parse_feed(r.body, srv.url("/f"), r.content_type)
+    assert parsed.entries and parsed.entries[0].title == title
+
+
+def test_gzip_body_is_parsed(srv: ScriptedServer) -> None:
+    raw = (DATA / "rss20_basic.xml").read_bytes()
+    assert gzip.decompress(gzip.compress(raw)) == raw
+    srv.route("/gz", Reply(200, body=raw, gzip=True, headers={"Content-Type": "application/rss+xml"}))
+    with Fetcher(SETTINGS) as f:
+        r = f.fetch(srv.url("/gz"), kind="feed")
+    assert len(parse_feed(r.body, srv.url("/gz"), r.content_type).entries) == 3
