@@ -732,6 +732,8 @@ class Fetcher:
                 ex.transient = resp.status in RETRY_STATUS
                 if 200 <= resp.status < 300:
                     self._read_body(resp, ex, kind)
+                else:
+                    _drain(resp)
         except httpcore.TimeoutException as e:
             ex.outcome = "timeout"
             if ctx.deadline_hit:
@@ -803,6 +805,18 @@ class Fetcher:
                 ex.detail = f"body is {what} (Content-Type {mime or 'missing'})"
                 return
         ex.body = bytes(body)
+
+
+def _drain(resp: httpcore.Response, limit: int = 64 * 1024) -> None:
+    """Read and drop a small error/redirect body so the connection can be reused (keep-alive)."""
+    n = 0
+    try:
+        for chunk in resp.iter_stream():
+            n += len(chunk)
+            if n > limit:
+                break  # a big error page: closing the connection is cheaper than reading it
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException):
+        pass  # the status line is what counts; a broken error body changes nothing
 
 
 def _error_kind(e: Exception) -> str:

@@ -150,6 +150,12 @@ class _Server(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    _connection_id = 0
+
+    def setup(self) -> None:
+        super().setup()
+        # One handler instance serves every request of one TCP connection (keep-alive).
+        self._connection_id = self.server.owner._next_connection_id()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
@@ -174,7 +180,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             raw_headers=raw,
             arrived_at=arrived,
             client_port=self.client_address[1],
-            connection_id=id(self.connection),
+            connection_id=self._connection_id,
         )
         index = owner._log_arrival(req)
         try:
@@ -262,6 +268,7 @@ class ScriptedServer:
         self._lock = threading.Lock()
         self._log: list[LoggedRequest] = []
         self._inflight_total = 0
+        self._connections = 0
         self.peak_concurrency = 0  # most requests in flight at once, all paths
         self._httpd: _Server | None = None
         self._port: int | None = None
@@ -347,6 +354,11 @@ class ScriptedServer:
             self._log.clear()
 
     # ---- called by handler threads ----
+    def _next_connection_id(self) -> int:
+        with self._lock:
+            self._connections += 1
+            return self._connections
+
     def _reply_for(self, req: LoggedRequest) -> Reply:
         path_only = req.path.split("?", 1)[0]
         with self._lock:
