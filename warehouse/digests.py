@@ -180,7 +180,7 @@ def _told_story_titles(con: duckdb.DuckDBPyConnection, watch: str, story_ids: li
     return titles
 
 
-def _view_exists(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+def _view_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
     """The column names of a public view/table, or an empty set when it does not exist (yet)."""
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
@@ -192,36 +192,54 @@ def _view_exists(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
 def _fact_lines(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> dict[str, list[str]]:
     """Optional "what is new" fact lines per article, from the facts stage's views when they exist.
 
-    The facts views are owned by another stage and may be absent or shaped differently; any mismatch
-    means no fact lines, never a failed digest.
+    - figure_history: a value first reported by one of these articles that differs from the value of the
+      same counted noun reported before it ("figure changed: children 1,400 -> 1,510 (first: Sky News)").
+    - conflicts: one of these articles disagrees with another article on the same claim.
+    The facts views belong to another stage and may be absent or shaped differently; any mismatch means
+    no fact lines, never a failed digest.
     """
     out: dict[str, list[str]] = defaultdict(list)
     if not article_ids:
         return out
-    cols = _view_exists(con, "conflicts")
-    if {"article_id", "description"} <= cols:
+    cols = _view_columns(con, "figure_history")
+    if {"first_article_id", "noun", "value", "previous_value", "unit", "currency"} <= cols:
         try:
-            for aid, desc in con.execute(
-                "SELECT article_id, description FROM conflicts "
-                "WHERE article_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2",
+            rows = con.execute(
+                """
+                SELECT first_article_id, noun, value, previous_value, unit, currency
+                FROM figure_history
+                WHERE first_article_id IN (SELECT unnest(?::VARCHAR[]))
+                  AND previous_value IS NOT NULL AND previous_value <> value
+                ORDER BY first_article_id, noun, value
+                """,
                 [article_ids],
-            ).fetchall():
-                if desc:
-                    out[aid].append(str(desc))
+            ).fetchall()
         except duckdb.Error:
-            pass
-    cols = _view_exists(con, "figure_history")
-    if {"article_id", "noun", "value", "previous_value"} <= cols:
+            rows = []
+        for aid, noun, value, prev, unit, currency in rows:
+            unit_s = f" {unit}" if unit else ""
+            cur = f"{currency} " if currency else ""
+            out[aid].append(f"figure changed: {noun} {cur}{_num(prev)}{unit_s} -> {cur}{_num(value)}{unit_s}")
+    cols = _view_columns(con, "conflicts")
+    if {"conflict_id", "kind", "value", "article_id", "source"} <= cols:
         try:
-            for aid, noun, value, prev in con.execute(
-                "SELECT article_id, noun, value, previous_value FROM figure_history "
-                "WHERE article_id IN (SELECT unnest(?::VARCHAR[])) AND previous_value IS NOT NULL "
-                "AND previous_value <> value ORDER BY 1, 2",
+            rows = con.execute(
+                """
+                SELECT mine.article_id, mine.kind, mine.value, mine.source,
+                       string_agg(DISTINCT other.value || ' (' || other.source || ')', ', '
+                                  ORDER BY other.value || ' (' || other.source || ')')
+                FROM conflicts mine
+                JOIN conflicts other ON other.conflict_id = mine.conflict_id AND other.value <> mine.value
+                WHERE mine.article_id IN (SELECT unnest(?::VARCHAR[]))
+                GROUP BY ALL
+                ORDER BY 1, 2, 3
+                """,
                 [article_ids],
-            ).fetchall():
-                out[aid].append(f"figure changed: {noun} {_num(prev)} -> {_num(value)}")
+            ).fetchall()
         except duckdb.Error:
-            pass
+            rows = []
+        for aid, kind, value, source, others in rows:
+            out[aid].append(f"reports differ ({kind}): {value} ({source}) vs {others}")
     return out
 
 

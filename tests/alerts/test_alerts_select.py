@@ -176,3 +176,39 @@ def test_untitled_article_and_missing_group_rows_still_render(warehouse, make_co
     warehouse.query("DELETE FROM core.article_groups WHERE article_id = 'u1'")
     o = run_digest(warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now)
     assert o.items == 1 and "1. (untitled)" in _text_part(o.eml_path)
+
+
+def test_update_items_carry_new_fact_lines_from_the_facts_views(warehouse, make_config, now, tmp_path):
+    _coverage(warehouse, now)
+    fig = (
+        "INSERT INTO core.figures (article_id, seq, value, noun, noun_head, qualifier, currency, unit, surface, "
+        "sentence) VALUES (?, 1, ?, 'children', 'children', 'at least', NULL, NULL, ?, ?)"
+    )
+    warehouse.query(fig, ["a1", 1400, "at least 1,400 children", "At least 1,400 children were abused."])
+    run_digest(warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now)
+    warehouse.add(
+        "a4",
+        title="Inquiry finds more victims",
+        source="Guardian",
+        story="a1",
+        published=now + timedelta(hours=3),
+    )
+    warehouse.query(fig, ["a4", 1510, "1,510 children", "The inquiry identified 1,510 children."])
+    conflict = (
+        "INSERT INTO core.fact_conflicts (conflict_id, kind, claim, article_id, value, sentence, similarity) "
+        "VALUES ('c1', 'period', 'abuse took place', ?, ?, ?, 0.8)"
+    )
+    warehouse.query(conflict, ["a1", "1997-2013", "Abuse took place between 1997 and 2013."])
+    warehouse.query(conflict, ["a4", "1999-2011", "Abuse took place between 1999 and 2011."])
+
+    o = run_digest(
+        warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now + timedelta(hours=6)
+    )
+    text = _text_part(o.eml_path)
+    assert "* figure changed: children 1,400 -> 1,510" in text
+    assert "* reports differ (period): 1999-2011 (Guardian) vs 1997-2013 (Sky News)" in text
+    (facts,) = warehouse.query("SELECT new_facts FROM digest_items WHERE digest_id = ?", [o.digest_id])[0]
+    assert facts == [
+        "figure changed: children 1,400 -> 1,510",
+        "reports differ (period): 1999-2011 (Guardian) vs 1997-2013 (Sky News)",
+    ]
