@@ -212,3 +212,30 @@ def test_update_items_carry_new_fact_lines_from_the_facts_views(warehouse, make_
         "figure changed: children 1,400 -> 1,510",
         "reports differ (period): 1999-2011 (Guardian) vs 1997-2013 (Sky News)",
     ]
+
+
+def test_public_views_are_documented_and_examples_run(warehouse, make_config, now, tmp_path):
+    _coverage(warehouse, now)
+    run_digest(warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now)
+    undocumented = warehouse.query(
+        """
+        SELECT v.view_name FROM duckdb_views() v
+        WHERE v.schema_name = 'main' AND v.view_name IN ('digests', 'digest_items', 'digest_articles')
+          AND coalesce(v.comment, '') = ''
+        UNION ALL
+        SELECT c.table_name || '.' || c.column_name FROM duckdb_columns() c
+        WHERE c.schema_name = 'main' AND c.table_name IN ('digests', 'digest_items', 'digest_articles')
+          AND coalesce(c.comment, '') = ''
+        """
+    )
+    assert undocumented == []
+    examples = sorted((Path(__file__).resolve().parents[2] / "warehouse" / "examples").glob("alerts_*.sql"))
+    assert len(examples) >= 3
+    results = {}
+    for path in examples:
+        title, _, sql = path.read_text(encoding="utf-8").partition("\n")
+        assert title.startswith("-- ") and len(title) > 5, path.name
+        results[path.stem] = warehouse.query(sql)
+    assert len(results["alerts_digests"]) == 1 and results["alerts_digests"][0][2] == "written"
+    assert results["alerts_not_yet_told"] == []
+    assert {r[0] for r in results["alerts_story_history"]} == {"a1", "b1"}

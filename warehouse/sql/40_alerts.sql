@@ -137,3 +137,26 @@ COMMENT ON COLUMN digest_items.articles IS 'Articles carried by this item, copie
 COMMENT ON COLUMN digest_items.copies IS 'Syndicated copies folded into this item ("also ran in ...").';
 COMMENT ON COLUMN digest_items.outlets IS 'Distinct outlets (articles.source) among the articles carried.';
 COMMENT ON COLUMN digest_items.new_facts IS 'Fact lines shown for the item (e.g. a figure that changed), when the facts stage provides them.';
+
+CREATE OR REPLACE VIEW digest_articles AS
+SELECT
+    da.digest_id,
+    d.watch,
+    d.created_at,
+    d.status,
+    da.article_id,
+    da.story_id,
+    da.role,
+    da.copy_of
+FROM core.digest_articles da
+JOIN core.digests d USING (digest_id);
+
+COMMENT ON VIEW digest_articles IS 'The delivery ledger: every article each digest carried. An article in a sent, written, pending or sending digest is never selected again.';
+COMMENT ON COLUMN digest_articles.digest_id IS 'The digest (see the digests view).';
+COMMENT ON COLUMN digest_articles.watch IS 'The watch the digest is for.';
+COMMENT ON COLUMN digest_articles.created_at IS 'When the digest was assembled (UTC).';
+COMMENT ON COLUMN digest_articles.status IS 'Status of the digest (see digests.status).';
+COMMENT ON COLUMN digest_articles.article_id IS 'The article carried (articles.article_id).';
+COMMENT ON COLUMN digest_articles.story_id IS 'The story the article belonged to when the digest was assembled.';
+COMMENT ON COLUMN digest_articles.role IS 'lead (the headline of its item), coverage (another text on the same story) or copy (a syndicated copy folded into "also ran in").';
+COMMENT ON COLUMN digest_articles.copy_of IS 'For a copy: the article shown for its text; NULL otherwise.';
