@@ -262,6 +262,60 @@ def _parse_tree(text: str) -> etree._Element | None:
         return None
 
 
+_FURNITURE_RE = re.compile(
+    r"(?:^|[\s_-])(?:sidebar|related|related-?posts|recommended|most-?read|most-?popular|trending|teaser-?list|"
+    r"more-?stories|read-?more|newsletter)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+
+
+def _prune_page_furniture(tree: etree._Element) -> None:
+    """Drop sidebars, navigation, page-level headers/footers and related-article lists (in place).
+
+    Never drops an element holding the page's main content (an <article>, <main> or <h1> inside, or more
+    than a third of the page's text): wrappers like "content-sidebar-wrap" are common.
+    """
+    total = len(tree.text_content()) or 1
+    doomed = []
+    for el in tree.iter("aside", "nav", "footer", "header", "div", "section", "ul"):
+        tag = el.tag
+        if tag in ("footer", "header") and any(a.tag in ("article", "main") for a in el.iterancestors()):
+            continue  # an article's own header/footer holds its byline and dateline
+        if tag in ("div", "section", "ul"):
+            marker = f"{el.get('class') or ''} {el.get('id') or ''}"
+            if not marker.strip() or not _FURNITURE_RE.search(marker):
+                continue
+        if el.find(".//article") is not None or el.find(".//main") is not None or el.find(".//h1") is not None:
+            continue
+        if len(el.text_content()) > total / 3:
+            continue
+        doomed.append(el)
+    for el in doomed:
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
+
+
+def _page_date_without_furniture(tree: etree._Element, url: str, fetched_at: datetime) -> str | None:
+    """htmldate's publication date for the page minus its furniture (on a copy; the text extraction is untouched).
+
+    htmldate (inside trafilatura) reads every <time> of the page: "Most read: ... 20 November" in a sidebar
+    is the classic wrong publication date. Running it on a pruned copy keeps its good guesses (bylines,
+    visible datelines) and loses the sidebar ones.
+    """
+    import copy
+
+    from htmldate import find_date  # trafilatura's own dependency
+
+    pruned = copy.deepcopy(tree)
+    _prune_page_furniture(pruned)
+    try:
+        return find_date(pruned, extensive_search=False, original_date=True, url=None,
+                         max_date=fetched_at.strftime("%Y-%m-%d"))
+    except Exception:  # noqa: BLE001 - a date finder failure only loses one weak candidate
+        return None
+
+
 def _meta(tree: etree._Element | None, *keys: str) -> str | None:
     if tree is None:
         return None
@@ -368,6 +422,7 @@ def _extract_from_html(
     canonical = canonical_override or _canonical(tree, url)
     meta_cands = page_meta_candidates(tree, fetched_at) if tree is not None else []
     doc = None
+    extractor_date = _page_date_without_furniture(tree, url, fetched_at) if tree is not None else None
     if tree is not None:
         try:
             doc = trafilatura.bare_extraction(
@@ -424,7 +479,10 @@ def _extract_from_html(
         cands.append(DateCandidate(entry.published_at, "feed", 0.8))
     cands += url_candidates(canonical) or url_candidates(url)
     cands += text_candidates(text, fetched_at)
-    cands += extractor_candidate(getattr(doc, "date", None), fetched_at if result is not None else None)
+    extracted = extractor_candidate(extractor_date, fetched_at if result is not None else None)
+    modified_days = {c.value.date() for c in meta_cands if c.origin == "page_modified"}
+    # htmldate falls back to the modified date; that one is already a (weak) candidate of its own.
+    cands += [c for c in extracted if c.value.date() not in modified_days]
     chosen, kept = choose_date(cands, fetched_at=fetched_at if result is not None else None)
 
     return Article(

@@ -15,8 +15,9 @@ Base confidences (the policy, documented in docs/feeds.md):
     url        0.70  /2018/07/10/ or 2018-07-10 in the URL path (0.40 when only year/month)
     text       0.50  an explicit "date 2018-07-10" / "Published 10 July 2018" marker at the top of the text,
                      or a short dateline in its first three lines
-    extractor  0.35  trafilatura/htmldate's guess. It corroborates, it never wins alone: it reads <time>
-                     elements of sidebars and "related articles" and falls back to modified dates
+    extractor  0.35  trafilatura/htmldate's guess, run on the page without its sidebars, navigation and
+                     related-article lists (whose <time> elements are the classic wrong date); dropped when it
+                     is the crawl day or the modified date. It wins only when nothing better exists.
     page_modified 0.20  article:modified_time / dateModified: a last resort only
 
 Agreement bonus: +0.05 per other origin on the same calendar day (UTC), capped at 1.0. Crawl-day
@@ -48,7 +49,6 @@ BASE_CONFIDENCE = {
 }
 AGREEMENT_BONUS = 0.05
 CRAWL_DAY_PENALTY = 0.15
-CORROBORATE_ONLY = frozenset({"extractor"})  # origins that add agreement but are never chosen
 
 _MONTHS = {
     m: i + 1
@@ -329,8 +329,6 @@ def choose_date(
     best: DateCandidate | None = None
     best_score = -1.0
     for c in kept:
-        if c.origin in CORROBORATE_ONLY:
-            continue
         day: date = to_utc(c.value).date()
         others = {o.origin for o in kept if o.origin != c.origin and to_utc(o.value).date() == day}
         # page_modified agreeing adds nothing: a modified date equal to the publication day is no evidence.

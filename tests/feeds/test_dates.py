@@ -92,6 +92,22 @@ def test_only_a_modified_date_is_used_as_a_last_resort_with_low_confidence() -> 
     assert a.published_confidence is not None and a.published_confidence <= 0.3
 
 
+@pytest.mark.parametrize("wrapper", ["aside", "div class='related-articles'", "section id='most-read'"])
+def test_related_article_dates_are_not_taken(wrapper: str) -> None:
+    tag = wrapper.split()[0]
+    related = (f"<{wrapper}><h3>Related</h3><ul><li><a href='/a'>Council tax</a> "
+               f"<time datetime='2021-03-01T10:00:00Z'>1 March 2021</time></li></ul></{tag}>")
+    body = page(body_extra="").replace(b"</main>", related.encode() + b"</main>")
+    a = extract(body, published=None)
+    assert a.published_at is None or a.published_at.year != 2021, a.date_candidates
+
+
+def test_byline_date_in_the_article_is_found_without_metadata() -> None:
+    byline = "<p class='byline'>By Sam Journalist, <time datetime='2018-07-10'>10 July 2018</time></p>"
+    a = extract(page(body_extra=byline), published=None)
+    assert a.published_at is not None and a.published_at.date().isoformat() == "2018-07-10"
+
+
 def test_sidebar_dates_and_crawl_date_are_not_taken() -> None:
     sidebar = (
         "<h3>Most read</h3><ul><li><a href='/a'>Council tax</a> <time datetime='2021-03-01'>1 March 2021</time></li>"
