@@ -117,12 +117,22 @@ def run_digest(
     out = out_dir or config.digest_dir
 
     recovered: list[DigestOutcome] = []
-    if smtp is not None:
-        with session(db_path) as con:
-            unfinished = digests.unfinished_deliveries(con, watch)
-        for entry in unfinished:
-            result = _deliver(db_path, smtp, entry, sleep=sleep, backoff_base_s=backoff_base_s)
-            recovered.append(_outcome(entry, result, 0, prefix="resent after an interrupted delivery: "))
+    with session(db_path) as con:
+        unfinished = digests.unfinished_deliveries(con, watch)
+        if smtp is None and unfinished:
+            # the mail server was removed from the config: these digests exist as files, so count them as
+            # written rather than leaving their articles parked in 'pending' forever
+            for entry in unfinished:
+                digests.mark_written(con, entry.digest_id, utcnow(), "mail server no longer configured")
+            unfinished = []
+    for entry in unfinished:
+        assert smtp is not None
+        result = _deliver(db_path, smtp, entry, sleep=sleep, backoff_base_s=backoff_base_s)
+        recovered.append(_outcome(entry, result, 0, prefix="resent after an interrupted delivery: "))
+    if any(r.status == "failed" for r in recovered):
+        # the same articles would be selected again at once and meet the same server: wait for the next run
+        last = next(r for r in recovered if r.status == "failed")
+        return replace(last, recovered=tuple(r.digest_id for r in recovered))
 
     with session(db_path) as con:
         plan = digests.select_new(con, watch, now=now, max_items=wc.max_items)

@@ -574,5 +574,23 @@ def mark_attempt_failed(
         raise
 
 
+def mark_written(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime, reason: str) -> None:
+    """Close an unfinished outbox entry whose digest now counts as written to files (no mail server)."""
+    con.execute("BEGIN")
+    try:
+        con.execute(
+            "UPDATE core.outbox SET state = 'failed', last_error = ?, updated_at = ? WHERE digest_id = ?",
+            [_one_line(f"{reason}; kept as files"), now, digest_id],
+        )
+        con.execute(
+            "UPDATE core.digests SET status = 'written', finished_at = ? WHERE digest_id = ?",
+            [now, digest_id],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def _one_line(text: str, limit: int = 500) -> str:
     return re.sub(r"\s+", " ", text).strip()[:limit]

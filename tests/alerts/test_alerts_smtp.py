@@ -278,3 +278,47 @@ def test_crash_after_the_server_accepted_resends_with_the_same_message_id(
     # and never a third time
     assert run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now).status == "empty"
     assert len(srv.accepted) == 2
+
+
+def _leave_unfinished(warehouse, digest_id: str, state: str) -> None:
+    """The state a killed run leaves behind (the crash itself is exercised in the subprocess test above)."""
+    warehouse.query(
+        "UPDATE core.outbox SET state = ?, sent_at = NULL WHERE digest_id = ?", [state, digest_id]
+    )
+    warehouse.query("UPDATE core.digests SET status = ? WHERE digest_id = ?", [state, digest_id])
+
+
+def test_unfinished_delivery_meeting_a_dead_server_waits_for_the_next_run(
+    warehouse, make_config, smtp_server, now, tmp_path
+):
+    _two_stories(warehouse, now)
+    srv = smtp_server()
+    first = run_digest(
+        warehouse.path, make_config(smtp_port=srv.port), "rotherham", out_dir=str(tmp_path), now=now
+    )
+    _leave_unfinished(warehouse, first.digest_id, "sending")
+    srv.stop()  # the server is gone now
+    sleeps = Sleeps()
+    cfg = make_config(smtp_port=srv.port, retries=1)
+    o = run_digest(
+        warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now, sleep=sleeps, backoff_base_s=BASE
+    )
+    # one retry budget for the leftover, and no second digest of the same articles in the same run
+    assert o.status == "failed" and o.recovered == (first.digest_id,) and o.attempts == 2
+    assert sleeps.delays == [BASE]
+    assert warehouse.query("SELECT digest_id, status FROM digests") == [(first.digest_id, "failed")]
+
+
+def test_pending_digest_after_the_mail_server_is_removed_counts_as_written(
+    warehouse, make_config, smtp_server, now, tmp_path
+):
+    _two_stories(warehouse, now)
+    srv = smtp_server()
+    first = run_digest(
+        warehouse.path, make_config(smtp_port=srv.port), "rotherham", out_dir=str(tmp_path), now=now
+    )
+    _leave_unfinished(warehouse, first.digest_id, "pending")
+    o = run_digest(warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now)
+    assert o.status == "empty"
+    assert warehouse.query("SELECT status, outbox_state FROM digests") == [("written", "failed")]
+    assert "no longer configured" in _outbox(warehouse, first.digest_id)[2]
