@@ -87,7 +87,10 @@ class _Tok:
 
 
 def _err(q: str, pos: int, msg: str) -> QuerySyntaxError:
-    return QuerySyntaxError(f"watch query: {msg} at position {pos}: {q[max(0, pos - 15) : pos + 15]!r}")
+    # Short queries are shown whole; long ones as a window around the position.
+    shown = q if len(q) <= 60 else ("…" if pos > 26 else "") + q[max(0, pos - 26) : pos + 25] + (
+        "…" if pos + 25 < len(q) else "")
+    return QuerySyntaxError(f"watch query: {msg} at position {pos}: {shown!r}")
 
 
 def _make_term(q: str, raw: str, pos: int, quoted: bool) -> _Term | None:
