@@ -260,7 +260,8 @@ def render_digest(
     msg["Message-ID"] = msg_id
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: autoresponders must not answer
     msg["Precedence"] = "bulk"
-    msg["List-Id"] = f"newswatch digest {clean_line(digest.watch, 60)} <{digest.watch}.digest.{domain}>"
+    list_label = re.sub(r"[^A-Za-z0-9-]", "-", digest.watch)[:60].strip("-") or "watch"
+    msg["List-Id"] = f"newswatch digest {list_label} <{list_label}.digest.{domain}>"
     unsubscribe = safe_href(unsubscribe_url)
     if unsubscribe:
         msg["List-Unsubscribe"] = f"<{unsubscribe}>"

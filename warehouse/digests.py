@@ -128,7 +128,7 @@ def _new_articles(con: duckdb.DuckDBPyConnection, watch: str) -> list[dict[str, 
             SELECT DISTINCT a.syndication_id FROM articles a JOIN told USING (article_id)
         )
         SELECT a.article_id, a.story_id, a.syndication_id, a.source, a.title, a.url,
-               a.published_at, a.first_seen_at, left(a.text, 2000) AS text
+               a.published_at, a.first_seen_at
         FROM articles a
         WHERE a.watch = ?
           AND a.article_id NOT IN (SELECT article_id FROM told)
@@ -291,6 +291,13 @@ def select_new(
     chosen = ordered[:max_items]
     held_back = len(ordered) - len(chosen)
     known = _told_story_titles(con, watch, chosen)
+    # texts only for the chosen stories (a backlog can hold many thousands of untold articles)
+    texts_by_id = dict(
+        con.execute(
+            "SELECT article_id, left(text, 2000) FROM core.articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))",
+            [[r["article_id"] for s in chosen for r in by_story[s]]],
+        ).fetchall()
+    )
     facts = _fact_lines(con, [r["article_id"] for s in chosen for r in by_story[s]])
 
     items: list[DigestItem] = []
@@ -332,7 +339,7 @@ def select_new(
                 others=tuple(_digest_article(r) for r in copies + reps[1:]),
                 copies=len(copies),
                 outlets=len({(r["source"] or "").casefold() for r in members}),
-                summary=_summary(lead["text"]),
+                summary=_summary(texts_by_id.get(lead["article_id"], "")),
                 new_facts=tuple(lines[:MAX_FACT_LINES]),
                 is_update=is_update,
             )
