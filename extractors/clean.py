@@ -57,6 +57,10 @@ _BLOCK_OPENERS = re.compile(
     r"\s*:?$",
     re.IGNORECASE,
 )
+# Agency credit lines: "Additional reporting by ...; Editing by ...", "Our Standards: The Thomson Reuters ..."
+_CREDIT_TEXT = re.compile(
+    r"^(?:(?:additional )?reporting by|editing by|writing by|compiled by|our standards:)(?:\s.{0,200})?$", re.IGNORECASE
+)
 _TRENDING = re.compile(r"^trending on\b.{0,60}$", re.IGNORECASE)
 _SIGNUP = re.compile(
     r"^(sign up|subscribe|click here|follow us|download our app|get the latest)\b.{0,120}$", re.IGNORECASE
@@ -135,6 +139,8 @@ def clean_text(raw: str) -> str:
         if drop[i]:
             continue
         n = norms[i]
+        if _CREDIT_TEXT.match(ln):
+            continue
         if n in _CHROME_LINES or _TRENDING.match(ln) or _SIGNUP.match(ln):
             in_block = bool(_BLOCK_OPENERS.match(ln) or _TRENDING.match(ln))
             continue

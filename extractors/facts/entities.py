@@ -57,6 +57,9 @@ _ORG_TAILS = {
     "institute", "foundation", "board", "parliament", "government", "network", "times", "guardian", "bbc",
     "post", "press", "school", "college", "hospital", "nhs", "fund", "society", "club",
 }
+_TITLE_BEFORE = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in TITLES) + r")\.?\s+$")
+_EVENT_TAILS = {"awards", "oscars", "globes", "olympics", "games", "championship", "championships", "cup",
+                "festival", "war", "election", "summit", "marathon", "grand prix", "one", "two"}
 _ACRONYM_DEF = re.compile(r"\(([A-Z][A-Z&]{1,9})\)")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
@@ -92,7 +95,9 @@ def trim_surface(s: str) -> tuple[str, int]:
     if m:
         left = m.end()
         s = s[left:]
-    s = _POSSESSIVE.sub("", s).rstrip(" ,.;:")
+    s = _POSSESSIVE.sub("", s).rstrip(" ,;:")
+    if s.endswith(".") and not re.search(r"(?:^|[\s.])[A-Z]\.$", s):
+        s = s[:-1]  # "U.S." keeps its full stop, a sentence end does not
     return s, left
 
 
@@ -153,6 +158,10 @@ def _type_by_name(name: str, label: str) -> str | None:
         return "EVENT"
     if words[-1].casefold() in _ORG_TAILS:
         return "ORG"
+    if words[-1].casefold() in _EVENT_TAILS and (len(words) > 1 or words[0] == "Oscars") and label != "PERSON":
+        return "EVENT"
+    if words[-1].casefold() in ("awards", "oscars", "globes"):
+        return "EVENT"
     if _ACRONYM.match(name) and label in ("PERSON", "GPE", "FAC", "LOC"):
         return "ORG"
     return None
@@ -180,6 +189,17 @@ def canonicalise(
             spans.append((a_start, a_start + len(m.group(1)), "ORG", False))
             end = start + m.start()
             surface = text[start:end]
+        dash = re.search(r"\s[-–—]\s", surface)
+        if dash:
+            # "WASHINGTON - Federal": a spaced dash ends a name (datelines)
+            end = start + dash.start()
+            surface = text[start:end]
+        if label == "PERSON":
+            # "Governor Mark Ellison": NER leaves the title out of the span; the mention includes it
+            t = _TITLE_BEFORE.search(text[max(0, start - 40) : start])
+            if t:
+                start -= len(t.group(0))
+                surface = text[start:end]
         trimmed, left = trim_surface(surface)
         if not trimmed or trimmed.casefold() in _PRONOUN_OR_JUNK or not trimmed[:1].isupper():
             continue
@@ -221,7 +241,7 @@ def canonicalise(
     for sp in sorted(spans, key=lambda s: (not s[3], -(s[1] - s[0]), s[0])):
         if any(not (sp[1] <= c[0] or sp[0] >= c[1]) for c in chosen):
             continue
-        if sp[2] == "PERSON" and not sp[3] and text[sp[0] : sp[1]].casefold() in _NOT_NAMES:
+        if sp[2] == "PERSON" and not sp[3] and strip_title(text[sp[0] : sp[1]]).casefold() in _NOT_NAMES:
             continue
         chosen.append(sp)
     chosen.sort()
@@ -241,7 +261,11 @@ def canonicalise(
     full_names = {b for *_, b, lab in items if lab == "PERSON" and len(b.split()) >= 2}
     by_last: dict[str, set[str]] = defaultdict(set)
     by_first: dict[str, set[str]] = defaultdict(set)
+    by_suffix: dict[str, set[str]] = defaultdict(set)  # "De Niro" -> Robert De Niro
     for fn in full_names:
+        parts = fn.split()
+        for k in range(2, len(parts)):
+            by_suffix[" ".join(parts[-k:]).casefold()].add(fn)
         by_last[fn.split()[-1].casefold()].add(fn)
         by_first[fn.split()[0].casefold()].add(fn)
     # longest full name wins when "Alexis Jay" and "Professor Alexis Jay" reduce to the same base
@@ -254,12 +278,15 @@ def canonicalise(
 
     aliases: dict[tuple[str, str], Alias] = {}
 
-    def canon_of(surface: str, base: str, label: str) -> tuple[str, str | None]:
+    def canon_of(surface: str, base: str, label: str, s: int, e: int) -> tuple[str, str | None]:
         """canonical name and alias origin (None when the name is its own canonical)."""
         for key in (surface.casefold(), base.casefold()):
             if key in user:
                 return user[key], "user"
-        if _ACRONYM.match(base):
+        dateline_caps = base.isupper() and len(base) > 4 and (s == 0 or text[s - 1] == "\n") and re.match(
+            r"\s*[(\-–—]", text[e : e + 3]
+        )
+        if _ACRONYM.match(base) and not dateline_caps:
             if base in acronyms:
                 return acronyms[base], "acronym"
             cands = org_by_initials.get(base, set())
@@ -272,8 +299,13 @@ def canonicalise(
                 if len(cands) == 1 and _is_swap_variant(base, ini):
                     return next(iter(cands)), "variant"
             return base, None
+        words = base.split()
+        if label != "PERSON" and len(words) == 1 and len(by_last.get(base.casefold(), ())) == 1:
+            # "Phoenix said" tagged GPE next to "Joaquin Phoenix": the surname of a person named in the article
+            return next(iter(by_last[base.casefold()])), "surname"
+        if label == "PERSON" and len(words) >= 2 and len(by_suffix.get(base.casefold(), ())) == 1:
+            return next(iter(by_suffix[base.casefold()])), "surname"
         if label == "PERSON":
-            words = base.split()
             if len(words) == 1:
                 w = words[0].casefold()
                 if len(by_last.get(w, ())) == 1:
@@ -282,17 +314,23 @@ def canonicalise(
                     return next(iter(by_first[w])), "surname"
             return base, ("title" if base != surface else None)
         norm = normalise_org(base)
+        dateline = s == 0 or text[s - 1] == "\n"
+        if base.isupper() and len(base) > 4 and (" " in base or dateline and re.match(r"\s*[(\-–—]", text[e : e + 3])):
+            # a dateline or headline in capitals ("LOS ANGELES (Reuters)"): title case
+            norm = normalise_org(base.title())
         return norm, ("variant" if norm != base else None)
 
     resolved = []
     for s, e, surface, base, label in items:
-        c, origin = canon_of(surface, base, label)
+        c, origin = canon_of(surface, base, label, s, e)
         if origin is not None and surface != c:
             aliases.setdefault(
                 (surface, c),
                 Alias(alias=surface, entity=c, entity_type="", origin=origin, article_id=article_id,
                       evidence=_evidence(text, s, e)),
             )
+        if origin == "surname":
+            label = "PERSON"  # resolved to a person named in full: its NER label ("Phoenix" GPE) was wrong
         resolved.append((s, e, surface, c, label))
 
     # 3. one type per canonical: name rules, then majority label (PERSON wins ties: titles are strong evidence)

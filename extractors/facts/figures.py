@@ -73,7 +73,9 @@ _STOP = set(
     those there here not no also all more most less said says say told added later earlier ago old aged
     did do does could would should will may might can must shall across among including such like out up down
     off away back still just only yet already now today yesterday tomorrow year years month months my me us
-    him your mine ours theirs""".split()
+    him your mine ours theirs whilst amid despite instead spoke told went came took made gave got left saw knew
+    thought became began ran won lost paid met held brought stood fell rose sent wrote led kept felt heard meant
+    put set hit cut let died lived says""".split()
 )
 _UNIT_NOUNS = {
     "years": "years", "year": "years", "months": "months", "month": "months", "weeks": "weeks",
@@ -212,9 +214,9 @@ def extract_figures(article_id: str, text: str, sentences: list[tuple[int, int]]
                 qualifier = _QUAL_MAP.get(q.group("q").lower())
                 if qualifier is not None:
                     surface_start = q.start()
-                if q.group("q").lower() in ("over", "under", "about", "some") and is_word:
-                    # "over two days" fine; "about three" fine - keep
-                    pass
+                if q.group("q").lower() == "over" and unit in ("years", "months", "weeks", "days", "hours"):
+                    # "spent over three years": over means during, not more than
+                    qualifier, surface_start = None, m.start()
             surface = sent[surface_start : m.end() + consumed].strip()
             figures.append(
                 Figure(

@@ -18,7 +18,11 @@ from newswatch.models import Period
 
 _Y = r"(1[89]\d\d|20\d\d|2100)"
 _RANGE_PATTERNS = [
-    re.compile(r"\bbetween\s+(?:the\s+years\s+)?" + _Y + r"\s+and\s+" + _Y + r"\b", re.IGNORECASE),
+    # "between 2011-12 and 2017-18" (academic or financial years) is 2011-2018
+    re.compile(
+        r"\bbetween\s+(?:the\s+years\s+)?" + _Y + r"(?:[–-]\d\d)?\s+and\s+" + _Y + r"(?:[–-](?P<tail>\d\d))?\b",
+        re.IGNORECASE,
+    ),
     re.compile(r"\bfrom\s+(?:at\s+least\s+)?" + _Y + r"\s+(?:to|until|till|through|and)\s+" + _Y + r"\b", re.IGNORECASE),
     re.compile(r"\b" + _Y + r"\s?[–—-]\s?(\d\d|" + _Y[1:-1] + r")\b(?![-–]\d)"),
 ]
@@ -47,6 +51,8 @@ def extract_periods(article_id: str, text: str, sentences: list[tuple[int, int]]
                     continue
                 start = int(m.group(1))
                 end = _end_year(start, m.group(2))
+                if m.re.groupindex.get("tail") and m.group("tail"):
+                    end = _end_year(end, m.group("tail")) or end
                 if not (start < end <= start + 200):
                     continue
                 covered.append((m.start(), m.end()))

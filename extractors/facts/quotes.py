@@ -32,7 +32,8 @@ _SPEECH = (
     r"comments|insisted|insists|warned|warns|replied|replies|continued|continues|claimed|claims|concluded|"
     r"concludes|argued|argues|noted|notes|admitted|admits|declared|declares|revealed|reveals|announced|"
     r"announces|confirmed|confirms|asked|asks|responded|responds|acknowledged|acknowledges|described|describes|"
-    r"called|calls|urged|urges|accepted|accepts|found|finds|stressed|stresses|added that|according to"
+    r"called|calls|urged|urges|accepted|accepts|found|finds|stressed|stresses|quipped|joked|tweeted|posted|"
+    r"recalled|conceded|emphasised|emphasized|predicted|reported|reports|according to"
 )
 _SPEECH_RE = re.compile(r"\b(?P<verb>" + _SPEECH + r")\b", re.IGNORECASE)
 _PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "ORG", "we": "ANY", "i": "PERSON"}
@@ -104,6 +105,15 @@ def _single_spans(text: str, p_start: int, p_end: int, para: int, doubles: list[
     return out
 
 
+def _is_title(body: str) -> bool:
+    """A quoted title of a work ("Once Upon A Time in Hollywood"), not speech: capitalised content words."""
+    words = re.findall(r"[\w’'-]+", body)
+    if not words or len(words) > 10 or re.search(r"[.!?,;:]\W*$", body):
+        return False
+    content = [w for w in words if w.casefold() not in {"a", "an", "the", "of", "in", "on", "and", "for", "to", "at"}]
+    return bool(content) and sum(w[0].isupper() or w[0].isdigit() for w in content) >= 0.8 * len(content) and words[0][0].isupper()
+
+
 def _words(s: str) -> int:
     return len(re.findall(r"\w+", s))
 
@@ -154,7 +164,7 @@ class _Speakers:
     def in_range(self, a: int, b: int) -> list[EntityMention]:
         return [m for m in self.mentions if a <= m.start and m.end <= b]
 
-    def antecedent(self, pos: int, want: str) -> tuple[str, str, str] | None:
+    def antecedent(self, pos: int, want: str) -> tuple[str, str, str, int] | None:
         """First entity of the nearest sentence before pos that names one of the wanted type."""
         before = [m for m in self.mentions if m.end <= pos and (want == "ANY" or m.entity_type == want)]
         if not before:
@@ -164,7 +174,7 @@ class _Speakers:
         last = before[-1]
         s0 = _sentence_start(self.text, last.start, 0)
         first = next(m for m in before if m.start >= s0)
-        return first.entity, first.surface, first.entity_type
+        return first.entity, first.surface, first.entity_type, first.start
 
     def from_clause(self, a: int, b: int, quote_pos: int) -> tuple[str, str, str] | None:
         """Speaker named in text[a:b] (an attribution clause): entity, pronoun or role."""
@@ -190,22 +200,38 @@ class _Speakers:
             if det == "the" and re.fullmatch(_PERSON_ROLES, noun, re.IGNORECASE):
                 ante = self.antecedent(a + role.start(), "PERSON")
                 if ante:
-                    return ante
+                    return ante[:3]
             phrase = " ".join(role.group(0).split())
             return det + phrase[len(role.group("det")) :], phrase, "ROLE"
         if others:
             return others[0].entity, others[0].surface, "ORG"
-        if first_word in _PRONOUNS:
-            return self.pronoun(first_word, quote_pos, a)
+        last_word = stripped.split()[-1].casefold() if stripped.split() else ""
+        for w in (first_word, last_word):
+            if w in _PRONOUNS:
+                return self.pronoun(w, quote_pos, a)
         return None
 
     def pronoun(self, word: str, quote_pos: int, clause_pos: int) -> tuple[str, str, str] | None:
         want = _PRONOUNS[word]
         if want == "ORG" and self.last_speaker is not None and self.last_speaker[2] != "PERSON":
             return self.last_speaker  # "It grimly concluded": the report or body quoted just before
-        ante = self.antecedent(min(quote_pos, clause_pos), want)
+        pos = min(quote_pos, clause_pos)
+        ante = self.antecedent(pos, want)
+        if want == "PERSON":
+            role = None
+            for r in _ROLE_RE.finditer(self.text, max(0, pos - 600), pos):
+                if r.group("det").lower() in ("a", "an") and re.fullmatch(
+                    r"spokes(?:wo)?man|spokesperson|representative|official|" + _PERSON_ROLES, r.group("noun")
+                ):
+                    role = r
+            if role is not None and (ante is None or role.start() > ante[3]):
+                phrase = " ".join(role.group(0).split())
+                return role.group("det").lower() + phrase[len(role.group("det")) :], phrase, "ROLE"
+        if ante is not None:
+            ante = ante[:3]
         if ante is None and want == "ORG":
-            ante = self.antecedent(min(quote_pos, clause_pos), "ANY")
+            any_ante = self.antecedent(pos, "ANY")
+            ante = any_ante[:3] if any_ante else None
         return ante
 
 
@@ -224,22 +250,48 @@ def _find_before(text: str, span: _Span, para_start: int) -> tuple[int, int] | N
     return s0, s0 + v.start()
 
 
+def _inverted(text: str, span: _Span, para_start: int) -> tuple[int, int] | None:
+    """'..., says a report highlighting the “...”': the speaker follows a say-verb that follows a comma."""
+    s0 = _sentence_start(text, span.start - 1, para_start)
+    window = text[s0 : span.start - 1]
+    verbs = list(_SPEECH_RE.finditer(window))
+    if not verbs:
+        return None
+    v = verbs[-1]
+    post = window[v.end() :]
+    if (
+        v.group("verb").lower() in ("said", "says", "say", "added", "adds", "wrote", "writes", "claims", "claimed")
+        and window[: v.start()].rstrip().endswith(",")
+        and re.match(r"\s*(?:[Aa]n?\s|[Tt]he\s|[A-Z])", post)
+        and _words(post) <= 8
+    ):
+        return s0 + v.end(), span.start - 1
+    return None
+
+
+# After a quote, plural nouns that double as verbs ("in intelligence reports, an investigation found") would
+# stop the search too early, so they are left out there.
+_NOUN_LIKE = {"reports", "notes", "calls", "claims", "finds", "states", "comments", "describes", "concludes"}
+_SPEECH_AFTER = "|".join(v for v in _SPEECH.split("|") if v not in _NOUN_LIKE)
+_AFTER_RE = re.compile(
+    r"^[\s,;–—-]*(?P<pre>(?:[^\s.!?]+\s+){0,7}?)(?P<verb>" + _SPEECH_AFTER + r")\b(?P<post>(?:\s+[^\s.,;:!?]+){0,6})",
+    re.IGNORECASE,
+)
+
+
 def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int] | None:
-    """The attribution after a closed quote, up to the end of its sentence: '"...," he added.'"""
+    """The attribution right after a closed quote: '"...," he added.', '"...," said Mr X', '"...," X said'."""
     if not span.closed:
         return None
     after_start = span.end + 1
-    stop = text.find("\n", after_start)
-    stop = para_end if stop == -1 else min(stop, para_end)
-    nxt = re.search("[" + _DQ + "]", text[after_start:stop])
-    limit = after_start + nxt.start() if nxt else stop
-    seg = text[after_start:limit]
-    if not re.match(r"^\s*[,–—-]|^\s*[a-z]", seg) and not re.match(r"^\s*(?:he|she|they|it|said|says)\b", seg):
+    nxt = re.search("[" + _DQ + "]", text[after_start:para_end])
+    limit = after_start + nxt.start() if nxt else para_end
+    m = _AFTER_RE.match(text[after_start:limit])
+    if not m:
         return None
-    end = _sentence_end(text, after_start, limit)
-    if _words(text[after_start:end]) > 14 or not _SPEECH_RE.search(text[after_start:end]):
-        return None
-    return after_start, end
+    if m.group("pre").strip():
+        return after_start + m.start("pre"), after_start + m.end("pre")
+    return after_start + m.start("post"), after_start + m.end("post")
 
 
 def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Quote]:
@@ -287,9 +339,9 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
                 and a.para == b.para
                 and not a.single
                 and not b.single
-                and 0 < _words(between) <= 8
+                and 0 < _words(between) <= 16
                 and _SPEECH_RE.search(between)
-                and re.match(r"^\s*[,–—-]", between)
+                and not re.search(r"[.!?]\s", between.strip())  # one clause: '," said X, who led it. "'
                 and re.search(r"[.,]\s*$", between)
             ):
                 prev.parts.extend(lq.parts)
@@ -299,9 +351,10 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
 
     kept = []
     for lq in merged:
-        body = " ".join(text[p.start : p.end].strip() for p in lq.parts)
+        # parts of a split quote end in the comma that replaced a full stop: drop it when joining
+        body = " ".join(text[p.start : p.end].strip().rstrip(",") for p in lq.parts)
         body = " ".join(body.split()).strip(" ,")
-        if _words(body) >= 3:
+        if _words(body) >= 3 and not _is_title(body):
             kept.append((lq, body))
     quoted = [(p.start, p.end) for lq, _ in kept for p in lq.parts]
     quote_paras = {p.para for lq, _ in kept for p in lq.parts}
@@ -325,8 +378,12 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             speaker = speakers.from_clause(idx, idx + len(lq.attribution), first.start)
         if speaker is None:
             clause = _find_before(masked, first, para_start)
+            inv = _inverted(masked, first, para_start)
             if clause:
                 speaker = speakers.from_clause(clause[0], clause[1], first.start)
+            if inv and (speaker is None or speaker[2] != "PERSON"):
+                # a named person before the verb wins; otherwise the inverted subject ("says a report")
+                speaker = speakers.from_clause(inv[0], inv[1], first.start) or speaker
         if speaker is None:
             last = lq.parts[-1]
             lp_start, lp_end = paras[last.para]
