@@ -36,6 +36,8 @@ MAX_CANDIDATES = 50
 # Document simhashes this close are a candidate even without any unit within paragraph_distance
 # (the textbook near-duplicate threshold: 3 of 64 bits).
 DOC_DISTANCE = 3
+# A sentence found verbatim in this many other articles of the same outlet is the outlet's template.
+TEMPLATE_MIN_ARTICLES = 2
 # A story profile keeps its heaviest terms only, so stored profiles stay small.
 PROFILE_TERMS = 300
 
@@ -78,12 +80,23 @@ def _syndicate(
         c for c in ids if c in docs and _prefilter(fp, docs[c], units.get(c, []), settings.paragraph_distance)
     ]
     edges = 0
+    own_template = wd.common_units(con, art.source, art.article_id, fp.unit_simhashes, TEMPLATE_MIN_ARTICLES)
+    mine = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in own_template]
     for other in wd.load_articles(con, keep):
-        other_units = segment(other.text)
+        other_all = segment(other.text)
+        other_hashes = units.get(other.article_id, [])
+        if len(other_hashes) != len(other_all):  # stored by another version: recompute
+            other_hashes = list(fingerprint(other.article_id, other.text).unit_simhashes)
+        template = (
+            own_template
+            if other.source == art.source
+            else wd.common_units(con, other.source, other.article_id, other_hashes, TEMPLATE_MIN_ARTICLES)
+        )
+        other_units = [u for u, h in zip(other_all, other_hashes, strict=True) if h not in template]
         if earlier(_key(other), _key(art)):
-            orig, orig_units, copy, copy_units = other, other_units, art, list(fp.units)
+            orig, orig_units, copy, copy_units = other, other_units, art, mine
         else:
-            orig, orig_units, copy, copy_units = art, list(fp.units), other, other_units
+            orig, orig_units, copy, copy_units = art, mine, other, other_units
         al = align(orig_units, copy_units)
         if not is_copy(al, settings.min_shared_ratio):
             continue

@@ -16,20 +16,22 @@ CREATE TABLE IF NOT EXISTS core.dedup_state (
     computed_at     TIMESTAMPTZ NOT NULL
 );
 
--- One simhash per sentence unit (boilerplate removed), in text order.
+-- One simhash per sentence unit (boilerplate removed), in text order. The index on simhash is the
+-- sentence half of the candidate lookup: a copy shares sentences verbatim (same simhash) with its original.
 CREATE TABLE IF NOT EXISTS core.unit_fingerprints (
     article_id      VARCHAR NOT NULL,
     unit_no         INTEGER NOT NULL,
     simhash         UBIGINT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS unit_fingerprints_simhash ON core.unit_fingerprints (simhash);
 
--- LSH band index for the candidate lookup: each 64-bit simhash (document and units) is cut into four
--- 16-bit bands; band_key = band number * 65536 + band value (document bands use numbers 4..7).
--- Two simhashes within 3 bits always share a band; within 6 bits, usually.
+-- LSH band index of the whole-document simhash: four 16-bit bands, band_key = band number * 65536 + band
+-- value. Two documents within 3 bits always share a band. The other half of the candidate lookup.
 CREATE TABLE IF NOT EXISTS core.simhash_bands (
     band_key        UINTEGER NOT NULL,
     article_id      VARCHAR NOT NULL
 );
+CREATE INDEX IF NOT EXISTS simhash_bands_key ON core.simhash_bands (band_key);
 
 -- Verified syndicated copies: article_id is a later copy of copy_of (the earlier article).
 CREATE TABLE IF NOT EXISTS core.syndication_edges (
