@@ -333,6 +333,8 @@ class _Decoder:
     def __init__(self, encoding: str | None) -> None:
         enc = (encoding or "identity").strip().lower()
         self.encoding = enc
+        self._finished = False
+        self._extra_member = False
         if enc in ("gzip", "x-gzip"):
             self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif enc == "deflate":
@@ -358,14 +360,26 @@ class _Decoder:
             self._z = zlib.decompressobj(wbits)
         out = bytearray()
         chunk = data
-        while True:
-            piece = self._z.decompress(chunk, limit + 1 - len(out))
+        while chunk and not self._finished:
+            if self._z.eof:
+                # Bytes after the end of the stream: another gzip member (RFC 1952 allows several), or
+                # trailing junk that browsers ignore. Try a new member; junk ends decoding quietly.
+                if self.encoding not in ("gzip", "x-gzip"):
+                    self._finished = True
+                    break
+                self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                self._extra_member = True
+            try:
+                piece = self._z.decompress(chunk, limit + 1 - len(out))
+            except zlib.error:
+                if not self._extra_member:
+                    raise
+                self._finished = True
+                break
             out += piece
             if len(out) > limit:
                 break
-            chunk = self._z.unconsumed_tail
-            if not chunk:
-                break
+            chunk = self._z.unconsumed_tail or (self._z.unused_data if self._z.eof else b"")
         return bytes(out)
 
 
@@ -563,7 +577,10 @@ class Fetcher:
                             f"{current}: robots.txt {rules.source}; host disallowed for this run"
                         )
                     raise BlockedError(f"{current}: disallowed by robots.txt")
-            ex, attempts, retry_after = self._exchange_with_retries(target, ips, kind, etag, last_modified)
+            raw_path = _request_target(current)
+            ex, attempts, retry_after = self._exchange_with_retries(
+                target, raw_path, ips, kind, etag, last_modified
+            )
             attempts_total += attempts
             common: dict[str, Any] = {
                 "url": url,
@@ -652,7 +669,13 @@ class Fetcher:
         )
 
     def _exchange_with_retries(
-        self, target: Target, ips: list[str], kind: str, etag: str | None, last_modified: str | None
+        self,
+        target: Target,
+        raw_path: bytes,
+        ips: list[str],
+        kind: str,
+        etag: str | None,
+        last_modified: str | None,
     ) -> tuple[_Exchange, int, float | None]:
         s = self.settings
         gate = self._gate(urlsplit(target.url).netloc.lower())
@@ -661,7 +684,7 @@ class Fetcher:
         while True:
             attempt += 1
             with gate.slot(), self._slot_total():
-                ex = self._exchange(target, ips, kind, etag, last_modified)
+                ex = self._exchange(target, raw_path, ips, kind, etag, last_modified)
             ra = parse_retry_after(ex.headers.get("retry-after")) if ex.status is not None else None
             if ra is not None:
                 retry_after = ra
@@ -700,10 +723,16 @@ class Fetcher:
         return headers
 
     def _exchange(
-        self, target: Target, ips: list[str], kind: str, etag: str | None, last_modified: str | None
+        self,
+        target: Target,
+        raw_path: bytes,
+        ips: list[str],
+        kind: str,
+        etag: str | None,
+        last_modified: str | None,
     ) -> _Exchange:
+        """One GET over a pinned connection; never raises for network trouble."""
         s = self.settings
-        raw_path = httpx.URL(target.url).raw_path or b"/"
         hurl = httpcore.URL(
             scheme=target.scheme.encode(), host=target.host.encode("ascii"), port=target.port, target=raw_path
         )
@@ -805,6 +834,14 @@ class Fetcher:
                 ex.detail = f"body is {what} (Content-Type {mime or 'missing'})"
                 return
         ex.body = bytes(body)
+
+
+def _request_target(url: str) -> bytes:
+    """The percent-encoded path and query to send (httpx's URL rules); BlockedError if it cannot be encoded."""
+    try:
+        return httpx.URL(url).raw_path or b"/"
+    except (httpx.InvalidURL, UnicodeError, ValueError) as e:
+        raise BlockedError(f"{url}: not a valid URL ({e})") from None
 
 
 def _drain(resp: httpcore.Response, limit: int = 64 * 1024) -> None:

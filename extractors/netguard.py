@@ -174,6 +174,9 @@ def ip_refusal(ip: IPAddress, *, allow_private: bool) -> str | None:
 
 def check_url(url: str, *, allow_private: bool) -> Target:
     """Static checks on a URL (scheme, userinfo, host, port, literal address). Raises BlockedError."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        # CR/LF/TAB/NUL: header injection and parser differentials (WHATWG strips tabs, others do not)
+        raise BlockedError(f"{url!r}: control characters in URL")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -206,6 +209,9 @@ def check_url(url: str, *, allow_private: bool) -> Target:
                 raise BlockedError(f"{url}: host {raw_host!r} is not a valid domain name") from None
         if not all(c.isalnum() or c in "-._" for c in host):
             raise BlockedError(f"{url}: host {raw_host!r} has characters a domain name cannot have")
+        labels = host.split(".")
+        if len(host) > 253 or any(not 0 < len(label) <= 63 for label in labels):
+            raise BlockedError(f"{url}: host {raw_host!r} is not a valid domain name (label length)")
     return Target(url=url, scheme=scheme, host=host, port=port, literal=literal)
 
 

@@ -531,3 +531,26 @@ def test_sniff_binary():
     assert sniff_binary("<rss/>".encode("utf-16")) is None
     assert sniff_binary("<rss/>".encode("utf-16-le"), "utf-16le") is None
     assert sniff_binary(gzip.compress(b"x")) == "gzip data"
+
+
+def test_multi_member_gzip_and_trailing_junk(srv, fetcher):
+    two = gzip.compress(b"<html>first ") + gzip.compress(b"second</html>")
+    srv.route("/two", Reply(200, body=two, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}))
+    junk = gzip.compress(HTML.encode()) + b"\x00\x00junk after the stream"
+    srv.route(
+        "/junk", Reply(200, body=junk, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+    )
+    assert fetcher.fetch(srv.url("/two")).body == b"<html>first second</html>"
+    r = fetcher.fetch(srv.url("/junk"))
+    assert r.status == "ok", r.detail
+    assert r.body == HTML.encode()
+
+
+def test_unsupported_content_encoding_is_an_error(srv, fetcher):
+    srv.route(
+        "/br",
+        Reply(200, body=b"\x1b\x00\x00", headers={"Content-Type": "text/html", "Content-Encoding": "br"}),
+    )
+    r = fetcher.fetch(srv.url("/br"))
+    assert r.status == "error"
+    assert "Content-Encoding" in r.detail

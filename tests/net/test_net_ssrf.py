@@ -330,3 +330,49 @@ def test_web_feed_urls_are_accepted_by_config():
 def test_unknown_fetch_setting_is_refused():
     with pytest.raises(ConfigError, match="fetch"):
         parse_config('[[watches]]\nname = "w"\n[fetch]\nallow_private = true\n')
+
+
+# ---- malformed and hostile URL strings ---------------------------------------------------------
+
+WEIRD_URLS = [
+    "http://example.com/\x00",
+    "http://example.com/\r\nX-Injected: 1",
+    "http://example.com/?q=\r\nHost: evil",
+    "http://127.0.0.1\tfoo/",
+    "http://exa%mple.com/",
+    "http://[::1/",
+    "http://a..b/",
+    "http://.../",
+    "http://" + "a" * 64 + ".com/",
+    "http://" + "a." * 130 + "com/",
+    "http://evil.example\\@127.0.0.1/",
+    "http://ex ample.com/",
+    "http:example.com/x",
+    "http:/example.com",
+    "http://1.2.3.4.5/",
+    "http://example.com:0/",
+    "http://example.com:65536/",
+    "http://[::1]:80@evil.example/",
+    "http://evil.example#@127.0.0.1/",
+    "http://evil.example?@127.0.0.1/",
+    "http://127.0.0.1%2f@evil.example/",
+    "http://0x7f.0.0.1/",
+    "http://[0:0:0:0:0:ffff:127.0.0.1]/",
+    "http://localhost/",
+    "http://localhost./",
+    "http://%31%32%37.0.0.1/",
+    "http://①②⑦.0.0.1/",
+]
+
+
+@pytest.mark.parametrize("url", WEIRD_URLS)
+def test_weird_urls_never_raise_and_never_reach_an_unchecked_address(url):
+    public = {"evil.example": [PUBLIC_IP], "example.com": [PUBLIC_IP], "localhost": ["127.0.0.1"]}
+    with (
+        recording_connect_guard() as log,
+        Fetcher(guarded_settings(obey_robots=False, retries=0), resolver=static_resolver(public)) as f,
+    ):
+        r = f.fetch(url)
+    assert r.status in ("blocked", "error"), (url, r.status, r.detail)
+    assert not r.detail.startswith("internal error"), r.detail
+    assert all(a[0] in (PUBLIC_IP, "::ffff:" + PUBLIC_IP) for a in log.attempts), log.attempts
