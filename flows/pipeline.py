@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from extractors.articles import article_from_file, extract_article
@@ -31,7 +31,7 @@ from newswatch.errors import NewswatchError, SourceError
 from newswatch.models import Article, FeedEntry, FetchResult, Skip, utcnow
 from warehouse import feeds as feed_store
 from warehouse import load
-from warehouse.db import session
+from warehouse.db import session, transaction
 from warehouse.facts import store_facts
 
 # Fetch outcomes worth trying again next run: the feed entry is not marked as seen.
@@ -82,6 +82,10 @@ def run_lock(db_path: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _utc(d: datetime | None) -> datetime | None:
+    return d.astimezone(UTC).replace(microsecond=0) if d is not None else None
 
 
 def _is_transient(r: FetchResult) -> bool:
@@ -146,8 +150,8 @@ def poll_feeds(
                 for e in parsed.entries:
                     counts["entries_seen"] += 1
                     prev = seen.get((e.feed_url, e.entry_key))
-                    if prev is not None and prev[0] == e.title:
-                        continue  # seen, unchanged
+                    if prev is not None and (prev[0], _utc(prev[1])) == (e.title, _utc(e.published_at)):
+                        continue  # seen, unchanged: not fetched again
                     new += 1
                     if not e.link or not is_web_url(e.link):
                         skips.append(Skip(e.link or u, "feed", "no_link", f"entry {e.entry_key!r} has no web link"))
@@ -240,9 +244,11 @@ def load_batch(
     settled: Sequence[tuple[FeedEntry, str | None]],
     dedup: DedupSettings,
 ) -> Counter:
-    """One writer window: articles (+revisions), their facts, aliases, syndication/story groups, entries, skips."""
+    """One writer window and one transaction: articles (+revisions), their facts, aliases, syndication/story
+    groups, settled feed entries and skips. A batch is stored whole or not at all, so a killed run loses at most
+    the batch in flight, and its entries are fetched again next run."""
     counts: Counter = Counter()
-    with session(db_path) as con:
+    with session(db_path) as con, transaction(con):
         result = load.upsert_articles(con, articles, run_id)
         changed = set(result.changed)
         counts["articles_new"] += len(result.new)

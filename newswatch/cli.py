@@ -222,9 +222,10 @@ def _print_digest(d: Any) -> None:
     if status == "empty":
         click.echo(f"digest {d.watch}: nothing new since the last digest")
         return
-    paths = ", ".join(p for p in (getattr(d, "eml_path", None), getattr(d, "html_path", None)) if p)
-    click.echo(f"digest {d.watch}: {status}, {d.items} item(s){' -> ' + paths if paths else ''}"
-               + (f" ({d.detail})" if getattr(d, "detail", "") else ""))
+    paths = [p for p in (getattr(d, "eml_path", None), getattr(d, "html_path", None)) if p]
+    where = f": {' and '.join(paths)}" if paths else ""
+    detail = f" ({d.detail})" if getattr(d, "detail", "") and not paths else ""
+    click.echo(f"digest {d.watch}: {d.items} item(s) {status}{where}{detail}")
 
 
 def _print_summary(report: Any) -> None:
@@ -254,15 +255,20 @@ def _print_summary(report: Any) -> None:
     finally:
         con.close()
     click.echo(
-        f"  warehouse: {totals[0]} articles, {totals[3]} syndicated copies grouped into {totals[1]} texts, "
-        f"{totals[2]} stories; facts: {facts[0]} entity mentions, {facts[1]} figures, {facts[2]} periods, "
-        f"{facts[3]} quotes"
+        f"  warehouse: {totals[0]} articles = {totals[1]} distinct texts ({totals[3]} syndicated "
+        f"cop{'y' if totals[3] == 1 else 'ies'} grouped) in {totals[2]} stories"
+    )
+    click.echo(
+        f"  facts: {facts[0]} entity mentions, {facts[1]} figures, {facts[2]} periods, {facts[3]} quotes"
     )
     click.echo(f"  database: {os.path.abspath(report.db_path)}")
     for d in report.digests:
         _print_digest(d)
     db_arg = "" if os.path.abspath(report.db_path) == os.path.abspath("newswatch.duckdb") else f" --db {report.db_path}"
-    click.echo(f'  try: newswatch sql{db_arg} "select source, title, syndication_id, story_id from articles"')
+    prog = sys.argv[0] if os.path.basename(sys.argv[0]) == "newswatch" and os.sep in sys.argv[0] else "newswatch"
+    if os.path.isabs(prog) and prog.startswith(os.getcwd() + os.sep):
+        prog = os.path.relpath(prog)
+    click.echo(f'  try: {prog} sql{db_arg} "select source, title, syndication_id, story_id from articles"')
 
 
 if __name__ == "__main__":

@@ -102,14 +102,33 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         raise
 
 
+# Connections with an open transaction() block, and how deep: an inner block joins the outer transaction
+# (DuckDB has no nested transactions, and a failed BEGIN would abort the open one).
+_open_transactions: dict[int, int] = {}
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on error. Inside another transaction() on the same connection, the block
+    becomes part of the outer transaction, so a caller can make several stages' writes all-or-nothing."""
+    key = id(con)
+    depth = _open_transactions.get(key, 0)
+    if depth:
+        _open_transactions[key] = depth + 1
+        try:
+            yield con
+        finally:
+            _open_transactions[key] = depth
+        return
     con.execute("BEGIN")
+    _open_transactions[key] = 1
     try:
         yield con
     except BaseException:
+        _open_transactions.pop(key, None)
         con.execute("ROLLBACK")
         raise
+    _open_transactions.pop(key, None)
     con.execute("COMMIT")
 
 
