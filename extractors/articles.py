@@ -171,6 +171,15 @@ def _site(host: str) -> str:
     return ".".join(labels[-2:])
 
 
+_AMP_CACHES = ("cdn.ampproject.org", "ampproject.net", "bing-amp.com")
+
+
+def _is_amp_cache(host: str | None) -> bool:
+    # An AMP cache serves publishers' pages from its own host; their canonical link is the publisher's URL.
+    host = (host or "").lower()
+    return any(host == c or host.endswith("." + c) for c in _AMP_CACHES)
+
+
 def _canonical(tree: etree._Element | None, final_url: str) -> str:
     base = normalize_url(final_url)
     if tree is None:
@@ -184,7 +193,7 @@ def _canonical(tree: etree._Element | None, final_url: str) -> str:
             continue
         cand = normalize_url(link)
         cp = urlsplit(cand)
-        if _site(cp.hostname or "") != _site(final_parts.hostname or ""):
+        if _site(cp.hostname or "") != _site(final_parts.hostname or "") and not _is_amp_cache(final_parts.hostname):
             continue  # a canonical on another site is either syndication or an attack: keep our own URL
         if cp.path in ("", "/") and final_parts.path not in ("", "/"):
             continue  # CMS bug: every page declares the homepage as canonical
@@ -402,8 +411,11 @@ def extract_article(
         return Skip(url=url, stage="extract", reason="not_html",
                     detail=f"content type {result.content_type or 'unknown'}")
     html_text = decode_html(result.body, result.charset)
-    return _extract_from_html(html_text, url=url, fetched_at=result.fetched_at, watch=watch, entry=entry,
-                              feed_title=feed_title, result=result)
+    try:
+        return _extract_from_html(html_text, url=url, fetched_at=result.fetched_at, watch=watch, entry=entry,
+                                  feed_title=feed_title, result=result)
+    except Exception as e:  # noqa: BLE001 - one hostile page never fails a run; the reason is recorded
+        return Skip(url=url, stage="extract", reason="extractor_error", detail=f"{type(e).__name__}: {e}"[:200])
 
 
 def _extract_from_html(

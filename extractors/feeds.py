@@ -230,7 +230,7 @@ def _collect(
     return tuple(entries)
 
 
-def _parse_json_feed(body: bytes, feed_url: str, now: datetime) -> ParsedFeed:
+def _parse_json_feed(body: bytes, feed_url: str, base: str, now: datetime) -> ParsedFeed:
     warnings: list[str] = []
     try:
         data = json.loads(body.decode("utf-8-sig", errors="replace"))
@@ -245,7 +245,7 @@ def _parse_json_feed(body: bytes, feed_url: str, now: datetime) -> ParsedFeed:
     else:
         warnings.append("JSON body has no jsonfeed.org version; parsed as JSON Feed anyway")
     title = plain_text(data.get("title") if isinstance(data.get("title"), str) else None, MAX_TITLE_CHARS) or None
-    home, _ = safe_link(data.get("home_page_url"), feed_url)
+    home, _ = safe_link(data.get("home_page_url"), base)
     items = data.get("items")
     if not isinstance(items, list):
         warnings.append("JSON Feed has no items list")
@@ -277,7 +277,7 @@ def _parse_json_feed(body: bytes, feed_url: str, now: datetime) -> ParsedFeed:
                 "author": author.get("name") if isinstance(author, dict) else None,
             }
         )
-    entries = _collect(feed_url, title, raw_entries, warnings, feed_url, now)
+    entries = _collect(feed_url, title, raw_entries, warnings, base, now)
     return ParsedFeed(feed_url, title, home, entries, tuple(warnings), fmt)
 
 
@@ -316,15 +316,92 @@ def _neutralise_charrefs(body: bytes) -> tuple[bytes, int]:
     return _CHARREF_RE.sub(fix, body), bad
 
 
-def _parse_xml_feed(body: bytes, feed_url: str, content_type: str | None, now: datetime) -> ParsedFeed:
+_XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]{0,200}\?>")
+
+
+def _reencoded(body: bytes) -> bytes:
+    """The body as clean UTF-8 without its XML declaration (whose encoding attribute may be what broke).
+
+    feedparser 6.0.14 raises UnicodeDecodeError out of parse() when the declaration's encoding name holds a
+    non-UTF-8 byte; the fuzz test found it (tests/feeds/test_feed_fuzz.py).
+    """
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if body.startswith(bom):
+            text = body[len(bom) :].decode(enc, errors="replace")
+            break
+    else:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = body.decode("cp1252", errors="replace")
+    raw = text.encode("utf-8", errors="replace")
+    return _XML_DECL_RE.sub(b"", raw, count=1)
+
+
+def _fp_call(body: bytes, headers: dict[str, str]) -> dict:
+    # BytesIO: feedparser reads streams as-is and never opens paths or URLs for them (see module docstring).
+    return feedparser.parse(io.BytesIO(body), response_headers=dict(headers), sanitize_html=True,
+                            resolve_relative_uris=True)
+
+
+_ITEM_RE = re.compile(rb"<(item|entry)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+_TITLE_RE = re.compile(rb"<title\b[^>]*>(.*?)</title\s*>", re.DOTALL | re.IGNORECASE)
+
+
+def _fp_parse(body: bytes, headers: dict[str, str], warnings: list[str]) -> dict:
+    """feedparser.parse with two fallbacks for inputs that make it raise instead of setting `bozo`.
+
+    feedparser 6.0.14 raises out of parse() on some malformed input (found by tests/feeds/test_feed_fuzz.py):
+    a non-UTF-8 byte in the XML declaration (UnicodeDecodeError), a namespace URI with U+2028 (ValueError in
+    the strict parser), a stray </link> between items (KeyError 'links' in the loose parser).
+    1. re-encode the body as clean UTF-8 without its declaration and parse again;
+    2. salvage: parse each <item>/<entry> on its own inside a minimal envelope, so one broken entry costs
+       only itself ("one bad entry is a warning").
+    """
+    try:
+        return _fp_call(body, headers)
+    except Exception as e:  # noqa: BLE001 - see docstring
+        first = type(e).__name__
+    utf8_headers = {**headers, "content-type": "application/xml; charset=utf-8"}
+    clean = _reencoded(body)
+    try:
+        d = _fp_call(clean, utf8_headers)
+        warnings.append(f"feed parser crashed ({first}); parsed again after re-encoding as UTF-8")
+        return d
+    except Exception:  # noqa: BLE001 - fall through to per-entry salvage
+        pass
+    warnings.append(f"feed parser crashed ({first}); entries parsed one by one")
+    entries: list = []
+    version = None
+    for n, m in enumerate(_ITEM_RE.finditer(clean[:20_000_000])):
+        if n >= MAX_ENTRIES:
+            break
+        chunk = m.group(0)
+        if m.group(1).lower() == b"entry":
+            envelope = b'<feed xmlns="http://www.w3.org/2005/Atom">' + chunk + b"</feed>"
+        else:
+            envelope = b'<rss version="2.0"><channel>' + chunk + b"</channel></rss>"
+        try:
+            one = _fp_call(envelope, utf8_headers)
+        except Exception as e:  # noqa: BLE001 - this entry only
+            _add_warning(warnings, f"entry {n}: unparseable ({type(e).__name__}); skipped")
+            continue
+        version = version or _fp_get(one, "version")
+        entries.extend(_fp_get(one, "entries") or [])  # type: ignore[arg-type]
+    head = clean[: (m.start() if (m := _ITEM_RE.search(clean[:20_000_000])) else 4096)]
+    t = _TITLE_RE.search(head)
+    title = t.group(1).decode("utf-8", "replace") if t else None
+    return {"feed": {"title": title}, "entries": entries, "version": version, "bozo": False}
+
+
+def _parse_xml_feed(body: bytes, feed_url: str, base: str, content_type: str | None, now: datetime) -> ParsedFeed:
     warnings: list[str] = []
     body, bad_refs = _neutralise_charrefs(body)
     if bad_refs:
         warnings.append(f"{bad_refs} invalid character reference(s) (NUL, surrogate) replaced by U+FFFD")
     # Without a content type feedparser flags every body as bozo; the HTTP layer already decided this is a feed.
-    headers = {"content-location": feed_url, "content-type": content_type or "application/xml"}
-    # BytesIO: feedparser reads streams as-is and never opens paths or URLs for them (see module docstring).
-    d = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
+    headers = {"content-location": base, "content-type": content_type or "application/xml"}
+    d = _fp_parse(body, headers, warnings)
     if _fp_get(d, "bozo"):
         exc = _fp_get(d, "bozo_exception")
         kind = type(exc).__name__
@@ -337,7 +414,7 @@ def _parse_xml_feed(body: bytes, feed_url: str, content_type: str | None, now: d
     fmt = _fp_get(d, "version") or None
     feed = _fp_get(d, "feed") or {}
     title = plain_text(_fp_text(feed, "title"), MAX_TITLE_CHARS) or None
-    home, _ = safe_link(_fp_text(feed, "link"), feed_url)
+    home, _ = safe_link(_fp_text(feed, "link"), base)
     raw_entries: list[dict] = []
     for i, e in enumerate((_fp_get(d, "entries") or [])[: MAX_ENTRIES + 1]):  # type: ignore[index]
         published = None
@@ -367,7 +444,7 @@ def _parse_xml_feed(body: bytes, feed_url: str, content_type: str | None, now: d
                 "author": _fp_text(e, "author"),
             }
         )
-    entries = _collect(feed_url, title, raw_entries, warnings, home or feed_url, now)
+    entries = _collect(feed_url, title, raw_entries, warnings, base, now)
     if not entries and not fmt:
         if _looks_like_html(body):
             warnings.append("not a feed: the body is an HTML page (try feed autodiscovery on it)")
@@ -379,17 +456,27 @@ def _parse_xml_feed(body: bytes, feed_url: str, content_type: str | None, now: d
 
 
 def parse_feed(
-    body: bytes, feed_url: str, content_type: str | None = None, *, now: datetime | None = None
+    body: bytes,
+    feed_url: str,
+    content_type: str | None = None,
+    *,
+    base_url: str | None = None,
+    now: datetime | None = None,
 ) -> ParsedFeed:
-    """Parse an RSS/Atom/JSON Feed body. Never raises for bad input: problems are in ParsedFeed.warnings."""
+    """Parse an RSS/Atom/JSON Feed body. Never raises for bad input: problems are in ParsedFeed.warnings.
+
+    feed_url is the feed's identity (as configured; it goes into every FeedEntry). base_url is where the body
+    really came from (FetchResult.final_url after redirects), used to resolve relative links; default feed_url.
+    """
     now = now or datetime.now(UTC)
+    base = base_url or feed_url
     if not isinstance(body, bytes | bytearray | memoryview):
         return ParsedFeed(feed_url, None, None, (), ("feed body is not bytes",), None)
     body = bytes(body)
     try:
         if _looks_like_json(body, content_type):
-            return _parse_json_feed(body, feed_url, now)
-        return _parse_xml_feed(body, feed_url, content_type, now)
+            return _parse_json_feed(body, feed_url, base, now)
+        return _parse_xml_feed(body, feed_url, base, content_type, now)
     except Exception as e:  # noqa: BLE001 - a parser bug must not fail the run; it is recorded on the feed
         return ParsedFeed(feed_url, None, None, (), (f"feed could not be parsed: {type(e).__name__}: {e}",), None)
 

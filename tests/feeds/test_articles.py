@@ -154,6 +154,12 @@ def test_canonical_url_rules(head: str, expected: str) -> None:
     assert a.article_id == stable_id(expected)
 
 
+def test_amp_cache_page_takes_the_publishers_canonical() -> None:
+    amp = "https://www-chronicle-example.cdn.ampproject.org/c/s/www.chronicle.example/news/story-1.amp"
+    a = _with_head('<link rel="canonical" href="https://www.chronicle.example/news/story-1">', url=amp)
+    assert a.canonical_url == "https://www.chronicle.example/news/story-1"
+
+
 def test_normalize_url() -> None:
     assert normalize_url("HTTPS://WWW.Example.COM:443/a?b=1#c") == "https://www.example.com/a?b=1"
     assert normalize_url("http://example.com") == "http://example.com/"

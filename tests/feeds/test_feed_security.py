@@ -217,3 +217,34 @@ def test_one_bad_entry_does_not_lose_the_others() -> None:
     parsed = parse_feed(body, "https://g.example.com/feed")
     assert "https://g.example.com/1" in [e.link for e in parsed.entries]
     assert parsed.warnings
+
+
+# feedparser 6.0.14 raises out of parse() on these (found by test_feed_fuzz.py); parse_feed must still
+# return the entries. The first assertion proves the input still crashes feedparser itself, so the test
+# keeps meaning something after an upgrade (then it can be dropped).
+CRASHERS = {
+    "xml_declaration_with_non_utf8_byte": b'<?xml version="1.0" encoding="ut\xc3f-8"?>\n<rss version="2.0">'
+    b"<channel><title>T</title><item><title>a</title><link>https://e.example/1</link></item></channel></rss>",
+    "namespace_uri_with_line_separator": '<?xml version="1.0"?>\n<rss version="2.0" '
+    'xmlns:dc="http://purl.org/dc/\u2028elements/1.1/"><channel><title>T</title><item><title>a</title>'
+    "<link>https://e.example/1</link><dc:creator>x</dc:creator></item></channel></rss>".encode(),
+    "stray_end_link_between_items": b'<rss version="2.0"><channel><title>T</title><item><title>a</title>'
+    b"<link>https://e.example/1</link></item><item><title>bad</title><link>https://e.example/2</item>x</link>"
+    b"</item><item><title>c</title><link>https://e.example/3</link></item></channel></rss>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CRASHERS))
+def test_inputs_that_crash_feedparser_still_give_entries(name: str) -> None:
+    import io
+
+    import feedparser
+
+    body = CRASHERS[name]
+    with pytest.raises(Exception):  # noqa: B017 - any exception: that is the feedparser bug
+        feedparser.parse(io.BytesIO(body))
+    parsed = parse_feed(body, "https://e.example/feed")
+    assert "a" in [e.title for e in parsed.entries]
+    assert "https://e.example/1" in [e.link for e in parsed.entries]
+    assert any("feed parser crashed" in w for w in parsed.warnings)
+    assert parsed.title == "T"
