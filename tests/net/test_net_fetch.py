@@ -364,26 +364,24 @@ def test_slow_trickle_is_stopped_by_the_total_deadline(srv):
         took = time.monotonic() - t0
     assert r.status == "timeout"
     assert "total deadline" in r.detail
-    assert 1.4 < took < 2.2
+    assert 1.4 < took < 2.6
 
 
 def test_slow_host_does_not_block_other_hosts():
     with ScriptedServer() as slow, ScriptedServer() as fast:
-        slow.route("/x", Reply(200, body=HTML, delay_s=2))
+        slow.route("/x", Reply(200, body=HTML, delay_s=3))
         for i in range(5):
             fast.route(f"/p{i}", Reply(200, body=HTML))
         urls = [slow.url("/x")] + [fast.url(f"/p{i}") for i in range(5)]
-        with Fetcher(fast_settings(read_timeout_s=1.0, total_concurrency=2, obey_robots=False)) as f:
-            done: dict[str, float] = {}
+        with Fetcher(fast_settings(read_timeout_s=1.5, total_concurrency=2, obey_robots=False)) as f:
             t0 = time.monotonic()
             res = f.fetch_many(urls)
-            for r in res:
-                done[r.url] = r.elapsed_s
             took = time.monotonic() - t0
         assert res[0].status == "timeout"
         assert all(r.status == "ok" for r in res[1:])
-        assert took < 1.8  # the fast host finished while the slow one timed out
-        assert max(fast_r.finished_at for fast_r in fast.requests) - t0 < 0.9 + 0.5
+        assert took < 2.5  # bounded by the slow host's read timeout, not by the sum
+        # every fast page was served while the slow request was still waiting for its timeout
+        assert max(q.finished_at for q in fast.requests) - t0 < 1.0
 
 
 # ---- C14 retries -------------------------------------------------------------------------------
