@@ -174,7 +174,8 @@ def canonicalise(
     user_aliases: Mapping[str, str] | None = None,
 ) -> ArticleEntities:
     """Turn raw NER spans (start_char, end_char, label) into canonical mentions and per-article aliases."""
-    user = {k.casefold(): v for k, v in (user_aliases or {}).items()}
+    # keys are matched like surfaces: case-insensitive, without a leading "the"
+    user = {trim_surface(k.strip())[0].casefold(): v for k, v in (user_aliases or {}).items()}
     acronyms = acronym_definitions(text)
 
     # 1. candidate spans: NER spans (trimmed, acronym split off) and titled names found by rule
@@ -323,6 +324,8 @@ def canonicalise(
     resolved = []
     for s, e, surface, base, label in items:
         c, origin = canon_of(surface, base, label, s, e)
+        if c.casefold() in user and origin != "user":
+            c, origin = user[c.casefold()], "user"  # a user alias for the canonical covers all its variants
         if origin is not None and surface != c:
             aliases.setdefault(
                 (surface, c),

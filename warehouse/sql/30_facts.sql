@@ -132,7 +132,7 @@ COMMENT ON COLUMN figures.currency IS 'ISO 4217 code for money (GBP, USD, EUR, J
 COMMENT ON COLUMN figures.sentence IS 'The sentence the figure was found in.';
 COMMENT ON COLUMN figures.unit IS 'percent, years, months, weeks, days, ... when the figure measures one; NULL for counts.';
 COMMENT ON COLUMN figures.surface IS 'The figure as written with its qualifier and noun, e.g. ''at least 1,400 children''.';
-COMMENT ON COLUMN figures.noun_head IS 'Last word of the noun phrase, lower case: the key used to compare figures across articles.';
+COMMENT ON COLUMN figures.noun_head IS 'Last word of the noun phrase, lower case: how conflicts decides that two figures count the same thing.';
 
 CREATE OR REPLACE VIEW periods AS
 SELECT p.article_id, p.start_year, p.end_year, p.sentence, p.kind, p.surface
@@ -187,9 +187,9 @@ WITH f AS (
     FROM core.figures f
     JOIN core.articles a USING (article_id)
     LEFT JOIN core.article_groups g USING (article_id)
-    WHERE f.noun_head <> ''
+    WHERE f.noun <> '' OR f.currency IS NOT NULL OR f.unit = 'percent'
 ), per_copy AS (   -- one row per (claim key, value, syndication group): copies count once
-    SELECT watch, noun_head, coalesce(currency, '') AS currency, coalesce(unit, '') AS unit, value,
+    SELECT watch, lower(noun) AS noun_key, coalesce(currency, '') AS currency, coalesce(unit, '') AS unit, value,
            syndication_id,
            min(reported_at) AS reported_at,
            arg_min(source, reported_at) AS source,
@@ -200,7 +200,7 @@ WITH f AS (
     FROM f
     GROUP BY ALL
 ), per_value AS (
-    SELECT watch, noun_head, currency, unit, value,
+    SELECT watch, noun_key, currency, unit, value,
            min(reported_at) AS first_reported_at,
            arg_min(source, reported_at) AS first_source,
            arg_min(article_id, reported_at) AS first_article_id,
@@ -212,16 +212,16 @@ WITH f AS (
     FROM per_copy
     GROUP BY ALL
 )
-SELECT watch, noun_head AS noun, nullif(currency, '') AS currency, nullif(unit, '') AS unit, value, qualifier,
+SELECT watch, noun_key AS noun, nullif(currency, '') AS currency, nullif(unit, '') AS unit, value, qualifier,
        surface, first_reported_at, first_source, first_article_id, last_reported_at, reports, sources,
        lag(value) OVER w AS previous_value,
        value - lag(value) OVER w AS change
 FROM per_value
-WINDOW w AS (PARTITION BY watch, noun_head, currency, unit ORDER BY first_reported_at, value);
+WINDOW w AS (PARTITION BY watch, noun_key, currency, unit ORDER BY first_reported_at, value);
 
-COMMENT ON VIEW figure_history IS 'Each figure''s values across articles and time: one row per value of a counted noun, syndicated copies counted once.';
+COMMENT ON VIEW figure_history IS 'Each figure''s values across articles and time: one row per (counted noun phrase, value), syndicated copies counted once. Money and percentages without a noun are keyed by currency/unit.';
 COMMENT ON COLUMN figure_history.watch IS 'The watch the articles belong to.';
-COMMENT ON COLUMN figure_history.noun IS 'What is counted (figures.noun_head), e.g. ''children'', ''officers''.';
+COMMENT ON COLUMN figure_history.noun IS 'What is counted, the noun phrase in lower case (figures.noun), e.g. ''children'', ''police officers''; empty for bare money or percentages.';
 COMMENT ON COLUMN figure_history.currency IS 'ISO 4217 currency for money, else NULL.';
 COMMENT ON COLUMN figure_history.unit IS 'Unit (percent, years, ...) or NULL for counts.';
 COMMENT ON COLUMN figure_history.value IS 'The reported value.';
