@@ -8,7 +8,7 @@ Fetch status of the Article (see newswatch.models.FETCH_STATUSES):
     paywalled   a paywall / bot-wall marker and little text: the feed summary is used as text
     empty_text  little or no text and no marker: the feed summary is used as text
     <fetch status> (timeout, error, blocked, too_large, http_error, gone): the page was never usable;
-                the feed summary is used as text
+                the feed summary is used as text (not_modified and not_html are always Skips)
 When the summary is not usable either (fewer than MIN_SUMMARY_WORDS words) the result is a Skip.
 """
 
@@ -402,8 +402,9 @@ def extract_article(
 ) -> Article | Skip:
     """One fetched page -> Article (text, title, author, source, language, chosen date with candidates) or Skip."""
     url = result.final_url or result.url
-    if result.status == "not_modified":
-        return Skip(url=url, stage="fetch", reason="not_modified", detail=result.detail)
+    if result.status in ("not_modified", "not_html"):
+        # not_html: a PDF or an image is not an article, whatever the feed says about it
+        return Skip(url=url, stage="fetch", reason=result.status, detail=result.detail)
     if result.status != "ok":
         return _fallback(result, status=result.status, stage="fetch", watch=watch, entry=entry,
                          feed_title=feed_title, detail=result.detail or f"fetch status {result.status}")

@@ -447,7 +447,12 @@ def _parse_xml_feed(body: bytes, feed_url: str, base: str, content_type: str | N
     entries = _collect(feed_url, title, raw_entries, warnings, base, now)
     if not entries and not fmt:
         if _looks_like_html(body):
-            warnings.append("not a feed: the body is an HTML page (try feed autodiscovery on it)")
+            announced = discover_feeds(body, base)[:3]
+            warnings.append(
+                "not a feed: the body is an HTML page"
+                + (f" that announces {', '.join(announced)}; use that URL" if announced
+                   else " announcing no feed")
+            )
         elif not body.strip():
             warnings.append("empty body")
         else:

@@ -117,9 +117,10 @@ def test_failed_fetch_falls_back_to_summary_or_skips(status: str) -> None:
     assert isinstance(out, Skip) and (out.stage, out.reason, out.detail) == ("fetch", status, "boom")
 
 
-def test_not_modified_is_a_skip() -> None:
-    out = extract_article(fetched(b"", status="not_modified"), watch="demo", entry=entry())
-    assert isinstance(out, Skip) and out.reason == "not_modified"
+@pytest.mark.parametrize("status", ["not_modified", "not_html"])
+def test_not_modified_and_not_html_from_the_fetcher_are_skips_even_with_a_summary(status: str) -> None:
+    out = extract_article(fetched(b"%PDF", status=status), watch="demo", entry=entry())
+    assert isinstance(out, Skip) and (out.stage, out.reason) == ("fetch", status)
 
 
 def _with_head(head: str, url: str = "https://www.chronicle.example/news/story-1?x=1#frag") -> Article:

@@ -122,3 +122,43 @@ def test_gzip_body_is_parsed(srv: ScriptedServer) -> None:
     with Fetcher(SETTINGS) as f:
         r = f.fetch(srv.url("/gz"), kind="feed")
     assert len(parse_feed(r.body, srv.url("/gz"), r.content_type).entries) == 3
+
+
+def test_feed_to_pages_over_http(srv: ScriptedServer) -> None:
+    """A feed whose entries point at a full article, a paywalled one, a PDF and a cp1252 page labelled
+    ISO-8859-1 by the server: each ends as the right Article or Skip."""
+    pages = Path(__file__).parent / "data" / "pages"
+    cp1252 = ("<html lang='de'><head><title>“Zürich” – café</title></head><body><article><h1>“Zürich” – café</h1>"
+              + "".join(f"<p>Absatz {i}: Die Polizei in “Zürich” – so das café am See – ermittelt gegen "
+                        f"{i} Beamte wegen der Vorwürfe aus dem Jahr {1990 + i}.</p>" for i in range(12))
+              + "</article></body></html>").encode("cp1252")
+    srv.route("/a/full", Reply(200, body=(pages / "news_full.html").read_bytes(),
+                               headers={"Content-Type": "text/html; charset=utf-8"}))
+    srv.route("/a/pay", Reply(200, body=(pages / "paywalled.html").read_bytes(),
+                              headers={"Content-Type": "text/html"}))
+    srv.route("/a/doc.pdf", Reply(200, body=b"%PDF-1.7\n...", headers={"Content-Type": "application/pdf"}))
+    srv.route("/a/cp", Reply(200, body=cp1252, headers={"Content-Type": "text/html; charset=ISO-8859-1"}))
+    summary = "The police watchdog is set to announce an investigation into senior officers of South Yorkshire Police."
+    items = "".join(
+        f"<item><guid>{p}</guid><title>{p}</title><link>{srv.url(p)}</link><description>{summary}</description></item>"
+        for p in ("/a/full", "/a/pay", "/a/doc.pdf", "/a/cp")
+    )
+    srv.route("/feed", Reply(200, body=f'<rss version="2.0"><channel><title>Loopback News</title>{items}</channel>'
+                              "</rss>".encode(), headers={"Content-Type": "application/rss+xml"}))
+    with Fetcher(SETTINGS) as f:
+        feed = f.fetch(srv.url("/feed"), kind="feed")
+        parsed = parse_feed(feed.body, srv.url("/feed"), feed.content_type, base_url=feed.final_url)
+        results = f.fetch_many([e.link or "" for e in parsed.entries], kind="page")
+    from extractors.articles import extract_article
+    from newswatch.models import Article, Skip
+
+    out = {e.title: extract_article(r, watch="demo", entry=e, feed_title=parsed.title)
+           for e, r in zip(parsed.entries, results, strict=True)}
+    full = out["/a/full"]
+    assert isinstance(full, Article) and full.fetch_status == "ok" and full.source == "Northern Chronicle"
+    pay = out["/a/pay"]
+    assert isinstance(pay, Article) and pay.fetch_status == "paywalled" and pay.text == summary
+    pdf = out["/a/doc.pdf"]
+    assert isinstance(pdf, Skip) and pdf.reason == "not_html"
+    cp = out["/a/cp"]
+    assert isinstance(cp, Article) and "“Zürich” – café" in cp.title and cp.source == "Loopback News"
