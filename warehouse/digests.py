@@ -189,35 +189,48 @@ def _view_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _fact_lines(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> dict[str, list[str]]:
+def _fact_lines(con: duckdb.DuckDBPyConnection, watch: str, article_ids: list[str]) -> dict[str, list[str]]:
     """Optional "what is new" fact lines per article, from the facts stage's views when they exist.
 
     - figure_history: a value first reported by one of these articles that differs from the value of the
-      same counted noun reported before it ("figure changed: children 1,400 -> 1,510 (first: Sky News)").
-    - conflicts: one of these articles disagrees with another article on the same claim.
+      same counted noun reported just before it by an article already told in a digest ("figure changed:
+      children 1,400 -> 1,510"). Comparing with untold articles would flag unrelated numbers.
+    - conflicts: a disagreement one of these articles takes part in, every side listed once
+      ("reports differ (period): 1999-2011 (Sky News, The Star) vs 1997-2013 (Rotherham Advertiser)").
     The facts views belong to another stage and may be absent or shaped differently; any mismatch means
     no fact lines, never a failed digest.
     """
     out: dict[str, list[str]] = defaultdict(list)
     if not article_ids:
         return out
+    told = ", ".join(f"'{s}'" for s in TOLD_STATUSES)
     cols = _view_columns(con, "figure_history")
-    if {"first_article_id", "noun", "value", "previous_value", "unit", "currency"} <= cols:
+    if {"watch", "first_article_id", "first_reported_at", "noun", "value", "unit", "currency"} <= cols:
         try:
             rows = con.execute(
-                """
-                SELECT first_article_id, noun, value, previous_value, unit, currency
-                FROM figure_history
+                f"""
+                WITH h AS (
+                    SELECT first_article_id, noun, value, unit, currency,
+                           lag(value) OVER w AS prev_value, lag(first_article_id) OVER w AS prev_article
+                    FROM figure_history
+                    WHERE watch = ?
+                    WINDOW w AS (PARTITION BY noun, currency, unit ORDER BY first_reported_at, value)
+                )
+                SELECT first_article_id, noun, value, prev_value, unit, currency
+                FROM h
                 WHERE first_article_id IN (SELECT unnest(?::VARCHAR[]))
-                  AND previous_value IS NOT NULL AND previous_value <> value
+                  AND prev_value IS NOT NULL AND prev_value <> value
+                  AND prev_article IN (
+                      SELECT da.article_id FROM core.digest_articles da JOIN core.digests d USING (digest_id)
+                      WHERE d.watch = ? AND d.status IN ({told}))
                 ORDER BY first_article_id, noun, value
                 """,
-                [article_ids],
+                [watch, article_ids, watch],
             ).fetchall()
         except duckdb.Error:
             rows = []
         for aid, noun, value, prev, unit, currency in rows:
-            unit_s = f" {unit}" if unit else ""
+            unit_s = f" {unit}" if unit and unit != noun else ""
             cur = f"{currency} " if currency else ""
             out[aid].append(f"figure changed: {noun} {cur}{_num(prev)}{unit_s} -> {cur}{_num(value)}{unit_s}")
     cols = _view_columns(con, "conflicts")
@@ -225,21 +238,34 @@ def _fact_lines(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> dict[
         try:
             rows = con.execute(
                 """
-                SELECT mine.article_id, mine.kind, mine.value, mine.source,
-                       string_agg(DISTINCT other.value || ' (' || other.source || ')', ', '
-                                  ORDER BY other.value || ' (' || other.source || ')')
-                FROM conflicts mine
-                JOIN conflicts other ON other.conflict_id = mine.conflict_id AND other.value <> mine.value
-                WHERE mine.article_id IN (SELECT unnest(?::VARCHAR[]))
-                GROUP BY ALL
-                ORDER BY 1, 2, 3
+                WITH mine AS (
+                    SELECT DISTINCT conflict_id, article_id FROM conflicts
+                    WHERE article_id IN (SELECT unnest(?::VARCHAR[]))
+                ),
+                sides AS (
+                    SELECT c.conflict_id, any_value(c.kind) AS kind, c.value,
+                           string_agg(DISTINCT c.source, ', ' ORDER BY c.source) AS sources,
+                           min(coalesce(c.reported_at, TIMESTAMPTZ '1970-01-01 00:00:00+00')) AS first_at
+                    FROM conflicts c WHERE c.conflict_id IN (SELECT conflict_id FROM mine)
+                    GROUP BY c.conflict_id, c.value
+                ),
+                lines AS (
+                    SELECT conflict_id, any_value(kind) AS kind,
+                           string_agg(value || ' (' || sources || ')', ' vs ' ORDER BY first_at, value) AS said,
+                           count(*) AS n
+                    FROM sides GROUP BY conflict_id
+                )
+                SELECT mine.article_id, lines.kind, lines.said
+                FROM mine JOIN lines USING (conflict_id)
+                WHERE lines.n > 1
+                ORDER BY mine.article_id, lines.conflict_id
                 """,
                 [article_ids],
             ).fetchall()
         except duckdb.Error:
             rows = []
-        for aid, kind, value, source, others in rows:
-            out[aid].append(f"reports differ ({kind}): {value} ({source}) vs {others}")
+        for aid, kind, said in rows:
+            out[aid].append(f"reports differ ({kind}): {said}")
     return out
 
 
@@ -298,7 +324,7 @@ def select_new(
             [[r["article_id"] for s in chosen for r in by_story[s]]],
         ).fetchall()
     )
-    facts = _fact_lines(con, [r["article_id"] for s in chosen for r in by_story[s]])
+    facts = _fact_lines(con, watch, [r["article_id"] for s in chosen for r in by_story[s]])
 
     items: list[DigestItem] = []
     carried: list[CarriedArticle] = []

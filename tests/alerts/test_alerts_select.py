@@ -185,7 +185,10 @@ def test_update_items_carry_new_fact_lines_from_the_facts_views(warehouse, make_
         "sentence) VALUES (?, 1, ?, 'children', 'children', 'at least', NULL, NULL, ?, ?)"
     )
     warehouse.query(fig, ["a1", 1400, "at least 1,400 children", "At least 1,400 children were abused."])
-    run_digest(warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now)
+    warehouse.query(fig, ["a3", 1450, "1,450 children", "Some 1,450 children were abused."])
+    first = run_digest(warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now)
+    # nothing was told before: different numbers in a first digest are not "changes"
+    assert "figure changed" not in _text_part(first.eml_path)
     warehouse.add(
         "a4",
         title="Inquiry finds more victims",
@@ -199,18 +202,19 @@ def test_update_items_carry_new_fact_lines_from_the_facts_views(warehouse, make_
         "VALUES ('c1', 'period', 'abuse took place', ?, ?, ?, 0.8)"
     )
     warehouse.query(conflict, ["a1", "1997-2013", "Abuse took place between 1997 and 2013."])
+    warehouse.query(conflict, ["a3", "1997-2013", "Abuse went on from 1997 to 2013."])
     warehouse.query(conflict, ["a4", "1999-2011", "Abuse took place between 1999 and 2011."])
 
     o = run_digest(
         warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now + timedelta(hours=6)
     )
     text = _text_part(o.eml_path)
-    assert "* figure changed: children 1,400 -> 1,510" in text
-    assert "* reports differ (period): 1999-2011 (Guardian) vs 1997-2013 (Sky News)" in text
+    assert "* figure changed: children 1,450 -> 1,510" in text
+    assert "* reports differ (period): 1997-2013 (BBC, Sky News) vs 1999-2011 (Guardian)" in text
     (facts,) = warehouse.query("SELECT new_facts FROM digest_items WHERE digest_id = ?", [o.digest_id])[0]
     assert facts == [
-        "figure changed: children 1,400 -> 1,510",
-        "reports differ (period): 1999-2011 (Guardian) vs 1997-2013 (Sky News)",
+        "figure changed: children 1,450 -> 1,510",
+        "reports differ (period): 1997-2013 (BBC, Sky News) vs 1999-2011 (Guardian)",
     ]
 
 
