@@ -21,7 +21,7 @@ from extractors.fingerprint import fingerprint, hamming, simhash64
 from flows.dedup_stage import group_articles
 from newswatch.config import DedupSettings
 from newswatch.models import stable_id
-from warehouse.db import connect, insert_rows
+from warehouse.db import connect, insert_rows, transaction
 
 
 def _row(d: Doc) -> dict:
@@ -53,8 +53,9 @@ def run_pipeline(
         order = sorted(docs, key=lambda d: (d.first_seen_at, d.doc_id))
         for i in range(0, len(order), batch):
             chunk = order[i : i + batch]
-            insert_rows(con, "core.articles", [_row(d) for d in chunk])
-            group_articles(con, [d.doc_id for d in chunk], settings)
+            with transaction(con):  # one writer transaction per batch, as flows/pipeline.py does
+                insert_rows(con, "core.articles", [_row(d) for d in chunk])
+                group_articles(con, [d.doc_id for d in chunk], settings)
         rows = con.execute("SELECT article_id, syndication_id, story_id FROM core.article_groups").fetchall()
     finally:
         con.close()
@@ -126,6 +127,15 @@ def evaluate(docs: list[Doc], settings: DedupSettings | None = None, *, with_bas
             and seeds["seed-000"][1] == seeds["seed-001"][1] == seeds["seed-002"][1]
             and seeds["seed-003"][1] == seeds["seed-004"][1] != seeds["seed-000"][1]
         ),
+        "story_errors": sorted(
+            f"{'split' if story[a] == story[b] else 'merged'} {a}~{b}"
+            for a in p_story
+            for b in p_story
+            if a < b and (story[a] == story[b]) != (p_story[a] == p_story[b])
+        )[:30],
+        "missed_copy_pairs": sorted(
+            f"{a}~{b}" for a in fam for b in fam if a < b and fam[a] == fam[b] and p_fam[a] != p_fam[b]
+        )[:20],
         "false_copy_pairs": sorted(
             f"{a}~{b}" for a in p_fam for b in p_fam if a < b and p_fam[a] == p_fam[b] and fam[a] != fam[b]
         )[:20],

@@ -7,7 +7,10 @@ changed figures, new headline, truncated versions, lightly rewritten sentences) 
 
 * same outlet template: every outlet wraps its articles in the same footer sentences and teaser style;
 * same topic: the two halves of one long article, run as two different articles (no shared sentence);
-* shared quotes: two different articles quoting the same statement verbatim.
+* shared quotes: two different articles quoting the same statement verbatim;
+* follow-ups: a later, different article that reuses two background paragraphs of an earlier one.
+
+Copies include hard positives too: heavy rewrites (most paragraphs edited) and short briefs (three paragraphs).
 
 Each generated document carries its true copy family (`family`) and story (`story`).
 """
@@ -146,6 +149,11 @@ def make_copy(
         )
     )
     ops.add("teasers")
+    kind = rng.random()
+    if kind < 0.15:
+        ops = {"heavy_rewrite", "teasers", "figures"}  # hard positive: nearly every paragraph edited
+    elif kind < 0.25:
+        ops = {"brief", "teasers"}  # hard positive: a three-paragraph brief
     if "truncate" in ops:
         paras = paras[: max(3, int(len(paras) * rng.uniform(0.45, 0.7)))]
     if "drop" in ops and len(paras) > 4:
@@ -157,8 +165,12 @@ def make_copy(
             paras[i], paras[i + 1] = paras[i + 1], paras[i]
     if "figures" in ops:
         paras = _change_figures(rng, paras)
+    if "brief" in ops:
+        paras = paras[:3]
     if "rewrite" in ops:
         paras = _rewrite(rng, paras, 0.4)
+    if "heavy_rewrite" in ops:
+        paras = _rewrite(rng, _rewrite(rng, paras, 0.8), 0.8)
     if "merge" in ops and len(paras) > 3:
         i = rng.randrange(0, len(paras) - 1)
         paras[i : i + 2] = [paras[i] + " " + paras[i + 1]]
@@ -230,6 +242,9 @@ def build(seed: int = 7, max_bases: int | None = None, corpus: list[dict] | None
     bases = [d for d in corpus if len(_body_paras(d["text"])) >= 5]
     if max_bases is not None:
         bases = bases[:max_bases]
+    # every ninth text is kept aside as the fresh part of follow-up articles (so it appears nowhere else)
+    fresh = [d for i, d in enumerate(bases) if i % 9 == 8]
+    bases = [d for i, d in enumerate(bases) if i % 9 != 8]
     titles = [d["title"] for d in corpus]
     docs: list[Doc] = list(seed_docs())
     for n, base in enumerate(bases):
@@ -283,6 +298,25 @@ def build(seed: int = 7, max_bases: int | None = None, corpus: list[dict] | None
             seen = pub + delay + timedelta(hours=rng.uniform(-6, 6))
             docs.append(
                 Doc(f"{fam}-c{c}", title, ctext, outlets[c + 1][0], published, seen, fam, fam, "copy", ops)
+            )
+        if n % 5 == 2 and fresh:
+            # follow-up months later: a fresh text plus two background paragraphs of this one
+            new = fresh.pop()
+            nxt = _body_paras(new["text"])[:6]
+            background = paras[1:3]
+            later = pub + timedelta(days=rng.randint(45, 200))
+            docs.append(
+                Doc(
+                    f"{fam}-followup",
+                    f"Update: {new['title']}",
+                    _wrap(rng, "\n".join(nxt[:3] + background + nxt[3:]), others, outlets[0]),
+                    outlets[0][0],
+                    later,
+                    later + timedelta(hours=1),
+                    f"{fam}f",
+                    f"{fam}f",
+                    "followup",
+                )
             )
     return docs
 

@@ -29,6 +29,11 @@ UNIT_MIN_OVERLAP = 0.7
 MIN_SHARED_UNITS = 2
 # A unit is "mostly quotation" when at least this share of its words is inside quotation marks.
 QUOTE_DOMINATED = 0.5
+# Syndication happens within days. A later article that reuses an older one's text after this many days is
+# a copy only if nearly all of it is that text (a reprint); otherwise it is a follow-up that recycles
+# background paragraphs, which newsrooms do all the time (docs/dedup.md, "Follow-ups").
+SYNDICATION_WINDOW_DAYS = 7
+LATE_COPY_MIN_RATIO = 0.8
 # Strong story evidence: an article further than story_window_days from a story joins it only with a
 # story similarity at least this high (or as a syndicated copy of one of its articles).
 STORY_STRONG_SIMILARITY = 0.6
@@ -130,12 +135,20 @@ def align(units_a: Sequence[str], units_b: Sequence[str], min_overlap: float = U
     return Alignment(tuple(pairs), len(units_a), len(units_b), narrative)
 
 
-def is_copy(al: Alignment, min_shared_ratio: float) -> bool:
-    """A verified copy: enough of the shorter article's units align, and at least MIN_SHARED_UNITS of them."""
+def is_copy(al: Alignment, min_shared_ratio: float, gap_days: float = 0.0) -> bool:
+    """A verified copy: enough of the shorter article's units align, and at least MIN_SHARED_UNITS of them.
+
+    `al` aligns the original (A) with the later article (B); gap_days is how much later B ran. Beyond
+    SYNDICATION_WINDOW_DAYS, B must consist of A's text for at least LATE_COPY_MIN_RATIO of its units.
+    """
     shorter = min(al.units_a, al.units_b)
     if shorter == 0:
         return False
-    return al.narrative >= min(MIN_SHARED_UNITS, shorter) and al.shared_ratio >= min_shared_ratio
+    if al.narrative < min(MIN_SHARED_UNITS, shorter) or al.shared_ratio < min_shared_ratio:
+        return False
+    if gap_days > SYNDICATION_WINDOW_DAYS:
+        return al.shared / al.units_b >= LATE_COPY_MIN_RATIO if al.units_b else False
+    return True
 
 
 def unit_candidates(a: Fingerprint, b: Fingerprint, max_distance: int) -> int:

@@ -98,7 +98,8 @@ def _syndicate(
         else:
             orig, orig_units, copy, copy_units = art, mine, other, other_units
         al = align(orig_units, copy_units)
-        if not is_copy(al, settings.min_shared_ratio):
+        gap_days = (_when(copy) - _when(orig)).total_seconds() / 86400
+        if not is_copy(al, settings.min_shared_ratio, gap_days):
             continue
         wd.store_edge(
             con,
@@ -210,7 +211,8 @@ def group_articles(
 ) -> dict[str, int]:
     """Fingerprint the given articles (already in core.articles), link copies, assign syndication and story ids.
 
-    Runs in its own transaction (call it outside one). Articles whose text and fingerprint version are
+    Does not begin or commit a transaction: call it inside the caller's transaction so that a batch is stored
+    whole (flows/pipeline.py does; `run_dedup` opens one). Articles whose text and fingerprint version are
     unchanged since the last run are not touched, so a rerun changes nothing. Articles are processed in
     publication order so that the earliest copy becomes the original.
     Returns {"fingerprinted", "copies_grouped", "syndication_groups", "stories", "recomputed"} over these ids.
@@ -220,9 +222,8 @@ def group_articles(
     state = wd.load_state(con, ids)
     todo = [a for a in arts if state.get(a.article_id) != (FINGERPRINT_VERSION, a.content_hash)]
     todo.sort(key=lambda a: (_when(a), a.first_seen_at, a.article_id))
-    with transaction(con):
-        for art in todo:
-            _process(con, art, art.article_id in state or _has_rows(con, art.article_id), settings)
+    for art in todo:
+        _process(con, art, art.article_id in state or _has_rows(con, art.article_id), settings)
     groups = wd.groups_of(con, [a.article_id for a in arts])
     synd_ids = {g[0] for g in groups.values()}
     sizes = _group_sizes(con, synd_ids)
@@ -261,6 +262,6 @@ def _group_sizes(con: duckdb.DuckDBPyConnection, synd_ids: set[str]) -> dict[str
 def run_dedup(
     db_path: str | os.PathLike[str], article_ids: Sequence[str], settings: DedupSettings
 ) -> dict[str, int]:
-    """`group_articles` on a database path, in one short writer window (for a Prefect task)."""
-    with session(db_path) as con:
+    """`group_articles` on a database path, in one short writer window and one transaction (for a Prefect task)."""
+    with session(db_path) as con, transaction(con):
         return group_articles(con, article_ids, settings)

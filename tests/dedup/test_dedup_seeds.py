@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dedup_helpers import article_row, load, seed_articles
 
-from flows.dedup_stage import group_articles
+from flows.dedup_stage import group_articles as _group
 from newswatch.config import DedupSettings
-from warehouse.db import connect
+from warehouse.db import connect, transaction
+
+
+def group_articles(con, ids, settings):
+    with transaction(con):  # the pipeline calls the stage inside its batch transaction
+        return _group(con, ids, settings)
 
 
 def _load_seeds(tmp_path):
