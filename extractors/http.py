@@ -24,6 +24,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +34,15 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
-from extractors.netguard import Resolver, Target, check_url, ip_refusal, resolve_checked, system_resolver
+from extractors.netguard import (
+    ResolutionError,
+    Resolver,
+    Target,
+    check_url,
+    ip_refusal,
+    resolve_checked,
+    system_resolver,
+)
 from extractors.robots import MAX_ROBOTS_BYTES, RobotsRules, parse_robots
 from newswatch.config import FetchSettings
 from newswatch.errors import BlockedError
@@ -411,6 +420,9 @@ class Fetcher:
         self._robots_locks: dict[str, threading.Lock] = {}
         self._robots_failed: dict[str, FetchResult] = {}
         self._closed = False
+        self._dns = ThreadPoolExecutor(
+            max_workers=max(2, settings.total_concurrency), thread_name_prefix="newswatch-dns"
+        )
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -425,6 +437,7 @@ class Fetcher:
         if not self._closed:
             self._closed = True
             self._pool.close()
+            self._dns.shutdown(wait=False, cancel_futures=True)
 
     # ---- public API --------------------------------------------------------------------------
 
@@ -442,6 +455,14 @@ class Fetcher:
         started = time.monotonic()
         try:
             return self._fetch(url, kind, etag, last_modified, started)
+        except ResolutionError as e:
+            return FetchResult(
+                url=url,
+                final_url=url,
+                status="timeout" if e.timed_out else "error",
+                detail=f"{e}; will retry next run",
+                elapsed_s=_since(started),
+            )
         except BlockedError as e:
             return FetchResult(
                 url=url, final_url=url, status="blocked", detail=str(e), elapsed_s=_since(started)
@@ -505,6 +526,17 @@ class Fetcher:
 
     # ---- internals ---------------------------------------------------------------------------
 
+    def _resolve_in_time(self, host: str, port: int) -> list[str]:
+        """Run the resolver with connect_timeout_s as its limit (getaddrinfo has no timeout of its own)."""
+        fut = self._dns.submit(self._resolver, host, port)
+        try:
+            return fut.result(timeout=self.settings.connect_timeout_s)
+        except FutureTimeout:
+            # The lookup thread finishes on its own later; this request does not wait for it.
+            raise ResolutionError(
+                f"resolving {host} took longer than {self.settings.connect_timeout_s:g}s", timed_out=True
+            ) from None
+
     def _robots_failure(self, url: str) -> FetchResult | None:
         parts = urlsplit(url)
         with self._lock:
@@ -556,7 +588,7 @@ class Fetcher:
             target = check_url(current, allow_private=s.allow_private_networks)
             # Resolve and check before robots.txt, so a refused host is reported as such (and its
             # robots.txt is never requested); the addresses stay pinned for the exchange below.
-            ips = resolve_checked(target, self._resolver, allow_private=s.allow_private_networks)
+            ips = resolve_checked(target, self._resolve_in_time, allow_private=s.allow_private_networks)
             if kind != "robots" and s.obey_robots:
                 rules = self.robots_for(current)
                 if not rules.allowed(current):

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from newswatch.errors import BlockedError
+from newswatch.errors import BlockedError, TransientError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -34,6 +34,14 @@ _SIXTOFOUR = ipaddress.ip_network("2002::/16")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _V4_COMPAT = ipaddress.ip_network("::/96")
+
+
+class ResolutionError(TransientError):
+    """The host name could not be resolved (NXDOMAIN, SERVFAIL, no answer, too slow): try again next run."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,16 +238,17 @@ def resolve_checked(target: Target, resolver: Resolver, *, allow_private: bool) 
     """Resolve the target once and check every address. Returns the addresses to connect to, in order.
 
     Raises BlockedError when any address is refused (a mixed public/private answer is refused as a
-    whole: the attacker controls which one a later connection would use) or when resolution fails.
+    whole: the attacker controls which one a later connection would use), ResolutionError when the
+    name does not resolve.
     """
     if target.literal is not None:
         return [str(target.literal)]
     try:
         answers = resolver(target.host, target.port)
     except (OSError, UnicodeError) as e:
-        raise BlockedError(f"{target.url}: cannot resolve {target.host}: {e}") from None
+        raise ResolutionError(f"{target.url}: cannot resolve {target.host}: {e}") from None
     if not answers:
-        raise BlockedError(f"{target.url}: {target.host} has no addresses")
+        raise ResolutionError(f"{target.url}: {target.host} has no addresses")
     checked: list[str] = []
     for a in answers:
         try:

@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from extractors.netguard import (
+    ResolutionError,
     check_url,
     ip_refusal,
     parse_ip_literal,
@@ -15,7 +16,7 @@ from extractors.netguard import (
     resolve_checked,
     system_resolver,
 )
-from newswatch.errors import BlockedError
+from newswatch.errors import BlockedError, TransientError
 from tests.net.netutil import static_resolver
 
 INTERNAL_LITERALS = [
@@ -208,12 +209,13 @@ def test_all_public_answers_are_returned_in_order():
     assert ips == ["93.184.216.34", "2606:2800:220:1::1"]
 
 
-def test_resolution_failures_are_blocked_not_raised():
+def test_resolution_failures_are_transient_not_blocked():
     t = check_url("http://nxdomain.example/", allow_private=False)
-    with pytest.raises(BlockedError, match="cannot resolve"):
+    with pytest.raises(ResolutionError, match="cannot resolve"):
         resolve_checked(t, static_resolver({}), allow_private=False)
-    with pytest.raises(BlockedError, match="no addresses"):
+    with pytest.raises(ResolutionError, match="no addresses"):
         resolve_checked(t, static_resolver({"nxdomain.example": []}), allow_private=False)
+    assert issubclass(ResolutionError, TransientError)
     with pytest.raises(BlockedError, match="non-address"):
         resolve_checked(t, static_resolver({"nxdomain.example": ["not-an-ip"]}), allow_private=False)
 

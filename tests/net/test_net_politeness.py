@@ -52,7 +52,9 @@ def test_per_host_delay_spaces_request_starts():
     arrivals = sorted(r.arrived_at for r in srv.requests)  # robots.txt counts as a request too
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
     assert len(arrivals) == 5
-    assert min(gaps) >= 0.29, gaps
+    # starts are spaced on the client; arrivals carry a little jitter (the first one includes connect)
+    assert min(gaps) >= 0.25, gaps
+    assert arrivals[-1] - arrivals[0] >= 4 * 0.3 - 0.03
 
 
 def test_delay_on_one_host_does_not_slow_another():

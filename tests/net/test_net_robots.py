@@ -252,7 +252,8 @@ def test_crawl_delay_spaces_requests(srv):
     assert all(r.status == "ok" for r in res)
     arrivals = sorted(q.arrived_at for q in srv.requests if q.path.startswith("/p"))
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
-    assert min(gaps) >= 0.38, gaps
+    assert min(gaps) >= 0.34, gaps  # client-side spacing 0.4 s, arrival jitter allowed
+    assert arrivals[-1] - arrivals[0] >= 3 * 0.4 - 0.03
 
 
 def test_crawl_delay_is_capped(srv):

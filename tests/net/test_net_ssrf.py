@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -106,11 +107,36 @@ def test_names_resolving_to_internal_are_blocked(answers, no_system_dns):
     assert calls == ["evil.example"]  # and robots.txt was not requested from a refused host
 
 
-def test_unresolvable_name_is_blocked_with_reason(no_system_dns):
-    with Fetcher(guarded_settings(), resolver=static_resolver({})) as f:
+def test_unresolvable_name_is_an_error_to_retry_next_run(no_system_dns):
+    with recording_connect_guard() as log, Fetcher(guarded_settings(), resolver=static_resolver({})) as f:
         r = f.fetch("http://nxdomain.example/")
-    assert r.status == "blocked"
-    assert "cannot resolve" in r.detail
+    assert r.status == "error"
+    assert "cannot resolve nxdomain.example" in r.detail
+    assert "retry next run" in r.detail
+    assert log.attempts == []
+
+
+def test_slow_dns_is_a_timeout_within_the_connect_limit(no_system_dns):
+    import threading
+
+    release = threading.Event()
+
+    def slow(host: str, port: int) -> list[str]:
+        release.wait(5)
+        return [PUBLIC_IP]
+
+    with (
+        recording_connect_guard() as log,
+        Fetcher(guarded_settings(connect_timeout_s=0.3), resolver=slow) as f,
+    ):
+        t0 = time.monotonic()
+        r = f.fetch("http://slow-dns.example/")
+        took = time.monotonic() - t0
+        release.set()
+    assert r.status == "timeout"
+    assert "resolving slow-dns.example took longer than 0.3s" in r.detail
+    assert took < 1.0
+    assert log.attempts == []
 
 
 # ---- B10 DNS rebinding: one resolution, connect to the checked address -------------------------
