@@ -317,6 +317,7 @@ def run_monitor(
     digest: bool = True,
     out_dir: str | None = None,
     force: bool = False,
+    batch_size: int = 100,
 ) -> RunReport:
     """One monitoring run of every (or the named) watch: poll, fetch, extract, facts, load, digest."""
     watches = [config.watch(n) for n in watch_names] if watch_names else list(config.watches)
@@ -334,7 +335,7 @@ def run_monitor(
                 fetched = fetch_pages(jobs, settings)
                 report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
                 articles, xskips, settled = extract_pages(fetched)
-                process_articles(report, config, watch, articles, skips + xskips, settled)
+                process_articles(report, config, watch, articles, skips + xskips, settled, batch_size=batch_size)
             if digest:
                 report.digests = run_digests(config, db_path, [w.name for w in watches], out_dir=out_dir)
                 report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
@@ -393,7 +394,8 @@ def expand_sources(sources: Sequence[str]) -> tuple[list[Path], list[Path], list
 
 
 def ingest_sources(
-    config: Config, db_path: str, watch: WatchConfig, sources: Sequence[str], *, digest: bool = False
+    config: Config, db_path: str, watch: WatchConfig, sources: Sequence[str], *, digest: bool = False,
+    batch_size: int = 100,
 ) -> RunReport:
     """Ingest local files/folders and feed URLs for one watch through the same pipeline."""
     files, feed_files, urls = expand_sources(sources)
@@ -437,7 +439,8 @@ def ingest_sources(
             report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
             more_articles, xskips, settled = extract_pages(fetched)
             settled = [(e, u) for e, u in settled if not e.feed_url.startswith("file:")]
-            process_articles(report, config, watch, articles + more_articles, skips + xskips, settled)
+            process_articles(report, config, watch, articles + more_articles, skips + xskips, settled,
+                             batch_size=batch_size)
             if digest:
                 report.digests = run_digests(config, db_path, [watch.name])
             report.status = "succeeded"

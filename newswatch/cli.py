@@ -85,8 +85,11 @@ def run(config_path: str | None, db: str | None, watches: Sequence[str], no_dige
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 @click.option("--watch", "watch_name", help="Watch to file the articles under (default: the config's first, or 'default').")
 @click.option("--digest/--no-digest", default=False, help="Write/send the watch's digest afterwards.")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1),
+              help="Articles per writer window (each batch is stored whole or not at all).")
 @click.argument("sources", nargs=-1, required=True)
-def ingest(config_path: str | None, db: str | None, watch_name: str | None, digest: bool, sources: Sequence[str]) -> None:
+def ingest(config_path: str | None, db: str | None, watch_name: str | None, digest: bool, batch_size: int,
+           sources: Sequence[str]) -> None:
     """Ingest local files or folders (.txt, .html, feed files .xml/.rss/.atom/.json) or feed URLs.
 
     A .txt file's first non-empty line is its title. Links inside feed files are fetched under the same
@@ -101,7 +104,7 @@ def ingest(config_path: str | None, db: str | None, watch_name: str | None, dige
     else:
         watch = WatchConfig(name=watch_name or "default", description="ad-hoc ingest", query="")
         config = Config(watches=[watch])
-    report = ingest_sources(config, _db(db), watch, sources, digest=digest)
+    report = ingest_sources(config, _db(db), watch, sources, digest=digest, batch_size=batch_size)
     _print_summary(report)
 
 

@@ -1,0 +1,225 @@
+"""Durability and concurrency (RELIABILITY.md D21-D25, F30): kill -9 mid-load, locks held by other processes,
+readers during a run, snapshots killed midway, overlapping runs, and revisions of a changed article."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.nwtest import REPO, SEEDS, counts, make_config
+from warehouse.db import connect
+
+SEED_TXT = sorted(SEEDS.glob("00*.txt"))
+
+
+def make_corpus(folder: Path, n: int) -> list[Path]:
+    """n distinct text files built from the seeds (each a seed plus a paragraph of its own)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        seed = SEED_TXT[i % len(SEED_TXT)].read_text(encoding="utf-8")
+        p = folder / f"doc{i:03d}.txt"
+        p.write_text(f"{seed}\n\nCorrection {i}: an earlier version of this article misstated item {i}.\n",
+                     encoding="utf-8")
+        out.append(p)
+    return out
+
+
+def ingest_cmd(db: Path, folder: Path, batch_size: int = 3) -> list[str]:
+    return [sys.executable, "-m", "newswatch.cli", "ingest", "--db", str(db), "--watch", "dur",
+            "--batch-size", str(batch_size), str(folder)]
+
+
+def run_ingest(db: Path, folder: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(ingest_cmd(db, folder), cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus") / "docs"
+    make_corpus(folder, 24)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+    """Row counts after one uninterrupted ingest of the corpus."""
+    db = tmp_path_factory.mktemp("ref") / "ref.duckdb"
+    p = run_ingest(db, corpus)
+    assert p.returncode == 0, p.stderr
+    return counts(str(db))
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_then_rerun_loses_and_duplicates_nothing(corpus: Path, reference: dict,
+                                                                        tmp_path: Path) -> None:
+    db = tmp_path / "killed.duckdb"
+    rng = random.Random(20261122)
+    kills = 0
+    for _ in range(20):
+        proc = subprocess.Popen(ingest_cmd(db, corpus), cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        # between 1 s (imports, schema) and 9 s (well into the batches); a run that finishes first is fine
+        try:
+            proc.wait(timeout=rng.uniform(1.0, 9.0))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            kills += 1
+    assert kills >= 10, "the kill points were all too late to test anything"
+    p = run_ingest(db, corpus)
+    assert p.returncode == 0, p.stderr
+    assert counts(str(db)) == reference
+    con = connect(str(db), read_only=True)
+    try:
+        statuses = [r[0] for r in con.execute("select status from runs order by started_at").fetchall()]
+        dupes = con.execute(
+            "select count(*) from (select article_id from core.articles group by 1 having count(*) > 1)"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert dupes == 0
+    assert statuses[-1] == "succeeded"
+    assert "running" not in statuses  # killed runs are recorded as killed by the next run
+    assert statuses.count("killed") >= 1
+    assert set(statuses) <= {"succeeded", "killed"}
+
+
+def test_writer_waits_for_a_lock_held_briefly(corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "locked.duckdb"
+    connect(str(db)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+         " time.sleep(2); c.close()", str(db)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    p = run_ingest(db, corpus, env={"NEWSWATCH_LOCK_TIMEOUT": "30"})
+    holder.wait(timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert counts(str(db))["core.articles"] == 24
+
+
+def test_writer_gives_up_cleanly_when_the_lock_stays(corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "stuck.duckdb"
+    connect(str(db)).close()
+    before = counts(str(db))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+         " time.sleep(60)", str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        p = run_ingest(db, corpus, env={"NEWSWATCH_LOCK_TIMEOUT": "1"})
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert p.returncode == 75
+    assert "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines() == [p.stderr.strip()]
+    assert "locked by another newswatch process" in p.stderr
+    assert counts(str(db)) == before  # nothing partial
+
+
+def test_a_second_run_exits_without_writing_while_one_holds_the_run_lock(corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "busy.duckdb"
+    lock = open(f"{db}.run-lock", "w")  # noqa: SIM115 - held for the test
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        p = run_ingest(db, corpus)
+    finally:
+        lock.close()
+    assert p.returncode == 75
+    assert "another newswatch run is using" in p.stderr and "Traceback" not in p.stderr
+    assert not db.exists()  # not even created
+
+
+def test_readers_get_answers_while_a_run_writes(corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "busy-read.duckdb"
+    connect(str(db)).close()
+    proc = subprocess.Popen(ingest_cmd(db, corpus, batch_size=2), cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    answers = []
+    try:
+        deadline = time.monotonic() + 240
+        while proc.poll() is None and time.monotonic() < deadline:
+            con = connect(str(db), read_only=True, lock_timeout_s=60)
+            answers.append(con.execute("select count(*) from articles").fetchone()[0])
+            con.close()
+            time.sleep(0.3)
+    finally:
+        rc = proc.wait(timeout=240)
+    assert rc == 0, proc.stderr.read()
+    assert len(answers) >= 3
+    assert answers == sorted(answers)  # a reader only ever sees whole batches, growing
+
+
+def test_a_killed_snapshot_leaves_the_previous_one_readable(corpus: Path, reference: dict, tmp_path: Path) -> None:
+    db = tmp_path / "src.duckdb"
+    assert run_ingest(db, corpus).returncode == 0
+    # make the source big enough that the copy takes a while
+    con = connect(str(db))
+    con.execute("create table core.ballast as select range as i, repeat('x', 200) as pad from range(3000000)")
+    con.close()
+    dest = tmp_path / "snaps" / "latest.duckdb"
+    code = "import sys; from warehouse.db import snapshot; snapshot(sys.argv[1], sys.argv[2])"
+    first = subprocess.run([sys.executable, "-c", code, str(db), str(dest)], cwd=REPO, timeout=300)
+    assert first.returncode == 0
+    size = dest.stat().st_size
+    proc = subprocess.Popen([sys.executable, "-c", code, str(db), str(dest)], cwd=REPO)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert dest.stat().st_size == size
+    con = connect(str(dest), read_only=True)
+    try:
+        assert con.execute("select count(*) from articles").fetchone()[0] == 24
+    finally:
+        con.close()
+    leftovers = [p.name for p in dest.parent.iterdir() if p.name != "latest.duckdb"]
+    # a killed export may leave its own temporary file, never a partial file under the final name;
+    # the next snapshot removes its leftovers
+    assert all(n.startswith(".latest.duckdb.") for n in leftovers)
+
+
+def test_a_changed_article_becomes_a_revision(tmp_path: Path) -> None:
+    from flows.pipeline import run_monitor
+    from newswatch.demo import serve_fixtures
+    from tests.nwtest import seed_of
+
+    db = str(tmp_path / "rev.duckdb")
+    with serve_fixtures(port=0) as server:
+        run_monitor(make_config(), db, extra_feeds=[server.feed_url], digest=False)
+        before = counts(db)
+        # the outlet corrects its article and the feed shows the new headline
+        feed_body, ctype, mod = server.site.pages["/feeds/rotherham.xml"]
+        path = next(p for p in server.site.pages if seed_of(server.base + p) == "004")
+        page, pctype, pmod = server.site.pages[path]
+        old_title = "Rotherham child abusers were"
+        new_title = "CORRECTED: Rotherham child abusers were"
+        assert old_title.encode() in page
+        server.site.put(path, page.replace(old_title.encode(), new_title.encode())
+                        .replace(b"Fourteen officers", b"Fifteen officers"), pctype, pmod)
+        server.site.put("/feeds/rotherham.xml", feed_body.replace(old_title.encode(), new_title.encode()), ctype, mod)
+        report = run_monitor(make_config(), db, extra_feeds=[server.feed_url], digest=False, force=True)
+    assert report.counts["articles_revised"] == 1 and report.counts["articles_new"] == 0
+    after = counts(db)
+    assert after["core.articles"] == before["core.articles"]
+    assert after["core.article_revisions"] == before["core.article_revisions"] + 1
+    con = connect(db, read_only=True)
+    try:
+        title, revision, text = con.execute(
+            "select title, revision, text from articles where title like 'CORRECTED%'").fetchone()
+        figures = con.execute(
+            "select value from figures f join articles a using (article_id) "
+            "where a.revision = 2 and f.noun like '%officers%'").fetchall()
+    finally:
+        con.close()
+    assert revision == 2 and "Fifteen officers" in text
+    assert (15.0,) in figures and (14.0,) not in figures  # facts follow the new text, old ones are gone
