@@ -484,6 +484,8 @@ class Fetcher:
         validators: Mapping[str, tuple[str | None, str | None]] | None = None,
     ) -> list[FetchResult]:
         """Fetch many URLs concurrently (total_concurrency threads, per-host politeness); same order as urls."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         if not urls:
             return []
         validators = validators or {}
@@ -501,8 +503,7 @@ class Fetcher:
 
     def robots_for(self, url: str) -> RobotsRules:
         """The robots.txt rules for the URL's host (fetched once per Fetcher, then cached)."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        origin, host_key = _origin(url)
         with self._lock:
             cached = self._robots.get(origin)
             if cached is not None:
@@ -517,12 +518,12 @@ class Fetcher:
             with self._lock:
                 self._robots[origin] = rules
             if rules.crawl_delay:
-                self._gate(parts.netloc.lower()).set_delay(min(rules.crawl_delay, MAX_CRAWL_DELAY_S))
+                self._gate(host_key).set_delay(min(rules.crawl_delay, MAX_CRAWL_DELAY_S))
             return rules
 
     def host_delay(self, url: str) -> float:
         """Seconds between request starts to this URL's host: max(per_host_delay_s, capped Crawl-delay)."""
-        return self._gate(urlsplit(url).netloc.lower()).delay_s
+        return self._gate(_origin(url)[1]).delay_s
 
     # ---- internals ---------------------------------------------------------------------------
 
@@ -538,9 +539,8 @@ class Fetcher:
             ) from None
 
     def _robots_failure(self, url: str) -> FetchResult | None:
-        parts = urlsplit(url)
         with self._lock:
-            return self._robots_failed.get(f"{parts.scheme.lower()}://{parts.netloc.lower()}")
+            return self._robots_failed.get(_origin(url)[0])
 
     def _load_robots(self, origin: str) -> RobotsRules:
         res = self.fetch(origin + "/robots.txt", kind="robots")
@@ -560,12 +560,12 @@ class Fetcher:
         # disallow; the cache lasts one run, so the next run tries again.
         return RobotsRules.deny_everything(f"unreachable ({res.detail or res.status})")
 
-    def _gate(self, netloc: str) -> _HostGate:
+    def _gate(self, host_key: str) -> _HostGate:
         with self._lock:
-            gate = self._gates.get(netloc)
+            gate = self._gates.get(host_key)
             if gate is None:
                 gate = _HostGate(self.settings.per_host_concurrency, self.settings.per_host_delay_s)
-                self._gates[netloc] = gate
+                self._gates[host_key] = gate
             return gate
 
     def _cap(self, kind: str) -> int:
@@ -710,7 +710,7 @@ class Fetcher:
         last_modified: str | None,
     ) -> tuple[_Exchange, int, float | None]:
         s = self.settings
-        gate = self._gate(urlsplit(target.url).netloc.lower())
+        gate = self._gate(_origin(target.url)[1])
         attempt = 0
         retry_after: float | None = None
         while True:
@@ -898,6 +898,23 @@ def _error_kind(e: Exception) -> str:
     return type(e).__name__
 
 
+def _origin(url: str) -> tuple[str, str]:
+    """(robots.txt origin 'scheme://host:port', politeness key 'host:port') of a URL, normalised.
+
+    Politeness is per host and port: the tests and the demo run several "hosts" on loopback ports.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(scheme, 0)
+    key = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"{scheme}://{key}", key
+
+
 def _since(t0: float) -> float:
     return round(time.monotonic() - t0, 4)
 
@@ -907,7 +924,7 @@ def _interleave_by_host(urls: Sequence[str]) -> list[int]:
     by_host: dict[str, list[int]] = {}
     for i, u in enumerate(urls):
         try:
-            host = urlsplit(u).netloc.lower()
+            host = _origin(u)[1]
         except ValueError:
             host = ""
         by_host.setdefault(host, []).append(i)

@@ -272,3 +272,17 @@ def test_per_host_delay_wins_over_a_shorter_crawl_delay(srv):
     with Fetcher(fast_settings(per_host_delay_s=0.7)) as f:
         f.robots_for(srv.url("/"))
         assert f.host_delay(srv.url("/")) == 0.7
+
+
+def test_host_spellings_share_one_robots_cache_and_gate(srv):
+    from tests.net.netutil import static_resolver
+
+    srv.route("/robots.txt", Reply(200, body="User-agent: *\nDisallow: /private/\n"))
+    resolver = static_resolver({"news.example": ["127.0.0.1"]})
+    with Fetcher(fast_settings(per_host_delay_s=0.2), resolver=resolver) as f:
+        a = f.fetch(f"http://NEWS.example:{srv.port}/news/a")
+        b = f.fetch(f"http://news.example.:{srv.port}/private/b")
+        assert f.host_delay(f"http://News.Example:{srv.port}/") == 0.2
+    assert a.status == "ok"
+    assert b.status == "blocked"
+    assert len(srv.requests_for("/robots.txt")) == 1
