@@ -3,16 +3,17 @@
 Wrong dates are the most reported bug class of article extractors (newspaper4k, trafilatura/htmldate):
 the crawl date, a "last modified" stamp or a date from a sidebar wins over the real publication date.
 So nothing here guesses silently. Each source gives `DateCandidate`s with an origin and a base
-confidence; `choose_date` drops implausible values (before 1990, after the fetch time plus a day)
-and picks the best-supported candidate, boosting candidates that agree (same calendar day) with a
-candidate from another origin. The choice and all candidates are stored with the article.
+confidence; `choose_date` drops implausible values (before 1990, after the fetch time plus two days),
+picks the best-supported *day* (origins that agree on a day add up), then the most precise candidate of
+that day. The choice and all candidates are stored with the article.
 
 Base confidences (the policy, documented in docs/feeds.md):
 
     page_meta  0.90  structured publication date: article:published_time, JSON-LD datePublished,
                      itemprop=datePublished, <meta name=date|pubdate|dc.date...>
+    url        0.85  /2018/07/10/ or 2018-07-10 in the URL path (0.40 when only year/month): set once at
+                     publication and never changed, unlike metadata that CMSs rewrite on republishing
     feed       0.80  the entry's published/updated date in the feed
-    url        0.70  /2018/07/10/ or 2018-07-10 in the URL path (0.40 when only year/month)
     text       0.50  an explicit "date 2018-07-10" / "Published 10 July 2018" marker at the top of the text,
                      or a short dateline in its first three lines
     extractor  0.35  trafilatura/htmldate's guess, run on the page without its sidebars, navigation and
@@ -20,9 +21,10 @@ Base confidences (the policy, documented in docs/feeds.md):
                      is the crawl day or the modified date. It wins only when nothing better exists.
     page_modified 0.20  article:modified_time / dateModified: a last resort only
 
-Agreement bonus: +0.05 per other origin on the same calendar day (UTC), capped at 1.0. Crawl-day
-penalty: -0.15 for a candidate on the fetch day when a strong candidate from another origin names an
-earlier day (pages and feeds that stamp "now" on everything). htmldate's guess equal to the crawl day is
+Agreement bonus: +0.10 per further origin naming the same calendar day (UTC), capped at 1.0; so a URL
+date confirmed by the feed or by htmldate beats a lone page_meta date (a republished page keeps its old
+URL). Crawl-day penalty: -0.15 for the fetch day when a strong candidate names an earlier day (pages and
+feeds that stamp "now" on everything). htmldate's guess equal to the crawl day is
 dropped outright: it is its fallback when it finds nothing.
 """
 
@@ -41,13 +43,13 @@ FUTURE_SLACK = timedelta(days=2)
 BASE_CONFIDENCE = {
     "page_meta": 0.90,
     "feed": 0.80,
-    "url": 0.70,
+    "url": 0.85,
     "url_month": 0.40,
     "extractor": 0.35,
     "text": 0.50,
     "page_modified": 0.20,
 }
-AGREEMENT_BONUS = 0.05
+AGREEMENT_BONUS = 0.10
 CRAWL_DAY_PENALTY = 0.15
 
 _MONTHS = {
@@ -309,38 +311,47 @@ def extractor_candidate(raw: str | None, fetched_at: datetime | None, now: datet
     return [DateCandidate(dt, "extractor", BASE_CONFIDENCE["extractor"])]
 
 
+def _has_time(value: datetime) -> bool:
+    v = to_utc(value)
+    return (v.hour, v.minute, v.second) != (0, 0, 0)
+
+
 def choose_date(
     candidates: Iterable[DateCandidate],
     *,
     fetched_at: datetime | None = None,
     now: datetime | None = None,
 ) -> tuple[DateCandidate | None, tuple[DateCandidate, ...]]:
-    """Pick the publication date. Returns (winner with its final confidence, all plausible candidates).
+    """Pick the publication date. Returns (chosen candidate with its final confidence, all plausible ones).
 
-    Score = base confidence + AGREEMENT_BONUS per *other origin* on the same UTC day, minus
-    CRAWL_DAY_PENALTY when the candidate falls on the crawl day (fetched_at) while a strong candidate
-    (base >= 0.7) from another origin names an earlier day: CMSs and feeds that stamp "now" on every
-    item are the classic wrong-date bug. Ties go to the candidate listed first.
+    First the *day* (UTC) is chosen: a day scores the best base confidence among its candidates plus
+    AGREEMENT_BONUS for every further origin naming it (page_modified adds nothing), minus
+    CRAWL_DAY_PENALTY when it is the crawl day (fetched_at) while a strong candidate (base >= 0.7) names an
+    earlier day: CMSs and feeds that stamp "now" on every item are the classic wrong-date bug. Ties go to the
+    day named first. Then, within that day, the most confident candidate *with a time of day* gives the value
+    and origin (a URL says only "2018-07-10"; the feed agreeing on that day says "08:05"), else the most
+    confident one. The returned confidence is the day's score.
     """
     kept = tuple(c for c in candidates if plausible(to_utc(c.value), now))
     if not kept:
         return None, kept
     crawl_day = to_utc(fetched_at).date() if fetched_at is not None else None
-    best: DateCandidate | None = None
-    best_score = -1.0
+    days: dict[date, list[DateCandidate]] = {}
     for c in kept:
-        day: date = to_utc(c.value).date()
-        others = {o.origin for o in kept if o.origin != c.origin and to_utc(o.value).date() == day}
-        # page_modified agreeing adds nothing: a modified date equal to the publication day is no evidence.
-        others.discard("page_modified")
-        score = c.confidence + AGREEMENT_BONUS * len(others)
+        days.setdefault(to_utc(c.value).date(), []).append(c)
+    best_day: date | None = None
+    best_score = -1.0
+    for day, group in days.items():
+        origins = {c.origin for c in group} - {"page_modified"}
+        score = max(c.confidence for c in group) + AGREEMENT_BONUS * max(0, len(origins) - 1)
         if crawl_day is not None and day == crawl_day and any(
-            o.origin != c.origin and o.confidence >= 0.7 and to_utc(o.value).date() < day for o in kept
+            o.confidence >= 0.7 and to_utc(o.value).date() < day for o in kept
         ):
             score -= CRAWL_DAY_PENALTY
         score = max(0.0, min(1.0, score))
         if score > best_score:
-            best, best_score = c, score
-    if best is None:
-        return None, kept
-    return DateCandidate(to_utc(best.value), best.origin, round(best_score, 3)), kept
+            best_day, best_score = day, score
+    assert best_day is not None
+    group = sorted(days[best_day], key=lambda c: (not _has_time(c.value), -c.confidence))
+    pick = group[0]
+    return DateCandidate(to_utc(pick.value), pick.origin, round(best_score, 3)), kept

@@ -159,9 +159,9 @@ def test_seed_002_date_comes_from_the_text_marker() -> None:
 @pytest.mark.parametrize(
     ("url", "expected", "conf"),
     [
-        ("https://x.example/news/2018/07/10/story", datetime(2018, 7, 10, tzinfo=UTC), 0.7),
-        ("https://x.example/2018-07-10-story", datetime(2018, 7, 10, tzinfo=UTC), 0.7),
-        ("https://x.example/story-20180710.html", datetime(2018, 7, 10, tzinfo=UTC), 0.7),
+        ("https://x.example/news/2018/07/10/story", datetime(2018, 7, 10, tzinfo=UTC), 0.85),
+        ("https://x.example/2018-07-10-story", datetime(2018, 7, 10, tzinfo=UTC), 0.85),
+        ("https://x.example/story-20180710.html", datetime(2018, 7, 10, tzinfo=UTC), 0.85),
         ("https://x.example/2018/07/story", datetime(2018, 7, 1, tzinfo=UTC), 0.4),
         ("https://x.example/story?id=20180710", None, None),  # numbers in the query are ids
         ("https://2018-07-10.example/story", None, None),  # nor in the host
@@ -195,14 +195,25 @@ def test_parsers() -> None:
 def test_choose_date_agreement_and_crawl_day_penalty() -> None:
     d1 = datetime(2018, 7, 10, 9, tzinfo=UTC)
     feed = DateCandidate(d1, "feed", 0.8)
-    url = DateCandidate(d1.replace(hour=0), "url", 0.7)
+    url = DateCandidate(d1.replace(hour=0), "url", 0.85)
     crawl = DateCandidate(FETCHED, "page_meta", 0.9)
     chosen, kept = choose_date([crawl, feed, url], fetched_at=FETCHED)
-    assert chosen is not None and chosen.origin == "feed" and chosen.confidence == pytest.approx(0.85)
+    # the day comes from feed + url agreeing (0.85 + 0.10); the value from the feed, which has a time of day
+    assert chosen == DateCandidate(d1, "feed", 0.95)
     assert len(kept) == 3
-    # without the fetch time there is no penalty: page_meta's base confidence wins
+    # without the fetch time there is no penalty, but the two agreeing origins still win
     chosen, _ = choose_date([crawl, feed, url])
-    assert chosen is not None and chosen.origin == "page_meta"
+    assert chosen is not None and chosen.value == d1
+    # a lone page_meta beats a lone URL date; a URL date confirmed by anything beats it
+    meta = DateCandidate(datetime(2019, 6, 17, 16, 28, tzinfo=UTC), "page_meta", 0.9)
+    url17 = DateCandidate(datetime(2017, 7, 12, tzinfo=UTC), "url", 0.85)
+    assert choose_date([meta, url17])[0] == meta
+    extractor17 = DateCandidate(datetime(2017, 7, 12, tzinfo=UTC), "extractor", 0.35)
+    chosen, _ = choose_date([meta, url17, extractor17])
+    assert chosen is not None and chosen.value == url17.value and chosen.origin == "url"
+    # a modified date agreeing adds nothing
+    mod = DateCandidate(datetime(2017, 7, 12, 10, tzinfo=UTC), "page_modified", 0.2)
+    assert choose_date([meta, url17, mod])[0] == meta
     # a future date is dropped entirely
     chosen, kept = choose_date([DateCandidate(FETCHED + timedelta(days=30), "page_meta", 0.9)], now=FETCHED)
     assert chosen is None and kept == ()
