@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -117,7 +118,8 @@ def run_digest(
     out = out_dir or config.digest_dir
 
     recovered: list[DigestOutcome] = []
-    with session(db_path) as con:
+    with ExitStack() as stack:
+        con = stack.enter_context(session(db_path))
         unfinished = digests.unfinished_deliveries(con, watch)
         if smtp is None and unfinished:
             # the mail server was removed from the config: these digests exist as files, so count them as
@@ -125,16 +127,18 @@ def run_digest(
             for entry in unfinished:
                 digests.mark_written(con, entry.digest_id, utcnow(), "mail server no longer configured")
             unfinished = []
-    for entry in unfinished:
-        assert smtp is not None
-        result = _deliver(db_path, smtp, entry, sleep=sleep, backoff_base_s=backoff_base_s)
-        recovered.append(_outcome(entry, result, 0, prefix="resent after an interrupted delivery: "))
-    if any(r.status == "failed" for r in recovered):
-        # the same articles would be selected again at once and meet the same server: wait for the next run
-        last = next(r for r in recovered if r.status == "failed")
-        return replace(last, recovered=tuple(r.digest_id for r in recovered))
+        if unfinished:
+            assert smtp is not None
+            stack.close()  # release the file while talking to the mail server
+            for entry in unfinished:
+                result = _deliver(db_path, smtp, entry, sleep=sleep, backoff_base_s=backoff_base_s)
+                recovered.append(_outcome(entry, result, 0, prefix="resent after an interrupted delivery: "))
+            if any(r.status == "failed" for r in recovered):
+                # the same articles would be selected again at once and meet the same server: next run
+                last = next(r for r in recovered if r.status == "failed")
+                return replace(last, recovered=tuple(r.digest_id for r in recovered))
+            con = stack.enter_context(session(db_path))
 
-    with session(db_path) as con:
         plan = digests.select_new(con, watch, now=now, max_items=wc.max_items)
         if plan is None:
             if recovered:

@@ -184,7 +184,7 @@ class Warehouse:
             "story_id": story or copy_of or article_id,
             "assigned_at": published,
         }
-        con = connect(self.path)
+        con = connect(self.path, apply_schema=False)  # the schema was applied when the file was created
         try:
             insert_rows(con, "core.articles", [row])
             insert_rows(con, "core.article_groups", [group], mode="INSERT OR REPLACE")
@@ -192,7 +192,7 @@ class Warehouse:
             con.close()
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        con = connect(self.path)
+        con = connect(self.path, apply_schema=False)
         try:
             return con.execute(sql, params or []).fetchall()
         finally:

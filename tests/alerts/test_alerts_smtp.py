@@ -268,8 +268,19 @@ def test_crash_after_the_server_accepted_resends_with_the_same_message_id(
     ((digest_id, state, attempts),) = warehouse.query("SELECT digest_id, state, attempts FROM core.outbox")
     assert (state, attempts) == ("sending", 1)
 
+    # the resend also happens with the database file free (another process opens it during DATA)
+    seen: list[int] = []
+    code = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+    original = srv.handler.handle_DATA
+
+    async def handle_DATA(server, session, envelope):
+        seen.append(subprocess.run([sys.executable, "-c", code, warehouse.path], timeout=60).returncode)
+        return await original(server, session, envelope)
+
+    srv.handler.handle_DATA = handle_DATA
     cfg = make_config(smtp_port=srv.port)
     o = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now + timedelta(hours=1))
+    assert seen == [0]
     # the documented crash window: sent a second time, byte for byte, with the same Message-ID
     assert o.status == "sent" and o.recovered == (digest_id,) and o.digest_id == digest_id
     assert len(srv.accepted) == 2 and srv.handler.raw[0] == srv.handler.raw[1]
