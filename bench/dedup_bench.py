@@ -101,7 +101,7 @@ def bench_lookup(n: int) -> dict:
     from flows.dedup_stage import group_articles
     from newswatch.config import DedupSettings
     from warehouse import dedup as wd
-    from warehouse.db import connect, insert_rows
+    from warehouse.db import connect, insert_rows, transaction
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.duckdb"
@@ -137,7 +137,8 @@ def bench_lookup(n: int) -> dict:
         copies = [d for d in docs if d.kind == "copy"]
         insert_rows(con, "core.articles", [_row(d) for d in originals])
         t0 = time.perf_counter()
-        group_articles(con, [d.doc_id for d in originals], DedupSettings())
+        with transaction(con):
+            group_articles(con, [d.doc_id for d in originals], DedupSettings())
         per_article_originals = (time.perf_counter() - t0) / len(originals)
 
         # lookup alone: copies against everything stored
@@ -151,7 +152,8 @@ def bench_lookup(n: int) -> dict:
             found += any(c == d.family for c, _ in cands)
         insert_rows(con, "core.articles", [_row(d) for d in copies])
         t0 = time.perf_counter()
-        counts = group_articles(con, [d.doc_id for d in copies], DedupSettings())
+        with transaction(con):
+            counts = group_articles(con, [d.doc_id for d in copies], DedupSettings())
         per_article_copies = (time.perf_counter() - t0) / len(copies)
         con.close()
     lat.sort()

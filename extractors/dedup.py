@@ -135,6 +135,23 @@ def align(units_a: Sequence[str], units_b: Sequence[str], min_overlap: float = U
     return Alignment(tuple(pairs), len(units_a), len(units_b), narrative)
 
 
+def strip_shared_edges(units_a: Sequence[str], units_b: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Drop the identical leading and trailing units of two articles from the same outlet.
+
+    An outlet's header and footer sentences sit at the same ends of all its articles. The outlet-template
+    rule needs a few articles to learn them; this catches the first repeat. Only for same-source pairs: a
+    copy run by another outlet keeps its ends.
+    """
+    a, b = list(units_a), list(units_b)
+    while a and b and tokens(a[-1]) == tokens(b[-1]):
+        a.pop()
+        b.pop()
+    while a and b and tokens(a[0]) == tokens(b[0]):
+        a.pop(0)
+        b.pop(0)
+    return a, b
+
+
 def is_copy(al: Alignment, min_shared_ratio: float, gap_days: float = 0.0) -> bool:
     """A verified copy: enough of the shorter article's units align, and at least MIN_SHARED_UNITS of them.
 

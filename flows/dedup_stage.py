@@ -24,6 +24,7 @@ from extractors.dedup import (
     merge_profiles,
     story_profile,
     story_similarity,
+    strip_shared_edges,
 )
 from extractors.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint, hamming, segment
 from newswatch.config import DedupSettings
@@ -66,6 +67,7 @@ def _syndicate(
     con: duckdb.DuckDBPyConnection,
     art: wd.StoredArticle,
     fp: Fingerprint,
+    own_template: set[int],
     settings: DedupSettings,
     now: datetime,
 ) -> int:
@@ -80,23 +82,25 @@ def _syndicate(
         c for c in ids if c in docs and _prefilter(fp, docs[c], units.get(c, []), settings.paragraph_distance)
     ]
     edges = 0
-    own_template = wd.common_units(con, art.source, art.article_id, fp.unit_simhashes, TEMPLATE_MIN_ARTICLES)
     mine = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in own_template]
     for other in wd.load_articles(con, keep):
         other_all = segment(other.text)
         other_hashes = units.get(other.article_id, [])
         if len(other_hashes) != len(other_all):  # stored by another version: recompute
             other_hashes = list(fingerprint(other.article_id, other.text).unit_simhashes)
-        template = (
-            own_template
-            if other.source == art.source
-            else wd.common_units(con, other.source, other.article_id, other_hashes, TEMPLATE_MIN_ARTICLES)
-        )
-        other_units = [u for u, h in zip(other_all, other_hashes, strict=True) if h not in template]
-        if earlier(_key(other), _key(art)):
-            orig, orig_units, copy, copy_units = other, other_units, art, mine
+        if other.source == art.source:
+            template = own_template
         else:
-            orig, orig_units, copy, copy_units = art, mine, other, other_units
+            counts = wd.common_units(con, other.source, other.article_id, other_hashes)
+            template = {h for h, n in counts.items() if n >= TEMPLATE_MIN_ARTICLES}
+        other_units = [u for u, h in zip(other_all, other_hashes, strict=True) if h not in template]
+        ours = mine
+        if other.source == art.source:
+            ours, other_units = strip_shared_edges(mine, other_units)
+        if earlier(_key(other), _key(art)):
+            orig, orig_units, copy, copy_units = other, other_units, art, ours
+        else:
+            orig, orig_units, copy, copy_units = art, ours, other, other_units
         al = align(orig_units, copy_units)
         gap_days = (_when(copy) - _when(orig)).total_seconds() / 86400
         if not is_copy(al, settings.min_shared_ratio, gap_days):
@@ -152,7 +156,10 @@ def _process(
     if revised:
         wd.delete_article(con, art.article_id)
     fp = fingerprint(art.article_id, art.text)
-    _syndicate(con, art, fp, settings, now)
+    # Sentences this outlet also ran verbatim in other articles: its template (see TEMPLATE_MIN_ARTICLES).
+    seen_in_outlet = wd.common_units(con, art.source, art.article_id, fp.unit_simhashes)
+    template = {h for h, n in seen_in_outlet.items() if n >= TEMPLATE_MIN_ARTICLES}
+    _syndicate(con, art, fp, template, settings, now)
     wd.store_fingerprint(
         con,
         article_id=art.article_id,
@@ -176,7 +183,10 @@ def _process(
     groups = wd.groups_of(con, [m[0] for m in members if m[0] != art.article_id])
     copy_stories = [groups[original][1]] if original in groups else sorted({g[1] for g in groups.values()})
     ents, figs, years = wd.facts_for(con, art.article_id)
-    profile = story_profile(art.title, fp.units, ents, figs, years)
+    # What the article is about, without any sentence its outlet has run elsewhere (template, or
+    # recycled background): those would make every article of an outlet look alike.
+    own = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in seen_in_outlet]
+    profile = story_profile(art.title, own or list(fp.units), ents, figs, years)
     story_id, reason, sim = _story_for(con, art, profile, copy_stories, settings)
     t = _when(art)
     if story_id is None:

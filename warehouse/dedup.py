@@ -211,26 +211,25 @@ def common_units(
     source: str,
     article_id: str,
     unit_simhashes: Sequence[int],
-    min_articles: int,
-) -> set[int]:
-    """Unit simhashes that at least min_articles *other* stored articles of the same source also contain.
+) -> dict[int, int]:
+    """For each of these unit simhashes, how many *other* stored articles of the same source contain it.
 
-    Such a sentence is the outlet's template (an "about us" footer, a standing disclaimer), not evidence
-    that one article copies another. Exact simhash equality: a template repeats verbatim.
+    A sentence repeated verbatim across an outlet's articles is its template (an "about us" footer, a
+    standing disclaimer), not evidence that one article copies another. Only units found at least once
+    are returned.
     """
     if not unit_simhashes:
-        return set()
+        return {}
     rows = con.execute(
         f"""
-        SELECT u.simhash
+        SELECT u.simhash, count(DISTINCT u.article_id)
         FROM core.unit_fingerprints u JOIN core.articles a USING (article_id)
         WHERE u.simhash IN ({_int_list(unit_simhashes)}) AND a.source = ? AND u.article_id <> ?
         GROUP BY u.simhash
-        HAVING count(DISTINCT u.article_id) >= ?
         """,
-        [source, article_id, min_articles],
+        [source, article_id],
     ).fetchall()
-    return {int(r[0]) for r in rows}
+    return {int(r[0]): int(r[1]) for r in rows}
 
 
 def load_unit_simhashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, list[int]]:

@@ -1,0 +1,255 @@
+"""The dedup stage's behaviour over several runs, in a real DuckDB file: late originals, revisions,
+story windows, outlet templates, shared quotes, facts tables, and the Prefect-friendly path entry point."""
+
+from __future__ import annotations
+
+from dedup_helpers import T0, article_row, days, load, seed_articles
+
+from flows.dedup_stage import group_articles as _group
+from flows.dedup_stage import run_dedup
+from newswatch.config import DedupSettings
+from newswatch.models import stable_id
+from warehouse.db import connect, transaction
+
+S = DedupSettings()
+
+STORY = [
+    "The regional water company has been fined 12 million pounds for pumping sewage into two rivers.",
+    "Magistrates heard that storm overflows at three treatment works discharged on 410 dry days.",
+    "The Environment Agency said the company had ignored repeated warnings from its own engineers.",
+    "A spokesman for the company apologised and said 90 million pounds would be spent on upgrades.",
+    "Campaigners said the fine was too small to change the behaviour of a business of that size.",
+    "The company must also pay costs of 300,000 pounds and publish monthly discharge figures online.",
+    "Anglers on the lower river said fish numbers had fallen sharply over the past five summers.",
+    "The judge said the breaches were deliberate and had continued after the company was warned.",
+]
+
+
+def group(con, ids, settings=S):
+    with transaction(con):  # the pipeline calls the stage inside its batch transaction
+        return _group(con, ids, settings)
+
+
+def groups(con):
+    return {
+        a: (s, t)
+        for a, s, t in con.execute(
+            "SELECT article_id, syndication_id, story_id FROM core.article_groups"
+        ).fetchall()
+    }
+
+
+def copy_of_story(lede: str, figure_from: str = "", figure_to: str = "") -> str:
+    body = [s.replace(figure_from, figure_to) if figure_from else s for s in STORY[1:7]]
+    return "\n".join([lede, "READ MORE: Other news from the county", *body, "Hide Ad"])
+
+
+def test_late_original_becomes_the_syndication_id(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    copy = copy_of_story(
+        "A court has fined the water company after years of sewage spills into local rivers."
+    )
+    load(
+        con, [article_row("copy", copy, source="Echo", published_at=T0 + days(1), first_seen_at=T0 + days(1))]
+    )
+    group(con, ["copy"])
+    assert groups(con)["copy"][0] == "copy"
+    # the original, published a day earlier, is only seen in the next run
+    load(
+        con,
+        [article_row("orig", "\n".join(STORY), source="Bugle", published_at=T0, first_seen_at=T0 + days(2))],
+    )
+    counts = group(con, ["orig"])
+    g = groups(con)
+    assert g["orig"][0] == g["copy"][0] == "orig"
+    assert g["orig"][1] == g["copy"][1]
+    assert counts["syndication_groups"] == 1
+    (aid, of) = con.execute("SELECT article_id, copy_of FROM core.syndication_edges").fetchone()
+    assert (aid, of) == ("copy", "orig")
+
+
+def test_changed_figures_are_reported(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [article_row("orig", "\n".join(STORY), title="Water firm fined", published_at=T0)])
+    copy = copy_of_story(STORY[0], "410 dry days", "415 dry days")
+    load(
+        con,
+        [
+            article_row(
+                "copy", copy, title="Water company fined 12m", source="Echo", published_at=T0 + days(0.2)
+            )
+        ],
+    )
+    group(con, ["orig", "copy"])
+    row = con.execute(
+        "SELECT figures_added, figures_removed, headline_changed, sentences_edited FROM syndication_edges"
+    ).fetchone()
+    assert row == (["415"], ["410"], True, 1)
+
+
+def test_revision_recomputes_without_duplicates_and_keeps_the_story(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [article_row("a", "\n".join(STORY), published_at=T0)])
+    group(con, ["a"])
+    story = groups(con)["a"][1]
+    revised = "\n".join(STORY[:4] + ["The company said it would appeal against the size of the fine."])
+    load(con, [article_row("a", revised, published_at=T0)])
+    counts = group(con, ["a"])
+    assert counts["recomputed"] == 1
+    assert groups(con)["a"][1] == story
+    n_units = con.execute("SELECT count(*) FROM core.unit_fingerprints WHERE article_id = 'a'").fetchone()[0]
+    assert n_units == 5
+    assert con.execute("SELECT count(*) FROM core.fingerprints").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM core.simhash_bands").fetchone()[0] == 4
+
+
+def test_same_topic_months_later_starts_a_new_story_but_a_reprint_joins(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [article_row("first", "\n".join(STORY), source="Bugle", published_at=T0)])
+    group(con, ["first"])
+    followup = "\n".join(
+        [
+            "The water company fined last spring for sewage spills has lost its appeal against the penalty.",
+            "Judges at the appeal court said the 12 million pounds fine was fair given the deliberate breaches.",
+            STORY[1],  # background paragraph reused verbatim
+            STORY[2],
+            "The company said it accepted the ruling and had already finished work at two of the three sites.",
+            "Campaigners welcomed the decision but said discharges had continued at the third treatment works.",
+            "Monthly figures published by the company show 37 discharges since the start of the year.",
+        ]
+    )
+    load(con, [article_row("later", followup, source="Bugle", published_at=T0 + days(150))])
+    reprint = "\n".join(STORY[:7])
+    load(con, [article_row("reprint", reprint, source="Archive", published_at=T0 + days(160))])
+    group(con, ["later", "reprint"])
+    g = groups(con)
+    assert g["later"][0] == "later"  # reused background months later is not syndication
+    assert g["later"][1] != g["first"][1]  # and not the same story without strong evidence
+    assert g["reprint"] == (g["first"][0], g["first"][1])  # a reprint is a copy, at any distance
+
+
+def test_outlet_template_does_not_link_different_articles(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    footer = (
+        "The Daily Bugle is owned by Bugle Media Group, which has published local news in the county since 1885. "
+        "Our reporters cover courts, councils and schools across the region every day."
+    )
+    bodies = [
+        [
+            "A new bus route will link the hospital with the railway station from next month.",
+            "The operator said buses would run every twenty minutes during the day and hourly at night.",
+        ],
+        [
+            "The town library will reopen on Saturday after a two year refurbishment costing 3 million pounds.",
+            "Visitors will find a new children's floor, a cafe and study rooms that can be booked online.",
+        ],
+        [
+            "Police are appealing for witnesses after a lorry overturned on the bypass early on Friday morning.",
+            "Nobody was seriously hurt but the road was closed for eight hours while the load was recovered.",
+        ],
+        [
+            "A primary school has been rated outstanding by inspectors for the first time in its history.",
+            "Inspectors praised the reading programme and the way pupils with special needs were supported.",
+        ],
+    ]
+    ids = []
+    for i, body in enumerate(bodies):
+        ids.append(f"bugle{i}")
+        load(
+            con,
+            [
+                article_row(
+                    ids[-1], "\n".join([*body, footer]), source="Daily Bugle", published_at=T0 + days(i)
+                )
+            ],
+        )
+        group(con, [ids[-1]])
+    g = groups(con)
+    # The second article shares only the footer with the first: identical trailing sentences of one outlet
+    # are dropped for same-outlet pairs. From the third article on, the footer is the outlet's template.
+    assert [g[i][0] for i in ids] == ids
+    # and the footer does not make the outlet's articles one story either
+    assert len({g[i][1] for i in ids}) == len(ids)
+
+
+def test_shared_quotes_alone_are_not_a_copy(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    quote = [
+        '"We are determined to get to the bottom of what happened and we will publish everything we find," '
+        "the spokesperson said.",
+        '"This is a significant step, but there is still a great deal of work to do before anyone can say the '
+        'problem has been solved."',
+    ]
+    a = "\n".join([STORY[0], quote[0], STORY[2], quote[1], STORY[4]])
+    b = "\n".join(
+        [
+            "Ministers have ordered a review of how water companies report sewage spills to regulators.",
+            quote[0],
+            "The review will look at the monitors fitted to storm overflows and who checks their data.",
+            quote[1],
+            "Its findings are due before the end of the year, the environment department said on Monday.",
+        ]
+    )
+    load(
+        con,
+        [
+            article_row("a", a, source="Bugle", published_at=T0),
+            article_row("b", b, source="Echo", published_at=T0),
+        ],
+    )
+    group(con, ["a", "b"])
+    g = groups(con)
+    assert g["a"][0] != g["b"][0]
+
+
+def test_facts_tables_feed_story_profiles(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    seeds = seed_articles()
+    load(
+        con,
+        [
+            article_row(
+                s["article_id"],
+                s["text"],
+                title=s["title"],
+                source=s["source"],
+                published_at=s["published_at"],
+            )
+            for s in seeds
+        ],
+    )
+    rows = []
+    for s in seeds:
+        for seq, ent in enumerate(
+            ["South Yorkshire Police", "Independent Office for Police Conduct", "Rotherham"]
+        ):
+            rows.append((s["article_id"], seq, ent, "ORG", ent, 0, 1, ent))
+    con.executemany("INSERT INTO core.entity_mentions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    group(con, [s["article_id"] for s in seeds])
+    key = {s["article_id"]: s["key"] for s in seeds}
+    g = {key[a]: (key[sid], key[st]) for a, (sid, st) in groups(con).items()}
+    assert g["001"][0] == g["002"][0] == "001"
+    assert g["000"][1] == g["001"][1] == g["002"][1] != g["003"][1] == g["004"][1]
+    profile = con.execute(
+        "SELECT profile FROM core.story_assignments WHERE article_id = ?", [seeds[0]["article_id"]]
+    ).fetchone()[0]
+    assert "e:independent office for police conduct" in profile
+
+
+def test_every_article_gets_both_rows_even_without_text_units(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [article_row("stub", "Photo gallery", published_at=None), article_row("x", "\n".join(STORY))])
+    counts = group(con, ["stub", "x", "missing-id"])
+    assert counts["fingerprinted"] == 2
+    assert con.execute("SELECT count(*) FROM core.fingerprints").fetchone()[0] == 2
+    assert groups(con)["stub"] == ("stub", "stub")
+
+
+def test_run_dedup_on_a_path(tmp_path):
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    aid = stable_id("one")
+    load(con, [article_row(aid, "\n".join(STORY), published_at=T0)])
+    con.close()
+    assert run_dedup(path, [aid], S)["fingerprinted"] == 1
+    assert run_dedup(path, [aid], S)["recomputed"] == 0
