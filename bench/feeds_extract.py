@@ -99,6 +99,18 @@ def main() -> None:
         t = getattr(doc, "date", None)
         theirs["right" if t == g["date"] else "none" if t is None else "wrong"] += 1
 
+    # metadata against gold (case- and whitespace-insensitive exact match) on pages that have it
+    meta_scores: dict[str, list[int]] = {"title": [0, 0], "source_vs_sitename": [0, 0], "author": [0, 0]}
+    for name, a in results.items():
+        g = gold_of.get(name)
+        if not g or not isinstance(a, Article):
+            continue
+        for key, ours_value, gold_key in (("title", a.title, "title"), ("source_vs_sitename", a.source, "sitename"),
+                                          ("author", a.author, "author")):
+            if g.get(gold_key):
+                meta_scores[key][1] += 1
+                meta_scores[key][0] += norm(ours_value or "") == norm(g[gold_key])
+
     q = compile_query('Rotherham AND ("child sexual exploitation" OR "child abuse" OR groom*) AND (IOPC OR police)')
     seeds = [article_from_file(p, watch="bench") for p in sorted((REPO / "seeds").glob("*.txt"))]
     seed_articles = [a for a in seeds if isinstance(a, Article)]
@@ -130,6 +142,7 @@ def main() -> None:
         "mean_words": round(words / max(1, sum(v for k, v in status.items() if not k.startswith("skip")))),
         "snippets": {"tp": tp, "fn": fn, "fp": fp, "tn": tn, "precision": round(precision, 3),
                      "recall": round(recall, 3), "f1": round(f1, 3)},
+        "gold_metadata_right_of": {k: f"{v[0]}/{v[1]}" for k, v in meta_scores.items()},
         "gold_dates": {"pages": sum(ours.values()), "ours": dict(ours), "trafilatura_default": dict(theirs)},
         "query_matches_per_s_on_seeds": round(query_per_s),
         "feeds_parsed_per_s": round(50 * len(feed_bodies) / feed_elapsed),

@@ -336,6 +336,38 @@ def _meta(tree: etree._Element | None, *keys: str) -> str | None:
     return None
 
 
+def _jsonld_publisher(tree: etree._Element | None) -> str | None:
+    """publisher.name of the page's JSON-LD article object: the outlet as the publisher names itself.
+
+    og:site_name is sometimes a section ("U.S." on reuters.com) and trafilatura's site name sometimes a
+    host ("salon.com"); the structured publisher is the most deliberate of the three.
+    """
+    if tree is None:
+        return None
+    import json
+
+    for script in tree.xpath("//script[@type='application/ld+json']")[:10]:
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        stack = [data]
+        seen = 0
+        while stack and seen < 200:
+            obj = stack.pop(0)
+            seen += 1
+            if isinstance(obj, list):
+                stack.extend(obj[:50])
+            elif isinstance(obj, dict):
+                pub = obj.get("publisher")
+                if isinstance(pub, list) and pub:
+                    pub = pub[0]
+                if isinstance(pub, dict) and isinstance(pub.get("name"), str) and pub["name"].strip():
+                    return pub["name"]
+                stack.extend(v for v in obj.values() if isinstance(v, dict | list))
+    return None
+
+
 def _host_source(url: str) -> str:
     try:
         host = urlsplit(url).hostname or ""
@@ -473,7 +505,7 @@ def _extract_from_html(
 
     title = plain_text(getattr(doc, "title", None), MAX_TITLE_CHARS) or (entry.title if entry else "") \
         or plain_text(_meta(tree, "og:title"), MAX_TITLE_CHARS) or plain_text(text, 120)
-    site = plain_text(_meta(tree, "og:site_name"), 200) or None
+    site = plain_text(_jsonld_publisher(tree), 200) or plain_text(_meta(tree, "og:site_name"), 200) or None
     named = plain_text(getattr(doc, "sitename", None), 200) or None
     if named and " " not in named and "." in named:
         named = None  # trafilatura's fallback is the host name: a feed title is a better outlet name

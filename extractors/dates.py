@@ -352,6 +352,7 @@ def choose_date(
         if score > best_score:
             best_day, best_score = day, score
     assert best_day is not None
-    group = sorted(days[best_day], key=lambda c: (not _has_time(c.value), -c.confidence))
+    # A modified stamp never supplies the value: on the publication day its time is the edit's, not the story's.
+    group = sorted(days[best_day], key=lambda c: (c.origin == "page_modified", not _has_time(c.value), -c.confidence))
     pick = group[0]
     return DateCandidate(to_utc(pick.value), pick.origin, round(best_score, 3)), kept

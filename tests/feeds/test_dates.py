@@ -211,6 +211,10 @@ def test_choose_date_agreement_and_crawl_day_penalty() -> None:
     extractor17 = DateCandidate(datetime(2017, 7, 12, tzinfo=UTC), "extractor", 0.35)
     chosen, _ = choose_date([meta, url17, extractor17])
     assert chosen is not None and chosen.value == url17.value and chosen.origin == "url"
+    # a modified stamp on the publication day does not lend its time of day
+    day_only = DateCandidate(datetime(2019, 6, 17, tzinfo=UTC), "page_meta", 0.9)
+    mod_same_day = DateCandidate(datetime(2019, 6, 17, 18, tzinfo=UTC), "page_modified", 0.2)
+    assert choose_date([mod_same_day, day_only])[0] == day_only
     # a modified date agreeing adds nothing
     mod = DateCandidate(datetime(2017, 7, 12, 10, tzinfo=UTC), "page_modified", 0.2)
     assert choose_date([meta, url17, mod])[0] == meta
