@@ -177,6 +177,16 @@ def test_source_falls_back_to_feed_title_then_host() -> None:
     assert isinstance(a, Article) and a.source == "northern-chronicle.example"
 
 
+def test_jsonld_publisher_beats_a_section_in_og_site_name() -> None:
+    body = page("news_full.html").replace(b'content="Northern Chronicle">', b'content="U.S.">')
+    assert b'content="U.S."' in body
+    a = extract_article(fetched(body), watch="demo")
+    assert isinstance(a, Article) and a.source == "Northern Chronicle"
+    body = body.replace(b'"publisher": {"@type": "Organization", "name": "Northern Chronicle"}', b'"x": 1')
+    a = extract_article(fetched(body), watch="demo")
+    assert isinstance(a, Article) and a.source == "U.S."
+
+
 def test_hostile_markup_gives_plain_text_title_and_finishes() -> None:
     title = '<script>alert(1)</script>"><img src=x onerror=alert(2)>Officers investigated'
     nested = "<div>" * 5000 + "deep" + "</div>" * 5000
