@@ -44,6 +44,7 @@ from extractors.netguard import (
     system_resolver,
 )
 from extractors.robots import MAX_ROBOTS_BYTES, RobotsRules, parse_robots
+from extractors.urls import is_web_url
 from newswatch.config import FetchSettings
 from newswatch.errors import BlockedError
 from newswatch.models import FetchResult
@@ -246,6 +247,11 @@ class _HostGate:
         with self._lock:
             self.delay_s = max(self.delay_s, delay_s)
 
+    def ready_at(self) -> float:
+        """Earliest monotonic time the next request to this host may start."""
+        with self._lock:
+            return self._next_start
+
     @contextmanager
     def slot(self) -> Iterator[None]:
         self._sem.acquire()
@@ -259,6 +265,51 @@ class _HostGate:
             yield
         finally:
             self._sem.release()
+
+
+class _Scheduler:
+    """Hands fetch_many's URLs to worker threads, host by host, so no worker sleeps on a busy host.
+
+    A worker takes the next URL of the host with the fewest URLs in progress, and among those the one
+    whose politeness slot opens first. Handing out URLs in list order instead lets every worker sleep
+    on a host's delay while other hosts sit idle (measured: 10 hosts x 10 pages at 1 s delay took
+    12.3 s with 8 workers instead of about 11).
+    """
+
+    def __init__(self, urls: Sequence[str], gate_for: Callable[[str], _HostGate]) -> None:
+        self._lock = threading.Lock()
+        self._queues: dict[str, list[int]] = {}
+        self._key_of: dict[int, str] = {}
+        for i, u in enumerate(urls):
+            try:
+                key = _origin(u)[1]
+            except ValueError:
+                key = ""
+            self._queues.setdefault(key, []).append(i)
+            self._key_of[i] = key
+        for q in self._queues.values():
+            q.reverse()  # pop() from the end = list order
+        self._claimed = dict.fromkeys(self._queues, 0)
+        self._gate_for = gate_for
+
+    def take(self) -> int | None:
+        with self._lock:
+            best: tuple[int, float, str] | None = None
+            for key, q in self._queues.items():
+                if not q:
+                    continue
+                cand = (self._claimed[key], self._gate_for(key).ready_at(), key)
+                if best is None or cand < best:
+                    best = cand
+            if best is None:
+                return None
+            key = best[2]
+            self._claimed[key] += 1
+            return self._queues[key].pop()
+
+    def done(self, i: int) -> None:
+        with self._lock:
+            self._claimed[self._key_of[i]] -= 1
 
 
 @dataclass
@@ -489,17 +540,44 @@ class Fetcher:
         if not urls:
             return []
         validators = validators or {}
-        order = _interleave_by_host(urls)
         results: list[FetchResult | None] = [None] * len(urls)
+        sched = _Scheduler(urls, self._gate)
+
+        def work() -> None:
+            while (i := sched.take()) is not None:
+                etag, lm = validators.get(urls[i], (None, None))
+                try:
+                    results[i] = self.fetch(urls[i], kind=kind, etag=etag, last_modified=lm)
+                finally:
+                    sched.done(i)
+
         workers = min(self.settings.total_concurrency, len(urls))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newswatch-fetch") as pool:
-            futures = {}
-            for i in order:
-                etag, lm = validators.get(urls[i], (None, None))
-                futures[pool.submit(self.fetch, urls[i], kind=kind, etag=etag, last_modified=lm)] = i
-            for fut, i in futures.items():
-                results[i] = fut.result()
+            if self.settings.obey_robots and kind != "robots":
+                # robots.txt of every new host first, all hosts in parallel: otherwise a worker that
+                # fetches robots.txt then sleeps out the host delay before the real request, while
+                # other hosts wait for a free worker.
+                firsts: dict[str, str] = {}
+                for u in urls:
+                    try:
+                        firsts.setdefault(_origin(u)[0], u)
+                    except ValueError:
+                        continue
+                with self._lock:
+                    todo = [u for origin, u in firsts.items() if origin not in self._robots and is_web_url(u)]
+                list(pool.map(self._warm_robots, todo))
+            for fut in [pool.submit(work) for _ in range(workers)]:
+                fut.result()
         return [r for r in results if r is not None]
+
+    def _warm_robots(self, url: str) -> None:
+        """Load robots.txt for a URL's host, but only if the SSRF guard lets us talk to that host at all."""
+        try:
+            target = check_url(url, allow_private=self.settings.allow_private_networks)
+            resolve_checked(target, self._resolve_in_time, allow_private=self.settings.allow_private_networks)
+        except (BlockedError, ResolutionError):
+            return  # the page fetch reports it
+        self.robots_for(url)
 
     def robots_for(self, url: str) -> RobotsRules:
         """The robots.txt rules for the URL's host (fetched once per Fetcher, then cached)."""
@@ -917,23 +995,3 @@ def _origin(url: str) -> tuple[str, str]:
 
 def _since(t0: float) -> float:
     return round(time.monotonic() - t0, 4)
-
-
-def _interleave_by_host(urls: Sequence[str]) -> list[int]:
-    """Indices of urls ordered round-robin across hosts, so one busy host does not hold every worker."""
-    by_host: dict[str, list[int]] = {}
-    for i, u in enumerate(urls):
-        try:
-            host = _origin(u)[1]
-        except ValueError:
-            host = ""
-        by_host.setdefault(host, []).append(i)
-    queues = list(by_host.values())
-    out: list[int] = []
-    depth = 0
-    while len(out) < len(urls):
-        for q in queues:
-            if depth < len(q):
-                out.append(q[depth])
-        depth += 1
-    return out
