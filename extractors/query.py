@@ -6,9 +6,10 @@ Grammar (docs/query.md has examples):
     or_expr := and_expr ("OR" and_expr)*
     and_expr:= unary (("AND")? unary)*       juxtaposition is AND
     unary   := ("NOT" | "-") unary | atom
-    atom    := "(" or_expr ")" | PHRASE | WORD
+    atom    := "(" or_expr ")" | "title:"? (PHRASE | WORD)
     PHRASE  := '"' words '"'                 consecutive words, in order
     WORD    := letters/digits, optionally ending in "*" (prefix match)
+    title:  restricts one word or phrase to the title
 
 Operators are upper-case AND, OR, NOT (lower-case "and"/"or"/"not" are ordinary words, as in Lucene and
 most saved-search tools). NOT binds tightest, then AND, then OR. Matching is case-insensitive, on whole
@@ -57,6 +58,7 @@ class _Term:
     words: tuple[str, ...]
     prefix: bool  # the last word is a prefix (written with a trailing *)
     label: str  # as the user wrote it, for explain()
+    title_only: bool = False  # written title:word / title:"phrase"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ class _Or:
 
 # ---- lexer ----------------------------------------------------------------------------------------
 
+_TITLE_FIELD = "title:"
 _TOKEN_RE = re.compile(r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<q>")|(?P<minus>-)(?=[^\s)])|(?P<word>[^\s()"]+))')
 
 
@@ -93,7 +96,7 @@ def _err(q: str, pos: int, msg: str) -> QuerySyntaxError:
     return QuerySyntaxError(f"watch query: {msg} at position {pos}: {shown!r}")
 
 
-def _make_term(q: str, raw: str, pos: int, quoted: bool) -> _Term | None:
+def _make_term(q: str, raw: str, pos: int, quoted: bool, title_only: bool = False) -> _Term | None:
     prefix = raw.endswith("*")
     body = raw.rstrip("*")
     if "*" in body:
@@ -106,7 +109,9 @@ def _make_term(q: str, raw: str, pos: int, quoted: bool) -> _Term | None:
             raise _err(q, pos, "empty phrase")
         return None  # pure punctuation, e.g. a stray '&': ignored like any separator
     label = f'"{raw}"' if quoted else raw
-    return _Term(words, prefix, label)
+    if title_only:
+        label = "title:" + label
+    return _Term(words, prefix, label, title_only)
 
 
 def _lex(q: str) -> list[_Tok]:
@@ -142,7 +147,22 @@ def _lex(q: str) -> list[_Tok]:
         else:
             word = m.group("word")
             i = m.end()
-            if word in ("AND", "&&"):
+            if word.lower().startswith(_TITLE_FIELD):
+                rest = word[len(_TITLE_FIELD) :]
+                if rest:
+                    term = _make_term(q, rest, pos, quoted=False, title_only=True)
+                elif i < n and q[i] == '"':
+                    close = q.find('"', i + 1)
+                    if close < 0:
+                        raise _err(q, i + 1, "unclosed quote")
+                    term = _make_term(q, q[i + 1 : close], pos, quoted=True, title_only=True)
+                    i = close + 1
+                else:
+                    raise _err(q, pos, "title: needs a word or a quoted phrase right after it")
+                if term is None:
+                    raise _err(q, pos, "title: needs a word or a quoted phrase right after it")
+                toks.append(_Tok("term", pos, term))
+            elif word in ("AND", "&&"):
                 toks.append(_Tok("and", pos))
             elif word in ("OR", "||"):
                 toks.append(_Tok("or", pos))
@@ -245,15 +265,18 @@ class _Parser:
 class _Doc:
     """Word positions of title + text (a gap between them so phrases do not span the two)."""
 
-    __slots__ = ("positions", "_vocab")
+    __slots__ = ("positions", "title_end", "_vocab")
 
     def __init__(self, title: str, text: str) -> None:
         self.positions: dict[str, list[int]] = {}
         pos = 0
-        for part in (title, text):
+        self.title_end = 0
+        for k, part in enumerate((title, text)):
             for w in tokenize(part or ""):
                 self.positions.setdefault(w, []).append(pos)
                 pos += 1
+            if k == 0:
+                self.title_end = pos  # positions below this are title words
             pos += 2
         self._vocab: list[str] | None = None
 
@@ -271,6 +294,9 @@ class _Doc:
     def has(self, term: _Term) -> bool:
         last = len(term.words) - 1
         first = self.word_positions(term.words[0], term.prefix and last == 0)
+        if term.title_only:
+            # a title phrase must end inside the title too; the gap after the title guarantees it
+            first = [p for p in first if p < self.title_end]
         if last == 0:
             return bool(first)
         later = [set(self.word_positions(w, term.prefix and k == last)) for k, w in enumerate(term.words) if k]

@@ -64,6 +64,20 @@ def test_matches(query: str, expected: bool) -> None:
     assert compile_query(query).matches(TITLE, TEXT) is expected
 
 
+def test_title_field() -> None:
+    assert compile_query("title:rotherham").matches(TITLE, TEXT)
+    assert not compile_query("title:iopc").matches(TITLE, TEXT)  # only in the text
+    assert compile_query('title:"south yorkshire police"').matches(TITLE, TEXT)
+    assert not compile_query('title:"failings the"').matches(TITLE, TEXT)  # would need the text's first word
+    assert compile_query("title:investigat* iopc").matches(TITLE, TEXT)
+    assert compile_query("TITLE:rotherham -title:football").matches(TITLE, TEXT)
+    assert not compile_query("title:police").matches("", "police police")  # empty title
+    assert compile_query("title:rotherham").explain(TITLE, TEXT) == ["title:rotherham"]
+    for bad in ("title:", "title:(a OR b)", 'title:"unclosed'):
+        with pytest.raises(QuerySyntaxError):
+            compile_query(bad)
+
+
 def test_accents_are_folded_both_ways() -> None:
     assert compile_query("zurich cafe").matches("Zürich – café", "")
     assert compile_query("Zürich café").matches("zurich cafe", "")
