@@ -104,6 +104,8 @@ def decode_html(body: bytes, header_charset: str | None) -> str:
     for enc in declared:
         if enc in ("cp1252", "iso8859-15", "ascii") and utf8_ok:
             return clean_string(body.decode("utf-8"))
+        if enc.startswith(("utf-16", "utf-32")) and b"\x00" not in body[:512]:
+            continue  # "charset=utf-16" on an ASCII-compatible body (no NULs) would decode to CJK garbage
         try:
             return clean_string(body.decode(enc))
         except (UnicodeDecodeError, LookupError):

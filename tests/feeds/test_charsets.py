@@ -38,6 +38,8 @@ def html(meta: str | None = None, title: str = PHRASE) -> str:
         ("utf-8-sig", "iso-8859-1", "windows-1252", "BOM beats header and meta"),
         ("utf-16", "iso-8859-1", None, "UTF-16 BOM beats header"),
         ("utf-8", "no-such-charset", None, "unknown label ignored"),
+        ("utf-8", "utf-16", None, "utf-16 label on an ASCII-compatible body (no NULs) ignored"),
+        ("utf-16-le", "utf-16-le", None, "BOM-less UTF-16 that really is UTF-16"),
     ],
 )
 def test_decode_round_trips(body_encoding: str, header: str | None, meta: str | None, why: str) -> None:
