@@ -189,7 +189,7 @@ def _collect(
     entries: list[FeedEntry] = []
     seen: set[str] = set()
     if len(raw_entries) > MAX_ENTRIES:
-        _add_warning(warnings, f"feed has {len(raw_entries)} entries; only the first {MAX_ENTRIES} kept")
+        _add_warning(warnings, f"feed has more than {MAX_ENTRIES} entries; only the first {MAX_ENTRIES} kept")
         raw_entries = raw_entries[:MAX_ENTRIES]
     for pos, raw in enumerate(raw_entries):
         i = raw.get("index", pos)

@@ -248,3 +248,14 @@ def test_inputs_that_crash_feedparser_still_give_entries(name: str) -> None:
     assert "https://e.example/1" in [e.link for e in parsed.entries]
     assert any("feed parser crashed" in w for w in parsed.warnings)
     assert parsed.title == "T"
+
+
+def test_huge_feed_is_truncated_with_a_warning() -> None:
+    items = "".join(f"<item><guid>g{i}</guid><title>t{i}</title><link>https://e.example/{i}</link></item>"
+                    for i in range(2100))
+    t0 = time.perf_counter()
+    parsed = parse_feed(f'<rss version="2.0"><channel><title>Big</title>{items}</channel></rss>'.encode(),
+                        "https://e.example/feed")
+    assert time.perf_counter() - t0 < 10
+    assert len(parsed.entries) == 2000
+    assert parsed.warnings == ("feed has more than 2000 entries; only the first 2000 kept",)
