@@ -167,10 +167,14 @@ def _item_view(item: DigestItem, copy_of: Mapping[str, str]) -> dict[str, object
         view = _article_view(a)
         view["copies"] = copies_of(a.article_id, lead=False)
         coverage_views.append(view)
+    title = clean_line(item.title) or clean_line(item.lead.title) or "(untitled)"
+    lead = _article_view(item.lead)
     return {
-        "title": clean_line(item.title) or clean_line(item.lead.title) or "(untitled)",
+        "title": title,
+        # shown separately when the item's title is not the lead's own (updates, hand-built digests)
+        "lead_title_differs": lead["title"] != title,
         "is_update": item.is_update,
-        "lead": _article_view(item.lead),
+        "lead": lead,
         "summary": clean_line(item.summary, 600),
         "copies": copies_of(item.lead.article_id, lead=True),
         "coverage": coverage_views,

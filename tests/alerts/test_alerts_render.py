@@ -359,6 +359,7 @@ def test_golden_seed_digest(warehouse, make_config, tmp_path):
         warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now + timedelta(days=1)
     )
     assert upd.items == 1
+    check_golden("seeds-update.html", Path(upd.html_path).read_bytes())
     check_golden(
         "seeds-update.txt",
         parse(Path(upd.eml_path).read_bytes())
