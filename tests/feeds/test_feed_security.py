@@ -259,3 +259,24 @@ def test_huge_feed_is_truncated_with_a_warning() -> None:
     assert time.perf_counter() - t0 < 10
     assert len(parsed.entries) == 2000
     assert parsed.warnings == ("feed has more than 2000 entries; only the first 2000 kept",)
+
+
+def test_fuzzed_entries_are_storable_in_duckdb(tmp_path: Path) -> None:
+    """A5 'every stored row valid': the parsed hostile entries go into a real core.feed_entries and come back."""
+    from warehouse.db import connect, insert_rows
+
+    parsed = parse_feed(fuzz_feed(), "https://f.example.com/feed", "application/rss+xml",
+                        now=datetime(2026, 1, 1, tzinfo=UTC))
+    rows = [
+        {"feed_url": e.feed_url, "entry_key": e.entry_key, "link": e.link, "canonical_url": e.link,
+         "title": e.title, "published_at": e.published_at, "first_seen_at": datetime(2026, 1, 1, tzinfo=UTC),
+         "run_id": "r"}
+        for e in parsed.entries
+    ]
+    con = connect(tmp_path / "fuzz.duckdb")
+    try:
+        assert insert_rows(con, "core.feed_entries", rows) == len(parsed.entries)
+        back = con.execute("SELECT entry_key, title, link FROM core.feed_entries ORDER BY entry_key").fetchall()
+    finally:
+        con.close()
+    assert back == sorted((e.entry_key, e.title, e.link) for e in parsed.entries)
