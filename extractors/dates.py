@@ -172,12 +172,12 @@ def url_candidates(url: str, now: datetime | None = None) -> list[DateCandidate]
 
 
 _TEXT_MARKER_RE = re.compile(
-    r"^\s*(?:date|published|posted|veröffentlicht|datum|am)?\s*:?\s*(?:on\s+)?"
+    r"^\s*(?:date|published|posted|veröffentlicht|datum)?\s*:?\s*(?:on\s+)?"
     r"(\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?)",
     re.IGNORECASE,
 )
 _TEXT_HUMAN_MARKER_RE = re.compile(
-    r"^\s*(?:published|posted|date|veröffentlicht|am)\s*:?\s*(?:on\s+)?", re.IGNORECASE
+    r"^\s*(?:published|posted|date|veröffentlicht|datum)\s*:?\s*(?:on\s+)?", re.IGNORECASE
 )
 
 

@@ -190,6 +190,9 @@ def test_parsers() -> None:
     long_first = "The report published by the inquiry on 10 July 2015 found that at least 1,400 children were abused."
     assert text_candidates(long_first + "\nmore") == []  # a date inside a sentence is about the story
     assert text_candidates("a\nb\nc\nd\n10 July 2018") == []  # only the top of the text
+    event = "Am 10. Juli 2018 hat die Polizei in Rotherham nach monatelangen Ermittlungen drei Männer festgenommen."
+    assert text_candidates(event) == []  # a story that starts with the date of an event
+    assert text_candidates("Veröffentlicht am 10. Juli 2018\nText")[0].value == datetime(2018, 7, 10, tzinfo=UTC)
 
 
 def test_choose_date_agreement_and_crawl_day_penalty() -> None:
