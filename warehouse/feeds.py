@@ -122,6 +122,16 @@ def is_unchanged(state: FeedState | None, result: FetchResult, body_hash: str) -
     return state is not None and result.status == "ok" and state.body_hash == body_hash
 
 
+MAX_VALIDATOR_CHARS = 512
+
+
+def _validator(value: str | None) -> str | None:
+    """A validator worth sending back: printable ASCII, at most 512 chars (hostile servers send anything)."""
+    if not value or len(value) > MAX_VALIDATOR_CHARS or not value.isascii() or not value.isprintable():
+        return None
+    return value
+
+
 def _clamp(seconds: float) -> int:
     return int(min(MAX_INTERVAL_S, max(MIN_INTERVAL_S, seconds)))
 
@@ -206,14 +216,14 @@ def record_poll(
                     if changed_etag
                     else f"{now:%Y-%m-%d %H:%M}: 200 with an unchanged body despite conditional headers"
                 )
-            upd["etag"] = result.etag
-            upd["last_modified"] = result.last_modified
+            upd["etag"] = _validator(result.etag)
+            upd["last_modified"] = _validator(result.last_modified)
             upd["body_hash"] = digest
         else:
             if result.etag:
-                upd["etag"] = result.etag
+                upd["etag"] = _validator(result.etag)
             if result.last_modified:
-                upd["last_modified"] = result.last_modified
+                upd["last_modified"] = _validator(result.last_modified)
         if parsed is not None:
             upd["title"] = parsed.title or prev.title
             upd["site_link"] = parsed.link or prev.site_link

@@ -88,6 +88,12 @@ def test_validators_are_stored_and_returned(con: duckdb.DuckDBPyConnection) -> N
     assert not st3.validators_unreliable
 
 
+def test_hostile_validators_are_not_stored(con: duckdb.DuckDBPyConnection) -> None:
+    st = poll(con, ok(rss(("1", T0)), etag='"' + "x" * 10_000 + '"', last_modified="Sun,\r\nBcc: x"), T0, new=1)
+    assert st.etag is None and st.last_modified is None
+    assert st.conditional_headers() == {}
+
+
 def test_lying_validators_are_detected_and_remembered(con: duckdb.DuckDBPyConnection) -> None:
     body = rss(("1", T0))
     poll(con, ok(body, etag='"a"'), T0, new=1)
