@@ -280,3 +280,18 @@ def test_fuzzed_entries_are_storable_in_duckdb(tmp_path: Path) -> None:
     finally:
         con.close()
     assert back == sorted((e.entry_key, e.title, e.link) for e in parsed.entries)
+
+
+def test_surrogate_character_reference_costs_nothing() -> None:
+    import io
+
+    import feedparser
+
+    body = (b'<rss version="2.0"><channel><title>T</title><item><title>bad &#xD800; &#0; &#55296;</title>'
+            b"<link>https://e.example/1</link></item><item><title>good</title><link>https://e.example/2</link>"
+            b"</item></channel></rss>")
+    with pytest.raises(UnicodeEncodeError):  # feedparser 6.0.14 loses the whole feed to one reference
+        feedparser.parse(io.BytesIO(body))
+    parsed = parse_feed(body, "https://e.example/feed")
+    assert [e.title for e in parsed.entries] == ["bad \ufffd \ufffd \ufffd", "good"]
+    assert parsed.warnings[0].startswith("3 invalid character reference(s)")
