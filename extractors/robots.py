@@ -8,7 +8,7 @@ gets robots.txt through the same guarded client as everything else.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 # RFC 9309 2.5: crawlers SHOULD parse at least 500 KiB; we read exactly that much.
@@ -19,13 +19,45 @@ MAX_ROBOTS_BYTES = 500 * 1024
 class Rule:
     allow: bool
     pattern: str  # normalised path pattern, may contain * and a trailing $
-    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "regex", _compile(self.pattern))
 
     def matches(self, path: str) -> bool:
-        return self.regex.match(path) is not None
+        return pattern_matches(self.pattern, path)
+
+
+def pattern_matches(pattern: str, path: str) -> bool:
+    """RFC 9309 path matching: prefix match; '*' matches any run of characters; a final '$' anchors the end.
+
+    Not a regex: a hostile robots.txt line such as `/*a*a*a*a*a*a*a*a*a*a*a*a*b$` makes a backtracking
+    regex take exponential time. This is the classic greedy wildcard match, O(len(pattern) x len(path))
+    at worst and linear in practice; patterns without '*' are a plain startswith/equality.
+    """
+    anchored = pattern.endswith("$")
+    pat = pattern[:-1] if anchored else pattern
+    if "*" not in pat:
+        return path == pat if anchored else path.startswith(pat)
+    if not anchored:
+        pat += "*"  # prefix match = the pattern followed by anything
+    p = s = 0
+    star = -1
+    mark = 0
+    n, m = len(pat), len(path)
+    while s < m:
+        if p < n and pat[p] == "*":
+            star, mark = p, s
+            p += 1
+        elif p < n and pat[p] == path[s]:
+            p += 1
+            s += 1
+        elif star >= 0:
+            # let the last '*' swallow one more character and retry from there
+            mark += 1
+            s = mark
+            p = star + 1
+        else:
+            return False
+    while p < n and pat[p] == "*":
+        p += 1
+    return p == n
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +133,6 @@ def _path_of(url_or_path: str) -> str:
         parts = urlsplit(url_or_path)
         raw = (parts.path or "/") + (("?" + parts.query) if parts.query else "")
     return _normalise(raw)
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    """A pattern as a regex anchored at the start: '*' is any run of characters, a final '$' ends the path."""
-    anchored = pattern.endswith("$")
-    body = pattern[:-1] if anchored else pattern
-    rx_text = ".*".join(re.escape(p) for p in body.split("*"))
-    return re.compile(rx_text + ("$" if anchored else ""), re.DOTALL)
 
 
 def product_token(user_agent: str) -> str:

@@ -5,6 +5,8 @@ RELIABILITY.md C20. The RFC examples are from RFC 9309 sections 2.2.2 and 5.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from extractors.http import Fetcher
@@ -286,3 +288,35 @@ def test_host_spellings_share_one_robots_cache_and_gate(srv):
     assert a.status == "ok"
     assert b.status == "blocked"
     assert len(srv.requests_for("/robots.txt")) == 1
+
+
+def _reference_match(pattern: str, path: str) -> bool:
+    import re
+
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    rx = ".*".join(re.escape(p) for p in body.split("*")) + ("$" if anchored else "")
+    return re.match(rx, path, re.DOTALL) is not None
+
+
+def test_wildcard_matcher_agrees_with_a_regex_reference():
+    import random
+
+    from extractors.robots import pattern_matches
+
+    rng = random.Random(9309)
+    for _ in range(5000):
+        pattern = "/" + "".join(rng.choice("ab*/") for _ in range(rng.randint(0, 6)))
+        if rng.random() < 0.3:
+            pattern += "$"
+        path = "/" + "".join(rng.choice("ab/") for _ in range(rng.randint(0, 8)))
+        assert pattern_matches(pattern, path) is _reference_match(pattern, path), (pattern, path)
+
+
+@pytest.mark.timeout(5)
+def test_hostile_wildcards_do_not_backtrack_exponentially():
+    text = "User-agent: *\nDisallow: /" + "*a" * 40 + "*b$\n"
+    r = parse_robots(text, UA)
+    t0 = time.monotonic()
+    assert r.allowed("/" + "a" * 20_000) is True
+    assert time.monotonic() - t0 < 1.0
