@@ -320,3 +320,17 @@ def test_hostile_wildcards_do_not_backtrack_exponentially():
     t0 = time.monotonic()
     assert r.allowed("/" + "a" * 20_000) is True
     assert time.monotonic() - t0 < 1.0
+
+
+@pytest.mark.timeout(10)
+def test_pathological_robots_txt_parses_fast():
+    long_line = "User-agent: *\nDisallow: /" + " " * 400_000 + "x\n"
+    many_rules = "User-agent: *\n" + "".join(f"Disallow: /p{i}/*x*y$\n" for i in range(20_000))
+    t0 = time.monotonic()
+    parse_robots(long_line, UA)
+    r = parse_robots(many_rules, UA)
+    for i in range(50):
+        r.allowed(f"/p{i}/aaaa/x/bbbb/y")
+    assert time.monotonic() - t0 < 4.0
+    assert r.allowed("/p7/x/y") is False
+    assert r.allowed("/p7/x/y/z") is True
