@@ -93,8 +93,20 @@ def _populate(con, n: int) -> None:
     )
 
 
-def bench_lookup(n: int) -> dict:
-    """Lookup latency and memory with n stored articles (run in a fresh process for a clean peak RSS)."""
+def build_db(n: int, path: Path) -> dict:
+    """Create the warehouse file with n synthetic stored articles (own process: its memory is not counted)."""
+    from warehouse.db import connect
+
+    con = connect(path)
+    t0 = time.perf_counter()
+    _populate(con, n)
+    con.execute("CHECKPOINT")
+    con.close()
+    return {"build_s": round(time.perf_counter() - t0, 1), "db_mb": round(path.stat().st_size / 2**20)}
+
+
+def bench_lookup(n: int, path: Path) -> dict:
+    """Lookup latency and memory on a built warehouse, in a fresh process as a scheduled run would be."""
     from bench.dedup_eval import _row
     from bench.dedup_gen import T0, build
     from extractors.fingerprint import fingerprint
@@ -103,75 +115,63 @@ def bench_lookup(n: int) -> dict:
     from warehouse import dedup as wd
     from warehouse.db import connect, insert_rows, transaction
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.duckdb"
-        con = connect(path)
-        t0 = time.perf_counter()
-        _populate(con, n)
-        con.execute("CHECKPOINT")
-        con.close()
-        build_s = time.perf_counter() - t0
-        size_mb = path.stat().st_size / 2**20
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-        # fresh connection, as a scheduled run would open it
-        con = connect(path)
-        docs = [d for d in build(seed=11, max_bases=40) if d.kind in ("original", "copy", "half")]
-        shift = datetime(2021, 1, 1, tzinfo=UTC) - T0  # after the synthetic articles
-        docs = [
-            d.__class__(
-                d.doc_id,
-                d.title,
-                d.text,
-                d.source,
-                d.published_at + shift if d.published_at else None,
-                d.first_seen_at + shift,
-                d.family,
-                d.story,
-                d.kind,
-                d.ops,
-            )
-            for d in docs
-        ]
-        originals = [d for d in docs if d.kind != "copy"]
-        copies = [d for d in docs if d.kind == "copy"]
+    con = connect(path)
+    rss_open = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    docs = [d for d in build(seed=11, max_bases=40) if d.kind in ("original", "copy", "half")]
+    shift = datetime(2021, 1, 1, tzinfo=UTC) - T0  # after the synthetic articles
+    docs = [
+        d.__class__(
+            d.doc_id,
+            d.title,
+            d.text,
+            d.source,
+            d.published_at + shift if d.published_at else None,
+            d.first_seen_at + shift,
+            d.family,
+            d.story,
+            d.kind,
+            d.ops,
+        )
+        for d in docs
+    ]
+    originals = [d for d in docs if d.kind != "copy"]
+    copies = [d for d in docs if d.kind == "copy"]
+    with transaction(con):
         insert_rows(con, "core.articles", [_row(d) for d in originals])
         t0 = time.perf_counter()
-        with transaction(con):
-            group_articles(con, [d.doc_id for d in originals], DedupSettings())
+        group_articles(con, [d.doc_id for d in originals], DedupSettings())
         per_article_originals = (time.perf_counter() - t0) / len(originals)
 
-        # lookup alone: copies against everything stored
-        lat = []
-        found = 0
-        for d in copies:
-            fp = fingerprint(d.doc_id, d.text)
-            t0 = time.perf_counter()
-            cands = wd.find_candidates(con, d.doc_id, fp.doc_simhash, fp.unit_simhashes)
-            lat.append(time.perf_counter() - t0)
-            found += any(c == d.family for c, _ in cands)
+    # the lookup alone: each copy against everything stored
+    lat = []
+    found = 0
+    for d in copies:
+        fp = fingerprint(d.doc_id, d.text)
+        t0 = time.perf_counter()
+        cands = wd.find_candidates(con, d.doc_id, fp.doc_simhash, fp.unit_simhashes)
+        lat.append(time.perf_counter() - t0)
+        found += any(c == d.family for c, _ in cands)
+    with transaction(con):
         insert_rows(con, "core.articles", [_row(d) for d in copies])
         t0 = time.perf_counter()
-        with transaction(con):
-            counts = group_articles(con, [d.doc_id for d in copies], DedupSettings())
+        counts = group_articles(con, [d.doc_id for d in copies], DedupSettings())
         per_article_copies = (time.perf_counter() - t0) / len(copies)
-        con.close()
+    con.close()
     lat.sort()
     return {
         "bench": "lookup",
         "stored_articles": n,
         "stored_unit_fingerprints": n * UNITS_PER_ARTICLE,
-        "db_mb": round(size_mb),
-        "build_s": round(build_s, 1),
+        "lookups": len(lat),
         "lookup_ms_p50": round(statistics.median(lat) * 1000, 2),
         "lookup_ms_p95": round(lat[int(len(lat) * 0.95)] * 1000, 2),
         "lookup_ms_max": round(lat[-1] * 1000, 2),
         "copies_found_by_lookup": f"{found}/{len(copies)}",
-        "group_articles_ms_per_article_new_texts": round(per_article_originals * 1000, 1),
-        "group_articles_ms_per_article_copies": round(per_article_copies * 1000, 1),
+        "group_articles_ms_per_new_text": round(per_article_originals * 1000, 1),
+        "group_articles_ms_per_copy": round(per_article_copies * 1000, 1),
         "copies_grouped": counts["copies_grouped"],
-        "peak_rss_mb_build": round(rss_before),
-        "peak_rss_mb_total": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "rss_mb_after_open": round(rss_open),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
 
@@ -183,10 +183,27 @@ def main(argv: list[str]) -> None:
     if argv and argv[0] == "lookup":
         sizes = [int(x) for x in argv[1:]] or [10_000, 100_000, 1_000_000]
         for n in sizes:
-            # one process per size: its peak RSS is that size's alone
-            subprocess.run([sys.executable, "-m", "bench.dedup_bench", "_lookup", str(n)], check=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "bench.duckdb"
+                # build and measure in separate processes: the measured peak RSS is the lookup's alone
+                built = subprocess.run(
+                    [sys.executable, "-m", "bench.dedup_bench", "_build", str(n), str(path)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                measured = subprocess.run(
+                    [sys.executable, "-m", "bench.dedup_bench", "_lookup", str(n), str(path)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                result = {**json.loads(measured.stdout), **json.loads(built.stdout)}
+                print(json.dumps(result), flush=True)
+    elif argv and argv[0] == "_build":
+        print(json.dumps(build_db(int(argv[1]), Path(argv[2]))))
     elif argv and argv[0] == "_lookup":
-        print(json.dumps(bench_lookup(int(argv[1]))), flush=True)
+        print(json.dumps(bench_lookup(int(argv[1]), Path(argv[2]))))
 
 
 if __name__ == "__main__":

@@ -152,9 +152,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--max-bases", type=int, default=None)
+    ap.add_argument("--span-days", type=int, default=700, help="days over which originals are published")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    result = evaluate(build(seed=args.seed, max_bases=args.max_bases))
+    result = evaluate(build(seed=args.seed, max_bases=args.max_bases, span_days=args.span_days))
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

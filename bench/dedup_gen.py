@@ -235,8 +235,14 @@ def seed_docs() -> list[Doc]:
     return out
 
 
-def build(seed: int = 7, max_bases: int | None = None, corpus: list[dict] | None = None) -> list[Doc]:
-    """The labelled set: seeds, real texts with copies, and hard negatives. Same seed -> same documents."""
+def build(
+    seed: int = 7, max_bases: int | None = None, corpus: list[dict] | None = None, span_days: int = 700
+) -> list[Doc]:
+    """The labelled set: seeds, real texts with copies, and hard negatives. Same seed -> same documents.
+
+    Originals are published over span_days; a small span (e.g. 20) puts many unrelated stories inside one
+    story window, which is the hard case for story grouping.
+    """
     rng = random.Random(seed)
     corpus = corpus if corpus is not None else load_corpus()
     bases = [d for d in corpus if len(_body_paras(d["text"])) >= 5]
@@ -250,7 +256,7 @@ def build(seed: int = 7, max_bases: int | None = None, corpus: list[dict] | None
     for n, base in enumerate(bases):
         others = [t for t in titles if t != base["title"]]
         outlets = rng.sample(OUTLETS, k=len(OUTLETS))
-        pub = T0 + timedelta(days=rng.randint(0, 700), hours=rng.randint(0, 23))
+        pub = T0 + timedelta(days=rng.randint(0, span_days), hours=rng.randint(0, 23))
         fam = f"b{n:03d}"
         paras = _body_paras(base["text"])
         if len(paras) >= 14 and rng.random() < 0.5:

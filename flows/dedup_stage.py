@@ -70,18 +70,17 @@ def _syndicate(
     own_template: set[int],
     settings: DedupSettings,
     now: datetime,
-) -> int:
-    """Find verified copies among stored articles and write the edges. Returns the number of edges."""
+) -> list[str]:
+    """Find verified copies among stored articles and write the edges. Returns the candidates looked at."""
     cands = wd.find_candidates(con, art.article_id, fp.doc_simhash, fp.unit_simhashes, limit=MAX_CANDIDATES)
     if not cands:
-        return 0
+        return []
     ids = [c for c, _ in cands]
     units = wd.load_unit_simhashes(con, ids)
     docs = wd.doc_simhashes(con, ids)
     keep = [
         c for c in ids if c in docs and _prefilter(fp, docs[c], units.get(c, []), settings.paragraph_distance)
     ]
-    edges = 0
     mine = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in own_template]
     for other in wd.load_articles(con, keep):
         other_all = segment(other.text)
@@ -119,8 +118,7 @@ def _syndicate(
             version=FINGERPRINT_VERSION,
             detected_at=now,
         )
-        edges += 1
-    return edges
+    return ids
 
 
 def _story_for(
@@ -128,17 +126,33 @@ def _story_for(
     art: wd.StoredArticle,
     profile: dict[str, float],
     copy_stories: Sequence[str],
+    text_candidates: Sequence[str],
     settings: DedupSettings,
 ) -> tuple[str | None, str, float | None]:
-    """(story_id or None for a new story, reason, similarity) for an article that has no story yet."""
+    """(story_id or None for a new story, reason, similarity) for an article that has no story yet.
+
+    Stories active within story_window_days of the article are compared with STORY_MIN_SIMILARITY. Older
+    or later stories are considered only when one of their articles shares text with this one (a lookup
+    candidate), and then need STORY_STRONG_SIMILARITY.
+    """
     if copy_stories:
         # A syndicated copy is the strongest evidence there is: it joins its original's story at any distance.
         return copy_stories[0], "syndicated", None
     t = _when(art)
     window = timedelta(days=settings.story_window_days)
+    stories = {s.story_id: s for s in wd.candidate_stories(con, t - window, t + window)}
+    for _, (_, story_id) in wd.groups_of(con, text_candidates).items():
+        if story_id not in stories:
+            old = wd.get_story(con, story_id)
+            if old is not None and old.last_at >= t - timedelta(days=STORY_MAX_LOOKBACK_DAYS):
+                stories[story_id] = old
+    if not stories:
+        return None, "new", None
+    terms = set(profile).union(*(s.profile for s in stories.values()))
+    idf = wd.term_idf(con, terms)
     best: tuple[float, str] | None = None
-    for story in wd.candidate_stories(con, t - timedelta(days=STORY_MAX_LOOKBACK_DAYS), t + window):
-        sim = story_similarity(profile, story.profile)
+    for story in sorted(stories.values(), key=lambda s: s.story_id):
+        sim = story_similarity(profile, story.profile, idf)
         in_window = story.first_at - window <= t <= story.last_at + window
         threshold = STORY_MIN_SIMILARITY if in_window else STORY_STRONG_SIMILARITY
         if sim >= threshold and (best is None or sim > best[0]):
@@ -149,7 +163,11 @@ def _story_for(
 
 
 def _process(
-    con: duckdb.DuckDBPyConnection, art: wd.StoredArticle, revised: bool, settings: DedupSettings
+    con: duckdb.DuckDBPyConnection,
+    art: wd.StoredArticle,
+    revised: bool,
+    settings: DedupSettings,
+    facts_tables: frozenset[str],
 ) -> None:
     now = utcnow()
     previous = wd.groups_of(con, [art.article_id]).get(art.article_id)
@@ -159,7 +177,7 @@ def _process(
     # Sentences this outlet also ran verbatim in other articles: its template (see TEMPLATE_MIN_ARTICLES).
     seen_in_outlet = wd.common_units(con, art.source, art.article_id, fp.unit_simhashes)
     template = {h for h, n in seen_in_outlet.items() if n >= TEMPLATE_MIN_ARTICLES}
-    _syndicate(con, art, fp, template, settings, now)
+    text_candidates = _syndicate(con, art, fp, template, settings, now)
     wd.store_fingerprint(
         con,
         article_id=art.article_id,
@@ -182,12 +200,12 @@ def _process(
         return
     groups = wd.groups_of(con, [m[0] for m in members if m[0] != art.article_id])
     copy_stories = [groups[original][1]] if original in groups else sorted({g[1] for g in groups.values()})
-    ents, figs, years = wd.facts_for(con, art.article_id)
+    ents, figs, years = wd.facts_for(con, art.article_id, facts_tables)
     # What the article is about, without any sentence its outlet has run elsewhere (template, or
     # recycled background): those would make every article of an outlet look alike.
     own = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in seen_in_outlet]
     profile = story_profile(art.title, own or list(fp.units), ents, figs, years)
-    story_id, reason, sim = _story_for(con, art, profile, copy_stories, settings)
+    story_id, reason, sim = _story_for(con, art, profile, copy_stories, text_candidates, settings)
     t = _when(art)
     if story_id is None:
         story = wd.StoryRow(art.article_id, art.title, t, t, 1, _trim(profile))
@@ -213,6 +231,7 @@ def _process(
                 now,
             )
     wd.save_story_assignment(con, art.article_id, story_id, reason, sim, _trim(profile), now)
+    wd.add_terms(con, profile)
     wd.assign(con, art.article_id, original, story_id, now)
 
 
@@ -232,8 +251,9 @@ def group_articles(
     state = wd.load_state(con, ids)
     todo = [a for a in arts if state.get(a.article_id) != (FINGERPRINT_VERSION, a.content_hash)]
     todo.sort(key=lambda a: (_when(a), a.first_seen_at, a.article_id))
+    tables = wd.facts_tables(con) if todo else frozenset()
     for art in todo:
-        _process(con, art, art.article_id in state or _has_rows(con, art.article_id), settings)
+        _process(con, art, art.article_id in state or _has_rows(con, art.article_id), settings, tables)
     groups = wd.groups_of(con, [a.article_id for a in arts])
     synd_ids = {g[0] for g in groups.values()}
     sizes = _group_sizes(con, synd_ids)

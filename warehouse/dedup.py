@@ -9,6 +9,7 @@ measures it at 10k, 100k and 1M stored articles.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,8 @@ from warehouse.db import insert_rows
 
 BANDS = 4  # 4 bands of 16 bits: document simhashes within 3 bits always share a band
 BAND_BITS = 16
+# A unit simhash held by more stored articles than this is a stock sentence: template for every outlet.
+MAX_UNIT_POSTINGS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,16 +223,31 @@ def common_units(
     """
     if not unit_simhashes:
         return {}
-    rows = con.execute(
-        f"""
-        SELECT u.simhash, count(DISTINCT u.article_id)
-        FROM core.unit_fingerprints u JOIN core.articles a USING (article_id)
-        WHERE u.simhash IN ({_int_list(unit_simhashes)}) AND a.source = ? AND u.article_id <> ?
-        GROUP BY u.simhash
-        """,
-        [source, article_id],
+    # Two index lookups instead of one join: a join would scan core.articles (measured ~0.4 s at 1M rows).
+    hits = con.execute(
+        f"SELECT simhash, article_id FROM core.unit_fingerprints WHERE simhash IN ({_int_list(unit_simhashes)})"
     ).fetchall()
-    return {int(r[0]): int(r[1]) for r in rows}
+    postings: dict[int, int] = {}
+    for h, _ in hits:
+        postings[int(h)] = postings.get(int(h), 0) + 1
+    # A sentence in very many articles (a stock phrase) is template for everyone, whatever the source.
+    stock = {h: n for h, n in postings.items() if n > MAX_UNIT_POSTINGS}
+    hits = [(h, a) for h, a in hits if int(h) not in stock]
+    others = {a for _, a in hits if a != article_id}
+    if not others:
+        return stock
+    same = {
+        r[0]
+        for r in con.execute(
+            f"SELECT article_id FROM core.articles WHERE article_id IN ({_str_list(sorted(others))}) AND source = ?",
+            [source],
+        ).fetchall()
+    }
+    counts: dict[int, set[str]] = {}
+    for h, a in hits:
+        if a in same:
+            counts.setdefault(int(h), set()).add(a)
+    return {**stock, **{h: len(a) for h, a in counts.items()}}
 
 
 def load_unit_simhashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, list[int]]:
@@ -411,24 +429,55 @@ def save_story_assignment(
     )
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    # Checked up front: a failed query would abort the caller's open transaction.
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
-        ).fetchone()[0]
+def term_idf(con: duckdb.DuckDBPyConnection, terms: Iterable[str]) -> dict[str, float]:
+    """Smoothed idf of story-profile terms: ln((N + 1) / (df + 1)) + 1, N = articles with a profile."""
+    ts = sorted(set(terms))
+    n = con.execute("SELECT count(*) FROM core.story_assignments").fetchone()[0]
+    df = {
+        r[0]: int(r[1])
+        for r in con.execute(
+            f"SELECT term, df FROM core.story_terms WHERE term IN ({_str_list(ts)})"
+        ).fetchall()
+    }
+    return {t: math.log((n + 1) / (df.get(t, 0) + 1)) + 1.0 for t in ts}
+
+
+def add_terms(con: duckdb.DuckDBPyConnection, terms: Iterable[str]) -> None:
+    """Count one more article for each of these profile terms."""
+    ts = sorted(set(terms))
+    if not ts:
+        return
+    con.execute(
+        f"""
+        INSERT INTO core.story_terms
+        SELECT unnest([{_str_list(ts)}]) AS term, 1 AS df
+        ON CONFLICT (term) DO UPDATE SET df = df + 1
+        """
     )
 
 
-def facts_for(con: duckdb.DuckDBPyConnection, article_id: str) -> tuple[list[str], list[str], list[int]]:
+def facts_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Which of the facts stage's tables exist (checked once per batch: a failed query would abort the
+    caller's open transaction, so absence is checked up front rather than caught)."""
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'core' "
+        "AND table_name IN ('entity_mentions', 'figures', 'periods')"
+    ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def facts_for(
+    con: duckdb.DuckDBPyConnection, article_id: str, tables: frozenset[str]
+) -> tuple[list[str], list[str], list[int]]:
     """Entities, figures and period years the facts stage stored for an article ([] when absent).
 
-    The facts tables belong to another stage and may not exist (or be empty) when dedup runs alone.
+    The facts tables belong to another stage and may not exist (or be empty) when dedup runs alone;
+    `tables` is what `facts_tables` found.
     """
     ents: list[str] = []
     figs: list[str] = []
     years: list[int] = []
-    if _has_table(con, "core", "entity_mentions"):
+    if "entity_mentions" in tables:
         ents = [
             r[0]
             for r in con.execute(
@@ -436,7 +485,7 @@ def facts_for(con: duckdb.DuckDBPyConnection, article_id: str) -> tuple[list[str
             ).fetchall()
             if r[0]
         ]
-    if _has_table(con, "core", "figures"):
+    if "figures" in tables:
         figs = [
             f"{float(r[0]):g}"
             for r in con.execute(
@@ -444,7 +493,7 @@ def facts_for(con: duckdb.DuckDBPyConnection, article_id: str) -> tuple[list[str
             ).fetchall()
             if r[0] is not None
         ]
-    if _has_table(con, "core", "periods"):
+    if "periods" in tables:
         for start, end in con.execute(
             "SELECT start_year, end_year FROM core.periods WHERE article_id = ?", [article_id]
         ).fetchall():

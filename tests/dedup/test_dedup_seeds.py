@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dedup_helpers import article_row, load, seed_articles
+from dedup_helpers import ROOT, article_row, load, seed_articles
 
 from flows.dedup_stage import group_articles as _group
 from newswatch.config import DedupSettings
@@ -101,3 +101,15 @@ def test_views_report_what_changed(tmp_path):
         "SELECT article_count, outlet_count, text_count, copy_count FROM stories ORDER BY first_seen"
     ).fetchall()
     assert stories == [(3, 3, 2, 1), (2, 2, 2, 0)]
+
+
+def test_example_queries_run_and_answer(tmp_path):
+    con, seeds = _load_seeds(tmp_path)
+    group_articles(con, [s["article_id"] for s in seeds], DedupSettings())
+    examples = sorted((ROOT / "warehouse" / "examples").glob("dedup_*.sql"))
+    assert len(examples) >= 3
+    for f in examples:
+        lines = f.read_text("utf-8").splitlines()
+        assert lines[0].startswith("-- ") and len(lines[0]) > 10
+        rows = con.execute("\n".join(lines[1:])).fetchall()
+        assert rows, f.name  # each example has something to show on the seeds

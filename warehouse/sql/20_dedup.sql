@@ -71,6 +71,13 @@ CREATE TABLE IF NOT EXISTS core.story_assignments (
     assigned_at     TIMESTAMPTZ NOT NULL
 );
 
+-- Document frequency of story-profile terms over all articles that have a story profile: the idf
+-- weights of story similarity (a name every article mentions says little; a rare one says a lot).
+CREATE TABLE IF NOT EXISTS core.story_terms (
+    term            VARCHAR PRIMARY KEY,
+    df              INTEGER NOT NULL
+);
+
 -- ---- public views -------------------------------------------------------------------------------
 
 CREATE OR REPLACE VIEW syndication_edges AS

@@ -1,0 +1,4 @@
+-- Stories counted once, however many outlets and copies covered them
+SELECT story_id, title, first_seen, last_seen, article_count, outlet_count, text_count, copy_count
+FROM stories
+ORDER BY first_seen;
