@@ -82,5 +82,6 @@ def digest(config_path: str | None = None, db_path: str | None = None, watches: 
     config = load_config(config_path)
     db = db_path or default_db_path()
     names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
-    outcomes = digest_task(config, db, names)
+    with pipeline.run_lock(db):  # never two deliveries at once
+        outcomes = digest_task(config, db, names)
     return [{"watch": d.watch, "status": d.status, "items": d.items} for d in outcomes]

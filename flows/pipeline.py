@@ -20,7 +20,7 @@ from pathlib import Path
 from extractors.articles import article_from_file, extract_article
 from extractors.clean import clean_text
 from extractors.facts import extract_facts_batch
-from extractors.feeds import parse_feed
+from extractors.feeds import body_hash, parse_feed
 from extractors.http import Fetcher
 from extractors.query import compile_query
 from extractors.urls import canonicalize_url, is_web_url
@@ -95,6 +95,15 @@ def _is_transient(r: FetchResult) -> bool:
 # ---- stages --------------------------------------------------------------------------------------------
 
 
+def validate_config(config: Config) -> None:
+    """Checks that need the stages: every watch query compiles (QuerySyntaxError is one line naming the spot)."""
+    for w in config.watches:
+        try:
+            compile_query(w.query)
+        except NewswatchError as e:
+            raise type(e)(f"watch {w.name!r}: query: {e}") from None
+
+
 def poll_feeds(
     db_path: str,
     run_id: str,
@@ -129,11 +138,12 @@ def poll_feeds(
     parsed_by_feed = {}
     for u, r in zip(due, results, strict=True):
         counts["feeds_polled"] += 1
-        if r.status == "not_modified":
+        if feed_store.is_unchanged(states.get(u), r, body_hash(r.body) if r.body else ""):
+            # a 304, or a 200 with the same body as last time (validators that lie): nothing to parse
             counts["feeds_not_modified"] += 1
             parsed_by_feed[u] = (r, None)
         elif r.status == "ok":
-            parsed_by_feed[u] = (r, parse_feed(r.body, u, r.content_type))
+            parsed_by_feed[u] = (r, parse_feed(r.body, u, r.content_type, base_url=r.final_url))
         else:
             counts["feeds_failed"] += 1
             skips.append(Skip(u, "feed", r.status, r.detail))
@@ -196,11 +206,15 @@ def extract_pages(
     skips: list[Skip] = []
     settled: list[tuple[FeedEntry, str]] = []
     for job, r in fetched:
-        if r.status != "ok":
+        if r.status != "ok" and (_is_transient(r) or job.entry is None or r.status in ("not_html", "not_modified")):
+            # transient failures are retried next run (the entry stays unsettled); without a feed entry there
+            # is no summary to fall back on
             skips.append(Skip(job.url, "fetch", r.status, r.detail))
             if job.entry is not None and not _is_transient(r):
                 settled.append((job.entry, job.url))
             continue
+        # ok pages are extracted; terminal failures (too_large, blocked, gone, 4xx) go through extraction too,
+        # which falls back to the feed summary when it is usable (the article keeps that fetch_status)
         try:
             out = extract_article(r, watch=job.watch, entry=job.entry, feed_title=job.feed_title)
         except Exception as e:  # a parser bug on one page never fails the run
@@ -227,7 +241,9 @@ def filter_topic(articles: Sequence[Article], query: str) -> tuple[list[Article]
         if q.matches(a.title, a.text):
             kept.append(a)
         else:
-            skipped.append(Skip(a.url, "topic", "off_topic", f"{a.title[:80]!r} does not match the watch query"))
+            matched = ", ".join(q.explain(a.title, a.text)) or "no term"
+            skipped.append(Skip(a.url, "topic", "off_topic",
+                                f"{a.title[:80]!r} does not match the watch query (matched: {matched})"))
     return kept, skipped
 
 

@@ -31,9 +31,12 @@ def _db(db: str | None) -> str:
 
 
 def _config(path: str | None):
+    from flows.pipeline import validate_config
     from newswatch.config import load_config
 
-    return load_config(path or os.environ.get("NEWSWATCH_CONFIG") or None)
+    config = load_config(path or os.environ.get("NEWSWATCH_CONFIG") or None)
+    validate_config(config)
+    return config
 
 
 class _Group(click.Group):
@@ -180,14 +183,16 @@ def format_rows(cols: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, ma
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Digest folder (default: config digest_dir).")
 def digest(config_path: str | None, db: str | None, watches: Sequence[str], out_dir: str | None) -> None:
     """Write (or send, when SMTP is configured) each watch's digest of what is new since the last one."""
-    from flows.pipeline import run_digests
+    from flows.pipeline import run_digests, run_lock
 
     config = _config(config_path)
     names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
     db_path = _db(db)
     if not os.path.exists(db_path):
         raise UserError(f"database {db_path} does not exist; run `newswatch run` or `newswatch ingest` first")
-    for d in run_digests(config, db_path, names, out_dir=out_dir):
+    with run_lock(db_path):  # never two deliveries at once (the outbox's crash window relies on it)
+        outcomes = run_digests(config, db_path, names, out_dir=out_dir)
+    for d in outcomes:
         _print_digest(d)
 
 
@@ -227,7 +232,7 @@ def _print_digest(d: Any) -> None:
         return
     paths = [p for p in (getattr(d, "eml_path", None), getattr(d, "html_path", None)) if p]
     where = f": {' and '.join(paths)}" if paths else ""
-    detail = f" ({d.detail})" if getattr(d, "detail", "") and not paths else ""
+    detail = f" ({d.detail})" if getattr(d, "detail", "") and (not paths or status == "failed") else ""
     click.echo(f"digest {d.watch}: {d.items} item(s) {status}{where}{detail}")
 
 

@@ -7,6 +7,7 @@ resolved configuration with secrets masked. The bundled demo config lives beside
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -99,6 +100,15 @@ class WatchConfig(_Strict):
         default_factory=dict, description="User aliases: surface form -> canonical entity name."
     )
     max_items: int = Field(20, ge=1, description="At most this many stories in one digest.")
+
+    @field_validator("recipients")
+    @classmethod
+    def _plain_addresses(cls, recipients: list[str]) -> list[str]:
+        for r in recipients:
+            # a plain local@domain address: no display names, no header-breaking characters
+            if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", r):
+                raise ValueError(f"recipient {r!r} is not a plain address like name@example.org")
+        return recipients
 
     @field_validator("feeds")
     @classmethod
@@ -217,8 +227,6 @@ def render_docs() -> str:
         out += ["| key | type | default | description |", "| --- | --- | --- | --- |"]
         for name, field in model.model_fields.items():
             ann = field.annotation
-            import re
-
             typ = getattr(ann, "__name__", None) or re.sub(r"(?:\w+\.)+(\w+)", r"\1", str(ann))
             if isinstance(ann, type) and issubclass(ann, BaseModel):
                 default = "(section)"

@@ -197,3 +197,9 @@ def test_snapshot_writes_a_readable_copy(ingested_db: Path, tmp_path: Path) -> N
     q = nw("sql", "--db", str(dest), "--format", "csv", "select count(*) as n from articles")
     assert q.stdout == "n\n5\n"
     assert [f.name for f in dest.parent.iterdir()] == ["copy.duckdb"]  # no temporary file left
+
+
+def test_a_bad_watch_query_is_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "q.toml"
+    cfg.write_text('[[watches]]\nname = "w"\nquery = \'(Rotherham AND\'\n')
+    assert_one_line_error(nw("config", "check", "--config", str(cfg)), "watch 'w': query")

@@ -69,3 +69,11 @@ def test_config_doc_is_generated_from_the_models() -> None:
     assert (REPO / "docs" / "config.md").read_text(encoding="utf-8") == render_docs(), (
         "docs/config.md is stale: python -m newswatch.config > docs/config.md"
     )
+
+
+@pytest.mark.parametrize("bad", ["Desk <desk@example.org>", "desk@example.org\r\nBcc: x@evil.test", "nobody", "a@b@c"])
+def test_recipients_must_be_plain_addresses(bad: str) -> None:
+    import json
+
+    with pytest.raises(ConfigError, match="not a plain address"):
+        parse_config(f'[[watches]]\nname = "w"\nrecipients = [{json.dumps(bad)}]\n')

@@ -8,6 +8,8 @@ readers use `connect(path, read_only=True)`, which retries the same way. See doc
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,10 +31,19 @@ def default_db_path() -> str:
     return os.environ.get("NEWSWATCH_DB") or DEFAULT_DB
 
 
-def _schema_files() -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=1)
+def _schema_files() -> tuple[tuple[str, str], ...]:
     sql_dir = resources.files("warehouse").joinpath("sql")
     files = sorted((p.name, p) for p in sql_dir.iterdir() if p.name.endswith(".sql"))
-    return [(name, p.read_text(encoding="utf-8")) for name, p in files]
+    return tuple((name, p.read_text(encoding="utf-8")) for name, p in files)
+
+
+def schema_hash() -> str:
+    """Hash of every schema file: stored in core.meta so that an unchanged schema is not re-applied."""
+    h = hashlib.sha256(SCHEMA_VERSION.encode())
+    for name, sql in _schema_files():
+        h.update(name.encode() + b"\0" + sql.encode() + b"\0")
+    return h.hexdigest()
 
 
 def _is_lock_error(e: Exception) -> bool:
@@ -83,8 +94,20 @@ def connect(
     return con
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Run every warehouse/sql/*.sql file in name order (they are idempotent) in one transaction."""
+def ensure_schema(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> None:
+    """Run every warehouse/sql/*.sql file in name order (they are idempotent) in one transaction.
+
+    Skipped when core.meta records the same schema hash (applying every file costs ~100 ms per connect,
+    and the pipeline opens short writer windows often).
+    """
+    digest = schema_hash()
+    if not force:
+        try:
+            row = con.execute("SELECT value FROM core.meta WHERE key = 'schema_hash'").fetchone()
+        except duckdb.CatalogException:
+            row = None
+        if row is not None and row[0] == digest:
+            return
     con.execute("BEGIN")
     try:
         for name, sql in _schema_files():
@@ -93,8 +116,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             except duckdb.Error as e:
                 raise WarehouseError(f"schema file {name} failed: {e}") from e
         con.execute(
-            "INSERT OR REPLACE INTO core.meta VALUES ('schema_version', ?)",
-            [SCHEMA_VERSION],
+            "INSERT OR REPLACE INTO core.meta VALUES ('schema_version', ?), ('schema_hash', ?)",
+            [SCHEMA_VERSION, digest],
         )
         con.execute("COMMIT")
     except BaseException:
