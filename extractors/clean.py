@@ -5,13 +5,16 @@ facts) reads the cleaned `Article.text`. What is removed, and why (each case is 
 
 - ad and widget labels on their own line: "Hide Ad", "Advertisement", "Don't Miss", "Most Read",
   "Trending on GB News", "Sign up to ...";
-- teasers for *other* stories: an all-caps label followed by a colon ("READ MORE: ...", "CRIME: ...",
+- teasers for *other* stories: "Read more: ...", an all-caps label followed by a colon ("READ MORE: ...", "CRIME: ...",
   "APPEAL: ...", "LATEST DEVELOPMENTS:") and a "Read More" / "Related" block followed by headline-like lines;
   a teaser names another story, so no fact may come from it;
 - image captions: a line repeated two or three times in a row, a line that is the same text glued twice
   ("X.X."), and a line followed by a photo credit ("|GETTY"); captions restate the body, so keeping them would
   double-count figures and quotes;
-- photo credits ("|GETTY", "Image: PA", "(Image: Getty)", "Photo: ...");
+- photo credits ("|GETTY", "Image: PA", "(Image: Getty)", "Photo: ...") and agency credit lines ("Additional
+  reporting by ...", "Editing by ...");
+- a copyright line in the second half of the text ("© Thomson Reuters 2020") and everything after it (site footer,
+  comment policy);
 - a leading date stamp left by some extractors (" date 2018-07-10 The actions ...").
 
 Paragraphs are returned separated by one blank line; every non-empty input line is a paragraph (several
@@ -61,6 +64,10 @@ _BLOCK_OPENERS = re.compile(
 _CREDIT_TEXT = re.compile(
     r"^(?:(?:additional )?reporting by|editing by|writing by|compiled by|our standards:)(?:\s.{0,200})?$", re.IGNORECASE
 )
+# "Read more: Looted colonial art: ..." - a mixed-case teaser label (the all-caps ones are _CAPS_LABEL)
+_TEASER_PREFIX = re.compile(r"^(?:read more|read next|see also|related|watch|listen|more|also read)\s*:\s*\S", re.IGNORECASE)
+# "© Thomson Reuters 2020", "Copyright 2020 ...": the article body has ended; what follows is site footer
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)\s*\d{4}|copyright\b)", re.IGNORECASE)
 _TRENDING = re.compile(r"^trending on\b.{0,60}$", re.IGNORECASE)
 _SIGNUP = re.compile(
     r"^(sign up|subscribe|click here|follow us|download our app|get the latest)\b.{0,120}$", re.IGNORECASE
@@ -139,8 +146,10 @@ def clean_text(raw: str) -> str:
         if drop[i]:
             continue
         n = norms[i]
-        if _CREDIT_TEXT.match(ln):
+        if _CREDIT_TEXT.match(ln) or _TEASER_PREFIX.match(ln):
             continue
+        if _COPYRIGHT.match(ln) and i >= len(lines) // 2:
+            break
         if n in _CHROME_LINES or _TRENDING.match(ln) or _SIGNUP.match(ln):
             in_block = bool(_BLOCK_OPENERS.match(ln) or _TRENDING.match(ln))
             continue

@@ -16,6 +16,7 @@ then run through extract_facts_batch. Scores are micro-averaged over all documen
     python -m extractors.facts.quality            # table
     python -m extractors.facts.quality --json     # machine-readable
     python -m extractors.facts.quality -v         # plus every miss and false hit
+    python -m extractors.facts.quality --split heldout   # only documents not used for tuning
 """
 
 from __future__ import annotations
@@ -108,9 +109,12 @@ class Report:
         return out
 
 
-def load_gold(gold_dir: Path = GOLD_DIR) -> list[dict[str, Any]]:
-    """Every gold document, sorted by id."""
+def load_gold(gold_dir: Path = GOLD_DIR, split: str = "all") -> list[dict[str, Any]]:
+    """Gold documents sorted by id. split: 'all', 'dev' (the extractors were tuned on these) or 'heldout'
+    (annotated before the extractors were run on them, and not tuned on afterwards)."""
     docs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(gold_dir.glob("*.json"))]
+    if split != "all":
+        docs = [d for d in docs if d.get("split", "dev") == split]
     return sorted(docs, key=lambda d: d["id"])
 
 
@@ -184,11 +188,11 @@ def score(docs: Sequence[dict[str, Any]], facts: Sequence[Facts]) -> Report:
     return Report(scores, qual, spk, len(docs), 0)
 
 
-def evaluate(gold_dir: Path = GOLD_DIR, *, n_process: int = 1) -> Report:
-    """Run the extractors over every gold document and score them."""
+def evaluate(gold_dir: Path = GOLD_DIR, *, split: str = "all", n_process: int = 1) -> Report:
+    """Run the extractors over the gold documents of a split and score them."""
     from extractors.facts import extract_facts_batch
 
-    docs = load_gold(gold_dir)
+    docs = load_gold(gold_dir, split)
     texts = [gold_text(d) for d in docs]
     facts = extract_facts_batch([(d["id"], t) for d, t in zip(docs, texts, strict=True)], n_process=n_process)
     rep = score(docs, facts)
@@ -217,8 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Precision/recall of the facts extractors on seeds/gold.")
     ap.add_argument("--json", action="store_true", help="print JSON")
     ap.add_argument("-v", "--verbose", action="store_true", help="list misses and false hits")
+    ap.add_argument("--split", choices=("all", "dev", "heldout"), default="all", help="which gold documents")
     args = ap.parse_args(argv)
-    rep = evaluate()
+    rep = evaluate(split=args.split)
     print(json.dumps(rep.as_dict(), indent=2) if args.json else format_report(rep, args.verbose))
     return 0
 
