@@ -672,14 +672,17 @@ class Fetcher:
                 rules = self.robots_for(current)
                 if not rules.allowed(current):
                     failed = self._robots_failure(current)
-                    if failed is not None and failed.status in ("timeout", "error"):
-                        # The host did not answer for robots.txt: report the network problem (transient)
-                        # rather than "blocked", and do not contact the host again in this run.
+                    if failed is not None and failed.status in ("timeout", "error", "http_error"):
+                        # robots.txt unavailable (network trouble, 5xx, 429): RFC 9309 says disallow
+                        # everything, and we do for this run, but report the robots.txt failure's own
+                        # (transient) status rather than "blocked", so the page is tried again next run.
                         return FetchResult(
                             url=url,
                             final_url=current,
                             status=failed.status,
-                            detail=f"robots.txt: {failed.detail}; not contacting this host again this run",
+                            http_status=failed.http_status,
+                            retry_after_s=failed.retry_after_s,
+                            detail=f"robots.txt: {failed.detail}; not fetching from this host this run",
                             elapsed_s=_since(started),
                             attempts=attempts_total,
                         )

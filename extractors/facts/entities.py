@@ -57,6 +57,11 @@ _ORG_TAILS = {
     "institute", "foundation", "board", "parliament", "government", "network", "times", "guardian", "bbc",
     "post", "press", "school", "college", "hospital", "nhs", "fund", "society", "club",
 }
+# Country abbreviations that are not defined in articles because every reader knows them.
+_COUNTRY_ABBREVIATIONS = {"us": "United States", "u.s.": "United States", "u.s": "United States",
+                          "usa": "United States", "u.s.a.": "United States", "uk": "United Kingdom",
+                          "u.k.": "United Kingdom", "u.k": "United Kingdom", "eu": "European Union"}
+_COMPANY_SUFFIX = re.compile(r"(?:\.com)?(?:,?\s+(?:Corp|Corporation|Inc|Ltd|Limited|plc|PLC|LLC|Co|AG|SA|GmbH)\.?)+$|\.com$")
 _TITLE_BEFORE = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in TITLES) + r")\.?\s+$")
 _EVENT_TAILS = {"awards", "oscars", "globes", "olympics", "games", "championship", "championships", "cup",
                 "festival", "war", "election", "summit", "marathon", "grand prix", "one", "two"}
@@ -96,7 +101,7 @@ def trim_surface(s: str) -> tuple[str, int]:
         left = m.end()
         s = s[left:]
     s = _POSSESSIVE.sub("", s).rstrip(" ,;:")
-    if s.endswith(".") and not re.search(r"(?:^|[\s.])[A-Z]\.$", s):
+    if s.endswith(".") and not re.search(r"(?:^|[\s.])[A-Z]\.$|\b(?:Inc|Corp|Co|Ltd|Jr|Sr|St)\.$", s):
         s = s[:-1]  # "U.S." keeps its full stop, a sentence end does not
     return s, left
 
@@ -151,6 +156,10 @@ def _is_swap_variant(a: str, b: str) -> bool:
 
 
 def _type_by_name(name: str, label: str) -> str | None:
+    if name in ("United States", "United Kingdom"):
+        return "GPE"
+    if name == "European Union":
+        return "ORG"
     words = name.split()
     if not words:
         return None
@@ -284,6 +293,8 @@ def canonicalise(
         for key in (surface.casefold(), base.casefold()):
             if key in user:
                 return user[key], "user"
+        if base.casefold() in _COUNTRY_ABBREVIATIONS:
+            return _COUNTRY_ABBREVIATIONS[base.casefold()], "acronym"
         dateline_caps = base.isupper() and len(base) > 4 and (s == 0 or text[s - 1] == "\n") and re.match(
             r"\s*[(\-–—]", text[e : e + 3]
         )
@@ -314,6 +325,10 @@ def canonicalise(
                 if len(by_first.get(w, ())) == 1:
                     return next(iter(by_first[w])), "surname"
             return base, ("title" if base != surface else None)
+        suffix = _COMPANY_SUFFIX.search(base)
+        if suffix and label in ("ORG", "FAC", "GPE", "PERSON") and len(base[: suffix.start()].strip()) >= 2:
+            # "Microsoft Corp", "Amazon.com Inc.", "Chevron Corp": the company without its legal form
+            return normalise_org(base[: suffix.start()].strip()), "variant"
         norm = normalise_org(base)
         dateline = s == 0 or text[s - 1] == "\n"
         if base.isupper() and len(base) > 4 and (" " in base or dateline and re.match(r"\s*[(\-–—]", text[e : e + 3])):

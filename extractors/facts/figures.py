@@ -128,9 +128,16 @@ def _noun_phrase(after: str) -> tuple[str, int]:
             words.append(low)
             pos = w.end()
             continue
-        if not token[0].islower() and not words:
-            # "18 Downing Street", "Chapter 5 The": a capitalised word is not a counted noun
-            break
+        if low in ("a", "an", "the") or low in ("above", "below"):
+            break  # "two streets and a square": the determiner starts another phrase
+        if words and low.endswith("ed") and len(low) > 4:
+            break  # "500 local residents filed complaints": a past tense after the noun ends the phrase
+        if not token[0].islower() and not words and not re.fullmatch(r"[A-Z]{2,}s", token):
+            # "18 Downing Street": a capitalised word is not a counted noun, unless an adjective before a
+            # lower-case word follows ("three African postcolonial activists"); "NGOs", "MPs" are nouns
+            nxt = re.match(r"\s+([a-z][a-z'-]*)", after[w.end() :])
+            if not nxt or nxt.group(1) in _STOP:
+                break
         words.append(token)
         pos = w.end()
         if len(words) >= 4:

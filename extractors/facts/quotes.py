@@ -33,7 +33,7 @@ _SPEECH = (
     r"concludes|argued|argues|noted|notes|admitted|admits|declared|declares|revealed|reveals|announced|"
     r"announces|confirmed|confirms|asked|asks|responded|responds|acknowledged|acknowledges|described|describes|"
     r"called|calls|urged|urges|accepted|accepts|found|finds|stressed|stresses|quipped|joked|tweeted|posted|"
-    r"recalled|conceded|emphasised|emphasized|predicted|reported|reports|according to"
+    r"recalled|conceded|emphasised|emphasized|predicted|reported|reports|pledged|promised|vowed|according to"
 )
 _SPEECH_RE = re.compile(r"\b(?P<verb>" + _SPEECH + r")\b", re.IGNORECASE)
 _PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "ORG", "we": "ANY", "i": "PERSON"}
@@ -103,6 +103,13 @@ def _single_spans(text: str, p_start: int, p_end: int, para: int, doubles: list[
             continue  # a quote inside a quote belongs to the outer quote
         out.append(_Span(s, e, True, para, single=True))
     return out
+
+
+# A quoted term after a naming word is a name or a translation, not speech: the nickname "mkono wa damu", or
+# "the man with the bloody hand"; so-called "protection contracts"; known as "the Jay report".
+_NAMING = re.compile(
+    r"(?:nickname[sd]?|dubbed|known as|so-called|named|titled|entitled|,[" + _DQ + r"’']?\s*or)\s*$", re.IGNORECASE
+)
 
 
 def _is_title(body: str) -> bool:
@@ -337,6 +344,8 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             if (
                 a.closed
                 and a.para == b.para
+                # '"Part one," he said. "Part two."': the first part ends in a comma (inside or after the mark)
+                and (text[a.start : a.end].rstrip().endswith(",") or re.match(r"^\s*[,–—]", between))
                 and not a.single
                 and not b.single
                 and 0 < _words(between) <= 16
@@ -354,7 +363,7 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
         # parts of a split quote end in the comma that replaced a full stop: drop it when joining
         body = " ".join(text[p.start : p.end].strip().rstrip(",") for p in lq.parts)
         body = " ".join(body.split()).strip(" ,")
-        if _words(body) >= 3 and not _is_title(body):
+        if _words(body) >= 3 and not _is_title(body) and not _NAMING.search(text[max(0, lq.parts[0].start - 40) : lq.parts[0].start - 1]):
             kept.append((lq, body))
     quoted = [(p.start, p.end) for lq, _ in kept for p in lq.parts]
     quote_paras = {p.para for lq, _ in kept for p in lq.parts}
