@@ -184,17 +184,22 @@ def test_robots_request_carries_our_user_agent(srv):
     assert srv.requests_for("/robots.txt")[0].header("user-agent") == UA
 
 
-@pytest.mark.parametrize("code", [500, 503])
-def test_5xx_robots_disallows_everything_for_this_run(srv, code):
+@pytest.mark.parametrize("code", [429, 500, 503])
+def test_unavailable_robots_disallows_everything_for_this_run(srv, code):
     srv.route("/robots.txt", Reply(code))
     with Fetcher(fast_settings(retries=1)) as f:
         r = f.fetch(srv.url("/news/a"))
         r2 = f.fetch(srv.url("/private/b"))
-    assert r.status == "blocked"
-    assert "robots.txt unreachable" in r.detail
-    assert r2.status == "blocked"
+    # nothing is fetched from the host in this run...
     assert srv.requests_for("/news/a") == []
+    assert srv.requests_for("/private/b") == []
     assert len(srv.requests_for("/robots.txt")) == 2  # one retry, then cached for the run
+    # ...but the status is the robots.txt failure's (transient), not "blocked", so the next run retries
+    for res in (r, r2):
+        assert res.status == "http_error"
+        assert res.http_status == code
+        assert res.detail.startswith("robots.txt: HTTP")
+        assert "not fetching from this host this run" in res.detail
 
 
 def test_unreachable_robots_reports_the_network_problem(srv):
