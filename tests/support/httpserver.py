@@ -26,6 +26,7 @@ import socket
 import ssl
 import threading
 import time
+import urllib.parse
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -362,7 +363,12 @@ class ScriptedServer:
     def _reply_for(self, req: LoggedRequest) -> Reply:
         path_only = req.path.split("?", 1)[0]
         with self._lock:
-            route = self._routes.get(req.path) or self._routes.get(path_only)
+            # routes may be written decoded ("/café") while clients send them percent-encoded
+            route = (
+                self._routes.get(req.path)
+                or self._routes.get(path_only)
+                or self._routes.get(urllib.parse.unquote(path_only))
+            )
             if route is not None and route.handler is None:
                 return route.next(req)
         if route is not None:
