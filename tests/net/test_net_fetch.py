@@ -552,3 +552,26 @@ def test_unsupported_content_encoding_is_an_error(srv, fetcher):
     r = fetcher.fetch(srv.url("/br"))
     assert r.status == "error"
     assert "Content-Encoding" in r.detail
+
+
+@pytest.mark.parametrize("framing", ["content-length", "close-delimited", "chunked"])
+def test_50_mib_body_stops_at_the_default_cap_with_bounded_memory(srv, framing):
+    import tracemalloc
+
+    body = b"<html>" + b"a" * (50 * 1024 * 1024)
+    reply = {
+        "content-length": Reply(200, body=body, headers={"Content-Type": "text/html"}),
+        "close-delimited": Reply(200, body=body, headers={"Content-Type": "text/html"}, content_length=-1),
+        "chunked": Reply(200, body=body, headers={"Content-Type": "text/html"}, chunked=True),
+    }[framing]
+    srv.route("/huge", reply)
+    settings = fast_settings()
+    assert settings.max_page_bytes == 5_000_000  # the default cap
+    tracemalloc.start()
+    with Fetcher(settings) as f:
+        r = f.fetch(srv.url("/huge"))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert r.status == "too_large"
+    assert r.body == b""
+    assert peak < 25_000_000  # about the cap plus buffers, not the 50 MiB body
