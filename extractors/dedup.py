@@ -38,7 +38,7 @@ LATE_COPY_MIN_RATIO = 0.8
 # story similarity at least this high (or as a syndicated copy of one of its articles).
 STORY_STRONG_SIMILARITY = 0.6
 # An article joins the most similar story in the window when similarity reaches this.
-STORY_MIN_SIMILARITY = 0.2
+STORY_MIN_SIMILARITY = 0.25
 # Stories older than this (days before the article) are not even considered.
 STORY_MAX_LOOKBACK_DAYS = 365
 
