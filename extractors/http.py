@@ -322,6 +322,7 @@ class _Exchange:
     outcome: str = "ok"  # ok | too_large | not_html | timeout | error | decode_error
     detail: str = ""
     transient: bool = False
+    attempts: int = 1  # tries for this hop, set by _exchange_with_retries
 
 
 def _header_map(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -740,8 +741,8 @@ class Fetcher:
         mime, charset = parse_content_type(ex.headers.get("content-type"))
         common = dict(common, content_type=mime, charset=charset, permanent_redirect=permanent)
         elapsed = _since(started)
-        attempts = common["attempts"]
-        tries = f" after {attempts} tries" if attempts > 1 else ""
+        # tries of the last hop only: "HTTP 503 after 3 tries" even when a redirect came first
+        tries = f" after {ex.attempts} tries" if ex.attempts > 1 else ""
         if ex.outcome in ("timeout", "error"):
             return FetchResult(status=ex.outcome, detail=ex.detail + tries, elapsed_s=elapsed, **common)
         if ex.outcome in ("too_large", "not_html", "decode_error"):
@@ -802,6 +803,7 @@ class Fetcher:
             ra = parse_retry_after(ex.headers.get("retry-after")) if ex.status is not None else None
             if ra is not None:
                 retry_after = ra
+            ex.attempts = attempt
             if not ex.transient or attempt > s.retries:
                 return ex, attempt, retry_after
             if ra is not None:

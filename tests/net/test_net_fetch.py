@@ -575,3 +575,14 @@ def test_50_mib_body_stops_at_the_default_cap_with_bounded_memory(srv, framing):
     assert r.status == "too_large"
     assert r.body == b""
     assert peak < 25_000_000  # about the cap plus buffers, not the 50 MiB body
+
+
+def test_retry_count_in_detail_is_per_hop(srv):
+    srv.redirect("/old", "/new", 301)
+    srv.route("/new", Reply(503))
+    with Fetcher(fast_settings(retries=2, obey_robots=False)) as f:
+        r = f.fetch(srv.url("/old"))
+    assert r.status == "http_error"
+    assert r.detail == "HTTP 503 after 3 tries"
+    assert r.attempts == 4  # all requests, the redirect included
+    assert r.final_url == srv.url("/new")
