@@ -381,6 +381,7 @@ def test_slow_host_does_not_block_other_hosts():
         assert all(r.status == "ok" for r in res[1:])
         assert took < 2.5  # bounded by the slow host's read timeout, not by the sum
         # every fast page was served while the slow request was still waiting for its timeout
+        assert fast.wait_idle()
         assert max(q.finished_at for q in fast.requests) - t0 < 1.0
 
 

@@ -76,6 +76,7 @@ def test_total_concurrency_across_hosts():
         with Fetcher(fast_settings(per_host_concurrency=3, total_concurrency=2, obey_robots=False)) as f:
             res = f.fetch_many(urls)
         assert all(r.status == "ok" for r in res)
+        assert all(s.wait_idle() for s in servers)
         assert _max_overlap([r for s in servers for r in s.requests]) <= 2
     finally:
         for s in servers:

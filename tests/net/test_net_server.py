@@ -37,6 +37,7 @@ def test_unknown_path_is_404_and_log_records_headers_and_times():
     with ScriptedServer() as srv:
         t0 = time.monotonic()
         r, _ = get(srv, "/nope?q=1", headers={"User-Agent": "probe/1", "If-None-Match": '"e"'})
+        assert srv.wait_idle()
         log = srv.requests
     assert r.status == 404
     assert len(log) == 1

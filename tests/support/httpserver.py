@@ -267,6 +267,7 @@ class ScriptedServer:
         self.sni: list[str | None] = []
         self._routes: dict[str, _Route] = {}
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._log: list[LoggedRequest] = []
         self._inflight_total = 0
         self._connections = 0
@@ -350,6 +351,14 @@ class ScriptedServer:
     def requests_for(self, path: str) -> list[LoggedRequest]:
         return [r for r in self.requests if r.path == path]
 
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until no request is being served (finished_at is set on every logged request).
+
+        The client can read a whole response a moment before the handler thread records finished_at.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight_total == 0, timeout)
+
     def clear_log(self) -> None:
         with self._lock:
             self._log.clear()
@@ -385,4 +394,5 @@ class ScriptedServer:
     def _log_finished(self, index: int) -> None:
         with self._lock:
             self._inflight_total -= 1
+            self._idle.notify_all()
             self._log[index] = dataclasses.replace(self._log[index], finished_at=time.monotonic())
