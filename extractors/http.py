@@ -53,6 +53,7 @@ KINDS = ("feed", "page", "robots")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 PERMANENT_REDIRECT_CODES = (301, 308)
 RETRY_STATUS = frozenset({408, 429} | set(range(500, 600)))
+HOST_PAUSE_STATUS = frozenset({429, 503})  # a Retry-After with these pauses the whole host
 # Crawl-delay is a site's wish; above this we treat it as this (one page a minute is already slow).
 MAX_CRAWL_DELAY_S = 60.0
 
@@ -242,6 +243,17 @@ class _HostGate:
         self._lock = threading.Lock()
         self._next_start = 0.0
         self.delay_s = delay_s
+        # Set when the host asked for a pause longer than max_retry_after_s: (status, seconds).
+        self.closed: tuple[int, float] | None = None
+
+    def pause(self, seconds: float) -> None:
+        """The host said Retry-After: no request to it starts before that, whichever page it is for."""
+        with self._lock:
+            self._next_start = max(self._next_start, time.monotonic() + seconds)
+
+    def close_for_run(self, status: int, seconds: float) -> None:
+        with self._lock:
+            self.closed = (status, seconds)
 
     def set_delay(self, delay_s: float) -> None:
         with self._lock:
@@ -692,6 +704,22 @@ class Fetcher:
                             f"{current}: robots.txt {rules.source}; host disallowed for this run"
                         )
                     raise BlockedError(f"{current}: disallowed by robots.txt")
+            closed = self._gate(_origin(current)[1]).closed
+            if closed is not None:
+                code, wait = closed
+                return FetchResult(
+                    url=url,
+                    final_url=current,
+                    status="http_error",
+                    http_status=code,
+                    retry_after_s=wait,
+                    detail=(
+                        f"host answered HTTP {code} with Retry-After {wait:.0f}s (over max_retry_after_s); "
+                        "not fetching from it this run"
+                    ),
+                    elapsed_s=_since(started),
+                    attempts=attempts_total,
+                )
             raw_path = _request_target(current)
             ex, attempts, retry_after = self._exchange_with_retries(
                 target, raw_path, ips, kind, etag, last_modified
@@ -803,16 +831,22 @@ class Fetcher:
             ra = parse_retry_after(ex.headers.get("retry-after")) if ex.status is not None else None
             if ra is not None:
                 retry_after = ra
+                if ex.status in HOST_PAUSE_STATUS:
+                    # 429/503 speak for the whole host, not this URL: every request to it waits.
+                    if ra <= s.max_retry_after_s:
+                        gate.pause(ra)
+                    else:
+                        gate.close_for_run(ex.status or 0, ra)
             ex.attempts = attempt
             if not ex.transient or attempt > s.retries:
                 return ex, attempt, retry_after
             if ra is not None:
                 if ra > s.max_retry_after_s:
                     return ex, attempt, retry_after  # the server asks for longer than we wait in a run
-                wait = ra
+                if ex.status not in HOST_PAUSE_STATUS:
+                    time.sleep(ra)  # otherwise the paused gate makes the retry wait
             else:
-                wait = s.backoff_base_s * (2 ** (attempt - 1))
-            time.sleep(wait)
+                time.sleep(s.backoff_base_s * (2 ** (attempt - 1)))
 
     @contextmanager
     def _slot_total(self) -> Iterator[None]:

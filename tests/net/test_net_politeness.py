@@ -152,3 +152,33 @@ def test_many_hosts_few_workers_stay_near_the_politeness_floor():
     assert all(r.status == "ok" for r in res)
     assert len(srv.requests_for("/robots.txt")) == 10
     assert 1.5 <= took < 2.5, took
+
+
+def test_retry_after_pauses_the_whole_host():
+    with ScriptedServer() as srv:
+        urls = _pages(srv, 3)
+        srv.route("/p0", Reply(429, headers={"Retry-After": "1"}), Reply(200, body=b"<html>0</html>"))
+        with Fetcher(fast_settings(per_host_concurrency=1, obey_robots=False, retries=1)) as f:
+            res = f.fetch_many(urls)
+    assert [r.status for r in res] == ["ok", "ok", "ok"]
+    first_429 = srv.requests_for("/p0")[0].arrived_at
+    later = [r.arrived_at for r in srv.requests if r.arrived_at > first_429]
+    assert len(later) == 3  # the retry of /p0, /p1, /p2
+    assert min(later) - first_429 >= 0.95  # nobody hammered the host during its Retry-After
+
+
+def test_retry_after_beyond_the_limit_closes_the_host_for_the_run():
+    with ScriptedServer() as srv, ScriptedServer() as other:
+        urls = _pages(srv, 4)
+        srv.route("/p0", Reply(503, headers={"Retry-After": "7200"}))
+        other_urls = _pages(other, 2)
+        with Fetcher(
+            fast_settings(per_host_concurrency=1, obey_robots=False, retries=3, max_retry_after_s=10)
+        ) as f:
+            first = f.fetch(urls[0])
+            rest = f.fetch_many(urls[1:] + other_urls)
+    assert first.status == "http_error" and first.retry_after_s == 7200
+    assert [r.status for r in rest[:3]] == ["http_error"] * 3
+    assert all(r.http_status == 503 and "not fetching from it this run" in r.detail for r in rest[:3])
+    assert [q.path for q in srv.requests] == ["/p0"]  # one request, then the host was left alone
+    assert [r.status for r in rest[3:]] == ["ok", "ok"]  # other hosts unaffected
