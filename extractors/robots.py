@@ -17,10 +17,13 @@ MAX_ROBOTS_BYTES = 500 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """One Allow or Disallow line of the selected groups."""
+
     allow: bool
     pattern: str  # normalised path pattern, may contain * and a trailing $
 
     def matches(self, path: str) -> bool:
+        """Whether this rule's pattern matches a normalised path."""
         return pattern_matches(self.pattern, path)
 
 
@@ -74,10 +77,12 @@ class RobotsRules:
 
     @classmethod
     def allow_everything(cls, source: str = "missing") -> RobotsRules:
+        """No robots.txt (4xx): everything may be fetched."""
         return cls(source=source)
 
     @classmethod
     def deny_everything(cls, source: str = "unreachable") -> RobotsRules:
+        """robots.txt unavailable (5xx, 429, network): nothing may be fetched in this run."""
         return cls(disallow_all=True, source=source)
 
     def allowed(self, url_or_path: str) -> bool:

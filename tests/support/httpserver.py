@@ -62,6 +62,7 @@ class Reply:
     hang_s: float = 0.0
 
     def header_items(self) -> list[tuple[str, str]]:
+        """The scripted headers as (name, value) pairs, in order."""
         if isinstance(self.headers, Mapping):
             return list(self.headers.items())
         return list(self.headers)
@@ -81,6 +82,7 @@ class LoggedRequest:
     finished_at: float = 0.0  # set on the copy in the log once the reply is sent (0 if aborted)
 
     def header(self, name: str) -> str | None:
+        """A request header by case-insensitive name, or None."""
         return self.headers.get(name.lower())
 
 
@@ -278,6 +280,7 @@ class ScriptedServer:
 
     # ---- lifecycle ----
     def start(self) -> ScriptedServer:
+        """Bind 127.0.0.1 on a random port and serve in a daemon thread."""
         httpd = _Server((self.host, 0), _RequestHandler)
         httpd.owner = self
         self._port = int(httpd.server_address[1])
@@ -301,6 +304,7 @@ class ScriptedServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the listening socket (safe to call twice)."""
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -320,9 +324,11 @@ class ScriptedServer:
 
     @property
     def base_url(self) -> str:
+        """http(s)://127.0.0.1:<port>"""
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def url(self, path: str = "/") -> str:
+        """The absolute URL of a path on this server."""
         return self.base_url + path
 
     # ---- scripting ----
@@ -345,10 +351,12 @@ class ScriptedServer:
     # ---- log ----
     @property
     def requests(self) -> list[LoggedRequest]:
+        """Every request so far, in arrival order (a copy)."""
         with self._lock:
             return list(self._log)
 
     def requests_for(self, path: str) -> list[LoggedRequest]:
+        """The requests whose path (with query string) is exactly `path`."""
         return [r for r in self.requests if r.path == path]
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
@@ -360,6 +368,7 @@ class ScriptedServer:
             return self._idle.wait_for(lambda: self._inflight_total == 0, timeout)
 
     def clear_log(self) -> None:
+        """Forget the request log (routes and their script positions stay)."""
         with self._lock:
             self._log.clear()
 
