@@ -82,3 +82,52 @@ def static_resolver(
         return list(answers[host])
 
     return resolve
+
+
+# Literal hosts the guard must refuse (RELIABILITY.md B8), shared by the guard and Fetcher tests.
+INTERNAL_LITERALS = [
+    "127.0.0.1",
+    "127.0.0.53",
+    "2130706433",  # decimal
+    "0x7f000001",  # hex
+    "0x7f.0.0.1",
+    "0177.0.0.1",  # octal
+    "0177.1",
+    "127.1",  # short form
+    "127.0.1",
+    "127.0.0.1.",  # trailing dot
+    "0.0.0.0",
+    "0",
+    "[::1]",
+    "[::]",
+    "[::ffff:127.0.0.1]",
+    "[::ffff:7f00:1]",
+    "[::ffff:169.254.169.254]",
+    "[::127.0.0.1]",  # IPv4-compatible
+    "169.254.169.254",  # cloud metadata
+    "10.0.0.1",
+    "10.255.255.255",
+    "172.16.0.1",
+    "172.31.255.254",
+    "192.168.0.1",
+    "100.64.0.1",  # CGNAT
+    "100.127.255.254",
+    "198.18.0.1",  # benchmarking
+    "198.19.255.254",
+    "192.0.0.1",
+    "192.0.2.1",  # TEST-NET
+    "224.0.0.1",  # multicast
+    "239.255.255.250",
+    "240.0.0.1",  # reserved
+    "255.255.255.255",
+    "[2002:7f00:1::]",  # 6to4 of 127.0.0.1
+    "[2002:a9fe:a9fe::1]",  # 6to4 of 169.254.169.254
+    "[64:ff9b::a9fe:a9fe]",  # NAT64 of 169.254.169.254
+    "[64:ff9b::7f00:1]",
+    "[64:ff9b:1::1]",  # local-use NAT64
+    "[fe80::1]",
+    "[fc00::1]",
+    "[fd12:3456::1]",
+    "[ff02::1]",
+    "[2001:db8::1]",  # documentation
+]

@@ -18,8 +18,7 @@ import pytest
 from extractors.http import Fetcher
 from newswatch.config import Config, FetchSettings, parse_config
 from newswatch.errors import ConfigError
-from tests.net.netutil import fast_settings, recording_connect_guard, static_resolver
-from tests.net.test_net_guard import INTERNAL_LITERALS
+from tests.net.netutil import INTERNAL_LITERALS, fast_settings, recording_connect_guard, static_resolver
 from tests.support.httpserver import Reply, ScriptedServer
 
 pytestmark = pytest.mark.timeout(30)
