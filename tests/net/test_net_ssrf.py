@@ -8,6 +8,7 @@ NAT maps a pretend public address to a loopback server so redirects *from the pu
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
 import subprocess
 import time
@@ -199,6 +200,9 @@ def test_retries_reuse_the_checked_address(srv, no_system_dns):
     assert {a for a in log.attempts} == {("127.0.0.1", srv.port)}
 
 
+@pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="needs the openssl CLI to make a test certificate"
+)
 def test_https_uses_the_host_name_for_sni_and_certificate(tmp_path: Path, monkeypatch, no_system_dns):
     import ssl
 
