@@ -113,6 +113,7 @@ def poll_feeds(
     disable_after: int,
     now: datetime | None = None,
     force: bool = False,
+    fetcher: Fetcher | None = None,
 ) -> tuple[list[PageJob], list[Skip], Counter]:
     """Poll the watch's due feeds (conditional GET), record feed health, and return the pages to fetch.
 
@@ -133,8 +134,8 @@ def poll_feeds(
     validators = {
         targets[u]: (states[u].etag, states[u].last_modified) for u in due if u in states
     }
-    with Fetcher(settings) as fetcher:
-        results = fetcher.fetch_many([targets[u] for u in due], kind="feed", validators=validators)
+    with _fetching(settings, fetcher) as f:
+        results = f.fetch_many([targets[u] for u in due], kind="feed", validators=validators)
     parsed_by_feed = {}
     for u, r in zip(due, results, strict=True):
         counts["feeds_polled"] += 1
@@ -189,12 +190,25 @@ def poll_feeds(
     return out, skips, counts
 
 
-def fetch_pages(jobs: Sequence[PageJob], settings: FetchSettings) -> list[tuple[PageJob, FetchResult]]:
+@contextmanager
+def _fetching(settings: FetchSettings, fetcher: Fetcher | None) -> Iterator[Fetcher]:
+    """The run's Fetcher when one is given (robots.txt cache and per-host spacing shared across stages), else a
+    new one for this call (Prefect tasks take settings, not clients)."""
+    if fetcher is not None:
+        yield fetcher
+        return
+    with Fetcher(settings) as own:
+        yield own
+
+
+def fetch_pages(
+    jobs: Sequence[PageJob], settings: FetchSettings, fetcher: Fetcher | None = None
+) -> list[tuple[PageJob, FetchResult]]:
     """Fetch a batch of pages politely (per-host concurrency and delay, robots.txt)."""
     if not jobs:
         return []
-    with Fetcher(settings) as fetcher:
-        results = fetcher.fetch_many([j.url for j in jobs], kind="page")
+    with _fetching(settings, fetcher) as f:
+        results = f.fetch_many([j.url for j in jobs], kind="page")
     return list(zip(jobs, results, strict=True))
 
 
@@ -338,17 +352,17 @@ def run_monitor(
     """One monitoring run of every (or the named) watch: poll, fetch, extract, facts, load, digest."""
     watches = [config.watch(n) for n in watch_names] if watch_names else list(config.watches)
     settings = config.effective_fetch()
-    with run_lock(db_path):
+    with run_lock(db_path), Fetcher(settings) as fetcher:
         report = RunReport(run_id=_begin(db_path, "run", [w.name for w in watches]), db_path=db_path)
         try:
             for watch in watches:
                 feeds = list(dict.fromkeys([*watch.feeds, *extra_feeds]))
                 jobs, skips, counts = poll_feeds(
                     db_path, report.run_id, watch, feeds, settings, config.fetch.disable_feed_after_failures,
-                    force=force,
+                    force=force, fetcher=fetcher,
                 )
                 report.counts.update(counts)
-                fetched = fetch_pages(jobs, settings)
+                fetched = fetch_pages(jobs, settings, fetcher)
                 report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
                 articles, xskips, settled = extract_pages(fetched)
                 process_articles(report, config, watch, articles, skips + xskips, settled, batch_size=batch_size)
@@ -416,7 +430,7 @@ def ingest_sources(
     """Ingest local files/folders and feed URLs for one watch through the same pipeline."""
     files, feed_files, urls = expand_sources(sources)
     settings = config.effective_fetch()
-    with run_lock(db_path):
+    with run_lock(db_path), Fetcher(settings) as fetcher:
         report = RunReport(run_id=_begin(db_path, "ingest", [watch.name]), db_path=db_path)
         try:
             articles: list[Article] = []
@@ -446,12 +460,12 @@ def ingest_sources(
             if urls:
                 more, fskips, counts = poll_feeds(
                     db_path, report.run_id, watch, urls, settings, config.fetch.disable_feed_after_failures,
-                    force=True,
+                    force=True, fetcher=fetcher,
                 )
                 jobs += more
                 skips += fskips
                 report.counts.update(counts)
-            fetched = fetch_pages(list({j.url: j for j in jobs}.values()), settings)
+            fetched = fetch_pages(list({j.url: j for j in jobs}.values()), settings, fetcher)
             report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
             more_articles, xskips, settled = extract_pages(fetched)
             settled = [(e, u) for e, u in settled if not e.feed_url.startswith("file:")]
