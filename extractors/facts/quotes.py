@@ -19,6 +19,7 @@ MP said") is resolved the same way; "a spokesman" is kept as a role.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,7 +92,8 @@ def _double_spans(text: str, p_start: int, p_end: int, para: int) -> list[_Span]
     return spans
 
 
-_SINGLE_RE = re.compile(r"(?:(?<=^)|(?<=[\s(\[—–-]))[‘'](?=[A-Za-z0-9])(?P<body>[^‘\n]*?[^\s‘])[’'](?![A-Za-z])")
+_MAX_SENTENCE = 800
+_SINGLE_RE = re.compile(r"(?:(?<=^)|(?<=[\s(\[—–-]))[‘'](?=[A-Za-z0-9])(?P<body>[^‘\n]{0,600}?[^\s‘])[’'](?![A-Za-z])")
 
 
 def _single_spans(text: str, p_start: int, p_end: int, para: int, doubles: list[_Span]) -> list[_Span]:
@@ -134,6 +136,7 @@ class _Logical:
 def _sentence_start(text: str, pos: int, floor: int) -> int:
     """Start of the sentence containing pos: after a line break, or after '.', '!' or '?' (and any closing
     quote marks) followed by white space. A full stop after a lone capital ("J. Smith") is not a boundary."""
+    floor = max(floor, pos - _MAX_SENTENCE)  # no sentence is longer; bounds the work on odd inputs
     i = pos - 1
     while i >= floor:
         ch = text[i]
@@ -153,6 +156,7 @@ def _sentence_start(text: str, pos: int, floor: int) -> int:
 
 
 def _sentence_end(text: str, pos: int, ceil: int) -> int:
+    ceil = min(ceil, pos + _MAX_SENTENCE)
     m = re.search(r"[.!?](?=\s|$)", text[pos:ceil])
     return pos + m.end() if m else ceil
 
@@ -164,23 +168,33 @@ class _Speakers:
         self.text = text
         self.ents = ents
         self.last_speaker: tuple[str, str, str] | None = None
+        spans = sorted(quoted)
+        starts = [a for a, _ in spans]
+
+        def inside(pos: int) -> bool:
+            i = bisect.bisect_right(starts, pos) - 1
+            return i >= 0 and pos < spans[i][1]
+
+        # names inside quotes are not attributions; quoted spans do not overlap, so one lookup suffices
         self.mentions: list[EntityMention] = sorted(
-            (m for m in ents.mentions if not any(a <= m.start < b for a, b in quoted)), key=lambda m: m.start
+            (m for m in ents.mentions if not inside(m.start)), key=lambda m: m.start
         )
+        self.starts = [m.start for m in self.mentions]
 
     def in_range(self, a: int, b: int) -> list[EntityMention]:
-        return [m for m in self.mentions if a <= m.start and m.end <= b]
+        lo = bisect.bisect_left(self.starts, a)
+        hi = bisect.bisect_left(self.starts, b)
+        return [m for m in self.mentions[lo:hi] if m.end <= b]
 
     def antecedent(self, pos: int, want: str) -> tuple[str, str, str, int] | None:
         """First entity of the nearest sentence before pos that names one of the wanted type."""
-        before = [m for m in self.mentions if m.end <= pos and (want == "ANY" or m.entity_type == want)]
-        if not before:
-            if want == "ANY":
-                return None
+        hi = bisect.bisect_left(self.starts, pos)
+        last = next((m for m in reversed(self.mentions[:hi]) if m.end <= pos and (want == "ANY" or m.entity_type == want)), None)
+        if last is None:
             return None
-        last = before[-1]
         s0 = _sentence_start(self.text, last.start, 0)
-        first = next(m for m in before if m.start >= s0)
+        lo = bisect.bisect_left(self.starts, s0)
+        first = next(m for m in self.mentions[lo:hi] if m.end <= pos and (want == "ANY" or m.entity_type == want))
         return first.entity, first.surface, first.entity_type, first.start
 
     def from_clause(self, a: int, b: int, quote_pos: int) -> tuple[str, str, str] | None:
