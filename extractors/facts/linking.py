@@ -254,7 +254,7 @@ def _terms(sentence: str) -> set[str]:
 
 
 def find_conflicts(
-    facts: Iterable[Sequence[Any]], *, min_similarity: float = 0.3, min_shared: int = 4
+    facts: Iterable[Sequence[Any]], *, min_similarity: float = 0.3, min_shared: int = 4, max_postings: int = 300
 ) -> list[dict[str, Any]]:
     """The same claim with different values, from (kind, article_id, sentence, value) rows.
 
@@ -263,35 +263,46 @@ def find_conflicts(
     dropped; if exactly one value of a kind is left on each side (for figures: of the same counted noun),
     the two values conflict. A conflict's rows are every article on either side.
     """
-    by_sentence: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    per_article: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for kind, article_id, sentence, value in facts:
         key = kind
         if kind == "figure":
-            num, _, noun = value.partition(" ")
+            _num, _, noun = value.partition(" ")
             key = f"figure:{noun}"
-        by_sentence[(article_id, sentence)][key].add(value)
-    sents = list(by_sentence)
-    terms = {s: _terms(s[1]) for s in sents}
-    index: dict[str, set[int]] = defaultdict(set)
-    for i, s in enumerate(sents):
-        for t in terms[s]:
-            index[t].add(i)
+        per_article[(article_id, sentence)][key].add(value)
+    # Syndicated copies repeat sentences word for word: compare each distinct (sentence, values) once and
+    # expand to its articles at the end. This keeps the pair count near the number of distinct claims.
+    groups: dict[tuple[str, tuple], list[str]] = defaultdict(list)
+    values_of: dict[tuple[str, tuple], dict[str, set[str]]] = {}
+    for (article_id, sentence), vals in per_article.items():
+        gkey = (sentence, tuple(sorted((k, tuple(sorted(v))) for k, v in vals.items())))
+        groups[gkey].append(article_id)
+        values_of[gkey] = vals
+    sents = list(groups)
+    terms = [_terms(g[0]) for g in sents]
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, ts in enumerate(terms):
+        for t in ts:
+            index[t].append(i)
     pair_counts: Counter[tuple[int, int]] = Counter()
     for ids in index.values():
-        if len(ids) > 500:
-            continue  # a word in every sentence says nothing about a claim
-        for a, b in combinations(sorted(ids), 2):
+        if len(ids) > max_postings:
+            continue  # a word in that many distinct sentences says nothing about a claim
+        for a, b in combinations(ids, 2):
             pair_counts[(a, b)] += 1
     sides: dict[tuple[str, str, str], dict[str, Any]] = {}
     for (i, j), shared in pair_counts.items():
-        sa, sb = sents[i], sents[j]
-        if sa[0] == sb[0] or shared < min_shared:
+        if shared < min_shared:
             continue
-        ta, tb = terms[sa], terms[sb]
+        ga, gb = sents[i], sents[j]
+        arts_a, arts_b = groups[ga], groups[gb]
+        if set(arts_a) == set(arts_b) and len(arts_a) == 1:
+            continue  # one article does not contradict itself here
+        ta, tb = terms[i], terms[j]
         sim = len(ta & tb) / len(ta | tb)
         if sim < min_similarity:
             continue
-        va, vb = by_sentence[sa], by_sentence[sb]
+        va, vb = values_of[ga], values_of[gb]
         for key in set(va) & set(vb):
             only_a, only_b = va[key] - vb[key], vb[key] - va[key]
             if len(only_a) != 1 or len(only_b) != 1:
@@ -300,13 +311,14 @@ def find_conflicts(
             kind = key.split(":")[0]
             lo, hi = sorted((x, y))
             cid = stable_id(kind, lo, hi)
-            claim = " ".join(w for w in _norm_words(sa[1]) if w in ta & tb or _stem_in(w, ta & tb))
-            for art, sent, val in ((sa[0], sa[1], x), (sb[0], sb[1], y)):
-                k = (cid, art, val)
-                prev = sides.get(k)
-                if prev is None or sim > prev["similarity"]:
-                    sides[k] = dict(conflict_id=cid, kind=kind, claim=claim, article_id=art, value=val,
-                                    sentence=sent, similarity=round(sim, 3))
+            claim = " ".join(w for w in _norm_words(ga[0]) if w in ta & tb or _stem_in(w, ta & tb))
+            for arts, sent, val in ((arts_a, ga[0], x), (arts_b, gb[0], y)):
+                for art in arts:
+                    k = (cid, art, val)
+                    prev = sides.get(k)
+                    if prev is None or sim > prev["similarity"]:
+                        sides[k] = dict(conflict_id=cid, kind=kind, claim=claim, article_id=art, value=val,
+                                        sentence=sent, similarity=round(sim, 3))
     # one claim text per conflict: from its most similar pair
     best_claim: dict[str, tuple[float, str]] = {}
     for row in sides.values():
