@@ -2,8 +2,9 @@
 
 Reads and writes only through a connection it is given (warehouse.db opens it). Tables are declared in
 warehouse/sql/00_core.sql (core.fingerprints, core.article_groups) and warehouse/sql/20_dedup.sql (the rest).
-The candidate lookup is a join of the new article's band keys against core.simhash_bands; docs/dedup.md
-measures it at 10k, 100k and 1M stored articles.
+The candidate lookup is two index scans: exact unit simhashes (top 32 bits) in core.unit_keys and document
+simhash bands in core.simhash_bands; docs/dedup.md measures it at 10k, 100k and 1M stored articles.
+Key lists are inlined as SQL constants (ints, or quoted strings) so that DuckDB can use its ART indexes.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ class StoryRow:
     last_at: datetime
     members: int
     profile: dict[str, float]
+
+
+def key32(simhash: int) -> int:
+    """The lookup key of a unit simhash: its top 32 bits."""
+    return simhash >> 32
 
 
 def band_keys(simhash: int) -> list[int]:
@@ -113,7 +119,13 @@ def delete_article(con: duckdb.DuckDBPyConnection, article_id: str) -> None:
     The story assignment is kept: a revised article stays in its story. Edges where *other* articles copy
     this one are kept too: they were verified when those articles arrived.
     """
-    for table in ("core.unit_fingerprints", "core.simhash_bands", "core.fingerprints", "core.dedup_state"):
+    for table in (
+        "core.article_units",
+        "core.unit_keys",
+        "core.simhash_bands",
+        "core.fingerprints",
+        "core.dedup_state",
+    ):
         con.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
     con.execute("DELETE FROM core.syndication_edges WHERE article_id = ?", [article_id])
 
@@ -145,14 +157,20 @@ def store_fingerprint(
     )
     _insert(
         con,
-        "core.unit_fingerprints",
+        "core.article_units",
         pa.table(
             {
-                "article_id": [article_id] * len(unit_simhashes),
-                "unit_no": pa.array(range(len(unit_simhashes)), type=pa.int32()),
-                "simhash": pa.array(list(unit_simhashes), type=pa.uint64()),
+                "article_id": [article_id],
+                "simhashes": pa.array([list(unit_simhashes)], type=pa.list_(pa.uint64())),
             }
         ),
+        mode="INSERT OR REPLACE",
+    )
+    keys32 = sorted({key32(h) for h in unit_simhashes})
+    _insert(
+        con,
+        "core.unit_keys",
+        pa.table({"key32": pa.array(keys32, type=pa.uint32()), "article_id": [article_id] * len(keys32)}),
     )
     keys = set(band_keys(doc_simhash))
     _insert(
@@ -195,8 +213,8 @@ def find_candidates(
     rows = con.execute(
         f"""
         SELECT article_id, sum(n) AS hits FROM (
-            SELECT article_id, count(DISTINCT simhash) AS n FROM core.unit_fingerprints
-            WHERE simhash IN ({_int_list(unit_simhashes)}) GROUP BY article_id
+            SELECT article_id, count(*) AS n FROM core.unit_keys
+            WHERE key32 IN ({_int_list(key32(h) for h in unit_simhashes)}) GROUP BY article_id
             UNION ALL
             SELECT article_id, count(*) AS n FROM core.simhash_bands
             WHERE band_key IN ({_int_list(band_keys(doc_simhash))}) GROUP BY article_id
@@ -226,9 +244,14 @@ def common_units(
     if not unit_simhashes:
         return {}
     # Two index lookups instead of one join: a join would scan core.articles (measured ~0.4 s at 1M rows).
-    hits = con.execute(
-        f"SELECT simhash, article_id FROM core.unit_fingerprints WHERE simhash IN ({_int_list(unit_simhashes)})"
+    by_key: dict[int, list[int]] = {}
+    for h in set(unit_simhashes):
+        by_key.setdefault(key32(h), []).append(h)
+    rows = con.execute(
+        f"SELECT key32, article_id FROM core.unit_keys WHERE key32 IN ({_int_list(by_key)})"
     ).fetchall()
+    # key32 stands for the full simhash (a collision among our own units maps to all of them)
+    hits = [(h, a) for k, a in rows for h in by_key.get(int(k), [])]
     postings: dict[int, int] = {}
     for h, _ in hits:
         postings[int(h)] = postings.get(int(h), 0) + 1
@@ -258,11 +281,10 @@ def load_unit_simhashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[st
     if not ids:
         return {}
     out: dict[str, list[int]] = {i: [] for i in ids}
-    for aid, h in con.execute(
-        f"SELECT article_id, simhash FROM core.unit_fingerprints WHERE article_id IN ({_str_list(ids)}) "
-        "ORDER BY article_id, unit_no"
+    for aid, hs in con.execute(
+        f"SELECT article_id, simhashes FROM core.article_units WHERE article_id IN ({_str_list(ids)})"
     ).fetchall():
-        out[aid].append(int(h))
+        out[aid] = [int(h) for h in hs]
     return out
 
 

@@ -70,7 +70,9 @@ def test_rerun_changes_nothing(tmp_path):
         "core.syndication_edges",
         "core.stories",
         "core.simhash_bands",
-        "core.unit_fingerprints",
+        "core.article_units",
+        "core.unit_keys",
+        "core.story_terms",
         "core.story_assignments",
     ]
     before = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}

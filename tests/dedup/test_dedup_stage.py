@@ -97,8 +97,11 @@ def test_revision_recomputes_without_duplicates_and_keeps_the_story(tmp_path):
     counts = group(con, ["a"])
     assert counts["recomputed"] == 1
     assert groups(con)["a"][1] == story
-    n_units = con.execute("SELECT count(*) FROM core.unit_fingerprints WHERE article_id = 'a'").fetchone()[0]
+    n_units = con.execute("SELECT len(simhashes) FROM core.article_units WHERE article_id = 'a'").fetchone()[
+        0
+    ]
     assert n_units == 5
+    assert con.execute("SELECT count(*) FROM core.unit_keys").fetchone()[0] == 5
     assert con.execute("SELECT count(*) FROM core.fingerprints").fetchone()[0] == 1
     assert con.execute("SELECT count(*) FROM core.simhash_bands").fetchone()[0] == 4
 
