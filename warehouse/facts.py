@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from newswatch.models import Facts, Quote
+from newswatch.models import Facts
 from warehouse.db import insert_rows, transaction
 
 FACT_TABLES = ("core.entity_mentions", "core.figures", "core.periods", "core.quotes", "core.article_aliases")
@@ -213,10 +213,3 @@ def write_links(
         ).fetchone()
         n += int(changed[0]) if changed else 0
     return n
-
-
-def quote_from_row(row: Mapping[str, Any]) -> Quote:
-    """A stored quote row back as a record (for tests and digests)."""
-    return Quote(article_id=row["article_id"], quote=row["quote"], speaker=row.get("speaker"),
-                 speaker_surface=row.get("speaker_surface"), speaker_type=row.get("speaker_type"),
-                 sentence=row.get("sentence", ""))

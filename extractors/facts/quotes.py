@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from extractors.facts.entities import ArticleEntities
@@ -442,11 +441,3 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             speakers.last_speaker = speaker
         prev_para = lq.parts[-1].para
     return out
-
-
-def quote_spans(text: str) -> Sequence[tuple[int, int]]:
-    """Character spans of every double-quoted passage (used to keep facts out of nested quotes if wanted)."""
-    spans: list[tuple[int, int]] = []
-    for i, (a, b) in enumerate(_paragraphs(text)):
-        spans.extend((s.start, s.end) for s in _double_spans(text, a, b, i))
-    return spans

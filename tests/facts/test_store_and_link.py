@@ -143,3 +143,29 @@ def test_store_writes_every_field(tmp_path: Path) -> None:
     assert con.execute("SELECT speaker, speaker_type, quote_id FROM quotes").fetchall() == [
         ("a police spokesman", "ROLE", fx.quotes[0].quote_id)]
     con.close()
+
+
+def test_stage_functions_on_article_records(tmp_path: Path, seed_facts: dict) -> None:
+    """The flow's plain functions: Article records in, rows out; delete_facts removes one article's facts."""
+    from flows.facts_stage import extract_articles, store_and_link
+    from newswatch.models import Article
+    from warehouse.facts import delete_facts
+
+    texts = seed_facts["_texts"]
+    arts = [Article(article_id=aid, url=f"https://e.org/{aid}", canonical_url=f"https://e.org/{aid}", source="s",
+                    title="t", text=t, raw_text=t, published_at=T0, fetched_at=T0, watch="demo")
+            for aid, t in sorted(texts.items())]
+    facts = extract_articles(arts, user_aliases={"IOPC": "IOPC (police watchdog)"})
+    assert [f.article_id for f in facts] == sorted(texts)
+    con = connect(str(tmp_path / "s.duckdb"))
+    add_articles(con, texts)
+    written, _ = store_and_link(con, facts)
+    assert written == con.execute(
+        "SELECT (SELECT count(*) FROM core.entity_mentions) + (SELECT count(*) FROM core.figures) + "
+        "(SELECT count(*) FROM core.periods) + (SELECT count(*) FROM core.quotes) + "
+        "(SELECT count(*) FROM core.article_aliases)").fetchone()[0]
+    assert con.execute("SELECT count(*) FROM entity_mentions WHERE entity = 'IOPC (police watchdog)'").fetchone()[0] > 5
+    delete_facts(con, ["004"])
+    assert con.execute("SELECT count(*) FROM entity_mentions WHERE article_id = '004'").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM entity_mentions WHERE article_id = '003'").fetchone()[0] > 0
+    con.close()
