@@ -64,6 +64,12 @@ _COUNTRY_ABBREVIATIONS = {"us": "United States", "u.s.": "United States", "u.s":
                           "u.k.": "United Kingdom", "u.k": "United Kingdom", "eu": "European Union"}
 _COMPANY_SUFFIX = re.compile(r"(?:\.com)?(?:,?\s+(?:Corp|Corporation|Inc|Ltd|Limited|plc|PLC|LLC|Co|AG|SA|GmbH)\.?)+$|\.com$")
 _TITLE_BEFORE = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in TITLES) + r")\.?\s+$")
+_STREET = re.compile(
+    r"(?:\s(?:Street|Road|Avenue|Lane|Square|Boulevard|Drive|Way|Place|Bridge)|(?:allee|stra(?:ss|ß)e|platz|gasse|weg))$",
+    re.IGNORECASE,
+)
+_REGIONS = {"Africa", "Europe", "Asia", "Antarctica", "Oceania", "America", "Latin America", "Middle East",
+            "Scandinavia", "Balkans", "Caribbean", "Sahel", "Arctic"}
 _EVENT_TAILS = {"awards", "oscars", "globes", "olympics", "games", "championship", "championships", "cup",
                 "festival", "war", "election", "summit", "marathon", "grand prix", "one", "two"}
 _ACRONYM_DEF = re.compile(r"\(([A-Z][A-Z&]{1,9})\)")
@@ -174,6 +180,11 @@ def _type_by_name(name: str, label: str) -> str | None:
         return "EVENT"
     if _ACRONYM.match(name) and label in ("PERSON", "GPE", "FAC", "LOC"):
         return "ORG"
+    if _STREET.search(name):
+        return "FAC"  # "Penistone Road", "Petersallee", "Manga-Bell-Platz"
+    if name in _REGIONS or (len(words) == 2 and words[0] in ("North", "South", "East", "West", "Central")
+                            and words[1] in _REGIONS):
+        return "LOC"
     return None
 
 
