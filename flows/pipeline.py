@@ -287,10 +287,10 @@ def load_batch(
         todo = [f for f in facts if f.article_id in changed]
         counts["facts"] += store_facts(con, todo) if todo else 0
         if changed:
-            link_aliases(con)
             g = group_articles(con, sorted(changed), dedup)
             counts["copies_grouped"] += g.get("copies_grouped", 0)
             counts["stories"] += g.get("stories", 0)
+            link_aliases(con)  # after grouping: name tie-breaks count syndicated copies once
         load.record_entries(con, list(settled), run_id)
         load.record_skips(con, run_id, skips)
     return counts
