@@ -210,6 +210,8 @@ def find_candidates(
     Returns (article_id, hits) with the most hits first; hits = shared units + shared document bands.
     Both halves are index lookups (docs/dedup.md measures them at 10k-1M stored articles).
     """
+    # The article itself is dropped here, not in SQL: a filter on article_id is pushed into the scans and
+    # turns the index scans into full scans (measured 70 ms instead of 2 ms at 1M stored articles).
     rows = con.execute(
         f"""
         SELECT article_id, sum(n) AS hits FROM (
@@ -219,14 +221,12 @@ def find_candidates(
             SELECT article_id, count(*) AS n FROM core.simhash_bands
             WHERE band_key IN ({_int_list(band_keys(doc_simhash))}) GROUP BY article_id
         )
-        WHERE article_id <> ?
         GROUP BY article_id
         ORDER BY hits DESC, article_id
-        LIMIT {int(limit)}
-        """,
-        [article_id],
+        LIMIT {int(limit) + 1}
+        """
     ).fetchall()
-    return [(r[0], int(r[1])) for r in rows]
+    return [(r[0], int(r[1])) for r in rows if r[0] != article_id][:limit]
 
 
 def common_units(
@@ -261,12 +261,13 @@ def common_units(
     others = {a for _, a in hits if a != article_id}
     if not others:
         return stock
+    # source is compared here, not in SQL, so that the primary-key lookup stays an index scan
     same = {
         r[0]
         for r in con.execute(
-            f"SELECT article_id FROM core.articles WHERE article_id IN ({_str_list(sorted(others))}) AND source = ?",
-            [source],
+            f"SELECT article_id, source FROM core.articles WHERE article_id IN ({_str_list(sorted(others))})"
         ).fetchall()
+        if r[1] == source
     }
     counts: dict[int, set[str]] = {}
     for h, a in hits:
