@@ -152,16 +152,22 @@ def strip_shared_edges(units_a: Sequence[str], units_b: Sequence[str]) -> tuple[
     return a, b
 
 
-def is_copy(al: Alignment, min_shared_ratio: float, gap_days: float = 0.0) -> bool:
+def is_copy(
+    al: Alignment, min_shared_ratio: float, gap_days: float = 0.0, full_units: int | None = None
+) -> bool:
     """A verified copy: enough of the shorter article's units align, and at least MIN_SHARED_UNITS of them.
 
     `al` aligns the original (A) with the later article (B); gap_days is how much later B ran. Beyond
     SYNDICATION_WINDOW_DAYS, B must consist of A's text for at least LATE_COPY_MIN_RATIO of its units.
+    full_units is the unit count of the shorter article before template sentences were set aside: a single
+    shared sentence is enough only for a genuinely one-sentence article, not for one whose other
+    sentences were all template.
     """
     shorter = min(al.units_a, al.units_b)
     if shorter == 0:
         return False
-    if al.narrative < min(MIN_SHARED_UNITS, shorter) or al.shared_ratio < min_shared_ratio:
+    needed = min(MIN_SHARED_UNITS, full_units if full_units is not None else shorter)
+    if al.narrative < needed or al.shared_ratio < min_shared_ratio:
         return False
     if gap_days > SYNDICATION_WINDOW_DAYS:
         return al.shared / al.units_b >= LATE_COPY_MIN_RATIO if al.units_b else False

@@ -27,7 +27,7 @@ import numpy as np
 from simhash import Simhash
 
 # Bump when segmentation, features or hashing change: stored fingerprints with another version are recomputed.
-FINGERPRINT_VERSION = "sh64-sent1-uni-w3-v1"
+FINGERPRINT_VERSION = "sh64-sent1-uni-w3-v2"
 
 # A unit shorter than this (in words) is merged into the previous sentence of its paragraph, or dropped:
 # short sentences have too few features for a stable simhash (docs/dedup.md, "Units").
@@ -51,6 +51,9 @@ _BOILERPLATE = [
         r"^(read more|more on this|related|see also|also read|watch|listen|recommended|sponsored|advertisement"
         r"|hide ad|ad|don'?t miss|most read|trending( on .*)?|latest( developments)?|sign up|subscribe"
         r"|follow us|share this|click here|image|photo|picture|credit|copyright|getty)\b[\s:|-]*",
+        # the same furniture in German and French pages
+        r"^(lesen sie auch|lesen sie mehr|mehr zum thema|auch interessant|weiterlesen|anzeige|werbung"
+        r"|lire aussi|à lire aussi|a lire aussi|voir aussi|publicité)\b[\s:|-]*",
         r"^\|",  # photo credit lines like "|GETTY"
     )
 ]

@@ -102,7 +102,8 @@ def _syndicate(
             orig, orig_units, copy, copy_units = art, ours, other, other_units
         al = align(orig_units, copy_units)
         gap_days = (_when(copy) - _when(orig)).total_seconds() / 86400
-        if not is_copy(al, settings.min_shared_ratio, gap_days):
+        full = min(len(fp.units), len(other_all))
+        if not is_copy(al, settings.min_shared_ratio, gap_days, full):
             continue
         wd.store_edge(
             con,

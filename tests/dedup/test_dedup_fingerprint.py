@@ -45,6 +45,8 @@ def test_boilerplate_lines_are_dropped():
         "|GETTY",
         "Around 1,400 children were sexually abused in Rotherham between 1997 and 2013",  # caption
         "Sign up to our newsletter",
+        "Lesen Sie auch: The Captain's Quest 2017 - Contest auf schwimmender Miniramp am 19. August.",
+        "À lire aussi : la réforme des retraites adoptée par le Sénat après un long débat.",
     ]:
         assert is_boilerplate(line), line
     for line in [
