@@ -3,7 +3,7 @@ story windows, outlet templates, shared quotes, facts tables, and the Prefect-fr
 
 from __future__ import annotations
 
-from dedup_helpers import T0, article_row, days, load, seed_articles
+from dedup_helpers import ROOT, T0, article_row, days, load, seed_articles
 
 from flows.dedup_stage import group_articles as _group
 from flows.dedup_stage import run_dedup
@@ -256,3 +256,17 @@ def test_run_dedup_on_a_path(tmp_path):
     con.close()
     assert run_dedup(path, [aid], S)["fingerprinted"] == 1
     assert run_dedup(path, [aid], S)["recomputed"] == 0
+
+
+def test_works_without_the_facts_tables(tmp_path):
+    # dedup can run before (or without) the facts stage: only the core and dedup schema files applied
+    con = connect(tmp_path / "w.duckdb", apply_schema=False)
+    for name in ("00_core.sql", "20_dedup.sql"):
+        con.execute((ROOT / "warehouse" / "sql" / name).read_text("utf-8"))
+    assert not con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('entity_mentions', 'figures', 'periods')"
+    ).fetchone()[0]
+    load(con, [article_row("orig", "\n".join(STORY), published_at=T0)])
+    load(con, [article_row("copy", copy_of_story(STORY[0]), source="Echo", published_at=T0 + days(1))])
+    counts = group(con, ["orig", "copy"])
+    assert counts["copies_grouped"] == 1 and counts["stories"] == 1
