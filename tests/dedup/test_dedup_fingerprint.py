@@ -152,3 +152,19 @@ def test_textbook_doc_threshold_misses_the_seed_copies():
     a, b = fingerprint("a", seeds["001"]["text"]), fingerprint("b", seeds["002"]["text"])
     assert hamming(a.doc_simhash, b.doc_simhash) > 3  # measured 19 bits: whole-document simhash misses them
     assert is_copy(align(a.units, b.units), 0.3)
+
+
+def test_overflow_guard_on_a_real_long_page():
+    # gregoryszorc.com.python3: a 6,700-word page on which the package's own text path overflows (a 4-char
+    # shingle occurs 268 times); fingerprint() must work on it and agree with the NumPy variant.
+    page = next(
+        json.loads(line)["text"]
+        for line in CORPUS.read_text("utf-8").splitlines()
+        if json.loads(line)["id"] == "gregoryszorc.com.python3"
+    )
+    with pytest.raises(OverflowError):
+        Simhash(page)
+    fp = fingerprint("long", page)
+    assert len(fp.units) > 100
+    assert fp == fingerprint("long", page, use_numpy=True)
+    assert simhash64(Simhash(0)._tokenize(page)) == simhash64_numpy(Simhash(0)._tokenize(page))
