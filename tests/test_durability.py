@@ -46,17 +46,19 @@ def run_ingest(db: Path, folder: Path, env: dict | None = None, timeout: float =
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("corpus") / "docs"
-    make_corpus(folder, 24)
+    make_corpus(folder, 36)
     return folder
 
 
 @pytest.fixture(scope="module")
-def reference(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
-    """Row counts after one uninterrupted ingest of the corpus."""
+def reference(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Row counts after one uninterrupted ingest of the corpus, and how long that ingest took."""
     db = tmp_path_factory.mktemp("ref") / "ref.duckdb"
+    t = time.monotonic()
     p = run_ingest(db, corpus)
+    elapsed = time.monotonic() - t
     assert p.returncode == 0, p.stderr
-    return counts(str(db))
+    return {"counts": counts(str(db)), "seconds": elapsed}
 
 
 @pytest.mark.slow
@@ -68,9 +70,10 @@ def test_kill_9_at_random_points_then_rerun_loses_and_duplicates_nothing(corpus:
     for _ in range(20):
         proc = subprocess.Popen(ingest_cmd(db, corpus), cwd=REPO, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        # between 1 s (imports, schema) and 9 s (well into the batches); a run that finishes first is fine
+        # anywhere from start-up (imports, schema) to near the end of a whole run, measured on this machine;
+        # a run that finishes first is fine
         try:
-            proc.wait(timeout=rng.uniform(1.0, 9.0))
+            proc.wait(timeout=rng.uniform(0.5, 0.95 * reference["seconds"]))
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
@@ -78,7 +81,7 @@ def test_kill_9_at_random_points_then_rerun_loses_and_duplicates_nothing(corpus:
     assert kills >= 10, "the kill points were all too late to test anything"
     p = run_ingest(db, corpus)
     assert p.returncode == 0, p.stderr
-    assert counts(str(db)) == reference
+    assert counts(str(db)) == reference["counts"]
     con = connect(str(db), read_only=True)
     try:
         statuses = [r[0] for r in con.execute("select status from runs order by started_at").fetchall()]
@@ -104,7 +107,7 @@ def test_writer_waits_for_a_lock_held_briefly(corpus: Path, tmp_path: Path) -> N
     p = run_ingest(db, corpus, env={"NEWSWATCH_LOCK_TIMEOUT": "30"})
     holder.wait(timeout=30)
     assert p.returncode == 0, p.stderr
-    assert counts(str(db))["core.articles"] == 24
+    assert counts(str(db))["core.articles"] == 36
 
 
 def test_writer_gives_up_cleanly_when_the_lock_stays(corpus: Path, tmp_path: Path) -> None:
@@ -160,7 +163,7 @@ def test_readers_get_answers_while_a_run_writes(corpus: Path, tmp_path: Path) ->
     assert answers == sorted(answers)  # a reader only ever sees whole batches, growing
 
 
-def test_a_killed_snapshot_leaves_the_previous_one_readable(corpus: Path, reference: dict, tmp_path: Path) -> None:
+def test_a_killed_snapshot_leaves_the_previous_one_readable(corpus: Path, tmp_path: Path) -> None:
     db = tmp_path / "src.duckdb"
     assert run_ingest(db, corpus).returncode == 0
     # make the source big enough that the copy takes a while
@@ -179,7 +182,7 @@ def test_a_killed_snapshot_leaves_the_previous_one_readable(corpus: Path, refere
     assert dest.stat().st_size == size
     con = connect(str(dest), read_only=True)
     try:
-        assert con.execute("select count(*) from articles").fetchone()[0] == 24
+        assert con.execute("select count(*) from articles").fetchone()[0] == 36
     finally:
         con.close()
     leftovers = [p.name for p in dest.parent.iterdir() if p.name != "latest.duckdb"]

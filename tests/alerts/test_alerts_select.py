@@ -162,7 +162,13 @@ def test_unknown_watch_and_bad_recipient_are_user_errors(warehouse, make_config,
     warehouse.add("x1", title="Ours", source="Sky News")
     with pytest.raises(UnknownWatchError):
         run_digest(warehouse.path, make_config(), "nope", out_dir=str(tmp_path), now=now)
-    bad = make_config(recipients=("desk@example.org\r\nBcc: spy@evil.example",))
+    # a header-breaking recipient is refused when the config is read ...
+    with pytest.raises(ConfigError, match="not a plain address"):
+        make_config(recipients=("desk@example.org\r\nBcc: spy@evil.example",))
+    # ... and again by the digest stage for a config built in code without validation (model_copy)
+    good = make_config()
+    watch = good.watches[0].model_copy(update={"recipients": ["desk@example.org\r\nBcc: spy@evil.example"]})
+    bad = good.model_copy(update={"watches": [watch]})
     with pytest.raises(ConfigError, match="not a plain email address"):
         run_digest(warehouse.path, bad, "rotherham", out_dir=str(tmp_path), now=now)
     # nothing was recorded or written for the refused digest
