@@ -1,16 +1,20 @@
 """Extract the real pages of ../shared/corpus/html once with trafilatura and cache their texts for the dedup
-evaluation (bench/dedup_data/corpus.jsonl). Run: .venv/bin/python -m bench.dedup_corpus [HTML_DIR]."""
+evaluation (bench/dedup_data/.cache/corpus.jsonl, not committed: the corpus may not be copied into the project).
+The evaluation and the tests call ensure_corpus(), which builds the cache when it is missing (a few seconds).
+Run: .venv/bin/python -m bench.dedup_corpus [HTML_DIR]."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import trafilatura
 
-HTML_DIR = Path("/work/shared/corpus/html")
-OUT = Path(__file__).resolve().parent / "dedup_data" / "corpus.jsonl"
+REPO = Path(__file__).resolve().parent.parent
+HTML_DIR = Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or REPO.parent / "shared" / "corpus" / "html")
+OUT = Path(__file__).resolve().parent / "dedup_data" / ".cache" / "corpus.jsonl"
 
 
 def extract_all(html_dir: Path) -> list[dict]:
@@ -30,14 +34,29 @@ def extract_all(html_dir: Path) -> list[dict]:
     return out
 
 
-def main() -> None:
-    html_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else HTML_DIR
+def write_cache(html_dir: Path = HTML_DIR, out: Path = OUT) -> Path:
+    """Extract every page and write the cache atomically (a killed build leaves no partial cache)."""
+    if not html_dir.is_dir():
+        raise FileNotFoundError(f"corpus {html_dir} not found: set NEWSWATCH_CORPUS_DIR to ../shared/corpus/html")
     docs = extract_all(html_dir)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUT.open("w", encoding="utf-8") as fh:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
         for d in docs:
             fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-    print(f"{len(docs)} texts -> {OUT} ({OUT.stat().st_size // 1024} KiB)")
+    os.replace(tmp, out)
+    return out
+
+
+def ensure_corpus() -> Path:
+    """The cached corpus texts, built on first use."""
+    return OUT if OUT.is_file() else write_cache()
+
+
+def main() -> None:
+    html_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else HTML_DIR
+    out = write_cache(html_dir)
+    print(f"{sum(1 for _ in out.open(encoding='utf-8'))} texts -> {out} ({out.stat().st_size // 1024} KiB)")
 
 
 if __name__ == "__main__":

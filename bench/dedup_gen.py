@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parent / "dedup_data" / "corpus.jsonl"
+CORPUS: Path | None = None  # default: bench.dedup_corpus.ensure_corpus() (built from ../shared/corpus/html)
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
 T0 = datetime(2022, 1, 3, 8, 0, tzinfo=UTC)
 
@@ -92,7 +92,11 @@ class Doc:
     ops: tuple[str, ...] = ()
 
 
-def load_corpus(path: Path = CORPUS) -> list[dict]:
+def load_corpus(path: Path | None = CORPUS) -> list[dict]:
+    if path is None:
+        from bench.dedup_corpus import ensure_corpus
+
+        path = ensure_corpus()
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
 

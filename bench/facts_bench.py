@@ -1,6 +1,6 @@
 """Throughput of the facts stage: the batched NER-only pipeline on 1 and 2 processes vs the plain spaCy pipeline.
 
-Texts: the English pages of /work/shared/corpus/html extracted with trafilatura and cleaned, plus the five
+Texts: the English pages of ../shared/corpus/html extracted with trafilatura and cleaned, plus the five
 seeds, repeated until --docs documents. Every configuration sees the same documents in the same order; model
 loading is outside the timings except for n_process=2, where the worker processes load the model while the
 clock runs (that is what a pipeline run pays).
@@ -29,7 +29,7 @@ from extractors.clean import clean_text  # noqa: E402
 from extractors.facts import extract_facts_batch  # noqa: E402
 from extractors.facts.nlp import load_nlp  # noqa: E402
 
-CORPUS = Path("/work/shared/corpus/html")
+CORPUS = Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or Path(__file__).resolve().parents[2] / "shared" / "corpus" / "html")
 _EN = {"the", "and", "of", "to", "in", "is", "that", "for", "was", "with", "on", "said"}
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: extract_article over the 110-page corpus (/work/shared/corpus/html), scored against trafilatura's
+"""Benchmark: extract_article over the 110-page corpus (../shared/corpus/html), scored against trafilatura's
 own annotations for those pages (bench/feeds_evaldata.json, Apache-2.0, see its _source).
 
     .venv/bin/python bench/feeds_extract.py [--corpus DIR] [--repeat N]
@@ -40,7 +40,7 @@ def norm(s: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--corpus", default="/work/shared/corpus/html")
+    ap.add_argument("--corpus", default=os.environ.get("NEWSWATCH_CORPUS_DIR") or str(Path(__file__).resolve().parents[2] / "shared" / "corpus" / "html"))
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
     gold = json.loads(EVAL.read_text(encoding="utf-8"))["pages"]

@@ -6,7 +6,7 @@
 Each feed lives on its own host name (site<i>.test, resolved to 127.0.0.1 through the Fetcher's resolver
 parameter), so per-host politeness applies per feed as it would on the web. Every response (robots.txt,
 feed, page) waits a seeded random 50-200 ms before answering. Pages are real HTML from
-/work/shared/corpus/html (cycled), served gzip-compressed like most news sites.
+../shared/corpus/html (cycled), served gzip-compressed like most news sites.
 
 One Fetcher is used for both phases (feeds, then the pages they list), as one run should.
 Reported: wall time; the floor the rules allow = max(politeness floor, concurrency floor) where
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import platform
 import random
 import resource
@@ -32,7 +33,7 @@ from extractors.http import Fetcher
 from newswatch.config import FetchSettings
 from tests.support.httpserver import LoggedRequest, Reply, ScriptedServer
 
-CORPUS = Path("/work/shared/corpus/html")
+CORPUS = Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or Path(__file__).resolve().parents[2] / "shared" / "corpus" / "html")
 RESULTS = Path(__file__).parent / "results" / "fetch.md"
 LAT_MIN, LAT_MAX = 0.05, 0.20
 

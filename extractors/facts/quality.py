@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -36,6 +37,12 @@ from newswatch.models import Facts
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLD_DIR = ROOT / "seeds" / "gold"
+
+
+def corpus_dir() -> Path:
+    """The shared corpus of real pages (Apache-2.0), kept beside the repository and never copied into it:
+    $NEWSWATCH_CORPUS_DIR, else ../shared/corpus/html."""
+    return Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or ROOT.parent / "shared" / "corpus" / "html")
 KINDS = ("entities", "names", "aliases", "figures", "periods", "quotes")
 
 
@@ -119,7 +126,16 @@ def load_gold(gold_dir: Path = GOLD_DIR, split: str = "all") -> list[dict[str, A
 
 
 def gold_text(doc: dict[str, Any], root: Path = ROOT) -> str:
-    """The cleaned text a gold document annotates (title line dropped, clean_text applied)."""
+    """The cleaned text a gold document annotates (title line dropped, clean_text applied).
+
+    Corpus pages are named by `corpus_page` and extracted here with trafilatura (pinned, so the text is the
+    one that was annotated) rather than stored: the corpus may not be copied into the project.
+    """
+    if "corpus_page" in doc:
+        import trafilatura
+
+        html = (corpus_dir() / doc["corpus_page"]).read_bytes().decode("utf-8", "replace")
+        return clean_text(trafilatura.extract(html) or "")
     raw = (root / doc["text_file"]).read_text(encoding="utf-8")
     if doc.get("title_line"):
         lines = raw.split("\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from dedup_helpers import seed_articles
@@ -22,7 +21,12 @@ from extractors.fingerprint import (
     tokens,
 )
 
-CORPUS = Path(__file__).resolve().parents[2] / "bench" / "dedup_data" / "corpus.jsonl"
+
+def corpus_lines() -> list[str]:
+    """Texts of the real corpus pages (extracted once into a git-ignored cache; see bench/dedup_corpus.py)."""
+    from bench.dedup_corpus import ensure_corpus
+
+    return ensure_corpus().read_text("utf-8").splitlines()
 
 BODY = [
     "The county council approved a new budget for road repairs on Tuesday after a long debate.",
@@ -131,7 +135,7 @@ def test_overflow_guard_on_a_long_page():
 
 
 def test_numpy_variant_identical_on_real_texts():
-    texts = [json.loads(line)["text"] for line in CORPUS.read_text("utf-8").splitlines()[:40]]
+    texts = [json.loads(line)["text"] for line in corpus_lines()[:40]]
     texts += [s["text"] for s in seed_articles()]
     for t in texts:
         assert fingerprint("x", t) == fingerprint("x", t, use_numpy=True)
@@ -159,7 +163,7 @@ def test_overflow_guard_on_a_real_long_page():
     # shingle occurs 268 times); fingerprint() must work on it and agree with the NumPy variant.
     page = next(
         json.loads(line)["text"]
-        for line in CORPUS.read_text("utf-8").splitlines()
+        for line in corpus_lines()
         if json.loads(line)["id"] == "gregoryszorc.com.python3"
     )
     with pytest.raises(OverflowError):

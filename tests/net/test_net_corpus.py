@@ -6,6 +6,7 @@ served with misleading headers to check the sniffing does not reject real HTML.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tests.support.httpserver import Reply, ScriptedServer
 
 pytestmark = pytest.mark.timeout(60)
 
-CORPUS = Path("/work/shared/corpus/html")
+CORPUS = Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "corpus" / "html")
 PAGES = sorted(CORPUS.glob("*.html"))
 
 

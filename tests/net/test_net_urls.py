@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from extractors.urls import canonicalize_url, is_web_url
 
-CORPUS = Path("/work/shared/corpus/html")
+CORPUS = Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "corpus" / "html")
 
 
 @pytest.mark.parametrize(
