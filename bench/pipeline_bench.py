@@ -86,7 +86,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--copies", type=int, default=1, help="serve the corpus this many times under different paths")
-    ap.add_argument("--n-process", type=int, default=1, help="spaCy processes for the facts stage")
+    ap.add_argument("--n-process", type=int, default=None,
+                    help="spaCy processes for the facts stage (default: the pipeline's own choice)")
     ap.add_argument("--out", type=Path, default=None, help="append a markdown result block to this file")
     args = ap.parse_args()
 
