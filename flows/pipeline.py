@@ -20,7 +20,7 @@ from pathlib import Path
 from extractors.articles import article_from_file, extract_article
 from extractors.clean import clean_text
 from extractors.facts import extract_facts_batch
-from extractors.feeds import body_hash, parse_feed
+from extractors.feeds import body_hash, discover_feeds, parse_feed
 from extractors.http import Fetcher
 from extractors.query import compile_query
 from extractors.urls import canonicalize_url, is_web_url
@@ -136,6 +136,7 @@ def poll_feeds(
     }
     with _fetching(settings, fetcher) as f:
         results = f.fetch_many([targets[u] for u in due], kind="feed", validators=validators)
+    results = _autodiscover(due, results, f_settings=settings, fetcher=fetcher)
     parsed_by_feed = {}
     for u, r in zip(due, results, strict=True):
         counts["feeds_polled"] += 1
@@ -199,6 +200,34 @@ def _fetching(settings: FetchSettings, fetcher: Fetcher | None) -> Iterator[Fetc
         return
     with Fetcher(settings) as own:
         yield own
+
+
+def _looks_like_html(r: FetchResult) -> bool:
+    ctype = (r.content_type or "").lower()
+    return r.status == "ok" and ("html" in ctype or r.body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")))
+
+
+def _autodiscover(
+    urls: Sequence[str], results: Sequence[FetchResult], *, f_settings: FetchSettings, fetcher: Fetcher | None
+) -> list[FetchResult]:
+    """Feed autodiscovery: a configured URL that answers with an HTML page (a homepage) is replaced by the first
+    feed the page announces (<link rel=alternate>), fetched under the same rules. The result carries the feed's
+    address as a permanent redirect, so the feed state polls it directly from then on."""
+    out = list(results)
+    pages = [(i, u, r) for i, (u, r) in enumerate(zip(urls, results, strict=True)) if _looks_like_html(r)]
+    if not pages:
+        return out
+    found = {i: discover_feeds(r.body, r.final_url) for i, _, r in pages}
+    targets = {i: links[0] for i, links in found.items() if links}
+    if not targets:
+        return out
+    with _fetching(f_settings, fetcher) as f:
+        fetched = f.fetch_many(list(targets.values()), kind="feed")
+    for (i, feed_url), r2 in zip(targets.items(), fetched, strict=True):
+        detail = f"discovered feed {feed_url} on {urls[i]}"
+        out[i] = replace(r2, permanent_redirect=feed_url if r2.status == "ok" else None,
+                         detail=(r2.detail + "; " if r2.detail else "") + detail)
+    return out
 
 
 def fetch_pages(

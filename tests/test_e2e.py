@@ -142,3 +142,28 @@ def test_a_fresh_run_on_the_same_input_gives_the_same_groups_and_facts(demo_run,
         assert _partition(a, col) == _partition(b, col)
     fact_tables = ("core.entity_mentions", "core.figures", "core.periods", "core.quotes")
     assert {t: demo_run["after_first"][t] for t in fact_tables} == {t: _counts(db)[t] for t in fact_tables}
+
+
+def test_a_homepage_url_is_resolved_to_its_feed_and_remembered(tmp_path):
+    """Feed autodiscovery: the watch names an outlet's page; its <link rel=alternate> feed is polled instead."""
+    from newswatch.demo import serve_fixtures
+
+    db = str(tmp_path / "disc.duckdb")
+    with serve_fixtures(port=0) as server:
+        page = next(p for p in server.site.pages if seed_of(server.base + p) == "000")
+        homepage = server.base + page  # every fixture page announces the feed
+        report = run_monitor(make_config(), db, extra_feeds=[homepage], digest=False)
+        assert report.counts["articles_new"] == 5
+        again = run_monitor(make_config(), db, extra_feeds=[homepage], digest=False, force=True)
+        feed_requests = [p for _, p, _ in server.site.requests if p.startswith("/feeds/")]
+        page_requests = [p for _, p, _ in server.site.requests if p.split("?")[0] == page]
+    assert again.counts["articles_new"] == 0
+    assert len(feed_requests) == 2
+    # the homepage itself: once as the configured URL, once as an article; the second run goes straight to the feed
+    assert len(page_requests) == 2
+    con = connect(db, read_only=True)
+    try:
+        row = con.execute("select feed_url, redirected_to from feeds").fetchone()
+    finally:
+        con.close()
+    assert row == (homepage, server.feed_url)
