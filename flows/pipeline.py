@@ -335,6 +335,40 @@ def load_batch(
     return counts
 
 
+def reprocess_stale(db_path: str, config: Config, batch_size: int = 100) -> Counter:
+    """Recompute derived values made by an older extractor or fingerprint version (or for an older text):
+    facts first, then syndication and story groups, in batches of one transaction each. After an upgrade the
+    warehouse is recomputed instead of mixing old and new results."""
+    from extractors.facts import FACTS_VERSION
+    from extractors.fingerprint import FINGERPRINT_VERSION
+    from warehouse.dedup import stale_articles as stale_groups
+    from warehouse.facts import stale_articles as stale_facts
+
+    counts: Counter = Counter()
+    aliases = {k: v for w in config.watches for k, v in w.aliases.items()}
+    with session(db_path) as con:
+        fact_ids = stale_facts(con, FACTS_VERSION)
+    for i in range(0, len(fact_ids), batch_size):
+        ids = fact_ids[i : i + batch_size]
+        with session(db_path) as con:
+            rows = load.article_texts(con, ids)
+        facts = extract_facts_batch(rows, user_aliases=aliases)
+        with session(db_path) as con, transaction(con):
+            counts["facts"] += store_facts(con, facts)
+            counts["facts_recomputed"] += len(ids)
+    with session(db_path) as con:
+        group_ids = stale_groups(con, FINGERPRINT_VERSION)
+    for i in range(0, len(group_ids), batch_size):
+        ids = group_ids[i : i + batch_size]
+        with session(db_path) as con, transaction(con):
+            group_articles(con, ids, config.dedup)
+            counts["groups_recomputed"] += len(ids)
+    if fact_ids or group_ids:
+        with session(db_path) as con, transaction(con):
+            link_aliases(con)
+    return counts
+
+
 # ---- whole runs ---------------------------------------------------------------------------------------
 
 
@@ -405,6 +439,7 @@ def run_monitor(
                 report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
                 articles, xskips, settled = extract_pages(fetched)
                 process_articles(report, config, watch, articles, skips + xskips, settled, batch_size=batch_size)
+            report.counts.update(reprocess_stale(db_path, config, batch_size))
             if digest:
                 report.digests = run_digests(config, db_path, [w.name for w in watches], out_dir=out_dir)
                 report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
@@ -510,6 +545,7 @@ def ingest_sources(
             settled = [(e, u) for e, u in settled if not e.feed_url.startswith("file:")]
             process_articles(report, config, watch, articles + more_articles, skips + xskips, settled,
                              batch_size=batch_size)
+            report.counts.update(reprocess_stale(db_path, config, batch_size))
             if digest:
                 report.digests = run_digests(config, db_path, [watch.name])
             report.status = "succeeded"

@@ -197,6 +197,22 @@ def digest(config_path: str | None, db: str | None, watches: Sequence[str], out_
 
 
 @main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
+def reprocess(config_path: str | None, db: str | None) -> None:
+    """Recompute facts and syndication/story groups made by an older version (every run also does this)."""
+    from flows.pipeline import reprocess_stale, run_lock
+
+    config = _config(config_path)
+    db_path = _db(db)
+    if not os.path.exists(db_path):
+        raise UserError(f"database {db_path} does not exist; run `newswatch run` or `newswatch ingest` first")
+    with run_lock(db_path):
+        c = reprocess_stale(db_path, config)
+    click.echo(f"recomputed facts for {c['facts_recomputed']} article(s), groups for {c['groups_recomputed']}")
+
+
+@main.command()
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 @click.argument("dest", type=click.Path(dir_okay=False))
 def snapshot(db: str | None, dest: str) -> None:

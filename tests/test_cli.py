@@ -180,13 +180,13 @@ def test_config_check_masks_the_smtp_password(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for cmd in (["run"], ["ingest"], ["sql"], ["digest"], ["snapshot"], ["config", "check"]):
+    for cmd in (["run"], ["ingest"], ["sql"], ["digest"], ["reprocess"], ["snapshot"], ["config", "check"]):
         p = nw(*cmd, "--help")
         assert p.returncode == 0, cmd
         assert len(p.stdout.split("\n\n")[1].strip()) > 20, cmd  # a real description, not an empty stub
     docs = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
-    for cmd in ("newswatch run", "newswatch ingest", "newswatch sql", "newswatch digest", "newswatch snapshot",
-                "newswatch config check"):
+    for cmd in ("newswatch run", "newswatch ingest", "newswatch sql", "newswatch digest", "newswatch reprocess",
+                "newswatch snapshot", "newswatch config check"):
         assert cmd in docs, f"{cmd} is not documented in docs/cli.md"
 
 

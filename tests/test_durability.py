@@ -226,3 +226,34 @@ def test_a_changed_article_becomes_a_revision(tmp_path: Path) -> None:
         con.close()
     assert revision == 2 and "Fifteen officers" in text
     assert (15.0,) in figures and (14.0,) not in figures  # facts follow the new text, old ones are gone
+
+
+def test_an_extractor_upgrade_recomputes_instead_of_mixing(tmp_path: Path) -> None:
+    """Facts and fingerprints carry their version; a run recomputes what an older version made."""
+    from flows.pipeline import reprocess_stale, run_monitor
+    from newswatch.demo import serve_fixtures
+
+    db = str(tmp_path / "up.duckdb")
+    with serve_fixtures(port=0) as server:
+        run_monitor(make_config(), db, extra_feeds=[server.feed_url], digest=False)
+    before = counts(db)
+    con = connect(db)
+    try:
+        groups_before = con.execute("select article_id, syndication_id, story_id from articles order by 1").fetchall()
+        # pretend two articles were processed by an older release
+        con.execute("update core.fact_runs set extractor = 'facts-0.9' where article_id in "
+                    "(select article_id from core.articles order by article_id limit 2)")
+        con.execute("update core.dedup_state set version = 'sh64-old' where article_id in "
+                    "(select article_id from core.articles order by article_id limit 1)")
+    finally:
+        con.close()
+    c = reprocess_stale(db, make_config())
+    assert c["facts_recomputed"] == 2 and c["groups_recomputed"] == 1
+    assert counts(db) == before
+    con = connect(db, read_only=True)
+    try:
+        assert con.execute("select count(*) from core.fact_runs where extractor = 'facts-0.9'").fetchone()[0] == 0
+        assert con.execute("select article_id, syndication_id, story_id from articles order by 1").fetchall() == groups_before
+    finally:
+        con.close()
+    assert reprocess_stale(db, make_config()) == {}  # nothing left to do

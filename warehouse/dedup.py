@@ -530,3 +530,19 @@ def facts_for(
         ).fetchall():
             years.extend(int(y) for y in (start, end) if y is not None)
     return ents, figs, years
+
+
+def stale_articles(con: duckdb.DuckDBPyConnection, version: str) -> list[str]:
+    """Articles whose fingerprints and groups are missing or were computed by another fingerprint version or
+    for an older text (they are recomputed, never mixed with current ones)."""
+    rows = con.execute(
+        """
+        SELECT a.article_id FROM core.articles a
+        LEFT JOIN core.dedup_state s USING (article_id)
+        LEFT JOIN core.article_groups g USING (article_id)
+        WHERE s.article_id IS NULL OR g.article_id IS NULL OR s.version <> ? OR s.content_hash <> a.content_hash
+        ORDER BY coalesce(a.published_at, a.first_seen_at), a.article_id
+        """,
+        [version],
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -237,3 +237,14 @@ def record_skips(con: duckdb.DuckDBPyConnection, run_id: str, skips: Sequence[Sk
             for s in skips
         ],
     )
+
+
+def article_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(article_id, cleaned text) for these articles, in the order given."""
+    if not article_ids:
+        return []
+    import pyarrow as pa
+
+    want = pa.table({"id": list(article_ids)})  # noqa: F841
+    texts = dict(con.execute("SELECT article_id, text FROM core.articles JOIN want ON article_id = id").fetchall())
+    return [(i, texts[i]) for i in article_ids if i in texts]
