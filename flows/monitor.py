@@ -23,6 +23,7 @@ topic_task = task(pipeline.filter_topic, name="filter-topic", cache_policy=NO_CA
 facts_task = task(pipeline.extract_facts, name="extract-facts", cache_policy=NO_CACHE)
 load_task = task(pipeline.load_batch, name="load-batch", cache_policy=NO_CACHE)
 digest_task = task(pipeline.run_digests, name="digest", cache_policy=NO_CACHE)
+reprocess_task = task(pipeline.reprocess_stale, name="reprocess-stale", cache_policy=NO_CACHE)
 
 
 def _chunks(items: list, n: int) -> list[list]:
@@ -61,6 +62,7 @@ def monitor(
                     batch_skips = xskips + off + (skips if i == 0 else [])
                     pipeline._tally(report, batch_skips)
                     report.counts.update(load_task(db, report.run_id, kept, facts, batch_skips, settled, config.dedup))
+            report.counts.update(reprocess_task(db, config, batch_size))
             if digest:
                 report.digests = digest_task(config, db, [w.name for w in selected])
                 report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
