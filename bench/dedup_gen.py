@@ -204,23 +204,33 @@ def _wrap(rng: random.Random, text: str, others: list[str], outlet: tuple[str, s
     return "\n".join(paras)
 
 
-def seed_docs() -> list[Doc]:
-    """The five seeds with their ground truth (001/002 one text; 000-002 one story, 003/004 another)."""
+def seed_meta() -> dict[str, dict]:
+    """seeds/seeds.toml by seed file name."""
     import tomllib
 
-    meta = {s["file"]: s for s in tomllib.loads((SEEDS_DIR / "seeds.toml").read_text("utf-8"))["seed"]}
+    return {s["file"]: s for s in tomllib.loads((SEEDS_DIR / "seeds.toml").read_text("utf-8"))["seed"]}
+
+
+def seed_title_text(path: Path, meta: dict) -> tuple[str, str]:
+    """A seed's headline and body: the first non-empty line, or seeds.toml's title for 002 (whose date residue is
+    stripped)."""
+    raw = path.read_text("utf-8")
+    if meta.get("strip_prefix"):
+        return meta["title"], raw[len(meta["strip_prefix"]) :]
+    lines = raw.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    return lines[first].strip(), "\n".join(lines[first + 1 :])
+
+
+def seed_docs() -> list[Doc]:
+    """The five seeds with their ground truth (001/002 one text; 000-002 one story, 003/004 another)."""
+    meta = seed_meta()
     family = {"000": "s000", "001": "s001", "002": "s001", "003": "s003", "004": "s004"}
     story = {"000": "s2018", "001": "s2018", "002": "s2018", "003": "s2024", "004": "s2024"}
     out = []
     for f in sorted(SEEDS_DIR.glob("*.txt")):
         m = meta[f.name]
-        raw = f.read_text("utf-8")
-        if m.get("strip_prefix"):
-            title, text = m["title"], raw[len(m["strip_prefix"]) :]
-        else:
-            lines = raw.splitlines()
-            first = next(i for i, line in enumerate(lines) if line.strip())
-            title, text = lines[first].strip(), "\n".join(lines[first + 1 :])
+        title, text = seed_title_text(f, m)
         k = f.name[:3]
         pub = datetime.fromisoformat(m["published"]).astimezone(UTC)
         out.append(

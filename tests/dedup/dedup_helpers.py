@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
+from bench.dedup_gen import seed_meta, seed_title_text
 from newswatch.models import stable_id
 from warehouse.db import insert_rows
 
@@ -18,17 +18,11 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 def seed_articles() -> list[dict]:
     """The five seeds as article rows: text after the title line (002: the date residue stripped)."""
-    meta = {s["file"]: s for s in tomllib.loads((SEEDS / "seeds.toml").read_text("utf-8"))["seed"]}
+    meta = seed_meta()
     out = []
     for f in sorted(SEEDS.glob("*.txt")):
         m = meta[f.name]
-        raw = f.read_text("utf-8")
-        if m.get("strip_prefix"):
-            title, text = m["title"], raw[len(m["strip_prefix"]) :]
-        else:
-            lines = raw.splitlines()
-            first = next(i for i, line in enumerate(lines) if line.strip())
-            title, text = lines[first].strip(), "\n".join(lines[first + 1 :])
+        title, text = seed_title_text(f, m)
         out.append(
             {
                 "key": f.name[:3],
@@ -78,3 +72,11 @@ def load(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
 
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+def seed_rows() -> list[dict]:
+    """The five seeds as core.articles rows (see article_row)."""
+    return [
+        article_row(s["article_id"], s["text"], title=s["title"], source=s["source"], published_at=s["published_at"])
+        for s in seed_articles()
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dedup_helpers import ROOT, article_row, load, seed_articles
+from dedup_helpers import ROOT, load, seed_articles, seed_rows
 
 from flows.dedup_stage import group_articles as _group
 from newswatch.config import DedupSettings
@@ -17,19 +17,7 @@ def group_articles(con, ids, settings):
 def _load_seeds(tmp_path):
     con = connect(tmp_path / "w.duckdb")
     seeds = seed_articles()
-    load(
-        con,
-        [
-            article_row(
-                s["article_id"],
-                s["text"],
-                title=s["title"],
-                source=s["source"],
-                published_at=s["published_at"],
-            )
-            for s in seeds
-        ],
-    )
+    load(con, seed_rows())
     return con, seeds
 
 

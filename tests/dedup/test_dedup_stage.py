@@ -3,7 +3,7 @@ story windows, outlet templates, shared quotes, facts tables, and the Prefect-fr
 
 from __future__ import annotations
 
-from dedup_helpers import ROOT, T0, article_row, days, load, seed_articles
+from dedup_helpers import ROOT, T0, article_row, days, load, seed_articles, seed_rows
 
 from flows.dedup_stage import group_articles as _group
 from flows.dedup_stage import run_dedup
@@ -208,19 +208,7 @@ def test_shared_quotes_alone_are_not_a_copy(tmp_path):
 def test_facts_tables_feed_story_profiles(tmp_path):
     con = connect(tmp_path / "w.duckdb")
     seeds = seed_articles()
-    load(
-        con,
-        [
-            article_row(
-                s["article_id"],
-                s["text"],
-                title=s["title"],
-                source=s["source"],
-                published_at=s["published_at"],
-            )
-            for s in seeds
-        ],
-    )
+    load(con, seed_rows())
     rows = []
     for s in seeds:
         for seq, ent in enumerate(
