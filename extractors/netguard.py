@@ -154,8 +154,10 @@ def _describe(ip: IPAddress) -> str:
 def ip_refusal(ip: IPAddress, *, allow_private: bool) -> str | None:
     """Why newswatch must not connect to this address, or None when it may.
 
-    With allow_private, loopback/private/link-local/CGNAT unicast addresses are allowed; multicast,
-    unspecified and reserved addresses never are.
+    With allow_private, loopback/private/CGNAT unicast addresses are allowed; multicast, unspecified,
+    reserved and link-local addresses never are. Link-local stays refused because it holds cloud metadata
+    endpoints (169.254.169.254, fd00:ec2::254 aside) and is never where a news site lives: a test or demo
+    setting must not open the classic SSRF target.
     """
     if isinstance(ip, ipaddress.IPv6Address):
         emb = _embedded_v4(ip)
@@ -168,7 +170,7 @@ def ip_refusal(ip: IPAddress, *, allow_private: bool) -> str | None:
                 return None  # a translation prefix carrying a public IPv4 address
         if ip in _NAT64_LOCAL and not allow_private:
             return f"{ip} is local-use NAT64"
-    never = ip.is_multicast or ip.is_unspecified
+    never = ip.is_multicast or ip.is_unspecified or ip.is_link_local
     if isinstance(ip, ipaddress.IPv4Address):
         never = never or ip in _V4_RESERVED
     if never:

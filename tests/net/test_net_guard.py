@@ -107,10 +107,12 @@ def test_explicit_port_allowed_only_with_private_networks():
         check_url("file:///etc/passwd", allow_private=True)
 
 
-def test_allow_private_allows_loopback_and_private_but_not_multicast_or_unspecified():
-    for a in ["127.0.0.1", "10.0.0.1", "192.168.1.1", "::1", "fe80::1", "100.64.0.1", "::ffff:127.0.0.1"]:
+def test_allow_private_allows_loopback_and_private_but_not_multicast_unspecified_or_link_local():
+    for a in ["127.0.0.1", "10.0.0.1", "192.168.1.1", "::1", "fd00::1", "100.64.0.1", "::ffff:127.0.0.1"]:
         assert ip_refusal(ipaddress.ip_address(a), allow_private=True) is None, a
-    for a in ["0.0.0.0", "::", "224.0.0.1", "ff02::1", "255.255.255.255", "240.0.0.1"]:
+    # link-local holds cloud metadata endpoints: refused even when private networks are allowed
+    for a in ["0.0.0.0", "::", "224.0.0.1", "ff02::1", "255.255.255.255", "240.0.0.1", "169.254.169.254",
+              "fe80::1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe"]:
         assert ip_refusal(ipaddress.ip_address(a), allow_private=True) is not None, a
 
 
