@@ -41,12 +41,13 @@ def monitor(
     """Poll every watch's feeds, fetch and extract new pages, extract facts and load the warehouse."""
     log = get_run_logger()
     config = load_config(config_path)
+    pipeline.validate_config(config)
     db = db_path or default_db_path()
     selected = [config.watch(w) for w in watches] if watches else list(config.watches)
     settings = config.effective_fetch()
     with pipeline.run_lock(db), pipeline.demo_feeds(config) as extra:
-        report = pipeline.RunReport(run_id=pipeline._begin(db, "run", [w.name for w in selected]), db_path=db)
-        try:
+        report = pipeline.RunReport(run_id=pipeline.begin_run(db, "run", [w.name for w in selected]), db_path=db)
+        with pipeline.recorded(report):
             for watch in selected:
                 feeds = list(dict.fromkeys([*watch.feeds, *extra]))
                 jobs, skips, counts = poll_task(db, report.run_id, watch, feeds, settings,
@@ -60,19 +61,12 @@ def monitor(
                     kept, off = topic_task(articles, watch.query)
                     facts = facts_task(kept, watch.aliases)
                     batch_skips = xskips + off + (skips if i == 0 else [])
-                    pipeline._tally(report, batch_skips)
+                    pipeline.tally_skips(report, batch_skips)
                     report.counts.update(load_task(db, report.run_id, kept, facts, batch_skips, settled, config.dedup))
             report.counts.update(reprocess_task(db, config, batch_size))
             if digest:
                 report.digests = digest_task(config, db, [w.name for w in selected])
                 report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
-            report.status = "succeeded"
-        except BaseException as e:
-            report.status = "failed"
-            report.error = f"{type(e).__name__}: {e}"
-            pipeline._finish(report)
-            raise
-        pipeline._finish(report)
     summary = {"run_id": report.run_id, "status": report.status, **Counter(report.counts)}
     log.info("newswatch run %s: %s", report.run_id, summary)
     return summary
@@ -84,6 +78,7 @@ def digest(config_path: str | None = None, db_path: str | None = None, watches: 
     config = load_config(config_path)
     db = db_path or default_db_path()
     names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
-    with pipeline.run_lock(db):  # never two deliveries at once
+    # never two deliveries at once; a scheduled digest that meets a monitoring run waits for it (up to 30 min)
+    with pipeline.run_lock(db, wait_s=1800):
         outcomes = digest_task(config, db, names)
     return [{"watch": d.watch, "status": d.status, "items": d.items} for d in outcomes]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -67,18 +68,24 @@ class RunLockedError(NewswatchError):
 
 
 @contextmanager
-def run_lock(db_path: str) -> Iterator[None]:
-    """An OS file lock beside the database so two runs never overlap (the loser exits, writing nothing)."""
+def run_lock(db_path: str, wait_s: float = 0.0) -> Iterator[None]:
+    """An OS file lock beside the database so two runs never overlap. The loser waits up to wait_s (the daily
+    digest waits for a monitoring run to finish), then exits writing nothing."""
     lock_path = f"{os.path.abspath(db_path)}.run-lock"
     Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_s
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunLockedError(
-                f"another newswatch run is using {db_path}; this run exits without writing anything"
-            ) from None
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RunLockedError(
+                        f"another newswatch run is using {db_path}; this run exits without writing anything"
+                    ) from None
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
         yield
     finally:
         os.close(fd)
@@ -145,13 +152,19 @@ def poll_feeds(
             counts["feeds_not_modified"] += 1
             parsed_by_feed[u] = (r, None)
         elif r.status == "ok":
-            parsed_by_feed[u] = (r, parse_feed(r.body, u, r.content_type, base_url=r.final_url))
+            parsed = parse_feed(r.body, u, r.content_type, base_url=r.final_url)
+            if parsed.format is None and not parsed.entries:
+                # a 200 that is no feed at all (an HTML login page, an error text): a failed poll
+                counts["feeds_failed"] += 1
+                skips.append(Skip(u, "feed", "invalid_feed", parsed.warnings[-1] if parsed.warnings else "not a feed"))
+            parsed_by_feed[u] = (r, parsed)
         else:
             counts["feeds_failed"] += 1
             skips.append(Skip(u, "feed", r.status, r.detail))
             parsed_by_feed[u] = (r, None)
     jobs: list[PageJob] = []
-    with session(db_path) as con:
+    new_entries: list[tuple[FeedEntry, str]] = []
+    with session(db_path) as con, transaction(con):
         all_entries = [e for _, p in parsed_by_feed.values() if p for e in p.entries]
         seen = load.seen_entries(con, all_entries)
         for u, (r, parsed) in parsed_by_feed.items():
@@ -163,17 +176,28 @@ def poll_feeds(
                     counts["entries_seen"] += 1
                     prev = seen.get((e.feed_url, e.entry_key))
                     if prev is not None and (prev[0], _utc(prev[1])) == (e.title, _utc(e.published_at)):
-                        continue  # seen, unchanged: not fetched again
+                        continue  # seen, unchanged: not fetched again (a pending one is retried below)
                     new += 1
                     if not e.link or not is_web_url(e.link):
                         skips.append(Skip(e.link or u, "feed", "no_link", f"entry {e.entry_key!r} has no web link"))
                         load.record_entries(con, [(e, None)], run_id)
                         continue
-                    jobs.append(PageJob(canonicalize_url(e.link), watch.name, e, parsed.title))
+                    canon = canonicalize_url(e.link)
+                    new_entries.append((e, canon))
+                    jobs.append(PageJob(canon, watch.name, e, parsed.title))
             feed_store.record_poll(
                 con, feed_url=u, watch=watch.name, result=r, parsed=parsed, new_entries=new, run_id=run_id,
                 disable_after=disable_after, now=now,
             )
+        # Entries whose page is still to be fetched (a transient failure or a killed run): retried even when
+        # the feed answered 304, because the feed's validators were stored when it was polled.
+        fresh = {(e.feed_url, e.entry_key) for e, _ in new_entries}
+        for e, canon in load.pending_entries(con, feed_urls):
+            if (e.feed_url, e.entry_key) not in fresh:
+                jobs.append(PageJob(canon, watch.name, e, None))
+                counts["entries_retried"] += 1
+        # New entries are stored now, pending until their page is settled (stored, or failed for good).
+        load.record_entries(con, new_entries, run_id, settled=False)
         # One article reached through two feeds is fetched once; articles already stored are not refetched
         # unless their entry changed (then the fetch may produce a revision).
         unique: dict[str, PageJob] = {}
@@ -183,8 +207,8 @@ def poll_feeds(
         out = []
         for url, j in unique.items():
             prev = seen.get((j.entry.feed_url, j.entry.entry_key)) if j.entry else None
-            if url in known and prev is None:
-                load.record_entries(con, [(j.entry, url)], run_id)  # same article via another feed
+            if url in known and prev is None and (j.entry.feed_url, j.entry.entry_key) in fresh:
+                load.settle_entries(con, [url])  # the same article, already stored, via another feed
                 counts["entries_known_elsewhere"] += 1
                 continue
             out.append(j)
@@ -330,7 +354,7 @@ def load_batch(
             counts["copies_grouped"] += g.get("copies_grouped", 0)
             counts["stories"] += g.get("stories", 0)
             link_aliases(con)  # after grouping: name tie-breaks count syndicated copies once
-        load.record_entries(con, list(settled), run_id)
+        load.settle_entries(con, [url for _, url in settled if url])
         load.record_skips(con, run_id, skips)
     return counts
 
@@ -372,13 +396,13 @@ def reprocess_stale(db_path: str, config: Config, batch_size: int = 100) -> Coun
 # ---- whole runs ---------------------------------------------------------------------------------------
 
 
-def _begin(db_path: str, command: str, watches: Sequence[str]) -> str:
+def begin_run(db_path: str, command: str, watches: Sequence[str]) -> str:
     with session(db_path) as con:
         load.mark_abandoned_runs(con)
         return load.start_run(con, command, watches)
 
 
-def _finish(report: RunReport) -> None:
+def finish_run(report: RunReport) -> None:
     with session(report.db_path) as con:
         counts = dict(report.counts)
         counts["skipped"] = sum(report.skips.values())
@@ -386,7 +410,21 @@ def _finish(report: RunReport) -> None:
         load.finish_run(con, report.run_id, report.status, counts, report.error)
 
 
-def _tally(report: RunReport, skips: Sequence[Skip]) -> None:
+@contextmanager
+def recorded(report: RunReport) -> Iterator[RunReport]:
+    """Finish the run row whatever happens: succeeded, or failed with a one-line error (and re-raise)."""
+    try:
+        yield report
+    except BaseException as e:
+        report.status = "failed"
+        report.error = f"{type(e).__name__}: {e}"
+        finish_run(report)
+        raise
+    report.status = "succeeded"
+    finish_run(report)
+
+
+def tally_skips(report: RunReport, skips: Sequence[Skip]) -> None:
     for s in skips:
         report.skips[(s.stage, s.reason)] += 1
 
@@ -408,7 +446,7 @@ def process_articles(
                 skips if last else [], settled if last else [], config.dedup,
             )
         )
-    _tally(report, skips)
+    tally_skips(report, skips)
 
 
 def run_monitor(
@@ -426,8 +464,8 @@ def run_monitor(
     watches = [config.watch(n) for n in watch_names] if watch_names else list(config.watches)
     settings = config.effective_fetch()
     with run_lock(db_path), Fetcher(settings) as fetcher:
-        report = RunReport(run_id=_begin(db_path, "run", [w.name for w in watches]), db_path=db_path)
-        try:
+        report = RunReport(run_id=begin_run(db_path, "run", [w.name for w in watches]), db_path=db_path)
+        with recorded(report):
             for watch in watches:
                 feeds = list(dict.fromkeys([*watch.feeds, *extra_feeds]))
                 jobs, skips, counts = poll_feeds(
@@ -443,13 +481,6 @@ def run_monitor(
             if digest:
                 report.digests = run_digests(config, db_path, [w.name for w in watches], out_dir=out_dir)
                 report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
-            report.status = "succeeded"
-        except BaseException as e:
-            report.status = "failed"
-            report.error = f"{type(e).__name__}: {e}"
-            _finish(report)
-            raise
-        _finish(report)
     return report
 
 
@@ -505,8 +536,8 @@ def ingest_sources(
     files, feed_files, urls = expand_sources(sources)
     settings = config.effective_fetch()
     with run_lock(db_path), Fetcher(settings) as fetcher:
-        report = RunReport(run_id=_begin(db_path, "ingest", [watch.name]), db_path=db_path)
-        try:
+        report = RunReport(run_id=begin_run(db_path, "ingest", [watch.name]), db_path=db_path)
+        with recorded(report):
             articles: list[Article] = []
             skips: list[Skip] = []
             for path in files:
@@ -514,6 +545,8 @@ def ingest_sources(
                     out = article_from_file(path, watch=watch.name)
                 except (OSError, UnicodeDecodeError) as e:
                     out = Skip(path.resolve().as_uri(), "extract", "unreadable", str(e))
+                except Exception as e:  # a parser bug on one file never fails the ingest
+                    out = Skip(path.resolve().as_uri(), "extract", "error", f"{type(e).__name__}: {e}")
                 if isinstance(out, Skip):
                     skips.append(out)
                 else:
@@ -521,7 +554,12 @@ def ingest_sources(
             jobs: list[PageJob] = []
             for path in feed_files:
                 uri = path.resolve().as_uri()
-                parsed = parse_feed(path.read_bytes(), uri, None)
+                try:
+                    body = path.read_bytes()
+                except OSError as e:
+                    skips.append(Skip(uri, "feed", "unreadable", str(e)))
+                    continue
+                parsed = parse_feed(body, uri, None)
                 report.counts["feeds_polled"] += 1
                 skips += [Skip(uri, "feed", "parse_warning", w) for w in parsed.warnings]
                 for e in parsed.entries:
@@ -548,11 +586,5 @@ def ingest_sources(
             report.counts.update(reprocess_stale(db_path, config, batch_size))
             if digest:
                 report.digests = run_digests(config, db_path, [watch.name])
-            report.status = "succeeded"
-        except BaseException as e:
-            report.status = "failed"
-            report.error = f"{type(e).__name__}: {e}"
-            _finish(report)
-            raise
-        _finish(report)
+                report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
     return report

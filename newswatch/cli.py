@@ -34,7 +34,7 @@ def _config(path: str | None):
     from flows.pipeline import validate_config
     from newswatch.config import load_config
 
-    config = load_config(path or os.environ.get("NEWSWATCH_CONFIG") or None)
+    config = load_config(path)
     validate_config(config)
     return config
 
@@ -125,14 +125,16 @@ def sql(db: str | None, fmt: str, max_width: int, query: str) -> None:
 
     con = connect(_db(db), read_only=True)
     try:
-        cur = con.execute(query)
-    except duckdb.Error as e:
-        raise UserError(f"SQL error: {str(e).splitlines()[0]}") from None
-    if cur.description is None:
-        return
-    cols = [d[0] for d in cur.description]
-    rows = cur.fetchall()
-    con.close()
+        try:
+            cur = con.execute(query)
+            if cur.description is None:
+                return
+            cols = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        except duckdb.Error as e:
+            raise UserError(f"SQL error: {str(e).splitlines()[0]}") from None
+    finally:
+        con.close()
     click.echo(format_rows(cols, rows, fmt, max_width), nl=False)
 
 

@@ -175,7 +175,10 @@ def parse_config(text: str, origin: str = "<config>") -> Config:
 
 
 def load_config(path: str | Path | None) -> Config:
-    """Load the user's config, or the bundled demo config when path is None."""
+    """Load the user's config: path, else $NEWSWATCH_CONFIG, else the bundled demo config. The CLI and the
+    Prefect flows both come through here, so they read the same file."""
+    if path is None:
+        path = os.environ.get("NEWSWATCH_CONFIG") or None
     if path is None:
         return parse_config(demo_config_text(), origin="bundled demo config")
     p = Path(path)

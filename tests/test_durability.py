@@ -257,3 +257,31 @@ def test_an_extractor_upgrade_recomputes_instead_of_mixing(tmp_path: Path) -> No
     finally:
         con.close()
     assert reprocess_stale(db, make_config()) == {}  # nothing left to do
+
+
+def test_the_run_lock_can_wait_for_the_holder(tmp_path: Path) -> None:
+    import threading
+
+    from flows.pipeline import RunLockedError, run_lock
+
+    db = str(tmp_path / "w.duckdb")
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with run_lock(db):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(10)
+    with pytest.raises(RunLockedError):
+        with run_lock(db, wait_s=0.2):
+            pass
+    threading.Timer(0.5, release.set).start()
+    start = time.monotonic()
+    with run_lock(db, wait_s=10):
+        waited = time.monotonic() - start
+    t.join(10)
+    assert 0.3 < waited < 9

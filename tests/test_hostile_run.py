@@ -80,3 +80,56 @@ def test_one_run_survives_every_kind_of_bad_page_and_records_why(tmp_path: Path)
     assert any(stage == "feed" and reason == "no_link" for _, stage, reason in reasons)  # javascript: link
     assert any(stage == "feed" for u, stage, _ in skips if second.base_url in u)  # the broken feed is recorded
     assert run == ("succeeded", len(skips))
+
+
+def test_a_page_that_failed_transiently_is_fetched_next_run_even_when_the_feed_answers_304(tmp_path: Path) -> None:
+    """The feed's validators are stored at poll time; the entry stays pending until its page is settled."""
+    with ScriptedServer() as srv:
+        base = srv.base_url
+        good = GOOD_PAGE.read_text(encoding="utf-8").replace("__BASE__", base).encode()
+        feed = _feed(base, [("a1", "Rotherham: the article", f"{base}/article")])
+
+        def feed_reply(req):
+            if req.header("if-none-match") == '"v1"':
+                return Reply(304, headers={"ETag": '"v1"'})
+            return Reply(200, body=feed, headers={"Content-Type": "application/rss+xml", "ETag": '"v1"'})
+
+        srv.route("/feed.xml", feed_reply)
+        srv.route("/article", Reply(503), Reply(200, body=good, headers={"Content-Type": "text/html; charset=utf-8"}))
+        db = str(tmp_path / "retry.duckdb")
+        first = run_monitor(make_config(), db, extra_feeds=[srv.url("/feed.xml")], digest=False)
+        second = run_monitor(make_config(), db, extra_feeds=[srv.url("/feed.xml")], digest=False, force=True)
+        third = run_monitor(make_config(), db, extra_feeds=[srv.url("/feed.xml")], digest=False, force=True)
+        article_gets = len(srv.requests_for("/article"))
+    assert first.counts["articles_new"] == 0 and first.skips[("fetch", "http_error")] == 1
+    assert second.counts["feeds_not_modified"] == 1 and second.counts["entries_retried"] == 1
+    assert second.counts["articles_new"] == 1
+    assert third.counts["entries_retried"] == 0 and third.counts["pages_fetched"] == 0  # settled now
+    assert article_gets == 2
+    con = connect(db, read_only=True)
+    try:
+        assert con.execute("select count(*) from core.feed_entries where not settled").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+def test_an_article_listed_by_two_feeds_is_fetched_once_and_a_rerun_adds_nothing(tmp_path: Path) -> None:
+    from tests.nwtest import counts
+
+    with ScriptedServer() as srv:
+        base = srv.base_url
+        good = GOOD_PAGE.read_text(encoding="utf-8").replace("__BASE__", base).encode()
+        srv.route("/article", Reply(200, body=good, headers={"Content-Type": "text/html; charset=utf-8"}))
+        srv.route("/a.xml", Reply(200, body=_feed(base, [("x", "Rotherham one", f"{base}/article?utm_source=a")]),
+                                  headers={"Content-Type": "application/rss+xml"}))
+        srv.route("/b.xml", Reply(200, body=_feed(base, [("y", "Rotherham two", f"{base}/article#top")]),
+                                  headers={"Content-Type": "application/rss+xml"}))
+        db = str(tmp_path / "two.duckdb")
+        feeds = [srv.url("/a.xml"), srv.url("/b.xml")]
+        run_monitor(make_config(), db, extra_feeds=feeds, digest=False)
+        before = counts(db)
+        again = run_monitor(make_config(), db, extra_feeds=feeds, digest=False, force=True)
+        article_gets = len(srv.requests_for("/article"))
+    assert article_gets == 1
+    assert before["core.articles"] == 1 and before["core.feed_entries"] == 2
+    assert counts(db) == before and again.counts["pages_fetched"] == 0

@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 
 from newswatch.models import Digest, DigestArticle, DigestItem, stable_id
+from warehouse.db import transaction
 
 # Digest statuses whose articles count as already told.
 TOLD_STATUSES = ("sent", "written", "pending", "sending")
@@ -411,8 +412,7 @@ def record_digest(
     d = plan.digest
     now = d.created_at
     rcpt = ", ".join(recipients)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         if plan.previous_status is not None:
             if plan.previous_status not in ("failed", "superseded"):
                 raise ValueError(f"digest {d.digest_id} already exists with status {plan.previous_status}")
@@ -482,10 +482,6 @@ def record_digest(
                 """,
                 [d.digest_id, message_id, rcpt, now, now, message],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def unfinished_deliveries(con: duckdb.DuckDBPyConnection, watch: str) -> list[OutboxEntry]:
@@ -550,18 +546,13 @@ def mark_sending(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime) 
     Recorded before talking to the server, so a crash during the attempt leaves 'sending' behind and
     the next run knows the message may have gone out (the documented crash window).
     """
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute(
             "UPDATE core.outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? WHERE digest_id = ?",
             [now, digest_id],
         )
         con.execute("UPDATE core.digests SET status = 'sending' WHERE digest_id = ?", [digest_id])
         row = con.execute("SELECT attempts FROM core.outbox WHERE digest_id = ?", [digest_id]).fetchone()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     if row is None:
         raise ValueError(f"digest {digest_id} has no outbox entry")
     return int(row[0])
@@ -569,8 +560,7 @@ def mark_sending(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime) 
 
 def mark_sent(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime, note: str | None = None) -> None:
     """Record that the mail server accepted the digest."""
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute(
             # last_error keeps the error of an earlier failed attempt (history) unless the send itself has a note
             "UPDATE core.outbox SET state = 'sent', sent_at = ?, updated_at = ?, last_error = coalesce(?, last_error) "
@@ -580,10 +570,6 @@ def mark_sent(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime, not
         con.execute(
             "UPDATE core.digests SET status = 'sent', finished_at = ? WHERE digest_id = ?", [now, digest_id]
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def mark_attempt_failed(
@@ -591,8 +577,7 @@ def mark_attempt_failed(
 ) -> None:
     """Record a failed SMTP attempt: back to 'pending' when another try follows, else 'failed'."""
     state = "failed" if final else "pending"
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute(
             "UPDATE core.outbox SET state = ?, last_error = ?, updated_at = ? WHERE digest_id = ?",
             [state, _one_line(error), now, digest_id],
@@ -601,16 +586,11 @@ def mark_attempt_failed(
             "UPDATE core.digests SET status = ?, finished_at = ? WHERE digest_id = ?",
             [state, now if final else None, digest_id],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def mark_written(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime, reason: str) -> None:
     """Close an unfinished outbox entry whose digest now counts as written to files (no mail server)."""
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute(
             "UPDATE core.outbox SET state = 'failed', last_error = ?, updated_at = ? WHERE digest_id = ?",
             [_one_line(f"{reason}; kept as files"), now, digest_id],
@@ -619,10 +599,6 @@ def mark_written(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime, 
             "UPDATE core.digests SET status = 'written', finished_at = ? WHERE digest_id = ?",
             [now, digest_id],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _one_line(text: str, limit: int = 500) -> str:

@@ -85,9 +85,14 @@ def seen_entries(con: duckdb.DuckDBPyConnection, entries: Sequence[FeedEntry]) -
 
 
 def record_entries(
-    con: duckdb.DuckDBPyConnection, entries: Sequence[tuple[FeedEntry, str | None]], run_id: str
+    con: duckdb.DuckDBPyConnection,
+    entries: Sequence[tuple[FeedEntry, str | None]],
+    run_id: str,
+    *,
+    settled: bool = True,
 ) -> int:
-    """Store (entry, canonical link) pairs; an entry seen before keeps its first_seen_at."""
+    """Store (entry, canonical link) pairs, pending (settled=False) until their page is settled; an entry seen
+    before keeps its first_seen_at."""
     now = utcnow()
     rows = [
         {
@@ -99,6 +104,8 @@ def record_entries(
             "published_at": e.published_at,
             "first_seen_at": now,
             "run_id": run_id,
+            "summary": e.summary,
+            "settled": settled,
         }
         for e, canon in entries
     ]
@@ -107,12 +114,45 @@ def record_entries(
     import pyarrow as pa
 
     tbl = pa.Table.from_pylist(rows)  # noqa: F841
+    cols = ", ".join(rows[0])
     con.execute(
-        "INSERT INTO core.feed_entries SELECT * FROM tbl ON CONFLICT (feed_url, entry_key) DO UPDATE SET "
-        "title = excluded.title, published_at = excluded.published_at, link = excluded.link, "
-        "canonical_url = excluded.canonical_url"
+        f"INSERT INTO core.feed_entries ({cols}) SELECT {cols} FROM tbl ON CONFLICT (feed_url, entry_key) DO UPDATE "
+        "SET title = excluded.title, published_at = excluded.published_at, link = excluded.link, "
+        "canonical_url = excluded.canonical_url, summary = excluded.summary, settled = excluded.settled"
     )
     return len(rows)
+
+
+def settle_entries(con: duckdb.DuckDBPyConnection, canonical_urls: Sequence[str]) -> int:
+    """Mark every pending entry pointing at these pages as settled (one page can be listed by several feeds)."""
+    if not canonical_urls:
+        return 0
+    import pyarrow as pa
+
+    done = pa.table({"u": list(dict.fromkeys(canonical_urls))})  # noqa: F841
+    return len(con.execute(
+        "UPDATE core.feed_entries SET settled = true WHERE NOT settled AND canonical_url IN (SELECT u FROM done) "
+        "RETURNING entry_key"
+    ).fetchall())
+
+
+def pending_entries(con: duckdb.DuckDBPyConnection, feed_urls: Sequence[str]) -> list[tuple[FeedEntry, str]]:
+    """Entries of these feeds whose page is still to be fetched (a transient failure, or a killed run)."""
+    if not feed_urls:
+        return []
+    import pyarrow as pa
+
+    want = pa.table({"f": list(feed_urls)})  # noqa: F841
+    rows = con.execute(
+        "SELECT feed_url, entry_key, link, canonical_url, title, summary, published_at FROM core.feed_entries "
+        "WHERE NOT settled AND canonical_url IS NOT NULL AND feed_url IN (SELECT f FROM want) "
+        "ORDER BY first_seen_at, feed_url, entry_key"
+    ).fetchall()
+    return [
+        (FeedEntry(feed_url=r[0], entry_key=r[1], link=r[2], title=r[4] or "", summary=r[5] or "",
+                   published_at=r[6]), r[3])
+        for r in rows
+    ]
 
 
 def known_canonical_urls(con: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> set[str]:

@@ -74,7 +74,9 @@ CREATE TABLE IF NOT EXISTS core.article_revisions (
     PRIMARY KEY (article_id, revision)
 );
 
--- Feed entries seen (so only new entries are fetched).
+-- Feed entries seen (so only new entries are fetched). An entry is recorded when its feed is polled, pending
+-- (settled = false) until its page is stored or fails for good; pending entries are retried by later runs even
+-- when the feed itself answers 304, so a timeout or a killed run never loses an entry.
 CREATE TABLE IF NOT EXISTS core.feed_entries (
     feed_url        VARCHAR NOT NULL,
     entry_key       VARCHAR NOT NULL,
@@ -84,8 +86,13 @@ CREATE TABLE IF NOT EXISTS core.feed_entries (
     published_at    TIMESTAMPTZ,
     first_seen_at   TIMESTAMPTZ NOT NULL,
     run_id          VARCHAR,
+    summary         VARCHAR,
+    settled         BOOLEAN NOT NULL DEFAULT TRUE,  -- false while its page is still to be fetched
     PRIMARY KEY (feed_url, entry_key)
 );
+-- databases made before these columns existed
+ALTER TABLE core.feed_entries ADD COLUMN IF NOT EXISTS summary VARCHAR;
+ALTER TABLE core.feed_entries ADD COLUMN IF NOT EXISTS settled BOOLEAN DEFAULT TRUE;
 
 -- What a run dropped, and why.
 CREATE TABLE IF NOT EXISTS core.skips (
