@@ -101,7 +101,7 @@ def main() -> int:
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as d:
         db = os.path.join(d, "bench.duckdb")
-        run_id = pipeline._begin(db, "bench", ["bench"])
+        run_id = pipeline.begin_run(db, "bench", ["bench"])
         t = time.perf_counter()
         jobs, skips, _ = pipeline.poll_feeds(db, run_id, watch, [base + "/feed.xml"], settings, 10, force=True)
         timings["poll feed + plan"] = time.perf_counter() - t
