@@ -35,7 +35,7 @@ from warehouse import load
 from warehouse.db import session, transaction
 from warehouse.facts import store_facts
 
-# Fetch outcomes worth trying again next run: the feed entry is not marked as seen.
+# Fetch outcomes worth trying again next run: the feed entry stays pending (core.feed_entries.settled = false).
 TRANSIENT_STATUSES = frozenset({"timeout", "error"})
 TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".json")
