@@ -7,7 +7,6 @@ A thin shell over extractors/fingerprint.py + extractors/dedup.py (pure decision
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -30,7 +29,6 @@ from extractors.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
 from newswatch.config import DedupSettings
 from newswatch.models import utcnow
 from warehouse import dedup as wd
-from warehouse.db import session, transaction
 
 # Verify at most this many candidates per article (most band hits first); a copy shares many bands.
 MAX_CANDIDATES = 50
@@ -351,11 +349,3 @@ def _group_sizes(con: duckdb.DuckDBPyConnection, synd_ids: set[str]) -> dict[str
             [sorted(synd_ids)],
         ).fetchall()
     }
-
-
-def run_dedup(
-    db_path: str | os.PathLike[str], article_ids: Sequence[str], settings: DedupSettings
-) -> dict[str, int]:
-    """`group_articles` on a database path, in one short writer window and one transaction (for a Prefect task)."""
-    with session(db_path) as con, transaction(con):
-        return group_articles(con, article_ids, settings)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dedup_helpers import ROOT, T0, article_row, days, load, seed_articles, seed_rows
 
 from flows.dedup_stage import group_articles as _group
-from flows.dedup_stage import run_dedup
 from newswatch.config import DedupSettings
 from newswatch.models import stable_id
 from warehouse.db import connect, transaction
@@ -236,14 +235,20 @@ def test_every_article_gets_both_rows_even_without_text_units(tmp_path):
     assert groups(con)["stub"] == ("stub", "stub")
 
 
-def test_run_dedup_on_a_path(tmp_path):
+def test_grouping_persists_across_connections(tmp_path):
     path = tmp_path / "w.duckdb"
     con = connect(path)
     aid = stable_id("one")
     load(con, [article_row(aid, "\n".join(STORY), published_at=T0)])
     con.close()
-    assert run_dedup(path, [aid], S)["fingerprinted"] == 1
-    assert run_dedup(path, [aid], S)["recomputed"] == 0
+    con = connect(path)
+    with transaction(con):
+        assert _group(con, [aid], S)["fingerprinted"] == 1
+    con.close()
+    con = connect(path)  # a later run: the stored state says nothing is left to recompute
+    with transaction(con):
+        assert _group(con, [aid], S)["recomputed"] == 0
+    con.close()
 
 
 def test_works_without_the_facts_tables(tmp_path):

@@ -147,7 +147,7 @@ def test_store_writes_every_field(tmp_path: Path) -> None:
 
 def test_stage_functions_on_article_records(tmp_path: Path, seed_facts: dict) -> None:
     """The flow's plain functions: Article records in, rows out; delete_facts removes one article's facts."""
-    from flows.facts_stage import extract_articles, store_and_link
+    from flows.pipeline import extract_facts
     from newswatch.models import Article
     from warehouse.facts import delete_facts
 
@@ -155,11 +155,12 @@ def test_stage_functions_on_article_records(tmp_path: Path, seed_facts: dict) ->
     arts = [Article(article_id=aid, url=f"https://e.org/{aid}", canonical_url=f"https://e.org/{aid}", source="s",
                     title="t", text=t, raw_text=t, published_at=T0, fetched_at=T0, watch="demo")
             for aid, t in sorted(texts.items())]
-    facts = extract_articles(arts, user_aliases={"IOPC": "IOPC (police watchdog)"})
+    facts = extract_facts(arts, {"IOPC": "IOPC (police watchdog)"})
     assert [f.article_id for f in facts] == sorted(texts)
     con = connect(str(tmp_path / "s.duckdb"))
     add_articles(con, texts)
-    written, _ = store_and_link(con, facts)
+    written = store_facts(con, facts)
+    link_aliases(con)
     assert written == con.execute(
         "SELECT (SELECT count(*) FROM core.entity_mentions) + (SELECT count(*) FROM core.figures) + "
         "(SELECT count(*) FROM core.periods) + (SELECT count(*) FROM core.quotes) + "
