@@ -24,6 +24,7 @@ facts_task = task(pipeline.extract_facts, name="extract-facts", cache_policy=NO_
 load_task = task(pipeline.load_batch, name="load-batch", cache_policy=NO_CACHE)
 digest_task = task(pipeline.run_digests, name="digest", cache_policy=NO_CACHE)
 reprocess_task = task(pipeline.reprocess_stale, name="reprocess-stale", cache_policy=NO_CACHE)
+link_task = task(pipeline.link_across_articles, name="link-across-articles", cache_policy=NO_CACHE)
 
 
 def _chunks(items: list, n: int) -> list[list]:
@@ -64,6 +65,7 @@ def monitor(
                     pipeline.tally_skips(report, batch_skips)
                     report.counts.update(load_task(db, report.run_id, kept, facts, batch_skips, settled, config.dedup))
             report.counts.update(reprocess_task(db, config, batch_size))
+            link_task(db)
             if digest:
                 report.digests = digest_task(config, db, [w.name for w in selected])
                 report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)

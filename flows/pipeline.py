@@ -353,7 +353,7 @@ def load_batch(
             g = group_articles(con, sorted(changed), dedup)
             counts["copies_grouped"] += g.get("copies_grouped", 0)
             counts["stories"] += g.get("stories", 0)
-            link_aliases(con)  # after grouping: name tie-breaks count syndicated copies once
+            load.mark_links_stale(con)  # cross-article linking runs once per run, after every batch
         load.settle_entries(con, [url for _, url in settled if url])
         load.record_skips(con, run_id, skips)
     return counts
@@ -380,6 +380,7 @@ def reprocess_stale(db_path: str, config: Config, batch_size: int = 100) -> Coun
         with session(db_path) as con, transaction(con):
             counts["facts"] += store_facts(con, facts)
             counts["facts_recomputed"] += len(ids)
+            load.mark_links_stale(con)
     with session(db_path) as con:
         group_ids = stale_groups(con, FINGERPRINT_VERSION)
     for i in range(0, len(group_ids), batch_size):
@@ -387,10 +388,21 @@ def reprocess_stale(db_path: str, config: Config, batch_size: int = 100) -> Coun
         with session(db_path) as con, transaction(con):
             group_articles(con, ids, config.dedup)
             counts["groups_recomputed"] += len(ids)
-    if fact_ids or group_ids:
-        with session(db_path) as con, transaction(con):
-            link_aliases(con)
+            load.mark_links_stale(con)
     return counts
+
+
+def link_across_articles(db_path: str) -> bool:
+    """Cross-article aliases, quote clusters and conflicts, when stored facts or groups changed since they were
+    last computed. It reads every stored fact (about a second per 10k articles), so it runs once per run, after
+    grouping (name tie-breaks count syndicated copies once); the stale mark is written in the same transaction
+    as each batch, so a run killed before linking is linked by the next one."""
+    with session(db_path) as con, transaction(con):
+        if not load.links_stale(con):
+            return False
+        link_aliases(con)
+        load.clear_links_stale(con)
+    return True
 
 
 # ---- whole runs ---------------------------------------------------------------------------------------
@@ -478,6 +490,7 @@ def run_monitor(
                 articles, xskips, settled = extract_pages(fetched)
                 process_articles(report, config, watch, articles, skips + xskips, settled, batch_size=batch_size)
             report.counts.update(reprocess_stale(db_path, config, batch_size))
+            link_across_articles(db_path)
             if digest:
                 report.digests = run_digests(config, db_path, [w.name for w in watches], out_dir=out_dir)
                 report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
@@ -584,6 +597,7 @@ def ingest_sources(
             process_articles(report, config, watch, articles + more_articles, skips + xskips, settled,
                              batch_size=batch_size)
             report.counts.update(reprocess_stale(db_path, config, batch_size))
+            link_across_articles(db_path)
             if digest:
                 report.digests = run_digests(config, db_path, [watch.name])
                 report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)

@@ -203,7 +203,7 @@ def digest(config_path: str | None, db: str | None, watches: Sequence[str], out_
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 def reprocess(config_path: str | None, db: str | None) -> None:
     """Recompute facts and syndication/story groups made by an older version (every run also does this)."""
-    from flows.pipeline import reprocess_stale, run_lock
+    from flows.pipeline import link_across_articles, reprocess_stale, run_lock
 
     config = _config(config_path)
     db_path = _db(db)
@@ -211,6 +211,7 @@ def reprocess(config_path: str | None, db: str | None) -> None:
         raise UserError(f"database {db_path} does not exist; run `newswatch run` or `newswatch ingest` first")
     with run_lock(db_path):
         c = reprocess_stale(db_path, config)
+        link_across_articles(db_path)
     click.echo(f"recomputed facts for {c['facts_recomputed']} article(s), groups for {c['groups_recomputed']}")
 
 

@@ -37,6 +37,8 @@ COUNTED_TABLES = (
     "core.figures",
     "core.periods",
     "core.quotes",
+    "core.entity_aliases",
+    "core.fact_conflicts",
 )
 
 

@@ -95,6 +95,9 @@ def test_digest_files_are_written_once(demo_run):
     # one item per story: two stories, each named once
     assert text.count("Rotherham") >= 2
     assert demo_run["first"].digests[0].items == 2
+    # cross-article linking ran before the digest: the seeds' disagreements are reported
+    assert "2014 (Sky News, The Star) vs 2015 (Rotherham Advertiser)" in text
+    assert "1999-2011 (Sky News, The Star) vs 1997-2013 (Rotherham Advertiser)" in text
     # the rerun found nothing new: no second digest
     assert sorted(p.name for p in Path(demo_run["out"]).iterdir()) == files
     assert demo_run["second"].digests[0].status == "empty"

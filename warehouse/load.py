@@ -288,3 +288,20 @@ def article_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) ->
     want = pa.table({"id": list(article_ids)})  # noqa: F841
     texts = dict(con.execute("SELECT article_id, text FROM core.articles JOIN want ON article_id = id").fetchall())
     return [(i, texts[i]) for i in article_ids if i in texts]
+
+
+# Cross-article linking (aliases, quote clusters, conflicts) reads every stored fact, so it runs once per run.
+# A batch that changes facts or groups marks it stale in the batch's own transaction; the link step clears it.
+_LINKS_STALE = "links_stale"
+
+
+def mark_links_stale(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("INSERT OR REPLACE INTO core.meta VALUES (?, '1')", [_LINKS_STALE])
+
+
+def links_stale(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) FROM core.meta WHERE key = ?", [_LINKS_STALE]).fetchone()[0] > 0
+
+
+def clear_links_stale(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM core.meta WHERE key = ?", [_LINKS_STALE])
