@@ -140,13 +140,17 @@ def main() -> int:
         n = n_pages if stage.startswith(("fetch", "extract")) else n_art
         lines.append(f"| {stage} | {s:.2f} | {n / s if s > 0 else float('inf'):.0f} |")
     lines += [f"| **total** | **{total:.2f}** | **{n_art / total:.1f}** |", "", f"Peak RSS: {rss_mb:.0f} MB.", ""]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("a", encoding="utf-8") as f:
-            f.write(text + "\n")
+    emit("\n".join(lines), args.out)
     return 0
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Print a result block and append it to out (a markdown file) when given."""
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("a", encoding="utf-8") as f:
+            f.write(text + "\n")
 
 
 if __name__ == "__main__":

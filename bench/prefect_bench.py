@@ -81,12 +81,7 @@ def main() -> int:
         if extra_tasks > 0:
             lines += ["", f"Orchestration cost: {(t1 - t2) / extra_tasks * 1000:.0f} ms per extra task "
                           f"(batch {s1} vs {s2})."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("a", encoding="utf-8") as f:
-            f.write(text + "\n")
+    pb.emit("\n".join(lines) + "\n", args.out)
     return 0
 
 

@@ -172,13 +172,16 @@ def test_a_killed_snapshot_leaves_the_previous_one_readable(corpus: Path, tmp_pa
     con.close()
     dest = tmp_path / "snaps" / "latest.duckdb"
     code = "import sys; from warehouse.db import snapshot; snapshot(sys.argv[1], sys.argv[2])"
+    t = time.monotonic()
     first = subprocess.run([sys.executable, "-c", code, str(db), str(dest)], cwd=REPO, timeout=300)
+    full = time.monotonic() - t
     assert first.returncode == 0
     size = dest.stat().st_size
     proc = subprocess.Popen([sys.executable, "-c", code, str(db), str(dest)], cwd=REPO)
-    time.sleep(1.5)
+    time.sleep(full * 0.6)  # well into the copy, measured on this machine
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the export finished before it could be killed"
     assert dest.stat().st_size == size
     con = connect(str(dest), read_only=True)
     try:

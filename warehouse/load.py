@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from newswatch.models import Article, FeedEntry, Skip, stable_id, utcnow
 from warehouse.db import insert_rows, transaction
@@ -74,8 +75,6 @@ def seen_entries(con: duckdb.DuckDBPyConnection, entries: Sequence[FeedEntry]) -
     if not entries:
         return {}
     keys = [{"feed_url": e.feed_url, "entry_key": e.entry_key} for e in entries]
-    import pyarrow as pa
-
     want = pa.Table.from_pylist(keys)  # noqa: F841 - used by name in SQL
     rows = con.execute(
         "SELECT f.feed_url, f.entry_key, f.title, f.published_at FROM core.feed_entries f "
@@ -111,8 +110,6 @@ def record_entries(
     ]
     if not rows:
         return 0
-    import pyarrow as pa
-
     tbl = pa.Table.from_pylist(rows)  # noqa: F841
     cols = ", ".join(rows[0])
     con.execute(
@@ -127,8 +124,6 @@ def settle_entries(con: duckdb.DuckDBPyConnection, canonical_urls: Sequence[str]
     """Mark every pending entry pointing at these pages as settled (one page can be listed by several feeds)."""
     if not canonical_urls:
         return 0
-    import pyarrow as pa
-
     done = pa.table({"u": list(dict.fromkeys(canonical_urls))})  # noqa: F841
     return len(con.execute(
         "UPDATE core.feed_entries SET settled = true WHERE NOT settled AND canonical_url IN (SELECT u FROM done) "
@@ -140,8 +135,6 @@ def pending_entries(con: duckdb.DuckDBPyConnection, feed_urls: Sequence[str]) ->
     """Entries of these feeds whose page is still to be fetched (a transient failure, or a killed run)."""
     if not feed_urls:
         return []
-    import pyarrow as pa
-
     want = pa.table({"f": list(feed_urls)})  # noqa: F841
     rows = con.execute(
         "SELECT feed_url, entry_key, link, canonical_url, title, summary, published_at FROM core.feed_entries "
@@ -158,8 +151,6 @@ def pending_entries(con: duckdb.DuckDBPyConnection, feed_urls: Sequence[str]) ->
 def known_canonical_urls(con: duckdb.DuckDBPyConnection, urls: Sequence[str]) -> set[str]:
     if not urls:
         return set()
-    import pyarrow as pa
-
     want = pa.table({"u": list(urls)})  # noqa: F841
     return {r[0] for r in con.execute("SELECT canonical_url FROM core.articles JOIN want ON canonical_url = u").fetchall()}
 
@@ -215,8 +206,6 @@ def upsert_articles(con: duckdb.DuckDBPyConnection, articles: Sequence[Article],
     by_id: dict[str, Article] = {a.article_id: a for a in articles}
     if not by_id:
         return LoadResult((), (), ())
-    import pyarrow as pa
-
     want = pa.table({"id": list(by_id)})  # noqa: F841
     existing = {
         r[0]: (r[1], r[2], r[3])
@@ -283,8 +272,6 @@ def article_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) ->
     """(article_id, cleaned text) for these articles, in the order given."""
     if not article_ids:
         return []
-    import pyarrow as pa
-
     want = pa.table({"id": list(article_ids)})  # noqa: F841
     texts = dict(con.execute("SELECT article_id, text FROM core.articles JOIN want ON article_id = id").fetchall())
     return [(i, texts[i]) for i in article_ids if i in texts]
