@@ -273,7 +273,7 @@ def extract_pages(
     skips: list[Skip] = []
     settled: list[tuple[FeedEntry, str]] = []
     for job, r in fetched:
-        if r.status != "ok" and (_is_transient(r) or job.entry is None or r.status in ("not_html", "not_modified")):
+        if r.status != "ok" and (_is_transient(r) or job.entry is None or r.status == "not_html"):
             # transient failures are retried next run (the entry stays unsettled); without a feed entry there
             # is no summary to fall back on
             skips.append(Skip(job.url, "fetch", r.status, r.detail))
