@@ -457,7 +457,10 @@ def _parse_xml_feed(body: bytes, feed_url: str, base: str, content_type: str | N
             warnings.append("empty body")
         else:
             warnings.append("not a recognised feed format")
-    return ParsedFeed(feed_url, title, home, entries, tuple(warnings), fmt)
+    # The publisher's polling hints, carried as written; warehouse/feeds.py validates and clamps them.
+    return ParsedFeed(feed_url, title, home, entries, tuple(warnings), fmt, ttl=_fp_text(feed, "ttl"),
+                      update_period=_fp_text(feed, "sy_updateperiod"),
+                      update_frequency=_fp_text(feed, "sy_updatefrequency"))
 
 
 def parse_feed(

@@ -63,6 +63,8 @@ class FetchResult:
     fetched_at: datetime = field(default_factory=utcnow)
     elapsed_s: float = 0.0
     attempts: int = 1
+    cache_control: str | None = None  # Cache-Control response header, as sent (feeds: the poll schedule reads it)
+    expires: str | None = None  # Expires response header, as sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,10 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     warnings: tuple[str, ...] = ()  # feedparser "bozo" and per-entry problems
     format: str | None = None  # rss20, atom10, json...
+    # the publisher's polling hints, as written (untrusted; warehouse/feeds.py validates them)
+    ttl: str | None = None  # RSS <ttl>: minutes the feed may be cached
+    update_period: str | None = None  # sy:updatePeriod: hourly, daily, weekly, monthly, yearly
+    update_frequency: str | None = None  # sy:updateFrequency: updates per period (default 1)
 
 
 @dataclass(frozen=True, slots=True)
