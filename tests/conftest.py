@@ -18,7 +18,7 @@ os.environ.setdefault("NEWSWATCH_LOCK_TIMEOUT", "5")
 os.environ.pop("NEWSWATCH_DB", None)
 os.environ.pop("NEWSWATCH_CONFIG", None)
 
-from tests.nwtest import counts, make_config
+from tests.nwtest import counts, make_config, skip_unless_shared
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -53,6 +53,7 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requires_shared(*paths): needs these paths under ../shared (skips without)")
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
@@ -60,6 +61,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # before any fixture: a module-scoped fixture that reads ../shared must not even start
+    for mark in item.iter_markers("requires_shared"):
+        skip_unless_shared(*mark.args)
 
 
 @pytest.fixture

@@ -2,10 +2,48 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
+# Data kept beside the checkout, never inside it (real pages, evaluation sets). Any user's clone may lack it.
+SHARED = Path(os.environ.get("NEWSWATCH_SHARED_DIR") or REPO.parent / "shared")
+
+
+def shared_path(rel: str) -> Path:
+    """Where a path under ../shared is read from ($NEWSWATCH_CORPUS_DIR moves corpus/html, as in the code)."""
+    if os.environ.get("NEWSWATCH_CORPUS_DIR") and (rel == "corpus/html" or rel.startswith("corpus/html/")):
+        return Path(os.environ["NEWSWATCH_CORPUS_DIR"]) / rel[len("corpus/html") :].lstrip("/")
+    return SHARED / rel
+
+
+def missing_shared(*rels: str) -> str | None:
+    """Why the named ../shared data cannot be used (absent, or an empty folder), None when all is there."""
+    for rel in rels:
+        p = shared_path(rel)
+        if not p.exists() or (p.is_dir() and not any(p.iterdir())):
+            return (f"needs {rel} from the shared data beside the checkout, not found at {p} "
+                    "(set NEWSWATCH_SHARED_DIR or NEWSWATCH_CORPUS_DIR to run it)")
+    return None
+
+
+def requires_shared(*rels: str) -> pytest.MarkDecorator:
+    """Mark a test or module (`pytestmark = requires_shared("corpus/html")`): it skips with the reason when the
+    data is absent; conftest.py checks the mark before any fixture runs. NEWSWATCH_REQUIRE_SHARED=1 (CI, which
+    has ../shared) turns the skip into a failure so that a gate cannot silently stop running."""
+    return pytest.mark.requires_shared(*rels)
+
+
+def skip_unless_shared(*rels: str) -> None:
+    """The same check from inside a fixture or helper (for tests that need the data only through one fixture)."""
+    reason = missing_shared(*rels)
+    if reason:
+        if os.environ.get("NEWSWATCH_REQUIRE_SHARED") == "1":
+            pytest.fail(f"NEWSWATCH_REQUIRE_SHARED=1 but the test {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 def make_config(**fetch_overrides: object):

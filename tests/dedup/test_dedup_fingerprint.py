@@ -25,7 +25,9 @@ from extractors.fingerprint import (
 def corpus_lines() -> list[str]:
     """Texts of the real corpus pages (extracted once into a git-ignored cache; see bench/dedup_corpus.py)."""
     from bench.dedup_corpus import ensure_corpus
+    from tests.nwtest import skip_unless_shared
 
+    skip_unless_shared("corpus/html")
     return ensure_corpus().read_text("utf-8").splitlines()
 
 BODY = [

@@ -11,6 +11,9 @@ import pytest
 
 from bench.dedup_eval import evaluate
 from bench.dedup_gen import build
+from tests.nwtest import requires_shared
+
+pytestmark = requires_shared("corpus/html")  # the labelled set is built from the real pages
 
 # measured 2026-11-22 with seed 7, 30 bases, 20-day span: copies P 1.0 R 1.0 ARI 1.0; stories P 1.0
 # R 0.891 F1 0.942; whole-document simhash at 3 bits: copies ARI 0.234 (package) / 0.0 (our shingles)
