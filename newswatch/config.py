@@ -6,6 +6,7 @@ resolved configuration with secrets masked. The bundled demo config lives beside
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -161,17 +162,74 @@ def demo_config_text() -> str:
 
 
 def parse_config(text: str, origin: str = "<config>") -> Config:
+    """Parse and validate a config file's text. Every problem is reported at once, one line each, in one
+    ConfigError; booleans and numbers are strict (`allow_private_networks = "yes"` is an error, not true)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{origin}: not valid TOML: {e}") from None
     try:
-        return Config.model_validate(data)
+        # strict: TOML has real booleans and numbers, so a quoted "yes" or "3" is a mistake worth naming.
+        return Config.model_validate(data, strict=True)
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-        raise ConfigError(f"{origin}: {loc}: {first['msg']}{more}") from None
+        problems = [_problem(err, data) for err in e.errors()]
+    if len(problems) == 1:
+        raise ConfigError(f"{origin}: {problems[0]}") from None
+    raise ConfigError(f"{origin}: {len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems)) from None
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The config model that holds the last key of an error location (None inside a plain dict)."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        sub = [a for a in (ann, *getattr(ann, "__args__", ())) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not sub:
+            return None
+        model = sub[0]
+    return model
+
+
+def _where(loc: tuple, data: object) -> tuple[str, tuple]:
+    """('watch 'name'' or 'fetch' ..., the rest of the location): watches are named, not numbered."""
+    if len(loc) >= 2 and loc[0] == "watches" and isinstance(loc[1], int):
+        watches = data.get("watches") if isinstance(data, dict) else None
+        entry = watches[loc[1]] if isinstance(watches, list) and loc[1] < len(watches) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        label = f"watch {name!r}" if isinstance(name, str) and name else f"watch #{loc[1] + 1} (no name)"
+        return label, loc[2:]
+    return "", loc
+
+
+def _problem(err: dict, data: object) -> str:
+    """One line for one validation error: where (watch by name), which key, what is wrong, what to do."""
+    loc = tuple(err["loc"])
+    where, rest = _where(loc, data)
+    key = ".".join(str(p) for p in rest)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        bad = str(loc[-1])
+        near = difflib.get_close_matches(bad, list(model.model_fields), n=1, cutoff=0.6) if model else []
+        what = f"unknown key {bad!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+        if len(rest) > 1:
+            what = ".".join(str(p) for p in rest[:-1]) + ": " + what
+    elif kind == "missing":
+        what = f"missing required key {str(loc[-1])!r}"
+        if len(rest) > 1:
+            what = ".".join(str(p) for p in rest[:-1]) + ": " + what
+    elif kind == "bool_type":
+        what = f"{key}: {err.get('input')!r} is not a boolean; write true or false (without quotes)"
+    else:
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        shown = "" if kind == "value_error" or "input" not in err else f" (got {err['input']!r})"
+        what = f"{key}: {msg}{shown}" if key else f"{msg}{shown}"
+    return f"{where}: {what}" if where else what
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -216,7 +274,10 @@ def render_docs() -> str:
         "# Configuration",
         "",
         "One TOML file (`--config FILE` or `$NEWSWATCH_CONFIG`; the bundled demo is `newswatch/demo.toml`).",
-        "Unknown keys are errors. Secrets come only from the environment: the SMTP password is",
+        "Unknown keys are errors (with the closest known key suggested). Values are strict: a boolean is `true` or",
+        "`false`, never `\"yes\"` or `1`, and a number is not quoted. Every problem is listed at once, one line each,",
+        "naming the watch by its `name`; the command then exits with code 2.",
+        "Secrets come only from the environment: the SMTP password is",
         "`NEWSWATCH_SMTP_PASSWORD`. `NEWSWATCH_ALLOW_PRIVATE_NETWORKS=1` turns on `fetch.allow_private_networks`.",
         "`newswatch config check` prints the resolved config with secrets masked.",
         "",

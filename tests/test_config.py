@@ -16,11 +16,78 @@ def test_bundled_demo_config_is_valid() -> None:
     assert cfg.smtp is None
 
 
-def test_unknown_keys_are_errors() -> None:
-    with pytest.raises(ConfigError, match=r"watches\.0\.feedz"):
-        parse_config('[[watches]]\nname = "w"\nfeedz = []\n')
-    with pytest.raises(ConfigError, match="fetch.max_pages"):
+def test_unknown_keys_are_errors_naming_the_watch_and_the_closest_key() -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config('[[watches]]\nname = "w"\nfeedz = []\n', "my.toml")
+    assert str(e.value) == "my.toml: watch 'w': unknown key 'feedz' (did you mean 'feeds'?)"
+    with pytest.raises(ConfigError, match=r"fetch: unknown key 'max_pages' \(did you mean 'max_page_bytes'\?\)"):
         parse_config('[[watches]]\nname = "w"\n[fetch]\nmax_pages = 3\n')
+    with pytest.raises(ConfigError) as e:
+        parse_config('[[watches]]\nname = "w"\nzzzz = 1\n')
+    assert str(e.value).endswith("watch 'w': unknown key 'zzzz'")  # nothing close: no guess
+
+
+def test_every_problem_is_listed_at_once_one_line_each() -> None:
+    text = """
+digest_dirr = "x"
+[fetch]
+allow_private_networks = "yes"
+retries = -1
+[[watches]]
+name = "rotherham"
+querry = "x"
+[[watches]]
+query = "y"
+[smtp]
+host = "mail.example.org"
+"""
+    with pytest.raises(ConfigError) as e:
+        parse_config(text, "my.toml")
+    lines = str(e.value).splitlines()
+    assert lines[0] == "my.toml: 6 problems:"
+    assert sorted(ln.strip() for ln in lines[1:]) == sorted([
+        "watch 'rotherham': unknown key 'querry' (did you mean 'query'?)",
+        "watch #2 (no name): missing required key 'name'",
+        "fetch.retries: Input should be greater than or equal to 0 (got -1)",
+        "fetch.allow_private_networks: 'yes' is not a boolean; write true or false (without quotes)",
+        "smtp: missing required key 'sender'",
+        "unknown key 'digest_dirr' (did you mean 'digest_dir'?)",
+    ])
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ['allow_private_networks = "yes"', 'allow_private_networks = "true"', "allow_private_networks = 1",
+     'obey_robots = "no"', 'obey_robots = 0'],
+)
+def test_booleans_are_strict(setting: str) -> None:
+    with pytest.raises(ConfigError, match="is not a boolean"):
+        parse_config(f'[[watches]]\nname = "w"\n[fetch]\n{setting}\n')
+
+
+def test_numbers_are_strict_but_an_integer_is_a_float() -> None:
+    with pytest.raises(ConfigError, match=r"watch 'w': max_items: .*\(got '3'\)"):
+        parse_config('[[watches]]\nname = "w"\nmax_items = "3"\n')
+    cfg = parse_config('[[watches]]\nname = "w"\n[fetch]\nper_host_delay_s = 2\nallow_private_networks = true\n')
+    assert cfg.fetch.per_host_delay_s == 2.0 and cfg.fetch.allow_private_networks is True
+
+
+def test_cli_prints_every_problem_and_exits_2(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.nwtest import REPO
+
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[[watches]]\nname = "w"\nquerry = "x"\n[fetch]\nobey_robots = "yes"\n', encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "newswatch.cli", "config", "check", "--config", str(cfg)],
+                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert lines[0] == f"newswatch: error: {cfg}: 2 problems:"
+    assert lines[1:] == ["  watch 'w': unknown key 'querry' (did you mean 'query'?)",
+                         "  fetch.obey_robots: 'yes' is not a boolean; write true or false (without quotes)"]
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "/etc/passwd", "ftp://example.org/feed", "gopher://x/"])
