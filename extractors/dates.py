@@ -21,7 +21,8 @@ Base confidences (the policy, documented in docs/feeds.md):
                      is the crawl day or the modified date. It wins only when nothing better exists.
     page_modified 0.20  article:modified_time / dateModified: a last resort only
 
-Agreement bonus: +0.10 per further origin naming the same calendar day (UTC), capped at 1.0; so a URL
+Agreement bonus: +0.10 per further origin naming the same calendar day (UTC; a date written without a time,
+like a URL's, names a local day and agrees with a timed candidate inside that day in any time zone), capped at 1.0; so a URL
 date confirmed by the feed or by htmldate beats a lone page_meta date (a republished page keeps its old
 URL). Crawl-day penalty: -0.15 for the fetch day when a strong candidate names an earlier day (pages and
 feeds that stamp "now" on everything). htmldate's guess equal to the crawl day is
@@ -316,6 +317,23 @@ def _has_time(value: datetime) -> bool:
     return (v.hour, v.minute, v.second) != (0, 0, 0)
 
 
+def _day_of_date_only(c: DateCandidate, timed: list[DateCandidate]) -> date:
+    """The UTC day a date-only candidate (a URL's /2018/07/10/) votes for.
+
+    A date written without a time is a local calendar day, whose UTC span depends on the publisher's time
+    zone: 2018-07-10 in UTC-5 runs to 2018-07-11T05:00Z. So a day joins the UTC day of a timed candidate that
+    falls inside that calendar day in some time zone (UTC-12 to UTC+14: from 14 h before its UTC midnight to
+    12 h after its UTC end), preferring one on the same UTC day, then the most confident. Comparing UTC days
+    instead made a page stamped 2018-07-10T23:30-05:00 lose to its URL and get 2018-07-10T00:00Z (28.5 h
+    early), and an RFC 822 feed date of the evening lose its time the same way."""
+    d = to_utc(c.value).date()
+    start = datetime(d.year, d.month, d.day, tzinfo=UTC)
+    near = [t for t in timed if start - timedelta(hours=14) <= to_utc(t.value) < start + timedelta(hours=36)]
+    if not near or any(to_utc(t.value).date() == d for t in near):
+        return d
+    return to_utc(max(near, key=lambda t: t.confidence).value).date()
+
+
 def choose_date(
     candidates: Iterable[DateCandidate],
     *,
@@ -337,8 +355,12 @@ def choose_date(
         return None, kept
     crawl_day = to_utc(fetched_at).date() if fetched_at is not None else None
     days: dict[date, list[DateCandidate]] = {}
-    for c in kept:
+    timed = [c for c in kept if _has_time(c.value)]
+    for c in timed:
         days.setdefault(to_utc(c.value).date(), []).append(c)
+    for c in kept:
+        if not _has_time(c.value):
+            days.setdefault(_day_of_date_only(c, timed), []).append(c)
     best_day: date | None = None
     best_score = -1.0
     for day, group in days.items():

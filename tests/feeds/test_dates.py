@@ -227,3 +227,26 @@ def test_choose_date_agreement_and_crawl_day_penalty() -> None:
     # naive datetimes are taken as UTC
     chosen, _ = choose_date([DateCandidate(datetime(2018, 7, 10), "feed", 0.8)])
     assert chosen is not None and chosen.value.tzinfo is UTC
+
+
+def test_a_local_evening_date_is_not_moved_to_the_url_day() -> None:
+    """Issue 10 §5: 2018-07-10T23:30-05:00 is 2018-07-11T04:30Z; the URL's /2018/07/10/ names the same local
+    day and must agree with it, not win with 2018-07-10T00:00Z (28.5 h early)."""
+    url = "https://chronicle.example/2018/07/10/senior-officers"
+    head = "<meta property='article:published_time' content='2018-07-10T23:30:00-05:00'>"
+    a = extract(page(head), url=url, published=None)
+    # htmldate reads the page's local day (2018-07-10) too: with the URL that used to outvote the exact time
+    assert a.published_at == datetime(2018, 7, 11, 4, 30, tzinfo=UTC)
+    assert a.published_origin == "page_meta"
+
+
+def test_an_rfc822_feed_date_keeps_its_time_beside_a_url_day() -> None:
+    """A feed's 'Tue, 10 Jul 2018 23:30:00 -0500' (feedparser gives it in UTC: 04:30 the next day) keeps
+    its time of day when the URL names the local day."""
+    d = datetime(2018, 7, 11, 4, 30, tzinfo=UTC)
+    chosen, _ = choose_date([DateCandidate(d, "feed", 0.8), DateCandidate(datetime(2018, 7, 10, tzinfo=UTC), "url", 0.85)])
+    assert chosen is not None and chosen.value == d and chosen.origin == "feed"
+    assert chosen.confidence == pytest.approx(0.95)  # the two origins agree on the day
+    # a URL day far from the feed date still stands alone
+    chosen, _ = choose_date([DateCandidate(d, "feed", 0.8), DateCandidate(datetime(2018, 7, 8, tzinfo=UTC), "url", 0.85)])
+    assert chosen is not None and chosen.origin == "url"
