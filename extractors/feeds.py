@@ -18,6 +18,7 @@ import io
 import json
 import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from html import unescape
 from html.parser import HTMLParser
@@ -317,6 +318,67 @@ def _neutralise_charrefs(body: bytes) -> tuple[bytes, int]:
 
 
 _XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]{0,200}\?>")
+_XML_ENCODING_RE = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+# Labels under which a body that is really UTF-8 gets mis-decoded one byte at a time (RELIABILITY C19: a
+# single-byte label on multi-byte UTF-8 is a mislabelled UTF-8 feed). Other labels (iso-8859-2, koi8-r,
+# shift_jis ...) are taken at their word and left to feedparser.
+_UTF8_OR_SINGLE_BYTE = frozenset(
+    {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "iso8859-1", "windows-1252", "cp1252"}
+)
+
+
+def _strip_nuls(body: bytes) -> tuple[bytes, int]:
+    """Remove stray NUL bytes from an 8-bit feed (XML forbids them; feedparser would call it ill-formed).
+
+    UTF-16/32 bodies are full of NULs by design: with a wide BOM, or NULs in more than a tenth of the
+    first KiB, the body is left alone.
+    """
+    n = body.count(b"\x00")
+    if not n or body.startswith(_WIDE_BOMS) or body[:1024].count(b"\x00") * 10 > len(body[:1024]):
+        return body, 0
+    return body.replace(b"\x00", b""), n
+
+
+def _declared_charset(body: bytes, content_type: str | None) -> str | None:
+    """The charset the HTTP header names, else the XML declaration's encoding (lower case), else None."""
+    m = _CHARSET_RE.search(content_type or "")
+    if m:
+        return m.group(1).lower()
+    d = _XML_ENCODING_RE.match(body[:300])
+    return d.group(1).decode("ascii").lower() if d else None
+
+
+def _repair_utf8(body: bytes, content_type: str | None) -> tuple[bytes, int]:
+    """A mostly-UTF-8 feed with a few invalid bytes, as clean UTF-8 with U+FFFD for each bad byte.
+
+    Without this, feedparser meets one 0xFF in a UTF-8 feed, gives up on UTF-8 and decodes the WHOLE feed
+    as iso-8859-2 or cp1252: every title becomes mojibake (â€œZĂźrichâ€). Pages already get this rule
+    (extractors/articles.decode_html): when the bytes are mostly valid UTF-8 (at least two good multi-byte
+    characters per bad byte), the bad bytes are the damage, not the encoding. A cp1252 feed declared as
+    UTF-8 has no valid multi-byte sequences, so it still goes to feedparser's fallback as before.
+    Returns (body, number of bytes replaced); the body is unchanged when the rule does not apply.
+    """
+    if body.startswith(_WIDE_BOMS):
+        return body, 0
+    declared = _declared_charset(body, content_type)
+    if declared is not None and declared not in _UTF8_OR_SINGLE_BYTE:
+        return body, 0
+    try:
+        body.decode("utf-8")
+        return body, 0
+    except UnicodeDecodeError:
+        pass
+    text = body.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd") - body.count("\ufffd".encode())
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    if broken <= 0 or non_ascii - broken < 2 * broken:
+        return body, 0
+    fixed = text.encode("utf-8")
+    # The declaration may name a single-byte label; the bytes are now UTF-8 and must say so.
+    fixed = _XML_DECL_RE.sub(b'<?xml version="1.0" encoding="utf-8"?>', fixed, count=1)
+    return fixed, broken
 
 
 def _reencoded(body: bytes) -> bytes:
@@ -400,7 +462,12 @@ def _parse_xml_feed(body: bytes, feed_url: str, base: str, content_type: str | N
     if bad_refs:
         warnings.append(f"{bad_refs} invalid character reference(s) (NUL, surrogate) replaced by U+FFFD")
     # Without a content type feedparser flags every body as bozo; the HTTP layer already decided this is a feed.
-    headers = {"content-location": base, "content-type": content_type or "application/xml"}
+    parser_type = content_type or "application/xml"
+    body, bad_bytes = _repair_utf8(body, content_type)
+    if bad_bytes:
+        warnings.append(f"{bad_bytes} invalid UTF-8 byte(s) replaced by U+FFFD; the rest decoded as UTF-8")
+        parser_type = parser_type.split(";", 1)[0].strip() + "; charset=utf-8"
+    headers = {"content-location": base, "content-type": parser_type}
     d = _fp_parse(body, headers, warnings)
     if _fp_get(d, "bozo"):
         exc = _fp_get(d, "bozo_exception")
@@ -480,11 +547,16 @@ def parse_feed(
     base = base_url or feed_url
     if not isinstance(body, bytes | bytearray | memoryview):
         return ParsedFeed(feed_url, None, None, (), ("feed body is not bytes",), None)
-    body = bytes(body)
+    body, nuls = _strip_nuls(bytes(body))
     try:
         if _looks_like_json(body, content_type):
-            return _parse_json_feed(body, feed_url, base, now)
-        return _parse_xml_feed(body, feed_url, base, content_type, now)
+            parsed = _parse_json_feed(body, feed_url, base, now)
+        else:
+            parsed = _parse_xml_feed(body, feed_url, base, content_type, now)
+        if nuls:
+            # a stray NUL is damage to report, not a reason to lose the feed
+            parsed = replace(parsed, warnings=(f"{nuls} NUL byte(s) removed", *parsed.warnings))
+        return parsed
     except Exception as e:  # noqa: BLE001 - a parser bug must not fail the run; it is recorded on the feed
         return ParsedFeed(feed_url, None, None, (), (f"feed could not be parsed: {type(e).__name__}: {e}",), None)
 

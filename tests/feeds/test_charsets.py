@@ -87,3 +87,61 @@ def test_article_title_and_text_round_trip(encoding: str, header: str | None) ->
     assert PHRASE in a.title
     assert "“Zürich”" in a.text and "café" in a.text
     assert a.language == "de"
+
+
+# ---- feeds: the same rules as pages (issue 8 §4) ----------------------------------------------------
+
+
+def feed_xml(titles: list[str], declaration: str = "UTF-8", channel: str = f"Zürcher {PHRASE}") -> str:
+    items = "".join(f"<item><title>{t}</title><link>https://zeitung.example.ch/{i}</link><guid>g{i}</guid></item>"
+                    for i, t in enumerate(titles))
+    return (f'<?xml version="1.0" encoding="{declaration}"?><rss version="2.0"><channel>'
+            f"<title>{channel}</title>{items}</channel></rss>")
+
+
+FEED_TITLES = [PHRASE, "Über die Brücke: Straßenbahn fährt wieder", "Gemeinderat berät über Budget"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/rss+xml; charset=utf-8", "application/rss+xml", None, "text/xml",
+                     "application/rss+xml; charset=ISO-8859-1"],
+)
+def test_one_invalid_byte_in_a_utf8_feed_costs_one_character_not_the_feed(content_type: str | None) -> None:
+    from extractors.feeds import parse_feed
+
+    body = feed_xml(FEED_TITLES).encode("utf-8").replace("berät".encode(), b"ber\xfft")
+    parsed = parse_feed(body, "https://zeitung.example.ch/feed", content_type)
+    assert parsed.title == f"Zürcher {PHRASE}"
+    assert [e.title for e in parsed.entries] == [FEED_TITLES[0], FEED_TITLES[1], "Gemeinderat ber\ufffdt über Budget"]
+    assert any("1 invalid UTF-8 byte" in w for w in parsed.warnings), parsed.warnings
+
+
+def test_feed_charset_conflicts_keep_their_rules() -> None:
+    from extractors.feeds import parse_feed
+
+    # cp1252 bytes declared UTF-8 (no valid multi-byte sequence): still read as cp1252, not as U+FFFD soup
+    cp = parse_feed(feed_xml([PHRASE]).encode("cp1252"), "https://x.example/f", "application/rss+xml; charset=utf-8")
+    assert [e.title for e in cp.entries] == [PHRASE]
+    # a declared single-byte charset other than latin-1/cp1252 is taken at its word
+    polish = "Łódź: żółć"
+    body = feed_xml([polish], declaration="ISO-8859-2", channel="Gazeta").encode("iso-8859-2")
+    assert [e.title for e in parse_feed(body, "https://x.example/f", "application/rss+xml").entries] == [polish]
+    # UTF-16 is full of NUL bytes by design: nothing is stripped
+    u16 = parse_feed(feed_xml([PHRASE], declaration="UTF-16").encode("utf-16"), "https://x.example/f")
+    assert [e.title for e in u16.entries] == [PHRASE] and not any("NUL" in w for w in u16.warnings)
+
+
+@pytest.mark.parametrize("where", ["<channel>", "<title>", "</item>"])
+def test_a_stray_nul_byte_in_a_feed_is_removed_and_the_feed_parses(where: str) -> None:
+    from extractors.feeds import parse_feed
+
+    body = feed_xml(FEED_TITLES).encode("utf-8").replace(where.encode(), where.encode() + b"\x00", 1)
+    assert body.index(b"\x00") < 1024
+    parsed = parse_feed(body, "https://zeitung.example.ch/feed", "application/rss+xml")
+    assert [e.title for e in parsed.entries] == FEED_TITLES
+    assert parsed.warnings[0] == "1 NUL byte(s) removed"
+    assert not any("not well-formed" in w for w in parsed.warnings), parsed.warnings
+    js = parse_feed(b'{"version": "https://jsonfeed.org/version/1.1", "title": "J\x00", "items": '
+                    b'[{"id": "1", "url": "https://x.example/1", "title": "A\x00 story"}]}',
+                    "https://x.example/feed.json", "application/feed+json")
+    assert [e.title for e in js.entries] == ["A story"]
