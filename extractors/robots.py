@@ -1,18 +1,47 @@
-"""robots.txt parsing and matching per RFC 9309 (group selection, longest match, Allow wins ties, * and $).
+"""robots.txt parsing and matching per RFC 9309 (group selection, longest match, Allow wins ties, * and $),
+and RobotsCache, which keeps robots.txt across runs for up to 24 h through load/save callbacks.
 
 urllib.robotparser is not used: it applies the first matching rule instead of the longest one and
-ignores wildcards (RFC 9309 section 2.2.2). Fetching and caching live in extractors/http.py, which
-gets robots.txt through the same guarded client as everything else.
+ignores wildcards (RFC 9309 section 2.2.2). Fetching lives in extractors/http.py, which gets robots.txt
+through the same guarded client as everything else; the per-run cache is the Fetcher's, the cross-run
+one is RobotsCache (storage: warehouse/feeds.py robots_store, table core.robots_txt).
+
+Typos tolerated, as Google's parser (google/robotstxt, kAllowFrequentTypos) and Scrapy's protego do:
+`User agent:`, `useragent:`, `Dissallow:` (and `dissalow`, `disalow`, `diasllow`, `disallaw`), `Crawl delay:`,
+and a missing colon when the line is exactly two words (`Disallow /private`). Everything else is RFC 9309:
+exact keys, case-insensitive; other lines are ignored.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
+
+from newswatch.models import FetchResult
 
 # RFC 9309 2.5: crawlers SHOULD parse at least 500 KiB; we read exactly that much.
 MAX_ROBOTS_BYTES = 500 * 1024
+# RFC 9309 2.4: "Crawlers SHOULD NOT use the cached version for more than 24 hours, unless the robots.txt
+# file is unreachable."
+ROBOTS_MAX_AGE = timedelta(hours=24)
+# How long a kept copy stands in for an unreachable robots.txt (5xx, timeout) instead of RFC 9309 2.3.1.4's
+# "disallow everything": Google documents 30 days for its own crawler.
+ROBOTS_STALE_MAX = timedelta(days=30)
+
+# Misspelt keys that Google's parser and protego accept, mapped to the RFC 9309 key.
+_KEY_TYPOS = {
+    "useragent": "user-agent",
+    "user agent": "user-agent",
+    "dissallow": "disallow",
+    "dissalow": "disallow",
+    "disalow": "disallow",
+    "diasllow": "disallow",
+    "disallaw": "disallow",
+    "crawl delay": "crawl-delay",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +175,8 @@ def parse_robots(content: bytes | str, user_agent: str) -> RobotsRules:
     """Parse robots.txt and return the rules for this user agent (RFC 9309 2.2).
 
     Groups whose user-agent line equals our product token (case-insensitive) are merged; if none
-    match, the '*' groups are used; if there are none, everything is allowed. Unknown lines and
-    lines without a colon are ignored.
+    match, the '*' groups are used; if there are none, everything is allowed. Unknown lines are
+    ignored, and so are lines without a colon unless they are exactly two words (see the module docstring).
     """
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
     text = text.lstrip("\ufeff")
@@ -158,12 +187,20 @@ def parse_robots(content: bytes | str, user_agent: str) -> RobotsRules:
     in_agents = False
     for raw_line in text.splitlines():
         # str methods, not a regex: a 500 KiB line of spaces made `\s*(.*?)\s*$` quadratic
-        key, sep, value = raw_line.split("#", 1)[0].partition(":")
-        key = key.strip().lower()
-        if not sep or not key or not key.replace("-", "").isalpha():
+        line = raw_line.split("#", 1)[0]
+        key, sep, value = line.partition(":")
+        if not sep:
+            # "Disallow /private": a missing colon, accepted (as Google does) only for exactly two words
+            words = line.split(None, 2)
+            if len(words) != 2:
+                continue
+            key, value = words
+        key = " ".join(key.split()).lower()
+        key = _KEY_TYPOS.get(key, key)
+        if not key or not key.replace("-", "").isalpha():
             continue
         value = value.strip()
-        if key in ("user-agent", "useragent"):
+        if key == "user-agent":
             if current is None or not in_agents:
                 current = ([], [], [])
                 groups.append(current)
@@ -195,3 +232,82 @@ def parse_robots(content: bytes | str, user_agent: str) -> RobotsRules:
     rules = tuple(r for g in chosen for r in g[1])
     delays = [d for g in chosen for d in g[2]]
     return RobotsRules(rules=rules, crawl_delay=max(delays) if delays else None, source="parsed")
+
+
+# ---- robots.txt across runs (RFC 9309 section 2.4) -----------------------------------------------------------
+
+RobotsLoad = Callable[[str], "tuple[datetime, int, bytes] | None"]  # origin -> (fetched_at, HTTP status, body)
+RobotsSave = Callable[[str, datetime, int, bytes], None]  # origin, fetched_at, HTTP status, body
+
+
+def _keepable(res: FetchResult) -> bool:
+    """Answers worth keeping: a robots.txt (2xx) or its absence (4xx except 429). Never an unreachable one."""
+    code = res.http_status
+    if res.status == "ok":
+        return code is not None and 200 <= code < 300
+    return res.status in ("gone", "http_error") and code is not None and 400 <= code < 500 and code != 429
+
+
+def _unreachable(res: FetchResult) -> bool:
+    """RFC 9309 2.3.1.3/2.3.1.4: a 5xx or 429, or no answer at all (timeout, connection error)."""
+    if res.status in ("timeout", "error"):
+        return True
+    return res.status == "http_error" and res.http_status is not None and (
+        res.http_status >= 500 or res.http_status == 429
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RobotsCache:
+    """robots.txt kept across runs through a load/save callback pair (no storage of its own).
+
+    `fetch(origin, get)` answers as the network would, as a FetchResult, so the Fetcher classifies it as
+    before: a copy younger than 24 h is returned without a request; otherwise `get()` fetches robots.txt and
+    a 2xx or 4xx answer is saved; when robots.txt is unreachable (5xx, 429, timeout) a copy up to 30 days
+    old stands in for it (RFC 9309 2.4 "unless the robots.txt file is unreachable"). A callback that fails
+    (a locked warehouse) is a cache miss or a copy not kept, never a failed fetch. Without callbacks
+    (`RobotsCache()`) every call fetches: the Fetcher's behaviour before this cache.
+    """
+
+    load: RobotsLoad | None = None
+    save: RobotsSave | None = None
+    max_age: timedelta = ROBOTS_MAX_AGE
+    stale_max: timedelta = ROBOTS_STALE_MAX
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731 - tests pass their own time
+
+    def fetch(self, origin: str, get: Callable[[], FetchResult]) -> FetchResult:
+        """robots.txt of origin ('scheme://host:port'): kept copy if fresh, else get(); see the class docstring."""
+        now = self.clock()
+        kept = None
+        if self.load is not None:
+            try:
+                kept = self.load(origin)
+            except Exception:  # noqa: BLE001 - the warehouse is an optimisation here, never a reason to fail
+                kept = None
+        age = (now - kept[0]) if kept is not None else None
+        if kept is not None and age is not None and timedelta(0) <= age < self.max_age:
+            return _from_copy(origin, kept, f"robots.txt kept from {kept[0]:%Y-%m-%d %H:%M} UTC")
+        res = get()
+        if _keepable(res):
+            if self.save is not None and res.http_status is not None:
+                try:
+                    self.save(origin, now, res.http_status, res.body[:MAX_ROBOTS_BYTES] if res.status == "ok" else b"")
+                except Exception:  # noqa: BLE001 - not kept this time; fetched again next run
+                    pass
+            return res
+        if _unreachable(res) and kept is not None and age is not None and timedelta(0) <= age < self.stale_max:
+            return _from_copy(
+                origin, kept,
+                f"robots.txt unreachable ({res.detail or res.status}); using the copy from {kept[0]:%Y-%m-%d %H:%M} UTC",
+            )
+        return res
+
+
+def _from_copy(origin: str, kept: tuple[datetime, int, bytes], detail: str) -> FetchResult:
+    fetched_at, code, body = kept
+    url = origin + "/robots.txt"
+    if 200 <= code < 300:
+        return FetchResult(url=url, final_url=url, status="ok", http_status=code, body=body, detail=detail,
+                           fetched_at=fetched_at)
+    status = "gone" if code == 410 else "http_error"
+    return FetchResult(url=url, final_url=url, status=status, http_status=code, detail=detail, fetched_at=fetched_at)

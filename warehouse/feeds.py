@@ -18,12 +18,21 @@ and `feed_polls` (warehouse/sql/15_feeds.sql). The rules, in one place:
   (entries of the last 30 days over the time they span up to now) or, for undated feeds, a moving average
   of new entries per day between polls. Failures back off: 10 min x 2^(failures-1), capped at 24 h, and never
   sooner than Retry-After.
+* Politeness floors (issue 12 section 3): a successful poll is never followed by the next one sooner than the
+  feed asks (RSS <ttl>, sy:updatePeriod / sy:updateFrequency) or than its response stays fresh (Cache-Control
+  max-age, else Expires, per RFC 9111 section 4.2.1). Each floor is honoured up to MAX_HINT_S (24 h): a feed
+  that says "weekly" or a CDN's max-age of a year is still polled daily. no-cache / no-store give no floor.
+  The floors only lengthen the adaptive interval, never shorten it. `interval_source` records which won.
+* User actions: `disable_feed` (kept until `enable_feed`), `enable_feed`; `list_feeds` for `newswatch feeds list`.
+* robots.txt kept across runs (RFC 9309 section 2.4): `load_robots` / `save_robots` on core.robots_txt, and
+  `robots_store(db_path)`, the load/save callback pair extractors/robots.py's RobotsCache takes.
 """
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +47,11 @@ DEFAULT_INTERVAL_S = 3_600
 RATE_WINDOW = timedelta(days=30)
 EWMA_WEIGHT = 0.4  # weight of the newest observation for undated feeds
 SUCCESS_STATUSES = ("ok", "not_modified")
+# Longest wait a feed or its caching headers can ask for and get. Misconfigured servers send
+# `Cache-Control: no-cache, max-age=315360000` (10 years; lemon24/reader#384) or a ttl of weeks: honouring
+# them whole would stop a news watch from seeing news. A day is what MAX_INTERVAL_S allows anyway.
+MAX_HINT_S = MAX_INTERVAL_S
+SY_PERIODS = {"hourly": 3_600, "daily": 86_400, "weekly": 604_800, "monthly": 2_592_000, "yearly": 31_536_000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +88,11 @@ class FeedState:
     warnings_last_poll: int | None = None
     last_warning: str | None = None
     last_run_id: str | None = None
+    feed_hint_s: int | None = None
+    feed_hint_note: str | None = None
+    http_fresh_s: int | None = None
+    http_fresh_note: str | None = None
+    interval_source: str | None = None
 
     @property
     def poll_url(self) -> str:
@@ -156,6 +175,94 @@ def _interval_for(items_per_day: float | None, current: int, first_poll: bool) -
     if items_per_day <= 0:
         return MAX_INTERVAL_S
     return _clamp(86_400 / (2 * items_per_day))
+
+
+def _small_int(raw: str | None, low: int, high: int) -> int | None:
+    """A decimal integer within [low, high] from an untrusted header or feed value, else None."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text or len(text) > 12 or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def feed_hint(parsed: ParsedFeed | None) -> tuple[int, str] | None:
+    """(seconds, note) the feed asks between polls: RSS <ttl> (minutes) or sy:updatePeriod / sy:updateFrequency
+    (period / frequency; daily when only a frequency is given); the longer of the two. None without a valid one.
+    Not clamped here (see MAX_HINT_S)."""
+    if parsed is None:
+        return None
+    hints: list[tuple[int, str]] = []
+    ttl = _small_int(parsed.ttl, 1, 10_000_000)
+    if ttl is not None:
+        hints.append((ttl * 60, f"ttl {ttl}"))
+    if parsed.update_period is not None or parsed.update_frequency is not None:
+        period_name = (parsed.update_period or "daily").strip().lower()
+        period = SY_PERIODS.get(period_name)
+        freq = 1 if parsed.update_frequency is None else _small_int(parsed.update_frequency, 1, 1_000_000)
+        if period is not None and freq is not None:
+            hints.append((max(1, period // freq), f"sy:updatePeriod {period_name} x {freq}"))
+    return max(hints) if hints else None
+
+
+def http_freshness(cache_control: str | None, expires: str | None, fetched_at: datetime) -> tuple[int, str] | None:
+    """(seconds, note) a response stays fresh (RFC 9111 section 4.2.1, as a private cache): max-age, else
+    Expires minus the response time. None when the response says no-store or no-cache (revalidate every time:
+    no reason to wait), or carries neither header. A max-age that is not a number, an Expires that is not a
+    date ("0", "-1"), or one in the past: stale, 0 seconds."""
+    directives: dict[str, str | None] = {}
+    for part in (cache_control or "").split(",")[:64]:
+        name, eq, value = part.strip().partition("=")
+        name = name.strip().lower()
+        if name and name not in directives:  # the first occurrence of a directive counts
+            directives[name] = value.strip().strip('"') if eq else None
+    if "no-store" in directives or ("no-cache" in directives and not directives["no-cache"]):
+        return None  # an unqualified no-cache; `no-cache="Set-Cookie"` only concerns those fields
+    if "max-age" in directives:
+        raw = directives["max-age"]
+        age = _small_int(raw, 0, 10**11)
+        return (age or 0), f"Cache-Control: max-age={(raw or '')[:20]}"
+    if expires is not None:
+        try:
+            when = email.utils.parsedate_to_datetime(expires.strip()[:64])
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is None or when.tzinfo is None:
+            return 0, f"Expires: {expires.strip()[:40]} (not a date: stale)"
+        seconds = (when - _aware(fetched_at)).total_seconds()
+        return max(0, int(min(seconds, 10**11))), f"Expires: {expires.strip()[:40]}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The interval chosen after a successful poll and why (see the module docstring)."""
+
+    interval_s: int
+    source: str  # 'adaptive' | 'feed_hint' | 'http_cache'
+    adaptive_s: int
+    feed_hint_s: int | None
+    http_fresh_s: int | None
+
+
+def plan_interval(adaptive_s: int, feed_hint_s: int | None, http_fresh_s: int | None) -> Schedule:
+    """The adaptive interval, lengthened to the feed's hint and the response's freshness (each capped at
+    MAX_HINT_S), within [MIN_INTERVAL_S, MAX_INTERVAL_S]."""
+    interval, source = adaptive_s, "adaptive"
+    for value, name in ((feed_hint_s, "feed_hint"), (http_fresh_s, "http_cache")):
+        if value is not None and min(value, MAX_HINT_S) > interval:
+            interval, source = min(value, MAX_HINT_S), name
+    return Schedule(_clamp(interval), source, adaptive_s, feed_hint_s, http_fresh_s)
+
+
+def preview_schedule(result: FetchResult, parsed: ParsedFeed | None, now: datetime) -> Schedule:
+    """The interval a first poll with this response would get (`newswatch feeds check`; nothing is stored)."""
+    rate = _rate_from_dates(parsed, _aware(now))
+    hint = feed_hint(parsed)
+    fresh = http_freshness(result.cache_control, result.expires, result.fetched_at)
+    return plan_interval(_interval_for(rate, DEFAULT_INTERVAL_S, True), hint and hint[0], fresh and fresh[0])
 
 
 def record_poll(
@@ -246,9 +353,23 @@ def record_poll(
         else:
             rate = prev.items_per_day
         upd["items_per_day"] = rate
-        interval = _interval_for(rate, prev.poll_interval_s, first_poll)
-        upd["poll_interval_s"] = interval
-        upd["next_poll_at"] = now + timedelta(seconds=interval)
+        if parsed is not None:  # a 304 or an unchanged body has nothing to parse: the last hint stands
+            hint = feed_hint(parsed)
+            upd["feed_hint_s"], upd["feed_hint_note"] = hint if hint else (None, None)
+        fresh = http_freshness(result.cache_control, result.expires, result.fetched_at)
+        if fresh is not None or status == "ok":
+            # a 304 without caching headers keeps the stored freshness (RFC 9111 section 4.3.4)
+            upd["http_fresh_s"], upd["http_fresh_note"] = fresh if fresh else (None, None)
+        # The floors lengthen the adaptive interval of this poll only (rate is known after the first poll), so a
+        # hint that goes away stops counting at the next poll.
+        plan = plan_interval(
+            _interval_for(rate, prev.poll_interval_s, first_poll),
+            upd.get("feed_hint_s", prev.feed_hint_s),
+            upd.get("http_fresh_s", prev.http_fresh_s),
+        )
+        upd["poll_interval_s"] = plan.interval_s
+        upd["interval_source"] = plan.source
+        upd["next_poll_at"] = now + timedelta(seconds=plan.interval_s)
     else:
         failures = prev.consecutive_failures + 1
         upd["consecutive_failures"] = failures
@@ -318,3 +439,128 @@ def enable_feed(con: duckdb.DuckDBPyConnection, feed_url: str) -> bool:
         [feed_url],
     ).fetchall()
     return bool(row)
+
+
+def disable_feed(
+    con: duckdb.DuckDBPyConnection, feed_url: str, reason: str, now: datetime
+) -> FeedState | None:
+    """Disable a feed by hand (`newswatch feeds disable`): never due until `enable_feed`. A feed never polled
+    gets a row of its own so the disable holds. Returns the state before (None if never polled)."""
+    now = _aware(now)
+    prev = get_feed_states(con, [feed_url]).get(feed_url)
+    if prev is None:
+        con.execute(
+            "INSERT INTO core.feed_state (feed_url, disabled, disabled_reason, disabled_at) VALUES (?, true, ?, ?)",
+            [feed_url, reason[:500], now],
+        )
+    else:
+        con.execute(
+            "UPDATE core.feed_state SET disabled = true, disabled_reason = ?, disabled_at = ? WHERE feed_url = ?",
+            [reason[:500], now, feed_url],
+        )
+    return prev
+
+
+@dataclass(frozen=True, slots=True)
+class FeedListing:
+    """One configured feed of one watch, with its health (a row of `newswatch feeds list`)."""
+
+    watch: str
+    feed_url: str
+    health: str  # the `feeds` view's health, or 'never_polled'
+    title: str | None = None
+    last_poll: datetime | None = None
+    next_poll: datetime | None = None
+    failures: int = 0
+    disabled_reason: str | None = None
+    poll_interval_s: int | None = None
+    interval_source: str | None = None
+    last_status: str | None = None
+    last_detail: str | None = None
+    poll_url: str | None = None
+
+
+def list_feeds(
+    con: duckdb.DuckDBPyConnection | None, watch_feeds: Sequence[tuple[str, str]]
+) -> list[FeedListing]:
+    """The (watch, feed URL) pairs as configured, in that order, with their health from the `feeds` view
+    (health is decided there, once). con None (no warehouse yet): every feed is 'never_polled'."""
+    urls = list(dict.fromkeys(u for _, u in watch_feeds))
+    found: dict[str, dict[str, Any]] = {}
+    if con is not None and urls:
+        # SELECT *: a read-only connection to a warehouse made before a column was added still lists its feeds
+        cur = con.execute("SELECT * FROM feeds WHERE feed_url IN (SELECT unnest(?::VARCHAR[]))", [urls])
+        cols = [d[0] for d in cur.description]
+        for r in cur.fetchall():
+            row = {c: _aware(v) for c, v in zip(cols, r, strict=True)}
+            found[row["feed_url"]] = row
+    out: list[FeedListing] = []
+    for watch, url in watch_feeds:
+        row = found.get(url)
+        if row is None:
+            out.append(FeedListing(watch=watch, feed_url=url, health="never_polled"))
+            continue
+        out.append(
+            FeedListing(
+                watch=watch,
+                feed_url=url,
+                health=row["health"],
+                title=row.get("title"),
+                last_poll=row.get("last_polled_at"),
+                next_poll=row.get("next_poll_at"),
+                failures=row.get("consecutive_failures") or 0,
+                disabled_reason=row.get("disabled_reason"),
+                poll_interval_s=row.get("poll_interval_s"),
+                interval_source=row.get("interval_source"),
+                last_status=row.get("last_status"),
+                last_detail=row.get("last_detail"),
+                poll_url=row.get("poll_url"),
+            )
+        )
+    return out
+
+
+# ---- robots.txt kept across runs (RFC 9309 section 2.4) ------------------------------------------------------
+
+RobotsLoad = Callable[[str], "tuple[datetime, int, bytes] | None"]
+RobotsSave = Callable[[str, datetime, int, bytes], None]
+
+
+def load_robots(con: duckdb.DuckDBPyConnection, origin: str) -> tuple[datetime, int, bytes] | None:
+    """The stored robots.txt answer of an origin: (fetched_at UTC, HTTP status, body), or None. Any age: the
+    caller decides what is fresh (extractors/robots.py RobotsCache)."""
+    row = con.execute(
+        "SELECT fetched_at, http_status, body FROM core.robots_txt WHERE origin = ?", [origin]
+    ).fetchone()
+    if row is None:
+        return None
+    return _aware(row[0]), int(row[1]), bytes(row[2])
+
+
+def save_robots(
+    con: duckdb.DuckDBPyConnection, origin: str, fetched_at: datetime, http_status: int, body: bytes
+) -> None:
+    """Keep one origin's robots.txt answer (replaces the previous one)."""
+    con.execute(
+        "INSERT OR REPLACE INTO core.robots_txt (origin, fetched_at, http_status, body) VALUES (?, ?, ?, ?)",
+        [origin, _aware(fetched_at), http_status, bytes(body)],
+    )
+
+
+def robots_store(db_path: str) -> tuple[RobotsLoad, RobotsSave]:
+    """The (load, save) callbacks for extractors/robots.py's RobotsCache on this warehouse file.
+
+    Each call opens its own short session (the Fetcher calls them from its worker threads, and no connection
+    is held while fetching); errors propagate and RobotsCache treats them as a cache miss / a copy not kept.
+    """
+    from warehouse.db import session
+
+    def load(origin: str) -> tuple[datetime, int, bytes] | None:
+        with session(db_path) as con:
+            return load_robots(con, origin)
+
+    def save(origin: str, fetched_at: datetime, http_status: int, body: bytes) -> None:
+        with session(db_path) as con:
+            save_robots(con, origin, fetched_at, http_status, body)
+
+    return load, save

@@ -35,6 +35,23 @@ CREATE TABLE IF NOT EXISTS core.feed_state (
     last_run_id           VARCHAR
 );
 
+-- The schedule's politeness hints (issue 12 section 3), added to warehouses made before them.
+ALTER TABLE core.feed_state ADD COLUMN IF NOT EXISTS feed_hint_s INTEGER;      -- RSS <ttl> / sy:updatePeriod, last parse
+ALTER TABLE core.feed_state ADD COLUMN IF NOT EXISTS feed_hint_note VARCHAR;
+ALTER TABLE core.feed_state ADD COLUMN IF NOT EXISTS http_fresh_s INTEGER;     -- Cache-Control max-age / Expires
+ALTER TABLE core.feed_state ADD COLUMN IF NOT EXISTS http_fresh_note VARCHAR;
+ALTER TABLE core.feed_state ADD COLUMN IF NOT EXISTS interval_source VARCHAR;  -- what set poll_interval_s
+
+-- robots.txt kept across runs for up to 24 h (RFC 9309 section 2.4), one row per origin; written and read
+-- through the callbacks of extractors/robots.py (RobotsCache). Only answers worth keeping are stored: a 2xx
+-- body, or a 4xx (no robots.txt = everything allowed). Unreachable answers (5xx, timeouts) never are.
+CREATE TABLE IF NOT EXISTS core.robots_txt (
+    origin       VARCHAR PRIMARY KEY,   -- scheme://host:port, as the Fetcher normalises it
+    fetched_at   TIMESTAMPTZ NOT NULL,
+    http_status  INTEGER NOT NULL,
+    body         BLOB NOT NULL          -- at most 500 KiB (extractors/robots.py MAX_ROBOTS_BYTES)
+);
+
 -- Every poll of every feed (append-only history; one row per poll).
 CREATE TABLE IF NOT EXISTS core.feed_polls (
     run_id         VARCHAR,
@@ -78,6 +95,11 @@ SELECT
     s.disabled_reason,
     s.disabled_at,
     s.poll_interval_s,
+    s.interval_source,
+    s.feed_hint_s,
+    s.feed_hint_note,
+    s.http_fresh_s,
+    s.http_fresh_note,
     s.next_poll_at,
     s.items_per_day,
     s.etag,
@@ -113,7 +135,12 @@ COMMENT ON COLUMN feeds.failures_total IS 'Number of failed polls recorded for t
 COMMENT ON COLUMN feeds.disabled IS 'True when the feed is no longer polled (HTTP 410 Gone, or too many consecutive failures).';
 COMMENT ON COLUMN feeds.disabled_reason IS 'Why the feed was disabled, e.g. ''HTTP 410 Gone'' or ''10 consecutive failures; last: timeout''.';
 COMMENT ON COLUMN feeds.disabled_at IS 'When the feed was disabled.';
-COMMENT ON COLUMN feeds.poll_interval_s IS 'Current adaptive polling interval in seconds (between 600 and 86400).';
+COMMENT ON COLUMN feeds.poll_interval_s IS 'Current polling interval in seconds (between 600 and 86400): the adaptive one, or longer when the feed or its HTTP caching headers ask for longer (interval_source).';
+COMMENT ON COLUMN feeds.interval_source IS 'What set poll_interval_s: adaptive (items per day), feed_hint (the feed''s ttl / sy:updatePeriod asked for longer) or http_cache (Cache-Control max-age / Expires asked for longer).';
+COMMENT ON COLUMN feeds.feed_hint_s IS 'Seconds between polls the feed asks for: RSS <ttl>, or sy:updatePeriod / sy:updateFrequency (the longer), from the last parse; at most 86400 is honoured.';
+COMMENT ON COLUMN feeds.feed_hint_note IS 'The hint as the feed wrote it, e.g. ''ttl 60'' or ''sy:updatePeriod hourly x 2''.';
+COMMENT ON COLUMN feeds.http_fresh_s IS 'Seconds the last response stays fresh per Cache-Control max-age (else Expires); NULL with no-cache / no-store or without either header; at most 86400 is honoured.';
+COMMENT ON COLUMN feeds.http_fresh_note IS 'The header that gave http_fresh_s, e.g. ''Cache-Control: max-age=1800''.';
 COMMENT ON COLUMN feeds.next_poll_at IS 'Earliest time of the next poll; the feed is due when this is in the past.';
 COMMENT ON COLUMN feeds.items_per_day IS 'Estimated new items per day (from entry dates, else a moving average of new entries per poll).';
 COMMENT ON COLUMN feeds.etag IS 'ETag validator of the last 200 response, sent back as If-None-Match.';
