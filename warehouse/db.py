@@ -4,16 +4,24 @@ DuckDB lets one process hold a file read-write and then no other process can ope
 read-only. So writers keep their windows short and retry with backoff when the lock is held;
 readers use `connect(path, read_only=True)`, which retries the same way. See docs/schema.md,
 "Querying while the pipeline runs".
+
+Readers that must never wait or fail during a run use `connect_reader`: it opens the read copy
+(`<db>.read.duckdb`, published by `publish_read_copy` after each stored batch) while a writer holds the file.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
+import logging
 import os
+import re
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,6 +33,8 @@ from newswatch.errors import WarehouseError, WarehouseLockedError
 
 DEFAULT_DB = "newswatch.duckdb"
 SCHEMA_VERSION = "1"
+
+log = logging.getLogger(__name__)
 
 
 def default_db_path() -> str:
@@ -197,6 +207,7 @@ def snapshot(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     dest_p = Path(dest)
     dest_p.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest_p.with_name(f".{dest_p.name}.{os.getpid()}.tmp")
+    remove_stale_temporaries(dest_p)
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)
     con = connect(src, read_only=True)
@@ -212,3 +223,176 @@ def snapshot(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     con.close()
     os.replace(tmp, dest_p)
     return dest_p
+
+
+# ---- temporaries of killed writers ------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(dest: str | os.PathLike[str]) -> list[Path]:
+    """Remove `.<name>.<pid>.tmp` files (and their .wal) or folders beside dest left by killed writers.
+
+    The pid in the name says whose it is: a live process's temporary is its copy in progress and stays (a pid
+    reused by an unrelated process only delays the cleanup until that process ends).
+    """
+    dest_p = Path(dest)
+    pattern = re.compile(rf"^\.{re.escape(dest_p.name)}\.(\d+)\.tmp(\.wal)?$")
+    removed = []
+    try:
+        entries = list(dest_p.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if not m or _pid_alive(int(m.group(1))):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(entry)
+    return removed
+
+
+# ---- the read copy: readers never wait for, or fail on, a running writer ---------------------------------
+
+# Publishing copies the whole file, so its cost grows with the warehouse (measured in docs/benchmarks.md).
+# A publish is skipped while the time since the previous one is under READ_COPY_COST_FACTOR times what that one
+# cost: the copy then takes at most ~1/READ_COPY_COST_FACTOR of a run's time. A skipped publish is made when
+# the process exits, so the copy ends a run fresh; published_at in the copy (the freshness view) says how fresh.
+READ_COPY_COST_FACTOR = 10.0
+_last_publish: dict[str, tuple[float, float]] = {}  # db path -> (monotonic time of the last publish, its cost)
+_pending_publish: set[str] = set()
+
+
+def read_copy_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """`newswatch.duckdb` -> `newswatch.read.duckdb` (other names get `.read.duckdb` appended)."""
+    p = Path(path or default_db_path())
+    stem = p.name[: -len(".duckdb")] if p.name.endswith(".duckdb") else p.name
+    return p.with_name(f"{stem}.read.duckdb")
+
+
+def publish_read_copy(db_path: str | os.PathLike[str], *, force: bool = False) -> Path | None:
+    """Copy the warehouse to its read copy under a temporary name, stamp it, rename it into place.
+
+    Call it after a committed transaction with no connection of this process open on db_path. A shared
+    (read-only) lock is held on the live file during the copy, so no writer can change it midway; readers of the
+    read copy never take a lock that a writer needs. Never fails the caller: a failed publish is logged and the
+    previous copy stays. Set NEWSWATCH_READ_COPY=0 to turn publishing off.
+    """
+    if os.environ.get("NEWSWATCH_READ_COPY", "1") == "0":
+        return None
+    src = Path(db_path)
+    key = str(src.resolve())
+    last = _last_publish.get(key)
+    if not force and last is not None and time.monotonic() - last[0] < READ_COPY_COST_FACTOR * last[1]:
+        if not _pending_publish:
+            atexit.register(_publish_pending)
+        _pending_publish.add(key)
+        return None
+    _pending_publish.discard(key)
+    t0 = time.monotonic()
+    dest = read_copy_path(src)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        remove_stale_temporaries(dest)
+        for leftover in (tmp, Path(f"{tmp}.wal")):
+            leftover.unlink(missing_ok=True)
+        con = connect(src, read_only=True)
+        try:
+            # A plain file copy (sequential I/O) is several times faster than COPY FROM DATABASE, which
+            # re-inserts every row and rebuilds every index.
+            shutil.copyfile(src, tmp)
+            wal = Path(f"{src}.wal")
+            if wal.exists():
+                shutil.copyfile(wal, f"{tmp}.wal")
+        finally:
+            con.close()
+        stamp = duckdb.connect(str(tmp))
+        try:
+            stamp.execute(
+                "INSERT OR REPLACE INTO core.meta VALUES ('read_copy_published_at', ?), ('read_copy_source', ?)",
+                [datetime.now(UTC).isoformat(), key],
+            )
+            stamp.execute("CHECKPOINT")
+        finally:
+            stamp.close()
+        os.replace(tmp, dest)
+    except (OSError, duckdb.Error, WarehouseError) as e:
+        for leftover in (tmp, Path(f"{tmp}.wal")):
+            leftover.unlink(missing_ok=True)
+        log.warning("read copy of %s not published: %s", src, str(e).splitlines()[0] if str(e) else e)
+        return None
+    _last_publish[key] = (time.monotonic(), time.monotonic() - t0)
+    return dest
+
+
+def _publish_pending() -> None:
+    for key in sorted(_pending_publish):
+        try:
+            if Path(key).exists():
+                publish_read_copy(key, force=True)
+        except Exception:  # noqa: BLE001 - at exit there is no one to tell but the log
+            log.exception("read copy of %s not published at exit", key)
+
+
+def _schema_current(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        row = con.execute("SELECT value FROM core.meta WHERE key = 'schema_hash'").fetchone()
+    except duckdb.CatalogException:
+        return False
+    return row is not None and row[0] == schema_hash()
+
+
+def connect_reader(
+    path: str | os.PathLike[str] | None = None, *, lock_timeout_s: float | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that does not wait for a run: the live file when it is free, else its read copy
+    (the `freshness` view says how fresh that is), else (no read copy yet) the live file after waiting like
+    connect(). A live file made by an older version gets the current schema (views) first, in a short writer
+    window.
+    """
+    p = Path(path or default_db_path())
+    if not p.exists():
+        raise WarehouseError(f"database {p} does not exist; run `newswatch run` or `newswatch ingest` first")
+    con, live = _open_live_or_copy(p, lock_timeout_s)
+    if not live or _schema_current(con):
+        return con
+    con.close()
+    try:
+        connect(p, lock_timeout_s=0).close()
+    except WarehouseLockedError:
+        pass  # a run has the file now (and applies the schema itself)
+    return _open_live_or_copy(p, lock_timeout_s)[0]
+
+
+def _open_live_or_copy(p: Path, lock_timeout_s: float | None) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """(connection, True) on the live file, (connection, False) on the read copy."""
+    try:
+        return duckdb.connect(str(p), read_only=True), True
+    except duckdb.IOException as e:
+        if not _is_lock_error(e):
+            raise WarehouseError(f"database {p} cannot be opened: {str(e).splitlines()[0]}") from None
+    except duckdb.Error as e:
+        raise WarehouseError(f"database {p} cannot be opened: {str(e).splitlines()[0]}") from None
+    copy = read_copy_path(p)
+    if copy.exists():
+        try:
+            return duckdb.connect(str(copy), read_only=True), False
+        except duckdb.Error:
+            pass  # an unreadable copy: wait for the live file instead
+    return connect(p, read_only=True, lock_timeout_s=lock_timeout_s), True
