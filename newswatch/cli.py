@@ -301,10 +301,12 @@ def _print_summary(report: Any) -> None:
 # ---- commands that live in their own modules (registered here; each module imports only click and stages) ----
 # (this block is edited by the trends/feeds owners; keep one add_command line per command)
 def _register_extra_commands() -> None:
+    from newswatch.cli_feeds import feeds
     from newswatch.cli_trends import export, trends
 
     main.add_command(trends)
     main.add_command(export)
+    main.add_command(feeds)
 
 
 _register_extra_commands()
