@@ -395,9 +395,15 @@ def sniff_binary(head: bytes, charset: str | None = None) -> str | None:
             return name
     if charset and charset.replace("-", "").startswith(("utf16", "utf32")):
         return None  # UTF-16 text without a BOM is full of NUL bytes
-    if b"\x00" in head[:1024]:
-        return "binary data (NUL bytes)"
-    return None
+    nuls = head[:1024].count(b"\x00")
+    if not nuls:
+        return None
+    # A stray NUL or two in a body that starts like markup or JSON is damage the parsers strip (a feed with
+    # one NUL must not fail, nor count towards disabling it); binary data has NULs everywhere.
+    starts_as_text = head[:1024].lstrip(b" \t\r\n")[:1] in (b"<", b"{", b"[")
+    if starts_as_text and nuls * 100 <= len(head[:1024]):
+        return None
+    return "binary data (NUL bytes)"
 
 
 class _Decoder:
@@ -408,6 +414,7 @@ class _Decoder:
         self.encoding = enc
         self._finished = False
         self._extra_member = False
+        self._fed = False
         if enc in ("gzip", "x-gzip"):
             self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif enc == "deflate":
@@ -421,6 +428,7 @@ class _Decoder:
         """Decode a chunk, producing at most limit+1 bytes (one more than allowed shows the cap was hit)."""
         if self._z is False:
             return data[: limit + 1]
+        self._fed = self._fed or bool(data)
         if self._z is None:
             wbits = (
                 zlib.MAX_WBITS
@@ -454,6 +462,14 @@ class _Decoder:
                 break
             chunk = self._z.unconsumed_tail or (self._z.unused_data if self._z.eof else b"")
         return bytes(out)
+
+    def truncated(self) -> bool:
+        """True when the compressed stream ended before its end marker: the body was cut off in transfer.
+
+        zlib decodes a prefix without complaint, so without this check half a gzip body (the connection
+        closed early, Content-Length matching what was sent) is stored as a complete page or feed.
+        """
+        return self._fed and not self._finished and self._z not in (None, False) and not self._z.eof
 
 
 class Fetcher:
@@ -689,13 +705,15 @@ class Fetcher:
                         # robots.txt unavailable (network trouble, 5xx, 429): RFC 9309 says disallow
                         # everything, and we do for this run, but report the robots.txt failure's own
                         # (transient) status rather than "blocked", so the page is tried again next run.
+                        # A host that cannot be connected to is down: say so, do not blame robots.txt.
+                        what = failed.detail if _is_unreachable(failed.detail) else f"robots.txt: {failed.detail}"
                         return FetchResult(
                             url=url,
                             final_url=current,
                             status=failed.status,
                             http_status=failed.http_status,
                             retry_after_s=failed.retry_after_s,
-                            detail=f"robots.txt: {failed.detail}; not fetching from this host this run",
+                            detail=f"{what}; not fetching from this host this run",
                             elapsed_s=_since(started),
                             attempts=attempts_total,
                         )
@@ -918,7 +936,7 @@ class Fetcher:
             if ctx.deadline_hit:
                 ex.detail = f"total deadline of {s.total_deadline_s:g}s passed"
             elif isinstance(e, httpcore.ConnectTimeout):
-                ex.detail = f"connect timeout ({s.connect_timeout_s:g}s)"
+                ex.detail = _unreachable(target, f"connect timeout {s.connect_timeout_s:g}s")
             else:
                 ex.detail = f"read timeout ({s.read_timeout_s:g}s without data)"
             ex.transient = False  # a slow host is retried next run, not now (it would multiply the budget)
@@ -931,6 +949,9 @@ class Fetcher:
             elif "CERTIFICATE_VERIFY_FAILED" in str(e) or "WRONG_VERSION_NUMBER" in str(e):
                 ex.transient = False  # a certificate that does not match now will not match in a second
                 ex.detail = f"TLS handshake with {target.host} failed: {e}"
+            elif isinstance(e, httpcore.ConnectError) and str(e).startswith("[Errno"):
+                # the TCP connect itself failed (refused, no route): the host is down, whatever the URL
+                ex.detail = _unreachable(target, _connect_reason(e))
         return ex
 
     def _read_body(self, resp: httpcore.Response, ex: _Exchange, kind: str) -> None:
@@ -955,6 +976,7 @@ class Fetcher:
         body = bytearray()
         raw = 0
         sniffed = False
+        capped = False
         try:
             for chunk in resp.iter_stream():
                 raw += len(chunk)
@@ -962,6 +984,7 @@ class Fetcher:
                 if len(body) > cap or raw > cap:
                     if kind == "robots":
                         del body[cap:]  # RFC 9309 2.5: parse the first 500 KiB
+                        capped = True
                         break
                     ex.outcome = "too_large"
                     ex.detail = f"body exceeds the {cap}-byte cap for {kind}s (decompressed)"
@@ -976,6 +999,12 @@ class Fetcher:
         except zlib.error as e:
             ex.outcome = "decode_error"
             ex.detail = f"corrupt {decoder.encoding} body: {e}"
+            return
+        if not capped and decoder.truncated():
+            # transient: the next try (or run) usually gets the whole body; a partial text is never stored
+            ex.outcome = "error"
+            ex.detail = f"{decoder.encoding} body cut off before its end ({raw} compressed bytes received)"
+            ex.transient = True
             return
         if not sniffed and kind != "robots":
             what = sniff_binary(bytes(body[:1024]), charset)
@@ -1004,6 +1033,25 @@ def _drain(resp: httpcore.Response, limit: int = 64 * 1024) -> None:
                 break  # a big error page: closing the connection is cheaper than reading it
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException):
         pass  # the status line is what counts; a broken error body changes nothing
+
+
+_UNREACHABLE = " unreachable ("
+
+
+def _unreachable(target: Target, reason: str) -> str:
+    """The detail of a connection that could not be made: it names the host, not the URL's path (or robots.txt)."""
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return f"host {host}:{target.port}{_UNREACHABLE}{reason})"
+
+
+def _is_unreachable(detail: str) -> bool:
+    return detail.startswith("host ") and _UNREACHABLE in detail.split(";", 1)[0]
+
+
+def _connect_reason(e: Exception) -> str:
+    """'connection refused' from '[Errno 111] Connection refused' (the OS words, without the number)."""
+    words = str(e).split("] ", 1)[-1].strip().rstrip(".")
+    return words[:1].lower() + words[1:] if words else "connection failed"
 
 
 def _error_kind(e: Exception) -> str:

@@ -162,3 +162,25 @@ def test_feed_to_pages_over_http(srv: ScriptedServer) -> None:
     assert isinstance(pdf, Skip) and pdf.reason == "not_html"
     cp = out["/a/cp"]
     assert isinstance(cp, Article) and "“Zürich” – café" in cp.title and cp.source == "Loopback News"
+
+
+def test_a_feed_with_a_stray_nul_is_polled_ok_and_not_counted_as_a_failure(srv: ScriptedServer,
+                                                                            con: duckdb.DuckDBPyConnection) -> None:
+    # issue 8 §4: one NUL in the first KiB failed the whole feed as not_html and counted towards disabling it
+    body = (DATA / "rss20_basic.xml").read_bytes().replace(b"<channel>", b"<channel>\x00", 1)
+    assert body.index(b"\x00") < 1024
+    srv.route("/nul.xml", Reply(200, body=body, headers={"Content-Type": "application/rss+xml; charset=utf-8"}))
+    st, n = poll_once(con, srv.url("/nul.xml"), T0)
+    assert st.last_status == "ok" and n == 3
+    assert st.consecutive_failures == 0 and st.failures_total == 0
+
+
+def test_a_feed_cut_off_mid_gzip_is_a_failed_poll_not_a_shorter_feed(srv: ScriptedServer,
+                                                                     con: duckdb.DuckDBPyConnection) -> None:
+    raw = (DATA / "rss20_basic.xml").read_bytes()
+    packed = gzip.compress(raw)
+    srv.route("/cut.xml", Reply(200, body=packed[: len(packed) // 2],
+                                headers={"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}))
+    st, n = poll_once(con, srv.url("/cut.xml"), T0)
+    assert (st.last_status, n) == ("error", 0)
+    assert "cut off" in (st.last_detail or "")

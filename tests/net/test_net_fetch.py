@@ -314,6 +314,19 @@ def test_content_type_and_sniffing(srv, fetcher, ctype, body, expected):
         assert r.detail
 
 
+@pytest.mark.parametrize("kind", ["feed", "page"])
+@pytest.mark.parametrize("where", [0, 40, 700])
+def test_a_stray_nul_in_the_first_kib_of_a_text_body_is_not_binary(srv, fetcher, kind, where):
+    # issue 8 §4: one NUL failed a whole feed as not_html (and counted towards disabling it)
+    body = (RSS if kind == "feed" else HTML).encode().replace(b"</title>", b"</title>" + b"x" * 800, 1)
+    body = body[:where] + b"\x00" + body[where:] if where else body.replace(b"<", b"<\x00", 1)
+    srv.route("/n", Reply(200, body=body, headers={"Content-Type": "application/rss+xml" if kind == "feed"
+                                                   else "text/html"}))
+    r = fetcher.fetch(srv.url("/n"), kind=kind)
+    assert r.status == "ok", r.detail
+    assert r.body == body  # the fetcher hands over the bytes; the parsers strip the NUL
+
+
 def test_utf16_feed_with_bom_is_not_mistaken_for_binary(srv, fetcher):
     body = RSS.replace("utf-8", "utf-16").encode("utf-16")
     assert body.startswith(b"\xff\xfe") and b"\x00" in body
@@ -472,9 +485,23 @@ def test_connection_refused_is_error_after_retries():
     with Fetcher(fast_settings(retries=2, obey_robots=False)) as f:
         r = f.fetch(f"http://127.0.0.1:{port}/x")
     assert r.status == "error"
-    assert "connection failed" in r.detail
+    assert r.detail == f"host 127.0.0.1:{port} unreachable (connection refused) after 3 tries"
     assert r.attempts == 3
-    assert "after 3 tries" in r.detail
+
+
+def test_a_host_that_refuses_connections_is_reported_as_unreachable_not_as_a_robots_problem():
+    # issue 8 §3: a refused port was reported as "robots.txt: connection failed", blaming robots.txt
+    s = __import__("socket").socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with Fetcher(fast_settings(retries=1)) as f:  # robots.txt obeyed: its request is the first to fail
+        feed = f.fetch(f"http://127.0.0.1:{port}/feed.xml", kind="feed")
+        page = f.fetch(f"http://127.0.0.1:{port}/a")
+    for r in (feed, page):
+        assert r.status == "error"  # transient: the feed/page is failed and tried again next run
+        assert r.detail.startswith(f"host 127.0.0.1:{port} unreachable (connection refused)"), r.detail
+        assert "robots" not in r.detail
 
 
 def test_one_failing_url_does_not_fail_the_batch(srv, fetcher):
@@ -530,6 +557,34 @@ def test_sniff_binary():
     assert sniff_binary("<rss/>".encode("utf-16")) is None
     assert sniff_binary("<rss/>".encode("utf-16-le"), "utf-16le") is None
     assert sniff_binary(gzip.compress(b"x")) == "gzip data"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+@pytest.mark.parametrize("kind", ["page", "feed"])
+def test_a_compressed_body_cut_in_half_is_a_transient_error_and_retried(srv, encoding, kind):
+    # issue 8 §4: half a gzip body (headers correct for what was sent) was stored as ok with a partial text
+    full = (HTML * 3).encode()
+    packed = gzip.compress(full) if encoding == "gzip" else zlib.compress(full)
+    half = packed[: len(packed) // 2]
+    headers = {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": encoding}
+    srv.route("/cut", Reply(200, body=half, headers=headers))
+    with Fetcher(fast_settings(retries=2, obey_robots=False)) as f:
+        r = f.fetch(srv.url("/cut"), kind=kind)
+    assert r.status == "error", (r.status, r.detail)
+    assert "cut off" in r.detail and "after 3 tries" in r.detail
+    assert r.body == b""
+    assert len(srv.requests_for("/cut")) == 3  # retried within the run, like a connection reset
+    # the next try that gets the whole body succeeds
+    srv.route("/cut2", Reply(200, body=half, headers=headers), Reply(200, body=packed, headers=headers))
+    with Fetcher(fast_settings(retries=1, obey_robots=False)) as f:
+        ok = f.fetch(srv.url("/cut2"), kind=kind)
+    assert ok.status == "ok" and ok.body == full and ok.attempts == 2
+
+
+def test_an_empty_compressed_body_is_not_a_truncated_one(srv, fetcher):
+    srv.route("/e", Reply(200, body=b"", headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}))
+    r = fetcher.fetch(srv.url("/e"))
+    assert r.status == "ok" and r.body == b""
 
 
 def test_multi_member_gzip_and_trailing_junk(srv, fetcher):
