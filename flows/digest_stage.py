@@ -18,7 +18,7 @@ from alerts.files import write_digest_files
 from alerts.render import RenderError, render_digest
 from alerts.send import BACKOFF_BASE_S, DeliveryResult, SmtpError, deliver
 from newswatch.config import Config, SmtpSettings
-from newswatch.errors import ConfigError
+from newswatch.errors import ConfigError, OutputError, describe_os_error
 from newswatch.models import utcnow
 from warehouse import digests
 from warehouse.db import session
@@ -168,9 +168,12 @@ def run_digest(
             )
         except RenderError as e:
             raise ConfigError(f"watch {watch}: {e}") from None
-        eml_path, html_path = write_digest_files(
-            out, watch, plan.digest.created_at, plan.digest.digest_id, rendered.message, rendered.html
-        )
+        try:
+            eml_path, html_path = write_digest_files(
+                out, watch, plan.digest.created_at, plan.digest.digest_id, rendered.message, rendered.html
+            )
+        except OSError as e:  # a read-only or impossible digest folder: nothing is recorded, the next run retries
+            raise OutputError(f"watch {watch}: cannot write the digest to {out}: {describe_os_error(e)}") from None
         mail = smtp is not None and bool(rendered.recipients)
         digests.record_digest(
             con,

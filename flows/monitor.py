@@ -3,6 +3,10 @@
 Stages run as tasks on batches (default 100 pages a task), not one task per article: a task costs 4-7 ms in
 the flow plus 25-50 ms of server work, against ~80 ms of real work per article. Only the network tasks retry
 (inside the fetcher, which knows which errors are transient); parsing and loading do not.
+
+A flow run ends Failed when the newswatch run failed (no feed could be polled, a digest was not delivered) or a
+digest was not delivered, so a scheduler sees it; succeeded and partial runs are Completed (the summary says why
+a run was partial).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections import Counter
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
 
 from flows import pipeline
 from newswatch.config import load_config
@@ -38,7 +43,7 @@ def monitor(
     watches: list[str] | None = None,
     batch_size: int = 100,
     digest: bool = False,
-) -> dict:
+) -> dict | State:
     """Poll every watch's feeds, fetch and extract new pages, extract facts and load the warehouse."""
     log = get_run_logger()
     config = load_config(config_path)
@@ -54,10 +59,12 @@ def monitor(
                 jobs, skips, counts = poll_task(db, report.run_id, watch, feeds, settings,
                                                 config.fetch.disable_feed_after_failures)
                 report.counts.update(counts)
+                pipeline.note_feeds(report, db, feeds, skips)
                 batches = _chunks(jobs, batch_size)
                 for i, batch in enumerate(batches):
                     fetched = fetch_task(batch, settings)
                     report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
+                    report.counts["pages_failed"] += pipeline.pages_failed(fetched)
                     articles, xskips, settled = extract_task(fetched)
                     kept, off = topic_task(articles, watch.query)
                     facts = facts_task(kept, watch.aliases)
@@ -70,12 +77,20 @@ def monitor(
                 report.digests = digest_task(config, db, [w.name for w in selected])
                 report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
     summary = {"run_id": report.run_id, "status": report.status, **Counter(report.counts)}
+    if report.error:
+        summary["error"] = report.error
     log.info("newswatch run %s: %s", report.run_id, summary)
+    if report.status == "failed":
+        return Failed(message=f"newswatch run {report.run_id} failed: {report.error}")
+    if report.status == "partial":
+        log.warning("newswatch run %s partial: %s", report.run_id, report.error)
     return summary
 
 
 @flow(name="newswatch-digest")
-def digest(config_path: str | None = None, db_path: str | None = None, watches: list[str] | None = None) -> list[dict]:
+def digest(
+    config_path: str | None = None, db_path: str | None = None, watches: list[str] | None = None
+) -> list[dict] | State:
     """Write or send each watch's digest of what is new since the last one."""
     config = load_config(config_path)
     db = db_path or default_db_path()
@@ -83,4 +98,8 @@ def digest(config_path: str | None = None, db_path: str | None = None, watches: 
     # never two deliveries at once; a scheduled digest that meets a monitoring run waits for it (up to 30 min)
     with pipeline.run_lock(db, wait_s=1800):
         outcomes = digest_task(config, db, names)
+    failed = [d for d in outcomes if d.status == "failed"]
+    if failed:
+        # the digests table says 'failed': the flow run must too
+        return Failed(message="; ".join(f"digest {d.watch} not delivered: {d.detail}" for d in failed))
     return [{"watch": d.watch, "status": d.status, "items": d.items} for d in outcomes]

@@ -9,10 +9,15 @@ that readers can get in between.
 from __future__ import annotations
 
 import fcntl
+import logging
+import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -28,12 +33,14 @@ from extractors.urls import canonicalize_url, is_web_url
 from flows.dedup_stage import group_articles
 from flows.facts_stage import link_aliases
 from newswatch.config import Config, DedupSettings, FetchSettings, WatchConfig
-from newswatch.errors import NewswatchError, SourceError
+from newswatch.errors import Interrupted, NewswatchError, SourceError, WarehouseError
 from newswatch.models import Article, FeedEntry, FetchResult, Skip, utcnow
 from warehouse import feeds as feed_store
 from warehouse import load
-from warehouse.db import session, transaction
+from warehouse.db import publish_read_copy, session, transaction
 from warehouse.facts import store_facts
+
+log = logging.getLogger(__name__)
 
 # Fetch outcomes worth trying again next run: the feed entry stays pending (core.feed_entries.settled = false).
 TRANSIENT_STATUSES = frozenset({"timeout", "error"})
@@ -61,6 +68,9 @@ class RunReport:
     skips: Counter = field(default_factory=Counter)  # (stage, reason) -> n
     digests: list = field(default_factory=list)
     error: str | None = None
+    feed_failures: list = field(default_factory=list)  # (feed url, one-line reason)
+    not_due: list = field(default_factory=list)  # (feed url, next poll time or None when disabled)
+    nothing_ingested: str | None = None  # why an ingest stored nothing (then the run is 'failed')
 
 
 class RunLockedError(NewswatchError):
@@ -72,8 +82,13 @@ def run_lock(db_path: str, wait_s: float = 0.0) -> Iterator[None]:
     """An OS file lock beside the database so two runs never overlap. The loser waits up to wait_s (the daily
     digest waits for a monitoring run to finish), then exits writing nothing."""
     lock_path = f"{os.path.abspath(db_path)}.run-lock"
-    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:  # a read-only folder, or a path under a regular file: one line, not a traceback
+        raise WarehouseError(
+            f"cannot create the run lock {lock_path}: {e.strerror or e}; put the database in a writable folder"
+        ) from None
     deadline = time.monotonic() + wait_s
     try:
         while True:
@@ -97,6 +112,186 @@ def _utc(d: datetime | None) -> datetime | None:
 
 def _is_transient(r: FetchResult) -> bool:
     return r.status in TRANSIENT_STATUSES or (r.status == "http_error" and r.http_status in TRANSIENT_HTTP)
+
+
+# ---- interruption (SIGINT / SIGTERM) --------------------------------------------------------------------
+
+# Set when the run is interrupted: the fetch loop stops between chunks (the Fetcher has no cancel hook).
+_cancel = threading.Event()
+_interrupt: dict[str, int] = {}  # {"signum": n} once a signal arrived
+
+
+def interrupted_by() -> int | None:
+    """The signal that interrupted this process's run, if any."""
+    return _interrupt.get("signum")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every live descendant of pid, children first, from /proc (no psutil)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read().decode("ascii", "replace")
+        except OSError:
+            continue  # ended meanwhile
+        # the command name is in parentheses and may itself contain spaces or ')'
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if fields and fields[0] != "Z":
+            parents.setdefault(int(fields[1]), []).append(int(entry))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def end_children() -> None:
+    """Kill and reap every child process (spaCy's facts workers, anything they started). They hold no state
+    worth keeping, and SIGKILL is immediate: a worker busy in compiled code would not see a gentler signal for
+    seconds, and the parent's spaCy pipe joins its workers before it lets an exception through."""
+    procs = multiprocessing.active_children()
+    for pid in _descendants(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        p.join(2)  # reaps it and keeps multiprocessing's own bookkeeping right
+    for pid in _descendants(os.getpid()):
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass  # a grandchild: its parent was killed, init reaps it
+
+
+def hard_exit(code: int) -> None:
+    """End the process now: no child left, output flushed, and no wait for fetch threads still in flight
+    (the interpreter would join them at exit; their results are discarded anyway)."""
+    end_children()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+@contextmanager
+def interruptible(grace_s: float = 4.0, on_grace: Callable[[int], str] | None = None) -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted in the main thread, wherever the run is (polling, fetching,
+    extraction, facts on several processes, loading): child processes are killed first, so nothing waits on
+    them, the transaction in flight rolls back, the run row becomes 'interrupted' and the run lock is released
+    by the code unwinding. If unwinding takes longer than grace_s (a long query in compiled code does not see
+    the exception until it returns), a watchdog ends the process anyway: the next run records it `killed`.
+    A second signal while unwinding is ignored."""
+    main_pid = os.getpid()
+    _cancel.clear()
+    _interrupt.clear()
+
+    def watchdog(signum: int) -> None:
+        line = on_grace(signum) if on_grace else f"newswatch: interrupted by {signal.Signals(signum).name}"
+        os.write(2, (line + "\n").encode())
+        hard_exit(128 + signum)
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != main_pid:
+            # a forked worker (spaCy's facts processes inherit this handler): end quietly, the parent has the
+            # signal too and ends the run; without this each worker printed its own traceback
+            os._exit(128 + signum)
+        if _interrupt:
+            return
+        _interrupt["signum"] = signum
+        _cancel.set()
+        end_children()
+        timer = threading.Timer(grace_s, watchdog, args=(signum,))
+        timer.daemon = True
+        timer.start()
+        log.info("interrupted by %s: stopping", signal.Signals(signum).name)
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+# Pages per Fetcher.fetch_many call, per concurrent request: the fetch loop checks for cancellation between
+# chunks, so after an interrupt at most one chunk's requests are still finishing in the background.
+FETCH_CHUNK_PER_WORKER = 2
+
+
+def _fetch_many(
+    f: Fetcher, urls: Sequence[str], *, kind: str, validators: dict | None = None, what: str = "pages",
+) -> list[FetchResult]:
+    """Fetcher.fetch_many in chunks, on a helper thread. fetch_many joins its worker threads before it returns
+    or raises, so a signal raised in a thread waiting inside it would wait for the whole list (50 s for 110
+    pages); here the main thread only waits on an event, which a signal interrupts at once."""
+    urls = list(urls)
+    if not urls:
+        return []
+    size = max(1, f.settings.total_concurrency * FETCH_CHUNK_PER_WORKER)
+    results: list[FetchResult] = []
+    failure: list[BaseException] = []
+    done = threading.Event()
+    validators = validators or {}
+
+    def loop() -> None:
+        try:
+            for i in range(0, len(urls), size):
+                if _cancel.is_set():
+                    return
+                chunk = urls[i : i + size]
+                results.extend(f.fetch_many(chunk, kind=kind, validators={u: validators[u] for u in chunk
+                                                                         if u in validators}))
+                log.info("fetched %d/%d %s", len(results), len(urls), what)
+        except BaseException as e:  # handed to the main thread
+            failure.append(e)
+        finally:
+            done.set()
+
+    threading.Thread(target=loop, name="newswatch-fetch-loop", daemon=True).start()
+    while not done.wait(0.5):
+        pass
+    if failure:
+        raise failure[0]
+    if len(results) != len(urls):  # cancelled without a signal in this thread (cannot happen in the CLI)
+        raise Interrupted(interrupted_by() or signal.SIGINT)
+    return results
+
+
+def _attribute(r: FetchResult) -> FetchResult:
+    """A host that refuses connections is reported by the Fetcher as 'robots.txt: connection failed: ...'
+    (robots.txt is the first request to a host; extractors/http.py, the robots-failure branch of _fetch).
+    The host is down, not its robots.txt: say so, and keep the original wording in parentheses."""
+    d = r.detail or ""
+    prefix, tail = "robots.txt: ", "; not fetching from this host this run"
+    if not (d.startswith(prefix) and r.status in ("error", "timeout") and r.http_status is None):
+        return r
+    inner = d[len(prefix):].removesuffix(tail)
+    low = inner.lower()
+    if "refused" in low:
+        what = "connection refused"
+    elif r.status == "timeout" or "timed out" in low:
+        what = "timed out"
+    elif "reset" in low:
+        what = "connection reset"
+    else:
+        what = inner.split(":", 1)[0] or "connection failed"
+    return replace(r, detail=f"{what} ({inner}); will retry next run")
+
+
+def one_line_reason(status: str, detail: str) -> str:
+    """The short reason shown in a run summary for a failed feed or page."""
+    d = (detail or "").strip()
+    first = d.split("; ", 1)[0] if d else status
+    return first if len(first) <= 120 else first[:119] + "…"
 
 
 # ---- stages --------------------------------------------------------------------------------------------
@@ -141,9 +336,10 @@ def poll_feeds(
     validators = {
         targets[u]: (states[u].etag, states[u].last_modified) for u in due if u in states
     }
+    log.info("polling %d feed(s) for watch %s (%d not due)", len(due), watch.name, len(feed_urls) - len(due))
     with _fetching(settings, fetcher) as f:
-        results = f.fetch_many([targets[u] for u in due], kind="feed", validators=validators)
-    results = _autodiscover(due, results, f_settings=settings, fetcher=fetcher)
+        results = _fetch_many(f, [targets[u] for u in due], kind="feed", validators=validators, what="feeds")
+    results = [_attribute(r) for r in _autodiscover(due, results, f_settings=settings, fetcher=fetcher)]
     parsed_by_feed = {}
     for u, r in zip(due, results, strict=True):
         counts["feeds_polled"] += 1
@@ -194,7 +390,8 @@ def poll_feeds(
         fresh = {(e.feed_url, e.entry_key) for e, _ in new_entries}
         for e, canon in load.pending_entries(con, feed_urls):
             if (e.feed_url, e.entry_key) not in fresh:
-                jobs.append(PageJob(canon, watch.name, e, None))
+                # the feed title was stored with the entry: the outlet name survives a 304 feed
+                jobs.append(PageJob(canon, watch.name, e, e.source))
                 counts["entries_retried"] += 1
         # New entries are stored now, pending until their page is settled (stored, or failed for good).
         load.record_entries(con, new_entries, run_id, settled=False)
@@ -246,7 +443,7 @@ def _autodiscover(
     if not targets:
         return out
     with _fetching(f_settings, fetcher) as f:
-        fetched = f.fetch_many(list(targets.values()), kind="feed")
+        fetched = _fetch_many(f, list(targets.values()), kind="feed", what="discovered feeds")
     for (i, feed_url), r2 in zip(targets.items(), fetched, strict=True):
         detail = f"discovered feed {feed_url} on {urls[i]}"
         out[i] = replace(r2, permanent_redirect=feed_url if r2.status == "ok" else None,
@@ -260,9 +457,16 @@ def fetch_pages(
     """Fetch a batch of pages politely (per-host concurrency and delay, robots.txt)."""
     if not jobs:
         return []
+    log.info("fetching %d page(s)", len(jobs))
     with _fetching(settings, fetcher) as f:
-        results = f.fetch_many([j.url for j in jobs], kind="page")
+        results = [_attribute(r) for r in _fetch_many(f, [j.url for j in jobs], kind="page")]
     return list(zip(jobs, results, strict=True))
+
+
+def pages_failed(fetched: Sequence[tuple[PageJob, FetchResult]]) -> int:
+    """Pages that could not be fetched (timeouts, connection errors, HTTP errors): they make a run 'partial'.
+    Pages refused by policy (robots.txt, the SSRF guard, size caps, not HTML) are skips, not failures."""
+    return sum(1 for _, r in fetched if r.status in ("timeout", "error", "http_error"))
 
 
 def extract_pages(
@@ -272,6 +476,8 @@ def extract_pages(
     articles: list[Article] = []
     skips: list[Skip] = []
     settled: list[tuple[FeedEntry, str]] = []
+    if fetched:
+        log.info("extracting %d page(s)", len(fetched))
     for job, r in fetched:
         if r.status != "ok" and (_is_transient(r) or job.entry is None or r.status == "not_html"):
             # transient failures are retried next run (the entry stays unsettled); without a feed entry there
@@ -325,6 +531,9 @@ def extract_facts(articles: Sequence[Article], aliases: dict[str, str] | None = 
     if n_process is None:
         words = sum(a.word_count for a in articles)
         n_process = min(2, os.cpu_count() or 1) if words >= PARALLEL_FACTS_MIN_WORDS else 1
+    if articles:
+        log.info("facts: %d article(s), %d words, %d process(es)", len(articles),
+                 sum(a.word_count for a in articles), n_process)
     return extract_facts_batch([(a.article_id, a.text) for a in articles], user_aliases=aliases, n_process=n_process)
 
 
@@ -341,6 +550,7 @@ def load_batch(
     groups, settled feed entries and skips. A batch is stored whole or not at all, so a killed run loses at most
     the batch in flight, and its entries are fetched again next run."""
     counts: Counter = Counter()
+    log.info("loading %d article(s)", len(articles))
     with session(db_path) as con, transaction(con):
         result = load.upsert_articles(con, articles, run_id)
         changed = set(result.changed)
@@ -356,6 +566,8 @@ def load_batch(
             load.mark_links_stale(con)  # cross-article linking runs once per run, after every batch
         load.settle_entries(con, [url for _, url in settled if url])
         load.record_skips(con, run_id, skips)
+    publish_read_copy(db_path)  # readers during a run see each committed batch (warehouse/db.py, docs/trends.md)
+    log.info("stored %d new and %d revised article(s)", counts["articles_new"], counts["articles_revised"])
     return counts
 
 
@@ -424,16 +636,82 @@ def finish_run(report: RunReport) -> None:
 
 @contextmanager
 def recorded(report: RunReport) -> Iterator[RunReport]:
-    """Finish the run row whatever happens: succeeded, or failed with a one-line error (and re-raise)."""
+    """Finish the run row whatever happens: succeeded, partial or failed (see conclude), interrupted by a
+    signal, or failed with a one-line error (and re-raise)."""
     try:
         yield report
     except BaseException as e:
+        signum = interrupted_by()
+        if signum is not None or isinstance(e, KeyboardInterrupt):
+            # whatever the signal's exception became on its way up (a library may wrap it), it is an interrupt
+            signum = signum or getattr(e, "signum", signal.SIGINT)
+            report.status = "interrupted"
+            report.error = f"interrupted by {signal.Signals(signum).name}"
+            finish_run(report)
+            if isinstance(e, Interrupted):
+                e.run_id = report.run_id
+                raise
+            raise Interrupted(signum, report.run_id) from e
         report.status = "failed"
         report.error = f"{type(e).__name__}: {e}"
         finish_run(report)
         raise
-    report.status = "succeeded"
+    conclude(report)
     finish_run(report)
+
+
+def conclude(report: RunReport) -> None:
+    """The status of a run that ran to its end.
+
+    failed: a digest could not be delivered, no feed could be polled (every due feed failed, or every feed is
+    disabled), or an ingest found nothing it could read. partial: some feeds or pages failed. Else succeeded
+    (also when no feed was due: the summary lists when each is next polled)."""
+    c = report.counts
+    undelivered = [d for d in report.digests if getattr(d, "status", "") == "failed"]
+    tried = c["feeds_polled"] + c["feeds_disabled"]
+    if undelivered:
+        report.status = "failed"
+        report.error = "; ".join(f"digest {d.watch} not delivered: {d.detail}" for d in undelivered)
+    elif report.nothing_ingested:
+        report.status = "failed"
+        report.error = f"nothing could be ingested: {report.nothing_ingested}"
+    elif tried and c["feeds_failed"] + c["feeds_disabled"] >= tried:
+        report.status = "failed"
+        report.error = "no feed could be polled: " + _feed_list(report.feed_failures)
+    elif c["feeds_failed"] or c["feeds_disabled"] or c["pages_failed"]:
+        report.status = "partial"
+        parts = []
+        if report.feed_failures:
+            parts.append(f"{len(report.feed_failures)} of {tried} feed(s) failed: {_feed_list(report.feed_failures)}")
+        if c["pages_failed"]:
+            parts.append(f"{c['pages_failed']} page(s) could not be fetched (retried next run when transient)")
+        report.error = "; ".join(parts)
+    else:
+        report.status = "succeeded"
+
+
+def _feed_list(failures: Sequence[tuple[str, str]], limit: int = 5) -> str:
+    text = "; ".join(f"{u}: {why}" for u, why in failures[:limit])
+    return text + (f"; and {len(failures) - limit} more" if len(failures) > limit else "")
+
+
+def note_feeds(report: RunReport, db_path: str, feed_urls: Sequence[str], skips: Sequence[Skip]) -> None:
+    """Remember, for the summary, each failing feed with its reason and each feed not polled (not due yet, or
+    disabled) with its next poll time."""
+    for s in skips:
+        if s.stage == "feed" and s.reason not in ("parse_warning", "no_link"):
+            report.feed_failures.append((s.url, one_line_reason(s.reason, s.detail)))
+    with session(db_path) as con:
+        states = feed_store.get_feed_states(con, feed_urls)
+    for u in dict.fromkeys(feed_urls):
+        st = states.get(u)
+        if st is None or st.last_run_id == report.run_id:
+            continue
+        if st.disabled:
+            report.counts["feeds_disabled"] += 1
+            report.feed_failures.append((u, f"disabled ({one_line_reason('', st.disabled_reason or '')})"))
+        else:
+            report.not_due.append((u, st.next_poll_at))
 
 
 def tally_skips(report: RunReport, skips: Sequence[Skip]) -> None:
@@ -485,11 +763,18 @@ def run_monitor(
                     force=force, fetcher=fetcher,
                 )
                 report.counts.update(counts)
-                fetched = fetch_pages(jobs, settings, fetcher)
-                report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
-                articles, xskips, settled = extract_pages(fetched)
-                process_articles(report, config, watch, articles, skips + xskips, settled, batch_size=batch_size)
+                note_feeds(report, db_path, feeds, skips)
+                # fetch -> extract -> facts -> load one batch at a time: an interrupted or killed run keeps the
+                # batches already stored, and the next run fetches only the pages still pending
+                for i in range(0, max(len(jobs), 1), batch_size):
+                    fetched = fetch_pages(jobs[i : i + batch_size], settings, fetcher)
+                    report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
+                    report.counts["pages_failed"] += pages_failed(fetched)
+                    articles, xskips, settled = extract_pages(fetched)
+                    process_articles(report, config, watch, articles, (skips if i == 0 else []) + xskips, settled,
+                                     batch_size=batch_size)
             report.counts.update(reprocess_stale(db_path, config, batch_size))
+            log.info("linking facts across articles")
             link_across_articles(db_path)
             if digest:
                 report.digests = run_digests(config, db_path, [w.name for w in watches], out_dir=out_dir)
@@ -516,10 +801,17 @@ def run_digests(config: Config, db_path: str, watch_names: Sequence[str], out_di
 
 
 def expand_sources(sources: Sequence[str]) -> tuple[list[Path], list[Path], list[str]]:
-    """Split command-line sources into local article files, local feed files and feed URLs."""
+    """Split command-line sources into local article files, local feed files and feed URLs (files of other types
+    inside a folder: see unsupported_files)."""
+    files, feeds, urls, _ = _expand(sources)
+    return files, feeds, urls
+
+
+def _expand(sources: Sequence[str]) -> tuple[list[Path], list[Path], list[str], list[Path]]:
     files: list[Path] = []
     feeds: list[Path] = []
     urls: list[str] = []
+    unsupported: list[Path] = []
     for s in sources:
         if s.startswith(("http://", "https://")):
             urls.append(s)
@@ -538,7 +830,30 @@ def expand_sources(sources: Sequence[str]) -> tuple[list[Path], list[Path], list
                 files.append(q)
             elif not p.is_dir():
                 raise SourceError(f"{s}: unsupported file type {suffix or '(none)'}; use .txt, .html, .xml, .rss, .atom or .json")
-    return files, feeds, urls
+            else:
+                unsupported.append(q)
+    return files, feeds, urls, unsupported
+
+
+def _nothing_ingested(report: RunReport, sources: Sequence[str], unsupported: Sequence[Path]) -> str | None:
+    """Why an ingest stored nothing, or None when something was read (articles, even unchanged or off topic, or
+    feed entries)."""
+    c = report.counts
+    if c["articles_new"] + c["articles_revised"] + c["articles_unchanged"] or c["entries_seen"] \
+            or report.skips.get(("topic", "off_topic")):
+        return None
+    if unsupported:
+        kinds = ", ".join(sorted({q.suffix.lower() or "(no suffix)" for q in unsupported}))
+        why = f"{len(unsupported)} file(s) of unsupported type ({kinds}); use .txt, .html, .xml, .rss, .atom or .json"
+    elif not any(n for (stage, _), n in report.skips.items()):
+        why = f"no .txt, .html or feed file in {', '.join(sources)}"
+    else:
+        why = ", ".join(f"{n} {stage}/{reason}" for (stage, reason), n in sorted(report.skips.items()))
+        why = f"every source was skipped ({why})"
+    failed = [u for u, _ in report.feed_failures]
+    if failed:
+        why += f"; {len(failed)} feed(s) failed"
+    return why
 
 
 def ingest_sources(
@@ -546,13 +861,15 @@ def ingest_sources(
     batch_size: int = 100,
 ) -> RunReport:
     """Ingest local files/folders and feed URLs for one watch through the same pipeline."""
-    files, feed_files, urls = expand_sources(sources)
+    files, feed_files, urls, unsupported = _expand(sources)
     settings = config.effective_fetch()
     with run_lock(db_path), Fetcher(settings) as fetcher:
         report = RunReport(run_id=begin_run(db_path, "ingest", [watch.name]), db_path=db_path)
         with recorded(report):
             articles: list[Article] = []
-            skips: list[Skip] = []
+            # files of a folder that no stage reads are recorded, so "nothing ingested" can say why
+            skips: list[Skip] = [Skip(q.resolve().as_uri(), "extract", "unsupported",
+                                      f"unsupported file type {q.suffix.lower() or '(none)'}") for q in unsupported]
             for path in files:
                 try:
                     out = article_from_file(path, watch=watch.name)
@@ -590,12 +907,15 @@ def ingest_sources(
                 jobs += more
                 skips += fskips
                 report.counts.update(counts)
+                note_feeds(report, db_path, urls, fskips)
             fetched = fetch_pages(list({j.url: j for j in jobs}.values()), settings, fetcher)
             report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
+            report.counts["pages_failed"] += pages_failed(fetched)
             more_articles, xskips, settled = extract_pages(fetched)
             settled = [(e, u) for e, u in settled if not e.feed_url.startswith("file:")]
             process_articles(report, config, watch, articles + more_articles, skips + xskips, settled,
                              batch_size=batch_size)
+            report.nothing_ingested = _nothing_ingested(report, sources, unsupported)
             report.counts.update(reprocess_stale(db_path, config, batch_size))
             link_across_articles(db_path)
             if digest:

@@ -1,7 +1,9 @@
 """The `newswatch` command: a thin shell over flows.pipeline and the warehouse. Nothing imports it.
 
-Mistakes a user can make (missing file, bad config, unknown watch, locked database, bad SQL) print one
-line on stderr and exit non-zero; they never print a traceback.
+Mistakes a user can make (missing file, bad config, unknown watch, locked database, bad SQL, a folder that
+cannot be written) print one line on stderr and exit non-zero; they never print a traceback. A run's status
+decides its exit code (docs/cli.md): succeeded and partial 0 (partial warns on stderr), failed 1, interrupted
+128 + the signal.
 """
 
 from __future__ import annotations
@@ -9,16 +11,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import click
 
-from newswatch.errors import NewswatchError, UserError
+from newswatch.errors import NewswatchError, OutputError, UserError, describe_os_error
 
 DB_HELP = "DuckDB file (default: $NEWSWATCH_DB or ./newswatch.duckdb)."
 CONFIG_HELP = "Config file (TOML). Default: $NEWSWATCH_CONFIG, else the bundled demo watch."
@@ -39,6 +42,20 @@ def _config(path: str | None):
     return config
 
 
+# Exit codes of a finished run by status (docs/cli.md); errors carry their own (newswatch/errors.py).
+EXIT_FAILED = 1
+
+
+def _interrupted_line(signum: int, run_id: str | None) -> str:
+    import signal
+
+    name = signal.Signals(signum).name
+    if run_id:
+        return (f"newswatch: interrupted by {name}: run {run_id} recorded as interrupted; "
+                "stored batches are kept and the next run fetches the rest")
+    return f"newswatch: interrupted by {name} before the run started; nothing was written"
+
+
 class _Group(click.Group):
     """Turns expected errors into one line and an exit code."""
 
@@ -48,16 +65,31 @@ class _Group(click.Group):
         except NewswatchError as e:
             click.echo(f"newswatch: error: {e}", err=True)
             sys.exit(e.exit_code)
-        except KeyboardInterrupt:
-            click.echo("newswatch: interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:
+            from flows.pipeline import hard_exit, interrupted_by
+
+            signum = getattr(e, "signum", None) or interrupted_by() or 2
+            click.echo(_interrupted_line(signum, getattr(e, "run_id", None)), err=True)
+            # no waiting for fetch threads still finishing a chunk, and no child process left behind
+            hard_exit(128 + signum)
+        except OSError as e:  # a file the command had to write (classified errors are raised above)
+            click.echo(f"newswatch: error: cannot write {describe_os_error(e)}", err=True)
+            sys.exit(EXIT_FAILED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newswatch")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log each stage's progress on stderr.")
+def main(verbose: bool) -> None:
     """newswatch: follow a story across the news. Polls feeds, fetches and extracts articles, groups
     syndicated copies and stories, extracts facts, loads DuckDB and writes or sends a digest."""
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("newswatch: %(message)s"))
+        for name in ("flows", "newswatch"):
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.INFO)
+            logger.addHandler(handler)
 
 
 @main.command()
@@ -70,16 +102,17 @@ def main() -> None:
 def run(config_path: str | None, db: str | None, watches: Sequence[str], no_digest: bool, out_dir: str | None,
         force: bool) -> None:
     """One monitoring run of every watch in the config (the bundled demo watch by default)."""
-    from flows.pipeline import demo_feeds, run_monitor
+    from flows.pipeline import demo_feeds, interruptible, run_monitor
 
-    config = _config(config_path)
-    db_path = _db(db)
-    with demo_feeds(config) as extra:
-        for url in extra:
-            click.echo(f"demo: serving the seed feed at {url}")
-        report = run_monitor(config, db_path, watch_names=watches or None, extra_feeds=extra,
-                             digest=not no_digest, out_dir=out_dir, force=force)
-    _print_summary(report)
+    with interruptible(on_grace=lambda n: _interrupted_line(n, None)):
+        config = _config(config_path)
+        db_path = _db(db)
+        with demo_feeds(config) as extra:
+            for url in extra:
+                click.echo(f"demo: serving the seed feed at {url}")
+            report = run_monitor(config, db_path, watch_names=watches or None, extra_feeds=extra,
+                                 digest=not no_digest, out_dir=out_dir, force=force)
+    _finish(report)
 
 
 @main.command()
@@ -98,17 +131,38 @@ def ingest(config_path: str | None, db: str | None, watch_name: str | None, dige
     A .txt file's first non-empty line is its title. Links inside feed files are fetched under the same
     safety rules as any other link.
     """
-    from flows.pipeline import ingest_sources
-    from newswatch.config import Config, WatchConfig
+    from flows.pipeline import ingest_sources, interruptible
+    from newswatch.config import Config
 
-    if config_path or os.environ.get("NEWSWATCH_CONFIG"):
-        config = _config(config_path)
-        watch = config.watch(watch_name) if watch_name else config.watches[0]
-    else:
-        watch = WatchConfig(name=watch_name or "default", description="ad-hoc ingest", query="")
-        config = Config(watches=[watch])
-    report = ingest_sources(config, _db(db), watch, sources, digest=digest, batch_size=batch_size)
+    with interruptible(on_grace=lambda n: _interrupted_line(n, None)):
+        if config_path or os.environ.get("NEWSWATCH_CONFIG"):
+            config = _config(config_path)
+            watch = config.watch(watch_name) if watch_name else config.watches[0]
+        else:
+            watch = _adhoc_watch(watch_name or "default")
+            config = Config(watches=[watch])
+        report = ingest_sources(config, _db(db), watch, sources, digest=digest, batch_size=batch_size)
+    _finish(report)
+    if not (config_path or os.environ.get("NEWSWATCH_CONFIG")) and not digest:
+        click.echo(f"  filed under watch {watch.name!r}; its digest: newswatch digest --watch {watch.name}"
+                   + ("" if _db(db) == "newswatch.duckdb" else f" --db {_db(db)}"))
+
+
+def _adhoc_watch(name: str):
+    """The watch of articles ingested without a config: no query, no recipients (digests go to files)."""
+    from newswatch.config import WatchConfig
+
+    return WatchConfig(name=name, description="ad-hoc ingest", query="")
+
+
+def _finish(report: Any) -> None:
+    """Print the run summary and exit by its status: a failure must be visible to cron and Prefect."""
     _print_summary(report)
+    if report.status == "partial":
+        click.echo(f"newswatch: warning: run {report.run_id} partial: {report.error}", err=True)
+    elif report.status == "failed":
+        click.echo(f"newswatch: error: run {report.run_id} failed: {report.error}", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command()
@@ -116,13 +170,30 @@ def ingest(config_path: str | None, db: str | None, watch_name: str | None, dige
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="table: aligned text (long cells cut); csv; json: an array of objects, one per row.")
 @click.option("--max-width", default=60, show_default=True, help="Cut table cells longer than this (0: never).")
-@click.argument("query")
-def sql(db: str | None, fmt: str, max_width: int, query: str) -> None:
-    """Run a SQL query against the warehouse (read-only) and print the result."""
+@click.option("--file", "query_file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Read the query from FILE ('-': standard input), e.g. warehouse/examples/*.sql.")
+@click.argument("query", required=False)
+def sql(db: str | None, fmt: str, max_width: int, query_file: str | None, query: str | None) -> None:
+    """Run a SQL query against the warehouse (read-only) and print the result.
+
+    QUERY is the SQL text, or '-' to read it from standard input; --file FILE reads it from a file. A query
+    file's leading '-- title' comment is printed as a heading (table format).
+    """
     import duckdb
 
     from warehouse.db import connect
 
+    if query_file is not None and query is not None:
+        raise UserError("give the query either as QUERY or with --file, not both")
+    if query_file is None and query is None:
+        raise UserError("no query: give QUERY, --file FILE, or '-' to read standard input")
+    source = query_file if query_file is not None else (query if query == "-" else None)
+    if source is not None:
+        query = _read_query(source)
+    assert query is not None
+    title = _query_title(query) if source is not None else None
+    if not query.strip() or not _strip_comments(query).strip():
+        raise UserError(f"{source or 'the query'} holds no SQL statement")
     con = connect(_db(db), read_only=True)
     try:
         try:
@@ -135,7 +206,35 @@ def sql(db: str | None, fmt: str, max_width: int, query: str) -> None:
             raise UserError(f"SQL error: {str(e).splitlines()[0]}") from None
     finally:
         con.close()
+    if title and fmt == "table":
+        click.echo(f"{title}\n{'=' * min(len(title), 100)}")
     click.echo(format_rows(cols, rows, fmt, max_width), nl=False)
+
+
+def _read_query(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        with open(source, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise UserError(f"{source}: no such query file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{source}: cannot read the query file: {getattr(e, 'strerror', None) or e}") from None
+
+
+def _query_title(query: str) -> str | None:
+    """The leading '-- ...' comment lines of a query file, joined: the examples' title convention."""
+    lines: list[str] = []
+    for ln in query.lstrip().splitlines():
+        if not ln.startswith("--"):
+            break
+        lines.append(ln[2:].strip())
+    return " ".join(x for x in lines if x) or None
+
+
+def _strip_comments(query: str) -> str:
+    return "\n".join(ln for ln in query.splitlines() if not ln.strip().startswith("--"))
 
 
 def _jsonable(v: Any) -> Any:
@@ -188,14 +287,50 @@ def digest(config_path: str | None, db: str | None, watches: Sequence[str], out_
     from flows.pipeline import run_digests, run_lock
 
     config = _config(config_path)
-    names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
     db_path = _db(db)
     if not os.path.exists(db_path):
         raise UserError(f"database {db_path} does not exist; run `newswatch run` or `newswatch ingest` first")
+    config = _with_ingested_watches(config, db_path, watches)
+    names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
     with run_lock(db_path):  # never two deliveries at once (the outbox's crash window relies on it)
         outcomes = run_digests(config, db_path, names, out_dir=out_dir)
     for d in outcomes:
         _print_digest(d)
+    failed = [d for d in outcomes if getattr(d, "status", "") == "failed"]
+    if failed:
+        # a digest that was not delivered is a failure cron and Prefect must see (the files stay written)
+        click.echo("newswatch: error: " + "; ".join(f"digest {d.watch} not delivered: {d.detail}" for d in failed),
+                   err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def _with_ingested_watches(config: Any, db_path: str, wanted: Sequence[str]) -> Any:
+    """Watches named with --watch that the config lacks but the warehouse holds articles for (`newswatch ingest`
+    without a config files them under 'default'): digest them as ad-hoc watches (no query, no recipients, so
+    the digest is written to files) instead of refusing."""
+    from warehouse.db import connect
+
+    known = {w.name for w in config.watches}
+    missing = [w for w in wanted if w not in known]
+    if not missing:
+        return config
+    con = connect(db_path, read_only=True)
+    try:
+        present = {r[0] for r in con.execute(
+            "SELECT DISTINCT watch FROM core.articles WHERE watch IN (SELECT unnest(?::VARCHAR[]))", [missing]
+        ).fetchall()}
+        stored = [r[0] for r in con.execute("SELECT DISTINCT watch FROM core.articles ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+    for w in missing:
+        if w not in present:
+            from newswatch.errors import UnknownWatchError
+
+            raise UnknownWatchError(
+                f"no watch named {w!r}: the config has {', '.join(sorted(known))}"
+                + (f"; the database has articles for {', '.join(stored)}" if stored else "")
+            )
+    return config.model_copy(update={"watches": [*config.watches, *(_adhoc_watch(w) for w in missing)]})
 
 
 @main.command()
@@ -223,9 +358,17 @@ def snapshot(db: str | None, dest: str) -> None:
 
     The copy is written under a temporary name and renamed into place when complete.
     """
+    import duckdb
+
     from warehouse.db import snapshot as take_snapshot
 
-    path = take_snapshot(_db(db), dest)
+    src = _db(db)
+    try:
+        path = take_snapshot(src, dest)
+    except OSError as e:
+        raise OutputError(f"cannot write the snapshot: {describe_os_error(e)}") from None
+    except duckdb.Error as e:  # the temporary copy cannot be created in DEST's folder
+        raise OutputError(f"cannot write the snapshot {dest}: {str(e).splitlines()[0]}") from None
     click.echo(f"snapshot written to {path}")
 
 
@@ -263,7 +406,15 @@ def _print_summary(report: Any) -> None:
     click.echo(
         f"  feeds polled {c['feeds_polled']} (not modified {c['feeds_not_modified']}, failed {c['feeds_failed']}), "
         f"entries {c['entries_seen']}, pages fetched {c['pages_fetched']}"
+        + (f", pages failed {c['pages_failed']}" if c["pages_failed"] else "")
     )
+    for url, why in getattr(report, "feed_failures", ()):
+        click.echo(f"  feed failed: {url}: {why}")
+    for url, when in getattr(report, "not_due", ()):
+        click.echo(f"  feed not due: {url}: next poll "
+                   + (f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if when else "now") + " (--force polls it now)")
+    if getattr(report, "nothing_ingested", None):
+        click.echo(f"  nothing could be ingested: {report.nothing_ingested}")
     click.echo(
         f"  articles new {c['articles_new']}, revised {c['articles_revised']}, unchanged {c['articles_unchanged']}; "
         f"skipped {sum(report.skips.values())}"

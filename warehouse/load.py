@@ -21,8 +21,10 @@ RUN_COUNTERS = (
     "feeds_polled",
     "feeds_not_modified",
     "feeds_failed",
+    "feeds_disabled",
     "entries_seen",
     "pages_fetched",
+    "pages_failed",
     "articles_new",
     "articles_revised",
     "articles_unchanged",
@@ -104,6 +106,7 @@ def record_entries(
             "first_seen_at": now,
             "run_id": run_id,
             "summary": e.summary,
+            "source": e.source,
             "settled": settled,
         }
         for e, canon in entries
@@ -115,7 +118,8 @@ def record_entries(
     con.execute(
         f"INSERT INTO core.feed_entries ({cols}) SELECT {cols} FROM tbl ON CONFLICT (feed_url, entry_key) DO UPDATE "
         "SET title = excluded.title, published_at = excluded.published_at, link = excluded.link, "
-        "canonical_url = excluded.canonical_url, summary = excluded.summary, settled = excluded.settled"
+        "canonical_url = excluded.canonical_url, summary = excluded.summary, settled = excluded.settled, "
+        "source = coalesce(excluded.source, core.feed_entries.source)"
     )
     return len(rows)
 
@@ -137,13 +141,13 @@ def pending_entries(con: duckdb.DuckDBPyConnection, feed_urls: Sequence[str]) ->
         return []
     want = pa.table({"f": list(feed_urls)})  # noqa: F841
     rows = con.execute(
-        "SELECT feed_url, entry_key, link, canonical_url, title, summary, published_at FROM core.feed_entries "
+        "SELECT feed_url, entry_key, link, canonical_url, title, summary, published_at, source FROM core.feed_entries "
         "WHERE NOT settled AND canonical_url IS NOT NULL AND feed_url IN (SELECT f FROM want) "
         "ORDER BY first_seen_at, feed_url, entry_key"
     ).fetchall()
     return [
         (FeedEntry(feed_url=r[0], entry_key=r[1], link=r[2], title=r[4] or "", summary=r[5] or "",
-                   published_at=r[6]), r[3])
+                   published_at=r[6], source=r[7]), r[3])
         for r in rows
     ]
 

@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS core.runs (
     run_id          VARCHAR PRIMARY KEY,
     started_at      TIMESTAMPTZ NOT NULL,
     finished_at     TIMESTAMPTZ,
-    status          VARCHAR NOT NULL,         -- running | succeeded | failed | partial
+    status          VARCHAR NOT NULL,         -- running | succeeded | partial | failed | interrupted | killed
     command         VARCHAR,                  -- run | ingest | digest
     watches         VARCHAR,
     feeds_polled    INTEGER DEFAULT 0,
@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS core.runs (
     digest_items    INTEGER DEFAULT 0,
     error           VARCHAR
 );
+-- databases made before these columns existed
+ALTER TABLE core.runs ADD COLUMN IF NOT EXISTS feeds_disabled INTEGER DEFAULT 0;
+ALTER TABLE core.runs ADD COLUMN IF NOT EXISTS pages_failed INTEGER DEFAULT 0;
 
 -- One row per article (stable id from the canonical URL); the newest revision's content.
 CREATE TABLE IF NOT EXISTS core.articles (
@@ -88,11 +91,13 @@ CREATE TABLE IF NOT EXISTS core.feed_entries (
     run_id          VARCHAR,
     summary         VARCHAR,
     settled         BOOLEAN NOT NULL DEFAULT TRUE,  -- false while its page is still to be fetched
+    source          VARCHAR,                        -- the feed's title: the outlet name when the page has none
     PRIMARY KEY (feed_url, entry_key)
 );
 -- databases made before these columns existed
 ALTER TABLE core.feed_entries ADD COLUMN IF NOT EXISTS summary VARCHAR;
 ALTER TABLE core.feed_entries ADD COLUMN IF NOT EXISTS settled BOOLEAN DEFAULT TRUE;
+ALTER TABLE core.feed_entries ADD COLUMN IF NOT EXISTS source VARCHAR;
 
 -- What a run dropped, and why.
 CREATE TABLE IF NOT EXISTS core.skips (

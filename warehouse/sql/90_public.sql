@@ -58,7 +58,9 @@ COMMENT ON VIEW runs IS 'One row per run (newswatch run / ingest, or a Prefect f
 COMMENT ON COLUMN runs.run_id IS 'Run id.';
 COMMENT ON COLUMN runs.started_at IS 'Start time (UTC).';
 COMMENT ON COLUMN runs.finished_at IS 'End time (UTC); NULL while running or when the process was killed.';
-COMMENT ON COLUMN runs.status IS 'running, succeeded, failed, or killed (found still running by a later run).';
+COMMENT ON COLUMN runs.status IS 'running, succeeded, partial (some feeds or pages failed), failed (no feed could be polled, nothing could be ingested, or a digest was not delivered; see error), interrupted (SIGINT/SIGTERM; stored batches kept), or killed (found still running by a later run).';
+COMMENT ON COLUMN runs.feeds_disabled IS 'Feeds not polled because repeated failures disabled them (they count as failing).';
+COMMENT ON COLUMN runs.pages_failed IS 'Article pages that could not be fetched (timeout, connection error, HTTP error); transient ones are retried next run.';
 COMMENT ON COLUMN runs.command IS 'run, ingest or digest.';
 COMMENT ON COLUMN runs.watches IS 'Comma-separated watch names.';
 COMMENT ON COLUMN runs.feeds_polled IS 'Feeds requested.';
