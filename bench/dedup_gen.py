@@ -17,7 +17,9 @@ Each generated document carries its true copy family (`family`) and story (`stor
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import re
 from dataclasses import dataclass
@@ -26,6 +28,12 @@ from pathlib import Path
 
 CORPUS: Path | None = None  # default: bench.dedup_corpus.ensure_corpus() (built from ../shared/corpus/html)
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
+# Real English news bodies with paragraphs (US politics 2015-2016: many articles on the same debates, the hard
+# case for false copies); read at run time, never copied (../shared/eval/README.md).
+EVAL_DIR = Path(os.environ.get("NEWSWATCH_EVAL_DIR") or Path(__file__).resolve().parents[2] / "shared" / "eval")
+POLNEAR_TEXT = EVAL_DIR / "polnear-train" / "text"
+# Share of base texts (by a hash of their id) kept as the held-out part: never used to tune anything.
+HELD_OUT_SHARE = 0.3
 T0 = datetime(2022, 1, 3, 8, 0, tzinfo=UTC)
 
 OUTLETS = [
@@ -90,6 +98,28 @@ class Doc:
     story: str  # true story
     kind: str  # 'original', 'copy', 'seed', 'half', 'quote'
     ops: tuple[str, ...] = ()
+
+
+def split_of(key: str) -> str:
+    """'held-out' or 'dev' for a text id: a fixed hash split (the same on every machine and run)."""
+    h = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big") / 2**32
+    return "held-out" if h < HELD_OUT_SHARE else "dev"
+
+
+def in_split(docs: list[dict], split: str | None) -> list[dict]:
+    """The records of one split (`None`: all of them)."""
+    return docs if split is None else [d for d in docs if split_of(d["id"]) == split]
+
+
+def load_polnear(limit: int | None = 200, text_dir: Path = POLNEAR_TEXT) -> list[dict]:
+    """PolNeAR article bodies as corpus records {"id", "title", "text"} (first line is the headline)."""
+    out = []
+    for f in sorted(text_dir.glob("*.txt"))[: limit if limit is not None else None]:
+        lines = [ln.strip() for ln in f.read_text("utf-8").splitlines() if ln.strip()]
+        if len(lines) < 6:
+            continue
+        out.append({"id": f"polnear:{f.stem}", "title": lines[0].rstrip("."), "text": "\n".join(lines[1:])})
+    return out
 
 
 def load_corpus(path: Path | None = CORPUS) -> list[dict]:
@@ -250,12 +280,25 @@ def seed_docs() -> list[Doc]:
 
 
 def build(
-    seed: int = 7, max_bases: int | None = None, corpus: list[dict] | None = None, span_days: int = 700
+    seed: int = 7,
+    max_bases: int | None = None,
+    corpus: list[dict] | None = None,
+    span_days: int = 700,
+    *,
+    source: str | None = None,
+    dated: bool = True,
+    seeds: bool = True,
+    copies: tuple[int, ...] = (0, 1, 1, 2, 3),
 ) -> list[Doc]:
     """The labelled set: seeds, real texts with copies, and hard negatives. Same seed -> same documents.
 
     Originals are published over span_days; a small span (e.g. 20) puts many unrelated stories inside one
     story window, which is the hard case for story grouping.
+    source: one source for every document (e.g. "local file": a folder exported from a news database, or
+    one outlet republishing), instead of one outlet per copy; outlets' footers and teasers stay in the text.
+    dated=False: no publication dates, every document first seen in one run (ingested files); follow-ups
+    are left out then, since only their date tells a follow-up from a copy with new paragraphs.
+    copies: how many copies a text gets, drawn from these counts (at most 4: one outlet per copy).
     """
     rng = random.Random(seed)
     corpus = corpus if corpus is not None else load_corpus()
@@ -266,7 +309,7 @@ def build(
     fresh = [d for i, d in enumerate(bases) if i % 9 == 8]
     bases = [d for i, d in enumerate(bases) if i % 9 != 8]
     titles = [d["title"] for d in corpus]
-    docs: list[Doc] = list(seed_docs())
+    docs: list[Doc] = list(seed_docs()) if seeds else []
     for n, base in enumerate(bases):
         others = [t for t in titles if t != base["title"]]
         outlets = rng.sample(OUTLETS, k=len(OUTLETS))
@@ -308,7 +351,7 @@ def build(
                 "original",
             )
         )
-        for c in range(rng.choice([0, 1, 1, 2, 3])):
+        for c in range(rng.choice(copies)):
             title, ctext, ops = make_copy(rng, base["title"], text, others, outlets[c + 1])
             delay = timedelta(hours=rng.uniform(0.5, 60))
             published: datetime | None = pub + delay
@@ -319,7 +362,7 @@ def build(
             docs.append(
                 Doc(f"{fam}-c{c}", title, ctext, outlets[c + 1][0], published, seen, fam, fam, "copy", ops)
             )
-        if n % 5 == 2 and fresh:
+        if n % 5 == 2 and fresh and dated:
             # follow-up months later: a fresh text plus two background paragraphs of this one
             new = fresh.pop()
             nxt = _body_paras(new["text"])[:6]
@@ -338,7 +381,22 @@ def build(
                     "followup",
                 )
             )
+    if source is not None or not dated:
+        docs = [_restamp(d, source, dated) for d in docs]
     return docs
+
+
+def _restamp(d: Doc, source: str | None, dated: bool) -> Doc:
+    """The same document under one shared source and/or without a publication date (seen in one run)."""
+    from dataclasses import replace
+
+    seen = d.first_seen_at if dated else T0 + timedelta(minutes=int(d.first_seen_at.timestamp()) % 997)
+    return replace(
+        d,
+        source=source if source is not None else d.source,
+        published_at=d.published_at if dated else None,
+        first_seen_at=seen,
+    )
 
 
 def pairs(labels: dict[str, str]) -> set[tuple[str, str]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +29,9 @@ UNIT_MIN_OVERLAP = 0.7
 MIN_SHARED_UNITS = 2
 # A unit is "mostly quotation" when at least this share of its words is inside quotation marks.
 QUOTE_DOMINATED = 0.5
+# A sentence is boilerplate (an outlet's template, a standing disclaimer, a stock line) when at least this many
+# otherwise different texts also contain it verbatim; copies of one text count as one (docs/dedup.md).
+BOILERPLATE_MIN_TEXTS = 2
 # Syndication happens within days. A later article that reuses an older one's text after this many days is
 # a copy only if nearly all of it is that text (a reprint); otherwise it is a follow-up that recycles
 # background paragraphs, which newsrooms do all the time (docs/dedup.md, "Follow-ups").
@@ -136,11 +139,15 @@ def align(units_a: Sequence[str], units_b: Sequence[str], min_overlap: float = U
 
 
 def strip_shared_edges(units_a: Sequence[str], units_b: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Drop the identical leading and trailing units of two articles from the same outlet.
+    """Drop the identical leading and trailing units of two articles from the same outlet, when they are a
+    template rather than the text itself.
 
-    An outlet's header and footer sentences sit at the same ends of all its articles. The outlet-template
-    rule needs a few articles to learn them; this catches the first repeat. Only for same-source pairs: a
-    copy run by another outlet keeps its ends.
+    An outlet's header and footer sentences sit at the same ends of all its articles. The learned
+    boilerplate (see `boilerplate_units`) needs two other texts to know them; this catches the first repeat.
+    Only for same-source pairs: a copy run by another outlet keeps its ends. The ends are a template only
+    when the texts are otherwise different: what lies between them is there in both and shares no sentence.
+    Otherwise (the same article at a new URL, a truncated copy, a copy with one sentence edited) nothing is
+    dropped; stripping the ends regardless made same-outlet copies invisible.
     """
     a, b = list(units_a), list(units_b)
     while a and b and tokens(a[-1]) == tokens(b[-1]):
@@ -149,7 +156,30 @@ def strip_shared_edges(units_a: Sequence[str], units_b: Sequence[str]) -> tuple[
     while a and b and tokens(a[0]) == tokens(b[0]):
         a.pop(0)
         b.pop(0)
-    return a, b
+    if a and b and not align(a, b).pairs:
+        return a, b
+    return list(units_a), list(units_b)
+
+
+def boilerplate_units(
+    unit_simhashes: Sequence[int],
+    texts: Mapping[int, Set[str]],
+    stock: Set[int] = frozenset(),
+    exclude: Set[str] = frozenset(),
+    min_texts: int = BOILERPLATE_MIN_TEXTS,
+) -> set[int]:
+    """The units of an article that are boilerplate: shared by at least min_texts otherwise different texts.
+
+    texts maps a unit simhash to the copy groups of the other articles containing it (copies of one text
+    are one group, so a text and its copies never make each other's sentences boilerplate: the rule that
+    counted articles of one outlet discarded every sentence of a text that one source carried three times).
+    exclude: groups not to count (the article's own copy group). stock: sentences in very many articles.
+    """
+    out = {h for h in unit_simhashes if h in stock}
+    for h in set(unit_simhashes):
+        if len(texts.get(h, frozenset()) - exclude) >= min_texts:
+            out.add(h)
+    return out
 
 
 def is_copy(

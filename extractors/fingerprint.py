@@ -27,7 +27,7 @@ import numpy as np
 from simhash import Simhash
 
 # Bump when segmentation, features or hashing change: stored fingerprints with another version are recomputed.
-FINGERPRINT_VERSION = "sh64-sent1-uni-w3-v2"
+FINGERPRINT_VERSION = "sh64-sent1-uni-w3-v3"
 
 # A unit shorter than this (in words) is merged into the previous sentence of its paragraph, or dropped:
 # short sentences have too few features for a stable simhash (docs/dedup.md, "Units").

@@ -17,6 +17,7 @@ from extractors.dedup import (
     STORY_MIN_SIMILARITY,
     STORY_STRONG_SIMILARITY,
     align,
+    boilerplate_units,
     changes,
     earlier,
     is_copy,
@@ -35,8 +36,6 @@ MAX_CANDIDATES = 50
 # Document simhashes this close are a candidate even without any unit within paragraph_distance
 # (the textbook near-duplicate threshold: 3 of 64 bits).
 DOC_DISTANCE = 3
-# A sentence found verbatim in this many other articles of the same outlet is the outlet's template.
-TEMPLATE_MIN_ARTICLES = 2
 # A story profile keeps its heaviest terms only, so stored profiles stay small.
 PROFILE_TERMS = 300
 
@@ -65,35 +64,38 @@ def _syndicate(
     con: duckdb.DuckDBPyConnection,
     art: wd.StoredArticle,
     fp: Fingerprint,
-    own_template: set[int],
+    seen: wd.UnitWitnesses,
     cands: list[tuple[str, int]],
     settings: DedupSettings,
     now: datetime,
 ) -> list[str]:
-    """Verify the lookup candidates and write an edge for each copy. Returns the candidates looked at."""
+    """Verify the lookup candidates and write an edge for each copy. Returns the candidates looked at.
+
+    Boilerplate is decided per pair: a sentence of ours is left out when at least BOILERPLATE_MIN_TEXTS texts
+    *other than the candidate's* contain it (so a text's own copies never turn it into boilerplate), plus the
+    candidate's units that were boilerplate when it was stored. No query per candidate.
+    """
     if not cands:
         return []
     ids = [c for c, _ in cands]
-    units = wd.load_unit_simhashes(con, ids)
+    units = wd.load_units(con, ids)
     docs = wd.doc_simhashes(con, ids)
     keep = [
-        c for c in ids if c in docs and _prefilter(fp, docs[c], units.get(c, []), settings.paragraph_distance)
+        c
+        for c in ids
+        if c in docs and _prefilter(fp, docs[c], units.get(c, ([], frozenset()))[0], settings.paragraph_distance)
     ]
-    mine = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in own_template]
     for other in wd.load_articles(con, keep):
         other_all = segment(other.text)
-        other_hashes = units.get(other.article_id, [])
+        other_hashes, other_bp = units.get(other.article_id, ([], frozenset()))
         if len(other_hashes) != len(other_all):  # stored by another version: recompute
-            other_hashes = list(fingerprint(other.article_id, other.text).unit_simhashes)
+            other_hashes, other_bp = list(fingerprint(other.article_id, other.text).unit_simhashes), frozenset()
+        group = seen.group_of.get(other.article_id, other.article_id)
+        drop = boilerplate_units(fp.unit_simhashes, seen.texts, seen.stock, exclude={group, other.article_id})
+        ours = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in drop]
+        other_units = [u for u, h in zip(other_all, other_hashes, strict=True) if h not in drop and h not in other_bp]
         if other.source == art.source:
-            template = own_template
-        else:
-            counts = wd.common_units(con, other.source, other.article_id, other_hashes)
-            template = {h for h, n in counts.items() if n >= TEMPLATE_MIN_ARTICLES}
-        other_units = [u for u, h in zip(other_all, other_hashes, strict=True) if h not in template]
-        ours = mine
-        if other.source == art.source:
-            ours, other_units = strip_shared_edges(mine, other_units)
+            ours, other_units = strip_shared_edges(ours, other_units)
         if earlier(_key(other), _key(art)):
             orig, orig_units, copy, copy_units = other, other_units, art, ours
         else:
@@ -172,14 +174,18 @@ class _Batch:
     def __init__(self) -> None:
         self.keys: dict[int, set[str]] = {}
         self.bands: dict[int, set[str]] = {}
-        self.units: dict[str, tuple[str, set[int]]] = {}  # article_id -> (source, unit simhashes)
+        self.units: dict[str, set[int]] = {}  # article_id -> unit simhashes
+        self.group: dict[str, str] = {}  # article_id -> copy group (syndication id), as assigned in this call
 
-    def add(self, art: wd.StoredArticle, fp: Fingerprint) -> None:
+    def add(self, art: wd.StoredArticle, fp: Fingerprint, members: Sequence[str], original: str) -> None:
         for h in set(fp.unit_simhashes):
             self.keys.setdefault(wd.key32(h), set()).add(art.article_id)
         for b in wd.band_keys(fp.doc_simhash):
             self.bands.setdefault(b, set()).add(art.article_id)
-        self.units[art.article_id] = (art.source, set(fp.unit_simhashes))
+        self.units[art.article_id] = set(fp.unit_simhashes)
+        for m in members:
+            self.group[m] = original
+        self.group[art.article_id] = original
 
     def candidates(self, fp: Fingerprint, stored: list[tuple[str, int]], me: str) -> list[tuple[str, int]]:
         hits: dict[str, int] = dict(stored)
@@ -192,21 +198,29 @@ class _Batch:
         hits.pop(me, None)
         return sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
 
-    def common(self, source: str, fp: Fingerprint, stored: dict[int, int], me: str) -> dict[int, int]:
-        out = dict(stored)
-        for aid, (src, hs) in self.units.items():
-            if src != source or aid == me:
+    def witnesses(self, fp: Fingerprint, stored: wd.UnitWitnesses, me: str) -> wd.UnitWitnesses:
+        """The stored witnesses of our units plus this call's articles, each under its current copy group."""
+        group_of = {a: self.group.get(a, g) for a, g in stored.group_of.items()}
+        texts: dict[int, set[str]] = {}
+        for h, gs in stored.texts.items():
+            texts[h] = {self.group.get(g, g) for g in gs}
+        mine = set(fp.unit_simhashes)
+        for aid, hs in self.units.items():
+            if aid == me:
                 continue
-            for h in hs & set(fp.unit_simhashes):
-                out[h] = out.get(h, 0) + 1
-        return out
+            g = self.group.get(aid, aid)
+            for h in hs & mine:
+                if h not in stored.stock:
+                    texts.setdefault(h, set()).add(g)
+                    group_of[aid] = g
+        return wd.UnitWitnesses({h: frozenset(t) for h, t in texts.items()}, stored.stock, group_of)
 
 
 def _process(
     con: duckdb.DuckDBPyConnection,
     art: wd.StoredArticle,
     fp: Fingerprint,
-    looked_up: tuple[list[tuple[str, int]], dict[int, int]],
+    looked_up: tuple[list[tuple[str, int]], wd.UnitWitnesses],
     batch: _Batch,
     revised: bool,
     settings: DedupSettings,
@@ -216,11 +230,18 @@ def _process(
     previous = wd.groups_of(con, [art.article_id]).get(art.article_id)
     if revised:
         wd.delete_article(con, art.article_id)
-    # Sentences this outlet also ran verbatim in other articles: its template (see TEMPLATE_MIN_ARTICLES).
-    seen_in_outlet = batch.common(art.source, fp, looked_up[1], art.article_id)
-    template = {h for h, n in seen_in_outlet.items() if n >= TEMPLATE_MIN_ARTICLES}
+    # Other texts that contain our sentences verbatim, each copy group once (see boilerplate_units).
+    seen = batch.witnesses(fp, looked_up[1], art.article_id)
     cands = batch.candidates(fp, looked_up[0], art.article_id)
-    text_candidates = _syndicate(con, art, fp, template, cands, settings, now)
+    text_candidates = _syndicate(con, art, fp, seen, cands, settings, now)
+
+    # Syndication: the original of the whole copy group is its earliest article.
+    members = wd.component(con, art.article_id)
+    original = min(members, key=lambda m: (m[1] or m[2], m[2], m[0]))[0] if members else art.article_id
+    member_ids = [m[0] for m in members if m[0] != art.article_id]
+    wd.set_syndication(con, member_ids, original, now)
+    own_group = {art.article_id, original, *member_ids}
+    boilerplate = boilerplate_units(fp.unit_simhashes, seen.texts, seen.stock, exclude=own_group)
     wd.store_fingerprint(
         con,
         article_id=art.article_id,
@@ -230,23 +251,21 @@ def _process(
         unit_simhashes=fp.unit_simhashes,
         words=fp.word_count,
         computed_at=now,
+        boilerplate=boilerplate,
     )
-
-    # Syndication: the original of the whole copy group is its earliest article.
-    members = wd.component(con, art.article_id)
-    original = min(members, key=lambda m: (m[1] or m[2], m[2], m[0]))[0] if members else art.article_id
-    wd.set_syndication(con, [m[0] for m in members if m[0] != art.article_id], original, now)
+    batch.add(art, fp, member_ids, original)
 
     # Story: keep a revised article's story; copies follow their group; others by similarity.
     if previous is not None:
         wd.assign(con, art.article_id, original, previous[1], now)
         return
-    groups = wd.groups_of(con, [m[0] for m in members if m[0] != art.article_id])
+    groups = wd.groups_of(con, member_ids)
     copy_stories = [groups[original][1]] if original in groups else sorted({g[1] for g in groups.values()})
     ents, figs, years = wd.facts_for(con, art.article_id, facts_tables)
-    # What the article is about, without any sentence its outlet has run elsewhere (template, or
-    # recycled background): those would make every article of an outlet look alike.
-    own = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in seen_in_outlet]
+    # What the article is about, without any sentence another text also ran (template, or recycled
+    # background): those would make every article of an outlet look alike. Its own copies do not count.
+    recycled = boilerplate_units(fp.unit_simhashes, seen.texts, seen.stock, exclude=own_group, min_texts=1)
+    own = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in recycled]
     profile = story_profile(art.title, own or list(fp.units), ents, figs, years)
     story_id, reason, sim = _story_for(con, art, profile, copy_stories, text_candidates, settings)
     t = _when(art)
@@ -306,7 +325,7 @@ def group_articles(
                 fps[a.article_id].unit_simhashes,
                 limit=MAX_CANDIDATES,
             ),
-            wd.common_units(con, a.source, a.article_id, fps[a.article_id].unit_simhashes),
+            wd.unit_witnesses(con, a.article_id, fps[a.article_id].unit_simhashes),
         )
         for a in todo
     }
@@ -315,7 +334,6 @@ def group_articles(
     for art in todo:
         fp = fps[art.article_id]
         _process(con, art, fp, looked_up[art.article_id], batch, art.article_id in revised, settings, tables)
-        batch.add(art, fp)
     groups = wd.groups_of(con, [a.article_id for a in arts])
     synd_ids = {g[0] for g in groups.values()}
     sizes = _group_sizes(con, synd_ids)

@@ -140,8 +140,13 @@ def store_fingerprint(
     unit_simhashes: Sequence[int],
     words: int,
     computed_at: datetime,
+    boilerplate: Sequence[int] = (),
 ) -> None:
-    """Write the document fingerprint, the unit fingerprints, the band index rows and the dedup state."""
+    """Write the document fingerprint, the unit fingerprints, the band index rows and the dedup state.
+
+    boilerplate: the unit simhashes that were learned boilerplate at this time (stored beside the units so
+    that a later article compared with this one can leave them out without a query per candidate).
+    """
     _insert(
         con,
         "core.fingerprints",
@@ -162,6 +167,7 @@ def store_fingerprint(
             {
                 "article_id": [article_id],
                 "simhashes": pa.array([list(unit_simhashes)], type=pa.list_(pa.uint64())),
+                "boilerplate": pa.array([sorted(set(boilerplate))], type=pa.list_(pa.uint64())),
             }
         ),
         mode="INSERT OR REPLACE",
@@ -229,20 +235,32 @@ def find_candidates(
     return [(r[0], int(r[1])) for r in rows if r[0] != article_id][:limit]
 
 
-def common_units(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    article_id: str,
-    unit_simhashes: Sequence[int],
-) -> dict[int, int]:
-    """For each of these unit simhashes, how many *other* stored articles of the same source contain it.
+@dataclass(frozen=True, slots=True)
+class UnitWitnesses:
+    """Which other stored texts contain each of an article's unit simhashes.
 
-    A sentence repeated verbatim across an outlet's articles is its template (an "about us" footer, a
-    standing disclaimer), not evidence that one article copies another. Only units found at least once
-    are returned.
+    texts: unit simhash -> the copy groups (syndication ids; an article not yet grouped stands for itself)
+    of the *other* stored articles containing it. Copies of one text count once: a sentence is boilerplate
+    only when texts that are otherwise different share it (docs/dedup.md, "Boilerplate").
+    stock: units held by more than MAX_UNIT_POSTINGS stored articles (stock sentences, boilerplate for all).
+    """
+
+    texts: dict[int, frozenset[str]]
+    stock: frozenset[int]
+    group_of: dict[str, str]  # witness article -> its copy group
+
+
+def unit_witnesses(
+    con: duckdb.DuckDBPyConnection, article_id: str, unit_simhashes: Sequence[int]
+) -> UnitWitnesses:
+    """For each of these unit simhashes, the distinct texts (copy groups) of other stored articles with it.
+
+    Two index lookups: the unit keys, then the group rows of the articles found (primary key). Sources do
+    not matter: one outlet (or a folder of local files) can carry several copies of a text, and its
+    template is still shared by its otherwise different articles.
     """
     if not unit_simhashes:
-        return {}
+        return UnitWitnesses({}, frozenset(), {})
     # Two index lookups instead of one join: a join would scan core.articles (measured ~0.4 s at 1M rows).
     by_key: dict[int, list[int]] = {}
     for h in set(unit_simhashes):
@@ -251,41 +269,42 @@ def common_units(
         f"SELECT key32, article_id FROM core.unit_keys WHERE key32 IN ({_int_list(by_key)})"
     ).fetchall()
     # key32 stands for the full simhash (a collision among our own units maps to all of them)
-    hits = [(h, a) for k, a in rows for h in by_key.get(int(k), [])]
+    hits = [(h, a) for k, a in rows for h in by_key.get(int(k), []) if a != article_id]
     postings: dict[int, int] = {}
     for h, _ in hits:
         postings[int(h)] = postings.get(int(h), 0) + 1
-    # A sentence in very many articles (a stock phrase) is template for everyone, whatever the source.
-    stock = {h: n for h, n in postings.items() if n > MAX_UNIT_POSTINGS}
+    # A sentence in very many articles (a stock phrase) is boilerplate for everyone.
+    stock = frozenset(h for h, n in postings.items() if n > MAX_UNIT_POSTINGS)
     hits = [(h, a) for h, a in hits if int(h) not in stock]
-    others = {a for _, a in hits if a != article_id}
-    if not others:
-        return stock
-    # source is compared here, not in SQL, so that the primary-key lookup stays an index scan
-    same = {
-        r[0]
-        for r in con.execute(
-            f"SELECT article_id, source FROM core.articles WHERE article_id IN ({_str_list(sorted(others))})"
-        ).fetchall()
-        if r[1] == source
-    }
-    counts: dict[int, set[str]] = {}
+    others = sorted({a for _, a in hits})
+    group = dict.fromkeys(others, "")
+    if others:
+        group.update(
+            con.execute(
+                "SELECT article_id, syndication_id FROM core.article_groups "
+                f"WHERE article_id IN ({_str_list(others)})"
+            ).fetchall()
+        )
+    group_of = {a: g or a for a, g in group.items()}
+    texts: dict[int, set[str]] = {}
     for h, a in hits:
-        if a in same:
-            counts.setdefault(int(h), set()).add(a)
-    return {**stock, **{h: len(a) for h, a in counts.items()}}
+        texts.setdefault(int(h), set()).add(group_of[a])
+    return UnitWitnesses({h: frozenset(t) for h, t in texts.items()}, stock, group_of)
 
 
-def load_unit_simhashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, list[int]]:
-    """Stored unit simhashes of some articles, in unit order."""
+def load_units(
+    con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]
+) -> dict[str, tuple[list[int], frozenset[int]]]:
+    """Stored unit simhashes of some articles, in unit order, with those that were boilerplate when stored."""
     ids = list(dict.fromkeys(article_ids))
     if not ids:
         return {}
-    out: dict[str, list[int]] = {i: [] for i in ids}
-    for aid, hs in con.execute(
-        f"SELECT article_id, simhashes FROM core.article_units WHERE article_id IN ({_str_list(ids)})"
+    out: dict[str, tuple[list[int], frozenset[int]]] = {i: ([], frozenset()) for i in ids}
+    for aid, hs, bp in con.execute(
+        "SELECT article_id, simhashes, boilerplate FROM core.article_units "
+        f"WHERE article_id IN ({_str_list(ids)})"
     ).fetchall():
-        out[aid] = [int(h) for h in hs]
+        out[aid] = ([int(h) for h in hs], frozenset(int(h) for h in bp or ()))
     return out
 
 

@@ -20,8 +20,12 @@ CREATE TABLE IF NOT EXISTS core.dedup_state (
 -- verification loads a candidate's units with one primary-key lookup.
 CREATE TABLE IF NOT EXISTS core.article_units (
     article_id      VARCHAR PRIMARY KEY,
-    simhashes       UBIGINT[] NOT NULL
+    simhashes       UBIGINT[] NOT NULL,
+    -- the units that were learned boilerplate (shared by two or more otherwise different texts) when the
+    -- article was fingerprinted: a later article compared with this one leaves them out without a query
+    boilerplate     UBIGINT[] NOT NULL DEFAULT []
 );
+ALTER TABLE core.article_units ADD COLUMN IF NOT EXISTS boilerplate UBIGINT[] DEFAULT [];
 
 -- The sentence half of the candidate lookup: the top 32 bits of each distinct unit simhash, indexed. A copy
 -- shares sentences verbatim (same simhash) with its original. 32-bit keys keep the ART index shallow: cold
