@@ -274,6 +274,9 @@ def write_atomically(out: str, render: object) -> Path:
         raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
     tmp = Path(tmp_name)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the output is an ordinary file
         if isinstance(render, str):
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(render)
