@@ -1,9 +1,12 @@
 """Digest rendering: Digest record -> subject, plain text, HTML and the MIME message (pure, golden-tested).
 
 Everything shown comes from feeds and pages, so it is hostile input (RELIABILITY.md E26-E28):
-- HTML is rendered by Jinja2 with autoescape on; a link is an <a href> only when safe_href() accepts it
-  (http/https, a host, no credentials, no whitespace or control characters); otherwise the title is plain
-  text and the URL is not shown, so no client can turn it into a link either.
+- HTML is rendered by Jinja2 with autoescape on; a link is an <a href> only when safe_href() accepts it, and
+  safe_href() is the fetcher's own URL policy (newswatch/urlpolicy.py: http/https, ports 80/443, no
+  credentials, no loopback/private/link-local IP literals) plus no whitespace or control characters. Every
+  href goes through it, the unsubscribe link too. Otherwise the title is plain text followed by
+  "(link not shown: <reason>)" and the URL is not shown, so no client can turn it into a link either.
+  The demo serves on loopback, so its digest shows every link that way: honest about what a reader can open.
 - The plain-text part has control characters removed and whitespace collapsed (no forged lines).
 - The Subject is one line (CR/LF and controls removed), at most SUBJECT_MAX characters, RFC 2047 encoded
   by the email package when not ASCII. Recipients are parsed as addresses; anything else is refused.
@@ -23,11 +26,11 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import jinja2
 
 from newswatch.models import Digest, DigestArticle, DigestItem
+from newswatch.urlpolicy import link_refusal
 
 SUBJECT_MAX = 120
 TITLE_MAX = 300
@@ -68,21 +71,20 @@ def clean_line(value: str | None, limit: int = TITLE_MAX) -> str:
 
 
 def safe_href(url: str | None) -> str | None:
-    """The URL if it may become a clickable link: http(s), a host, no credentials, no spaces or controls."""
-    if not url or len(url) > 2048:
-        return None
-    if any(ch.isspace() or _CONTROL.match(ch) for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    if "@" in parts.netloc or "\\" in url:
+    """The URL if it may become a clickable link under the fetcher's URL policy (newswatch/urlpolicy.py)."""
+    if url is None or link_refusal(url) is not None or _CONTROL.search(url):
         return None
     return url
+
+
+def url_note(url: str | None) -> str:
+    """'' for a link that is shown, else 'link not shown: <why>' (never the URL itself)."""
+    if safe_href(url) is not None:
+        return ""
+    reason = link_refusal(url) or "address contains control characters"
+    if " is loopback" in reason or " is private" in reason:
+        reason += " (a local address, such as the demo's server)"
+    return f"link not shown: {reason}"
 
 
 def message_domain(sender: str) -> str:
@@ -144,7 +146,7 @@ def _article_view(a: DigestArticle) -> dict[str, object]:
         "source": clean_line(a.source, 120) or "unknown source",
         "date": _fmt_date(a.published_at),
         "href": safe_href(a.url),
-        "url_note": "" if safe_href(a.url) else "link not shown: not a plain http(s) address",
+        "url_note": url_note(a.url),
     }
 
 

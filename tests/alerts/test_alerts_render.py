@@ -123,7 +123,8 @@ def test_e26_text_part_is_plain_and_has_no_unsafe_links():
     assert '1. <script>alert("t")</script> Police chiefs Bcc: spy@evil.example' in r.text
     assert "Summary & more" in r.text and "&amp;" not in r.text  # plain, not HTML-escaped
     assert "javascript:" not in r.text and "user:pass" not in r.text and "data:" not in r.text
-    assert "(link not shown: not a plain http(s) address)" in r.text
+    assert "(link not shown: scheme 'javascript' is not allowed (only http and https))" in r.text
+    assert "(link not shown: scheme 'data' is not allowed (only http and https))" in r.text
     assert "\r" not in r.text and all(not line.startswith("Bcc:") for line in r.text.splitlines())
 
 
@@ -146,6 +147,18 @@ def test_e26_text_part_is_plain_and_has_no_unsafe_links():
         "https://example.org/\x00",
         "",
         None,
+        # what the fetch guard refuses is never a link either (issue 8 §4): same policy, decided once
+        "http://169.254.169.254/latest/meta-data/iam/",
+        "http://127.0.0.1:22/x",
+        "http://[fe80::1]/x",
+        "http://127.0.0.1/x",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://10.0.0.5/intranet",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[2001:db8::1]:8080/p",
+        "https://news.example.org:8443/x",
+        "http://news.example.org:22/x",
     ],
 )
 def test_e26_safe_href_refuses(url):
@@ -153,10 +166,68 @@ def test_e26_safe_href_refuses(url):
 
 
 @pytest.mark.parametrize(
-    "url", ["https://news.sky.com/story/x-1", "HTTP://Example.org/a?b=1&c=2#f", "http://[2001:db8::1]:8080/p"]
+    "url",
+    ["https://news.sky.com/story/x-1", "HTTP://Example.org/a?b=1&c=2#f", "http://[2606:4700::1111]/p",
+     "https://news.example.org:443/x", "http://93.184.216.34/a"],
 )
 def test_e26_safe_href_accepts_web_links(url):
     assert safe_href(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/latest/meta-data/iam/", "http://127.0.0.1:22/x", "http://[fe80::1]/x",
+     "https://news.example.org:8443/x", "http://u:p@news.example.org/", "javascript:alert(1)"],
+)
+def test_digest_links_follow_the_fetch_guard(url):
+    from extractors.netguard import check_url
+    from newswatch.errors import BlockedError
+
+    with pytest.raises(BlockedError):  # the fetcher refuses it (its default policy) ...
+        check_url(url, allow_private=False)
+    assert safe_href(url) is None  # ... so the digest does not link it
+
+
+def test_refused_links_are_plain_text_with_the_reason_in_both_parts():
+    # the links of issue 8 §4: refused by the fetch guard, they were clickable digest items
+    refused = {
+        "http://169.254.169.254/latest/meta-data/iam/": "169.254.169.254 is link-local",
+        "http://127.0.0.1:22/x": "127.0.0.1 is loopback (a local address, such as the demo's server)",
+        "http://[fe80::1]/x": "fe80::1 is link-local",
+        "https://news.example.org:8443/x": "port 8443 is not allowed (only 80 and 443)",
+    }
+    urls = list(refused)
+    d = digest_of(
+        DigestItem(
+            story_id="s1",
+            title="Metadata story",
+            lead=article("a1", "Metadata story", urls[0]),
+            others=tuple(article(f"a{i}", f"Other {i}", u, source=f"Outlet {i}") for i, u in enumerate(urls[1:], 2)),
+            copies=0,
+            outlets=4,
+            summary="",
+        ),
+        DigestItem("s2", "Fine story", article("b1", "Fine story", "https://news.example.org/fine"), (), 0, 1, ""),
+    )
+    r = render_digest(d, recipients=["desk@example.org"], unsubscribe_url="http://127.0.0.1:8080/unsubscribe")
+    p = _Tags()
+    p.feed(r.html)
+    assert p.hrefs == ["https://news.example.org/fine"]  # the one allowed link; no unsubscribe link either
+    for url, reason in refused.items():
+        assert url not in r.html and url not in r.text
+        assert f"(link not shown: {reason})" in r.html.replace("&#39;", "'")
+        assert f"(link not shown: {reason})" in r.text
+    assert "https://news.example.org/fine" in r.text
+    assert "127.0.0.1:8080" not in r.text and parse(r.message)["List-Unsubscribe"] is None
+
+
+def test_the_demo_digest_says_its_loopback_links_are_not_shown(tmp_path):
+    """The demo serves on 127.0.0.1 (allow_private_networks): its digest names the reason instead of linking."""
+    url = "http://127.0.0.1:18731/news/rotherham-1.html"
+    d = digest_of(DigestItem("s1", "Demo story", article("a1", "Demo story", url), (), 0, 1, "A summary."))
+    r = render_digest(d, recipients=["desk@example.org"])
+    assert "<a href" not in r.html and url not in r.html and url not in r.text
+    assert "(link not shown: 127.0.0.1 is loopback (a local address, such as the demo&#39;s server))" in r.html
 
 
 # ---- E27: the Subject -----------------------------------------------------------------------------------
