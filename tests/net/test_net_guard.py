@@ -184,3 +184,12 @@ def test_literal_is_not_resolved():
 
 def test_system_resolver_on_localhost():
     assert "127.0.0.1" in system_resolver("localhost", 80) or "::1" in system_resolver("localhost", 80)
+
+
+def test_the_guard_and_the_digest_share_one_url_policy():
+    # issue 8 §4: decided once, in the kernel; the fetcher's static checks are the policy module's own
+    from newswatch import urlpolicy
+
+    assert check_url is urlpolicy.check_url and ip_refusal is urlpolicy.ip_refusal
+    assert urlpolicy.link_refusal("http://169.254.169.254/latest/meta-data/") == "169.254.169.254 is link-local"
+    assert urlpolicy.link_refusal("https://news.example.org/a") is None
