@@ -181,7 +181,7 @@ def sql(db: str | None, fmt: str, max_width: int, query_file: str | None, query:
     """
     import duckdb
 
-    from warehouse.db import connect
+    from warehouse.db import connect_reader
 
     if query_file is not None and query is not None:
         raise UserError("give the query either as QUERY or with --file, not both")
@@ -194,7 +194,7 @@ def sql(db: str | None, fmt: str, max_width: int, query_file: str | None, query:
     title = _query_title(query) if source is not None else None
     if not query.strip() or not _strip_comments(query).strip():
         raise UserError(f"{source or 'the query'} holds no SQL statement")
-    con = connect(_db(db), read_only=True)
+    con = connect_reader(_db(db))  # its read copy while a run holds the file (docs/trends.md)
     try:
         try:
             cur = con.execute(query)

@@ -375,8 +375,8 @@ def connect_reader(
     con.close()
     try:
         connect(p, lock_timeout_s=0).close()
-    except WarehouseLockedError:
-        pass  # a run has the file now (and applies the schema itself)
+    except WarehouseError:
+        pass  # a run has the file now (and applies the schema itself), or it cannot be written: read what is there
     return _open_live_or_copy(p, lock_timeout_s)[0]
 
 

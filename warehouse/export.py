@@ -106,11 +106,11 @@ def export_parquet(con: duckdb.DuckDBPyConnection, dest: str | os.PathLike[str])
                     while part in cols:
                         part = "_" + part
                     # strftime of a TIMESTAMPTZ follows the session time zone: partition by the UTC month
-                    month = (f"strftime(timezone('UTC', {date_col}), '%Y-%m')" if "WITH TIME ZONE" in
-                             _type(con, relation, date_col) else f"strftime({date_col}, '%Y-%m')")
+                    month = (f"strftime(timezone('UTC', \"{date_col}\"), '%Y-%m')" if "WITH TIME ZONE" in
+                             _type(con, relation, date_col) else f"strftime(\"{date_col}\", '%Y-%m')")
                     con.execute(
-                        f"COPY (SELECT *, {month} AS {part} FROM {relation}) TO '{out}' "
-                        f"(FORMAT parquet, PARTITION_BY ({part}), WRITE_PARTITION_COLUMNS false)"
+                        f"COPY (SELECT *, {month} AS \"{part}\" FROM {relation}) TO '{out}' "
+                        f"(FORMAT parquet, PARTITION_BY (\"{part}\"), WRITE_PARTITION_COLUMNS false)"
                     )
                     if rows == 0:
                         out.mkdir(exist_ok=True)
