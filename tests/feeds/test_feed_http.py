@@ -184,3 +184,19 @@ def test_a_feed_cut_off_mid_gzip_is_a_failed_poll_not_a_shorter_feed(srv: Script
     st, n = poll_once(con, srv.url("/cut.xml"), T0)
     assert (st.last_status, n) == ("error", 0)
     assert "cut off" in (st.last_detail or "")
+
+
+def test_a_feed_on_a_refused_port_is_recorded_as_failed_because_the_host_is_unreachable(
+        con: duckdb.DuckDBPyConnection) -> None:
+    # issue 8 §3: the reason read "robots.txt: connection failed", blaming robots.txt for a host that is down
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    st, n = poll_once(con, f"http://127.0.0.1:{port}/feed.xml", T0)
+    assert (st.last_status, n) == ("error", 0)
+    assert st.consecutive_failures == 1
+    assert (st.last_detail or "").startswith(f"host 127.0.0.1:{port} unreachable (connection refused)"), st.last_detail
+    assert "robots" not in (st.last_detail or "")
