@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from extractors.facts.entities import ArticleEntities
@@ -40,7 +42,47 @@ _PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "ORG", "we": 
 _PERSON_ROLES = (
     r"MP|minister|mayor|whistleblower|officer|lawyer|solicitor|barrister|judge|chief|director|commissioner|"
     r"councillor|campaigner|victim|survivor|mother|father|teacher|doctor|professor|analyst|detective|inspector|"
-    r"president|chairman|chairwoman|chair|secretary|leader|constable|superintendent|author|founder"
+    r"president|chairman|chairwoman|chair|secretary|leader|constable|superintendent|author|founder|"
+    r"senator|governor|congressman|congresswoman|lawmaker|candidate|nominee|front-?runner|businessman|"
+    r"businesswoman|billionaire|mogul|neurosurgeon|surgeon|attorney|prosecutor|sheriff|strategist|adviser|"
+    r"advisor|pollster|host|anchor|activist|executive|CEO|pastor|rabbi|bishop|veteran|star|actor|actress|"
+    r"singer|rapper|comedian|manager|chairperson|ambassador|diplomat|general|justice|premier|chancellor|"
+    r"economist|researcher|scientist|writer|journalist|reporter|columnist|commentator|republican|democrat|"
+    r"independent|politician|wife|husband|son|daughter|brother|sister|man|woman"
+)
+# role nouns that say which pronoun fits
+_ROLE_GENDER = {
+    "congresswoman": "f", "chairwoman": "f", "businesswoman": "f", "actress": "f", "mother": "f", "wife": "f",
+    "daughter": "f", "sister": "f", "woman": "f", "spokeswoman": "f", "congressman": "m", "chairman": "m",
+    "businessman": "m", "father": "m", "husband": "m", "son": "m", "brother": "m", "man": "m", "spokesman": "m",
+}
+_PRONOUN_GENDER = {"he": "m", "she": "f"}
+# Common first names (US and UK news) that tell a pronoun which person it can be.
+_FEMALE_NAMES = set(
+    "mary patricia jennifer linda elizabeth barbara susan jessica sarah karen nancy lisa betty margaret sandra "
+    "ashley kimberly emily donna michelle dorothy carol amanda melissa deborah stephanie rebecca sharon laura "
+    "cynthia kathleen amy shirley angela helen anna brenda pamela nicole emma samantha katherine christine "
+    "debra rachel catherine carolyn janet ruth maria heather diane virginia julie joyce victoria olivia kelly "
+    "christina lauren joan evelyn judith megan cheryl andrea hannah martha jacqueline frances gloria ann "
+    "teresa kathryn sara janice jean alice madison doris abigail julia judy grace denise amber marilyn "
+    "beverly danielle theresa sophia marie diana brittany natalie isabella charlotte rose alexis kayla "
+    "hillary carly nikki sarah michele elizabeth nancy dianne kirsten tammy kellyanne ivanka melania chelsea "
+    "huma hope kelly jill tulsi debbie donna kamala condoleezza madeleine ruth sonia elena loretta susana "
+    "jeanne jane joni katie meghan megyn mika dana greta cecile ana jayne angie alexis theresa "
+    "nicola yvette harriet priti liz penny andrea jacinda angela ursula marine christine".split()
+)
+_MALE_NAMES = set(
+    "james robert john michael william david richard joseph thomas charles christopher daniel matthew anthony "
+    "mark donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey "
+    "ryan jacob gary nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory "
+    "alexander frank patrick raymond jack dennis jerry tyler aaron jose adam nathan henry douglas zachary "
+    "peter kyle ethan walter noah jeremy christian keith roger terry gerald harold sean austin carl arthur "
+    "lawrence dylan jesse jordan bryan billy joe bruce gabriel logan albert willie alan juan wayne elijah "
+    "randy roy vincent ralph eugene russell bobby mason philip louis barack bernie ted marco jeb ben chris "
+    "mike rand rick lindsey bill al joe tim mitch harry newt rudy reince corey jared reince sean jim tom "
+    "dick jimmy lyndon ronald gerald herbert franklin dwight hugh boris keir rishi nigel jeremy gordon tony "
+    "emmanuel vladimir xi angus dan doug greg jake jon josh luke matt nick pete phil ron sam steve will "
+    "martin mario kasich ed fred glenn rush karl newt elijah jamie bobby".split()
 )
 _ROLE_NOUNS = (
     r"spokes(?:wo)?man|spokesperson|representative|source|sources|official|officials|statement|report|summary|"
@@ -167,6 +209,7 @@ class _Speakers:
         self.text = text
         self.ents = ents
         self.last_speaker: tuple[str, str, str] | None = None
+        self.last_quote_end = -(10**9)
         spans = sorted(quoted)
         starts = [a for a, _ in spans]
 
@@ -179,24 +222,33 @@ class _Speakers:
             (m for m in ents.mentions if not inside(m.start)), key=lambda m: m.start
         )
         self.starts = [m.start for m in self.mentions]
+        self.gender = _genders(text, self.mentions)
+        self._surnames: dict[str, str] | None = None
 
     def in_range(self, a: int, b: int) -> list[EntityMention]:
         lo = bisect.bisect_left(self.starts, a)
         hi = bisect.bisect_left(self.starts, b)
         return [m for m in self.mentions[lo:hi] if m.end <= b]
 
-    def antecedent(self, pos: int, want: str) -> tuple[str, str, str, int] | None:
-        """First entity of the nearest sentence before pos that names one of the wanted type."""
+    def antecedent(self, pos: int, want: str, gender: str | None = None) -> tuple[str, str, str, int] | None:
+        """First entity of the nearest sentence before pos that names one of the wanted type (and, for a
+        person, of a gender compatible with the pronoun or role: "she" is not Donald Trump)."""
         hi = bisect.bisect_left(self.starts, pos)
-        last = next((m for m in reversed(self.mentions[:hi]) if m.end <= pos and (want == "ANY" or m.entity_type == want)), None)
+
+        def ok(m: EntityMention) -> bool:
+            if m.end > pos or (want != "ANY" and m.entity_type != want):
+                return False
+            return gender is None or self.gender.get(m.entity, gender) == gender
+
+        last = next((m for m in reversed(self.mentions[:hi]) if ok(m)), None)
         if last is None:
             return None
         s0 = _sentence_start(self.text, last.start, 0)
         lo = bisect.bisect_left(self.starts, s0)
-        first = next(m for m in self.mentions[lo:hi] if m.end <= pos and (want == "ANY" or m.entity_type == want))
+        first = next(m for m in self.mentions[lo:hi] if ok(m))
         return first.entity, first.surface, first.entity_type, first.start
 
-    def from_clause(self, a: int, b: int, quote_pos: int) -> tuple[str, str, str] | None:
+    def from_clause(self, a: int, b: int, quote_pos: int, before_verb: bool = False) -> tuple[str, str, str] | None:
         """Speaker named in text[a:b] (an attribution clause): entity, pronoun or role."""
         clause = self.text[a:b]
         lead = _LEAD_IN.match(clause)
@@ -204,10 +256,25 @@ class _Speakers:
             a += lead.end()
             clause = self.text[a:b]
         ms = self.in_range(a, b)
+        # "Asked by Stephanopoulos about Trump's criticism, Carson said" / "..., she replied": the subject is
+        # after the last comma of the clause, when something is there
+        comma = clause.rstrip(" ,:;").rfind(",")
+        if comma > 0 and before_verb:
+            tail = clause[comma + 1 :].strip(" ,:;")
+            tail_end = a + len(clause.rstrip(" ,:;"))
+            tail_persons = [m for m in ms if m.start >= a + comma and m.entity_type == "PERSON"]
+            # only a bare name after the comma: ", a spokesman for House Speaker Paul Ryan," is an appositive
+            if tail_persons and tail_persons[-1].end >= tail_end - 1 and _words(tail) <= 4:
+                return tail_persons[-1].entity, tail_persons[-1].surface, "PERSON"
+            if tail.casefold() in ("he", "she"):
+                return self.pronoun(tail.casefold(), quote_pos, a)
         # a full name beats a stray one-word PERSON ("Director for Major Investigations, Steve Noonan")
         persons = sorted((m for m in ms if m.entity_type == "PERSON"), key=lambda m: len(m.entity.split()) < 2)
         if persons:
             return persons[0].entity, persons[0].surface, "PERSON"
+        named = self.unlabelled_name(a, b, ms)
+        if named:
+            return named
         stripped = clause.strip(" ,:;").strip()
         first_word = stripped.split()[0].casefold() if stripped.split() else ""
         if first_word in _PRONOUNS and (len(stripped.split()) <= 4 or stripped.casefold() == first_word):
@@ -218,7 +285,7 @@ class _Speakers:
             det = role.group("det").lower()
             noun = role.group("noun")
             if det == "the" and re.fullmatch(_PERSON_ROLES, noun, re.IGNORECASE):
-                ante = self.antecedent(a + role.start(), "PERSON")
+                ante = self.antecedent(a + role.start(), "PERSON", _ROLE_GENDER.get(noun.casefold()))
                 if ante:
                     return ante[:3]
             phrase = " ".join(role.group(0).split())
@@ -231,12 +298,58 @@ class _Speakers:
                 return self.pronoun(w, quote_pos, a)
         return None
 
+    def unlabelled_name(self, a: int, b: int, ms: list[EntityMention]) -> tuple[str, str, str] | None:
+        """A person NER did not tag as one, in a short attribution clause: a known person's surname tagged as
+        something else or not at all ("Cummings said"), or a capitalised first name and surname outside
+        every other entity ("Concord resident Whit Symms said")."""
+        clause = self.text[a:b]
+        if _words(clause) > 8:
+            return None
+        surnames = self.surnames
+        runs = list(_NAME_RUN.finditer(clause))
+        for r in reversed(runs):
+            toks = r.group(0).split()
+            if toks[0].casefold() in _NOT_NAME_WORDS:
+                toks = toks[1:]
+            if not toks:
+                continue
+            last = re.sub(r"[’']s$", "", toks[-1]).casefold()
+            if last in surnames:
+                return surnames[last], " ".join(toks), "PERSON"
+            start = a + r.start()
+            if len(toks) >= 2 and not any(m.start < a + r.end() and start < m.end and m.entity_type != "PERSON" and
+                                          m.surface.split()[-1] == toks[-1] for m in ms):
+                if toks[0].casefold() in _FEMALE_NAMES | _MALE_NAMES:
+                    return " ".join(toks), " ".join(toks), "PERSON"
+        return None
+
+    @property
+    def surnames(self) -> dict[str, str]:
+        if self._surnames is None:
+            by_last: dict[str, set[str]] = defaultdict(set)
+            for m in self.mentions:
+                if m.entity_type == "PERSON" and len(m.entity.split()) >= 2:
+                    by_last[m.entity.split()[-1].casefold()].add(m.entity)
+            self._surnames = {k: next(iter(v)) for k, v in by_last.items() if len(v) == 1}
+        return self._surnames
+
     def pronoun(self, word: str, quote_pos: int, clause_pos: int) -> tuple[str, str, str] | None:
         want = _PRONOUNS[word]
         if want == "ORG" and self.last_speaker is not None and self.last_speaker[2] != "PERSON":
             return self.last_speaker  # "It grimly concluded": the report or body quoted just before
         pos = min(quote_pos, clause_pos)
-        ante = self.antecedent(pos, want)
+        gender = _PRONOUN_GENDER.get(word)
+        last = self.last_speaker
+        if (
+            want == "PERSON"
+            and last is not None
+            and last[2] == "PERSON"
+            and pos - self.last_quote_end < _RECENT_SPEAKER_CHARS
+            and (gender is None or self.gender.get(last[0], gender) == gender)
+        ):
+            # '"...," he continued.' after a quote of Carson's is Carson, not the interviewer named in between
+            return last
+        ante = self.antecedent(pos, want, gender)
         if want == "PERSON":
             role = None
             for r in _ROLE_RE.finditer(self.text, max(0, pos - 600), pos):
@@ -253,6 +366,42 @@ class _Speakers:
             any_ante = self.antecedent(pos, "ANY")
             ante = any_ante[:3] if any_ante else None
         return ante
+
+
+# A pronoun refers to the previous quote's speaker when that quote ended this close before (about two paragraphs).
+_RECENT_SPEAKER_CHARS = 0
+_NAME_RUN = re.compile(r"(?<![\w’'])[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+){0,2}")
+_NOT_NAME_WORDS = {"but", "and", "the", "a", "an", "mr", "mrs", "ms", "dr", "sen", "rep", "gov", "then", "when",
+                   "in", "on", "at", "as", "so", "yet", "also", "later", "earlier", "meanwhile", "today"}
+
+
+def _genders(text: str, mentions: Sequence[EntityMention]) -> dict[str, str]:
+    """'m' or 'f' for the people of an article whose gender the text shows: a title (Mr, Mrs, Ms), a common
+    first name, else the majority of the first he/his/him or she/her that follows a mention of them alone
+    in its sentence (before another person is named)."""
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    persons = [m for m in mentions if m.entity_type == "PERSON"]
+    for i, m in enumerate(persons):
+        title = re.match(r"(Mr|Mrs|Ms|Miss|Sir|Dame|Lady|Lord)\b", m.surface)
+        if title:
+            votes[m.entity]["m" if title.group(1) in ("Mr", "Sir", "Lord") else "f"] += 3
+        nxt = persons[i + 1].start if i + 1 < len(persons) else len(text)
+        window = text[m.end : min(nxt, m.end + 200)]
+        pr = re.search(r"\b(he|his|him|himself|she|her|hers|herself)\b", window, re.IGNORECASE)
+        if pr:
+            votes[m.entity]["m" if pr.group(1).casefold().startswith("h") and pr.group(1).casefold() not in ("her", "hers", "herself") else "f"] += 1
+    out = {}
+    for p in {m.entity for m in persons}:
+        first = p.split()[0].casefold() if len(p.split()) > 1 else ""
+        if first in _FEMALE_NAMES:
+            out[p] = "f"
+        elif first in _MALE_NAMES:
+            out[p] = "m"
+        elif votes[p]:
+            (g, n), *rest = votes[p].most_common()
+            if not rest or n > rest[0][1]:
+                out[p] = g
+    return out
 
 
 def _find_before(text: str, span: _Span, para_start: int) -> tuple[int, int] | None:
@@ -299,6 +448,12 @@ _AFTER_RE = re.compile(
 )
 
 
+_AFTER_APPOSITIVE_RE = re.compile(
+    r"^[\s,;–—-]*(?P<name>(?:[A-Z][\w.’'-]*\s+){0,4}[A-Z][\w’'-]+)\s*,[^.!?" + _DQ + r"]{1,200}?,\s*"
+    r"(?P<verb>" + _SPEECH_AFTER + r")\b"
+)
+
+
 def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int] | None:
     """The attribution right after a closed quote: '"...," he added.', '"...," said Mr X', '"...," X said'."""
     if not span.closed:
@@ -308,6 +463,10 @@ def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int] | None
     limit = after_start + nxt.start() if nxt else para_end
     m = _AFTER_RE.match(text[after_start:limit])
     if not m:
+        # '"...," Robert McDuff, attorney for one of four groups to file suit, said in a statement.'
+        m = _AFTER_APPOSITIVE_RE.match(text[after_start:limit])
+        if m:
+            return after_start + m.start("name"), after_start + m.end("name")
         return None
     if m.group("pre").strip():
         return after_start + m.start("pre"), after_start + m.end("pre")
@@ -358,7 +517,7 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
                 a.closed
                 and a.para == b.para
                 # '"Part one," he said. "Part two."': the first part ends in a comma (inside or after the mark)
-                and (text[a.start : a.end].rstrip().endswith(",") or re.match(r"^\s*[,–—]", between))
+                and (text[a.start : a.end].rstrip()[-1:] in (",", "?", "!") or re.match(r"^\s*[,–—]", between))
                 and not a.single
                 and not b.single
                 and 0 < _words(between) <= 16
@@ -402,7 +561,7 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             clause = _find_before(masked, first, para_start)
             inv = _inverted(masked, first, para_start)
             if clause:
-                speaker = speakers.from_clause(clause[0], clause[1], first.start)
+                speaker = speakers.from_clause(clause[0], clause[1], first.start, before_verb=True)
             if inv and (speaker is None or speaker[2] != "PERSON"):
                 # a named person before the verb wins; otherwise the inverted subject ("says a report")
                 speaker = speakers.from_clause(inv[0], inv[1], first.start) or speaker
@@ -413,6 +572,8 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             if clause:
                 speaker = speakers.from_clause(clause[0], clause[1], first.start)
         opens_para = text[para_start : first.start].strip() in tuple(_DQ)
+        if speaker is None and first.para == prev_para:
+            speaker = prev_speaker  # '"Have I started?" Sanders replied. "Look, the answer is yes."'
         if speaker is None and opens_para and first.para - prev_para == 1:
             speaker = prev_speaker  # a quote paragraph right after a quote: same speaker
         if speaker is None and opens_para and first.para > 0 and first.para - 1 not in quote_paras:
@@ -421,7 +582,7 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             s0 = _sentence_start(text, pb - 1, pa)
             verbs = list(_SPEECH_RE.finditer(masked[s0:pb]))
             if verbs:
-                speaker = speakers.from_clause(s0, s0 + verbs[0].start(), first.start)
+                speaker = speakers.from_clause(s0, s0 + verbs[0].start(), first.start, before_verb=True)
         if speaker is None and opens_para and first.para - prev_para <= 2:
             speaker = prev_speaker
         sentence_end = _sentence_end(text, first.start, para_end)
@@ -439,5 +600,6 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
         if speaker is not None:
             prev_speaker = speaker
             speakers.last_speaker = speaker
+            speakers.last_quote_end = lq.parts[-1].end
         prev_para = lq.parts[-1].para
     return out
