@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,160 @@ def run_ingest(db: Path, folder: Path, env: dict | None = None, timeout: float =
                           env={**os.environ, **(env or {})})
 
 
+# The real `newswatch ingest`, started through a probe that reports the run's progress on a pipe: the start of
+# the process (before any import), every corpus file it opens, every log line of the pipeline's stages, and in
+# the warehouse every connection, transaction start, bulk insert, COMMIT (just before it executes) and closed
+# writer window. Nothing is mocked: the probe wraps warehouse.db's functions around the real ones before the
+# CLI imports them. NWTEST_KILL_AT="kind:n" arms at the n-th event of that kind; from then on the next event
+# of any thread blocks for good, so a kill sent after the armed event lands between it and the next one,
+# never after the run is over. NWTEST_PAUSE_AT=kind waits for one byte on NWTEST_ACK_FD after each such event.
+PROBE = r"""
+import os, sys, threading
+fd = int(os.environ["NWTEST_EVENTS_FD"])
+kill_kind, _, kill_n = os.environ.get("NWTEST_KILL_AT", "").partition(":")
+kill_n = int(kill_n or 0)
+pause_kind = os.environ.get("NWTEST_PAUSE_AT", "")
+ack_fd = int(os.environ.get("NWTEST_ACK_FD", "-1"))
+corpus = os.environ["NWTEST_CORPUS"]
+lock = threading.RLock()
+seen = {}
+armed = False
+
+def emit(kind, detail=""):
+    global armed
+    with lock:
+        blocked = armed
+        n = seen[kind] = seen.get(kind, 0) + 1
+        hit = not armed and kind == kill_kind and n == kill_n
+        armed = armed or hit
+        os.write(fd, f"{kind} {n} {detail}{' ARMED' if hit else ''}\n".encode())
+    if blocked:
+        threading.Event().wait()
+    if kind == pause_kind and os.read(ack_fd, 1) != b"+":
+        os._exit(3)
+
+emit("start")
+
+def audit(event, args):
+    if event == "open" and isinstance(args[0], str) and args[0].startswith(corpus):
+        emit("open", os.path.basename(args[0]))
+
+sys.addaudithook(audit)
+
+import contextlib, logging
+import warehouse.db as db
+
+real_connect, real_session, real_transaction, real_insert = db.connect, db.session, db.transaction, db.insert_rows
+depth = {}
+
+def connect(*a, **k):
+    emit("connect", "read" if k.get("read_only") else "write")
+    return real_connect(*a, **k)
+
+@contextlib.contextmanager
+def session(*a, **k):
+    with real_session(*a, **k) as con:
+        yield con
+    emit("closed")
+
+@contextlib.contextmanager
+def transaction(con):
+    outer = not depth.get(id(con))
+    if outer:
+        emit("begin")
+    depth[id(con)] = depth.get(id(con), 0) + 1
+    cm = real_transaction(con)
+    c = cm.__enter__()
+    try:
+        yield c
+    except BaseException:
+        depth[id(con)] -= 1
+        if not cm.__exit__(*sys.exc_info()):
+            raise
+        return
+    depth[id(con)] -= 1
+    if outer:
+        emit("commit")
+    cm.__exit__(None, None, None)
+
+def insert_rows(con, table, rows, **kw):
+    emit("insert", table)
+    return real_insert(con, table, rows, **kw)
+
+db.connect, db.session, db.transaction, db.insert_rows = connect, session, transaction, insert_rows
+
+class Progress(logging.Handler):
+    def emit(self, record):
+        emit("log", record.getMessage().split()[0] if record.getMessage() else "")
+
+logging.getLogger("flows").addHandler(Progress(logging.INFO))
+logging.getLogger("flows").setLevel(logging.INFO)
+
+from newswatch.cli import main
+sys.argv = ["newswatch", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as e:
+    emit("end", str(e.code))
+    raise
+emit("end", "0")
+"""
+KINDS = ("start", "open", "log", "connect", "begin", "insert", "commit", "closed")
+
+
+@dataclass
+class ProbedRun:
+    returncode: int
+    events: list[tuple[str, int, str]]  # (kind, n of that kind, detail)
+    armed: tuple[str, int] | None  # the event the kill was armed at
+    stderr: str
+
+    @property
+    def finished(self) -> bool:
+        return any(k == "end" for k, _, _ in self.events)  # main() returned (the probe blocks it after a kill point)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for k, _, _ in self.events if k == kind)
+
+
+def probed_ingest(db: Path, folder: Path, tmp: Path, *, kill_at: tuple[str, int] | None = None,
+                  kill_delay_s: float = 0.0, batch_size: int = 3,
+                  on_pause: Callable[[tuple[str, int, str]], None] | None = None, pause_at: str = "") -> ProbedRun:
+    """Run the real CLI under PROBE. With kill_at, SIGKILL it kill_delay_s after that event (the probe holds it
+    at the next event, so the kill always lands inside the run); on_pause is called at each pause_at event."""
+    r, w = os.pipe()
+    ack_r, ack_w = os.pipe()
+    env = {**os.environ, "NWTEST_EVENTS_FD": str(w), "NWTEST_ACK_FD": str(ack_r), "NWTEST_CORPUS": str(folder),
+           "NWTEST_KILL_AT": f"{kill_at[0]}:{kill_at[1]}" if kill_at else "", "NWTEST_PAUSE_AT": pause_at}
+    errf = tmp / f"stderr-{time.monotonic_ns()}.txt"
+    with errf.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-c", PROBE, *ingest_cmd(db, folder, batch_size)[3:]], cwd=REPO,
+                                env=env, pass_fds=(w, ack_r), stdout=subprocess.DEVNULL, stderr=err)
+    os.close(w)
+    os.close(ack_r)
+    events: list[tuple[str, int, str]] = []
+    armed = None
+    try:
+        with os.fdopen(r, "r", encoding="utf-8") as lines:
+            for line in lines:  # ends when the process (and with it the write end) is gone
+                kind, n, *rest = line.split()
+                events.append((kind, int(n), " ".join(x for x in rest if x != "ARMED")))
+                if rest and rest[-1] == "ARMED":
+                    armed = (kind, int(n))
+                    time.sleep(kill_delay_s)
+                    proc.send_signal(signal.SIGKILL)
+                if kind == pause_at and on_pause is not None:
+                    on_pause(events[-1])
+                    os.write(ack_w, b"+")
+        proc.wait(timeout=300)
+    finally:
+        os.close(ack_w)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    return ProbedRun(proc.returncode, events, armed, errf.read_text(encoding="utf-8", errors="replace"))
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("corpus") / "docs"
@@ -52,33 +208,64 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Row counts after one uninterrupted ingest of the corpus, and how long that ingest took."""
-    db = tmp_path_factory.mktemp("ref") / "ref.duckdb"
-    t = time.monotonic()
-    p = run_ingest(db, corpus)
-    elapsed = time.monotonic() - t
-    assert p.returncode == 0, p.stderr
-    return {"counts": counts(str(db)), "seconds": elapsed}
+    """Row counts after one uninterrupted ingest of the corpus, and the progress events that run reported."""
+    tmp = tmp_path_factory.mktemp("ref")
+    run = probed_ingest(tmp / "ref.duckdb", corpus, tmp)
+    assert run.returncode == 0 and run.finished, run.stderr
+    return {"counts": counts(str(tmp / "ref.duckdb")), "run": run}
+
+
+def test_the_probe_reports_progress_through_the_whole_run(reference: dict) -> None:
+    """The kill points below are only as good as the progress the probe sees: all of loading and every batch."""
+    run: ProbedRun = reference["run"]
+    assert run.events[0][0] == "start" and run.finished
+    assert run.count("open") >= 36  # every corpus file is read
+    assert run.count("commit") >= 12 and run.count("insert") >= 12 * 2  # 36 files in batches of 3
+    assert run.count("begin") == run.count("commit")
+    assert run.count("log") >= 12  # the pipeline's stage lines ("loading 3 article(s)", ...)
+    first_commit = next(i for i, e in enumerate(run.events) if e[0] == "commit")
+    last_commit = max(i for i, e in enumerate(run.events) if e[0] == "commit")
+    assert first_commit < len(run.events) // 2 < last_commit  # batches are committed throughout, not at the end
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_kill_9_at_random_points_then_rerun_loses_and_duplicates_nothing(corpus: Path, reference: dict,
                                                                         tmp_path: Path) -> None:
     db = tmp_path / "killed.duckdb"
     rng = random.Random(20261122)
-    kills = 0
-    for _ in range(20):
-        proc = subprocess.Popen(ingest_cmd(db, corpus), cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        # anywhere from start-up (imports, schema) to near the end of a whole run, measured on this machine;
-        # a run that finishes first is fine
-        try:
-            proc.wait(timeout=rng.uniform(0.5, 0.95 * reference["seconds"]))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            kills += 1
-    assert kills >= 10, "the kill points were all too late to test anything"
+    # every kind of point in turn: start-up (imports), reading the files, the stages' progress, opening the
+    # warehouse, inside a batch's transaction, at its COMMIT, after a writer window closed
+    plan = [k for k in KINDS if k != "start"] * 3
+    plan = ["start"] + plan[: 19]
+    rng.shuffle(plan)
+    last = reference["run"]
+    kills: list[tuple[str, int, str]] = []
+    attempts = 0
+    while plan:
+        attempts += 1
+        assert attempts <= 60, f"could not place the kills {plan} inside the runs: {kills}"
+        kind = plan[0]
+        available = last.count(kind)
+        if available == 0:  # nothing of that kind left to do (everything stored): kill where the run is now
+            kind, available = "open", last.count("open")
+        n = rng.randint(1, available)
+        delay = rng.choice([0.0, 0.0, rng.uniform(0.0, 0.3)])  # often immediately, e.g. during the COMMIT
+        run = probed_ingest(db, corpus, tmp_path, kill_at=(kind, n), kill_delay_s=delay)
+        if run.armed is None:
+            # this run had fewer such events than the last one (earlier batches are stored): it finished
+            # normally without reaching the kill point; choose again against its own progress
+            assert run.returncode == 0 and run.finished, run.stderr
+            last = run
+            continue
+        assert run.returncode == -signal.SIGKILL, (run.returncode, run.stderr)
+        if run.finished:
+            last = run  # the point was the run's last event: the kill came after its work, so it does not count
+            continue
+        kills.append((kind, n, f"{len(run.events)} events"))
+        plan.pop(0)
+    assert len(kills) == 20
+    assert {k for k, _, _ in kills} >= {"start", "open", "insert", "commit"}, kills
     p = run_ingest(db, corpus)
     assert p.returncode == 0, p.stderr
     assert counts(str(db)) == reference["counts"]
