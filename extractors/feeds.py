@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from extractors.dates import parse_iso, plausible
+from extractors.sniff import SNIFF_BYTES, sniff
 from newswatch.models import FeedEntry, ParsedFeed, stable_id
 
 MAX_TITLE_CHARS = 500
@@ -164,11 +165,6 @@ def _looks_like_json(body: bytes, content_type: str | None) -> bool:
         return True
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"{")
-
-
-def _looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lower()
-    return b"<html" in head or b"<!doctype html" in head
 
 
 def _add_warning(warnings: list[str], msg: str) -> None:
@@ -513,7 +509,7 @@ def _parse_xml_feed(body: bytes, feed_url: str, base: str, content_type: str | N
         )
     entries = _collect(feed_url, title, raw_entries, warnings, base, now)
     if not entries and not fmt:
-        if _looks_like_html(body):
+        if sniff(body[:SNIFF_BYTES]).html:
             announced = discover_feeds(body, base)[:3]
             warnings.append(
                 "not a feed: the body is an HTML page"

@@ -44,6 +44,7 @@ from extractors.netguard import (
     system_resolver,
 )
 from extractors.robots import MAX_ROBOTS_BYTES, RobotsRules, parse_robots
+from extractors.sniff import sniff
 from extractors.urls import is_web_url
 from newswatch.config import FetchSettings
 from newswatch.errors import BlockedError
@@ -87,24 +88,6 @@ _BINARY_TYPES = frozenset(
         "application/epub+zip",
     }
 )
-# Magic numbers of binary formats, found in bodies whatever their Content-Type says.
-_MAGIC = (
-    (b"%PDF-", "PDF"),
-    (b"\x89PNG", "PNG image"),
-    (b"GIF8", "GIF image"),
-    (b"\xff\xd8\xff", "JPEG image"),
-    (b"PK\x03\x04", "ZIP archive"),
-    (b"\x1f\x8b", "gzip data"),
-    (b"RIFF", "RIFF media"),
-    (b"ID3", "MP3 audio"),
-    (b"\x00\x00\x00", "binary media"),
-    (b"OggS", "Ogg media"),
-    (b"\x7fELF", "executable"),
-    (b"MZ", "executable"),
-    (b"\xd0\xcf\x11\xe0", "MS Office document"),
-    (b"wOFF", "web font"),
-)
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
 class _Deadline(Exception):
@@ -384,26 +367,6 @@ def _binary_mime(mime: str | None) -> bool:
     if mime.endswith("+xml") or mime.endswith("+json"):
         return False
     return mime.startswith(_BINARY_PREFIXES) or mime in _BINARY_TYPES
-
-
-def sniff_binary(head: bytes, charset: str | None = None) -> str | None:
-    """Name of the binary format the first bytes of a body look like, or None for text."""
-    if head.startswith(_BOMS):
-        return None
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return name
-    if charset and charset.replace("-", "").startswith(("utf16", "utf32")):
-        return None  # UTF-16 text without a BOM is full of NUL bytes
-    nuls = head[:1024].count(b"\x00")
-    if not nuls:
-        return None
-    # A stray NUL or two in a body that starts like markup or JSON is damage the parsers strip (a feed with
-    # one NUL must not fail, nor count towards disabling it); binary data has NULs everywhere.
-    starts_as_text = head[:1024].lstrip(b" \t\r\n")[:1] in (b"<", b"{", b"[")
-    if starts_as_text and nuls * 100 <= len(head[:1024]):
-        return None
-    return "binary data (NUL bytes)"
 
 
 class _Decoder:
@@ -991,7 +954,7 @@ class Fetcher:
                     return
                 if not sniffed and kind != "robots" and len(body) >= 512:
                     sniffed = True
-                    what = sniff_binary(bytes(body[:1024]), charset)
+                    what = sniff(bytes(body[:1024]), charset).binary
                     if what:
                         ex.outcome = "not_html"
                         ex.detail = f"body is {what} (Content-Type {mime or 'missing'})"
@@ -1007,7 +970,7 @@ class Fetcher:
             ex.transient = True
             return
         if not sniffed and kind != "robots":
-            what = sniff_binary(bytes(body[:1024]), charset)
+            what = sniff(bytes(body[:1024]), charset).binary
             if what:
                 ex.outcome = "not_html"
                 ex.detail = f"body is {what} (Content-Type {mime or 'missing'})"

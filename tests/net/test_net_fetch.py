@@ -12,7 +12,8 @@ import zlib
 
 import pytest
 
-from extractors.http import Fetcher, parse_content_type, parse_retry_after, sniff_binary
+from extractors.http import Fetcher, parse_content_type, parse_retry_after
+from extractors.sniff import sniff
 from tests.net.netutil import fast_settings
 from tests.support.httpserver import Reply, ScriptedServer, gzip_bomb, unresponsive_port
 
@@ -552,11 +553,19 @@ def test_parse_retry_after():
 
 
 def test_sniff_binary():
-    assert sniff_binary(b"%PDF-1.4") == "PDF"
-    assert sniff_binary(b"<html>") is None
-    assert sniff_binary("<rss/>".encode("utf-16")) is None
-    assert sniff_binary("<rss/>".encode("utf-16-le"), "utf-16le") is None
-    assert sniff_binary(gzip.compress(b"x")) == "gzip data"
+    assert sniff(b"%PDF-1.4").binary == "PDF"
+    assert sniff(b"<html>").binary is None
+    assert sniff("<rss/>".encode("utf-16")).binary is None
+    assert sniff("<rss/>".encode("utf-16-le"), "utf-16le").binary is None
+    assert sniff(gzip.compress(b"x")).binary == "gzip data"
+    assert sniff(b"<rss>\x00<channel>" + b" " * 200).binary is None  # a stray NUL in markup is damage
+    assert sniff(b"abc\x00def" * 10).binary == "binary data (NUL bytes)"
+
+
+def test_one_sniffer_says_html_or_binary():
+    assert sniff(b"  <!DOCTYPE html><html><head>").html
+    assert sniff(b"<?xml version='1.0'?><rss version='2.0'><channel>").html is False
+    assert sniff(b"\x89PNG\r\n<html>").html is False  # binary first: never an HTML page
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
