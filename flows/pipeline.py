@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -207,6 +208,8 @@ def interruptible(grace_s: float = 4.0, on_grace: Callable[[int], str] | None = 
             return
         _interrupt["signum"] = signum
         _cancel.set()
+        # spaCy warns that its workers did not complete: they were ended on purpose, just below
+        warnings.filterwarnings("ignore", message=r"\[W127\]")
         end_children()
         timer = threading.Timer(grace_s, watchdog, args=(signum,))
         timer.daemon = True

@@ -99,8 +99,10 @@ def main(verbose: bool) -> None:
 @click.option("--no-digest", is_flag=True, help="Do not write or send the digest at the end of the run.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Digest folder (default: config digest_dir).")
 @click.option("--force", is_flag=True, help="Poll every enabled feed now, even those whose poll interval has not passed.")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1),
+              help="Pages per batch: fetched, extracted and stored whole (an interrupted run keeps stored batches).")
 def run(config_path: str | None, db: str | None, watches: Sequence[str], no_digest: bool, out_dir: str | None,
-        force: bool) -> None:
+        force: bool, batch_size: int) -> None:
     """One monitoring run of every watch in the config (the bundled demo watch by default)."""
     from flows.pipeline import demo_feeds, interruptible, run_monitor
 
@@ -111,7 +113,7 @@ def run(config_path: str | None, db: str | None, watches: Sequence[str], no_dige
             for url in extra:
                 click.echo(f"demo: serving the seed feed at {url}")
             report = run_monitor(config, db_path, watch_names=watches or None, extra_feeds=extra,
-                                 digest=not no_digest, out_dir=out_dir, force=force)
+                                 digest=not no_digest, out_dir=out_dir, force=force, batch_size=batch_size)
     _finish(report)
 
 
