@@ -14,8 +14,10 @@ Source, Cue, Content spans tied by an event line). Here:
   * `pronoun` (he, she) and `role` (a definite person role: `the senator`, `the presidential candidate`): the
     speaker is the **nearest preceding named Source of the same article** (any attribution, not only quotes).
     The annotators marked that person as a source just before, which is what "the annotation makes clear"
-    means here; no NER is used for the gold, so the gold does not share the system's errors. A pronoun with no
-    named source before it is `unresolved` and left out;
+    means here; the antecedent must look like a person (no group word such as `All` or `Republicans`, no
+    organisation word such as `Times`, `Campaign`, `Watch`); and the text must keep them in view: their surname appears in the 1,200 characters before the
+    pronoun (about three paragraphs). No NER is used for the gold, so the gold does not share the system's
+    errors. A pronoun or role without such an antecedent is `unresolved` and left out;
   * everything else (`I`, `we`, `they`, `it`, `a spokesman`, `aides`, `the statement`, no source) has no named
     speaker and is left out of the accuracy.
 - **right speaker**: extract_quotes returned a quote overlapping the gold one (a shared run of four words, or
@@ -46,6 +48,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / "results" / "facts_ner.tmp"
+# A pronoun's antecedent must be named this close before it (about three paragraphs of news prose).
+ANTECEDENT_CHARS = 1200
 QUOTE_MARKS = "\"“”„«»"
 # Baseline before the issue-10 work (facts-1.2), measured with this evaluator (see docs/facts.md).
 BASELINE = {"dev": 0.661, "heldout": 0.624}
@@ -136,6 +140,24 @@ def _name_head(source: str) -> str | None:
     return " ".join(name)
 
 
+_GROUP_WORDS = {
+    "all", "none", "some", "both", "many", "most", "others", "several", "few", "each", "either", "neither",
+    "democrats", "republicans", "conservatives", "liberals", "americans", "officials", "critics", "supporters",
+    "polls", "voters", "experts", "analysts", "fact-checkers", "aides", "advisers", "reporters", "sources",
+    "times", "post", "news", "journal", "party", "campaign", "committee", "department", "house", "court",
+    "association", "council", "institute", "center", "centre", "university", "network", "cnn", "fox", "press",
+    "reuters", "magazine", "foundation", "group", "pac", "inc", "msnbc", "nbc", "cbs", "abc", "ap", "blaze",
+    "breitbart", "politico", "gallup", "pew", "research", "poll", "review", "today", "tribune", "watch",
+    "administration", "agency", "bureau", "office", "senate", "congress", "city", "county", "state", "states",
+}
+
+
+def _person_like(name: str) -> bool:
+    """A he/she antecedent must be a person: not a group word ("All", "Republicans") or an organisation
+    ("New York Times", "Right Wing Watch")."""
+    return not any(w.casefold().strip(".") in _GROUP_WORDS for w in name.split())
+
+
 def _parse_ann(path: Path, text: str) -> tuple[dict[str, tuple[str, list[tuple[int, int]]]], list[dict[str, str]]]:
     spans: dict[str, tuple[str, list[tuple[int, int]]]] = {}
     events: list[dict[str, str]] = []
@@ -198,9 +220,12 @@ def load_polnear(root: Path | None = None, split: str = "all") -> list[GoldDoc]:
                 kind, speaker = "named", head
             elif low in ("he", "she") or _PERSON_ROLES.match(low):
                 pos = spans[sid][1][0][0]
-                before = [n for p, n in named if p < pos]
-                kind = ("pronoun" if low in ("he", "she") else "role") if before else "unresolved"
-                speaker = before[-1] if before else None
+                before = [(p, n) for p, n in named if p < pos and _person_like(n)]
+                speaker = before[-1][1] if before else None
+                # the text must keep that person in view: named (surname) within the last ANTECEDENT_CHARS
+                if speaker and speaker.split()[-1] not in text[max(0, pos - ANTECEDENT_CHARS) : pos]:
+                    speaker = None
+                kind = ("pronoun" if low in ("he", "she") else "role") if speaker else "unresolved"
             else:
                 kind, speaker = "unnamed", None
             quotes.append(GoldQuote(start, end, body, source, kind, speaker))

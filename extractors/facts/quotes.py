@@ -35,7 +35,10 @@ _SPEECH = (
     r"concludes|argued|argues|noted|notes|admitted|admits|declared|declares|revealed|reveals|announced|"
     r"announces|confirmed|confirms|asked|asks|responded|responds|acknowledged|acknowledges|described|describes|"
     r"called|calls|urged|urges|accepted|accepts|found|finds|stressed|stresses|quipped|joked|tweeted|posted|"
-    r"recalled|conceded|emphasised|emphasized|predicted|reported|reports|pledged|promised|vowed|according to"
+    r"recalled|conceded|emphasised|emphasized|predicted|reported|reports|pledged|promised|vowed|according to|"
+    r"reacted|mused|interjected|retorted|exclaimed|cautioned|complained|lamented|suggested|observed|remarked|"
+    r"countered|answered|recounted|boasted|bragged|scoffed|asserted|contended|maintained|wondered|fumed|"
+    r"shouted|yelled|quipped|chimed in|shot back|pointed out|joked|laughed|agreed|charged|mocked|conceded"
 )
 _SPEECH_RE = re.compile(r"\b(?P<verb>" + _SPEECH + r")\b", re.IGNORECASE)
 _PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "ORG", "we": "ANY", "i": "PERSON"}
@@ -49,6 +52,13 @@ _PERSON_ROLES = (
     r"singer|rapper|comedian|manager|chairperson|ambassador|diplomat|general|justice|premier|chancellor|"
     r"economist|researcher|scientist|writer|journalist|reporter|columnist|commentator|republican|democrat|"
     r"independent|politician|wife|husband|son|daughter|brother|sister|man|woman"
+)
+# Indefinite roles that a later "he said" may refer to ("a spokesman for the force ... he said"); the wider
+# list above would take "an Iranian journalist" from the apposition of the named person the pronoun means.
+_SPOKES_ROLES = (
+    r"MP|minister|mayor|whistleblower|officer|lawyer|solicitor|barrister|judge|chief|director|commissioner|"
+    r"councillor|campaigner|victim|survivor|mother|father|teacher|doctor|professor|analyst|detective|inspector|"
+    r"president|chairman|chairwoman|chair|secretary|leader|constable|superintendent|author|founder"
 )
 # role nouns that say which pronoun fits
 _ROLE_GENDER = {
@@ -245,8 +255,18 @@ class _Speakers:
             return None
         s0 = _sentence_start(self.text, last.start, 0)
         lo = bisect.bisect_left(self.starts, s0)
-        first = next(m for m in self.mentions[lo:hi] if ok(m))
+        cands = [m for m in self.mentions[lo:hi] if ok(m)]
+        # the subject of that sentence rather than a possessive or an object: "compared Michelle Obama's
+        # appearance ..., the anchor Ilia Calderón reacted"
+        first = next((m for m in cands if not self.oblique(m)), cands[0])
         return first.entity, first.surface, first.entity_type, first.start
+
+    def oblique(self, m: EntityMention) -> bool:
+        """A mention that is a possessive or follows a preposition (rarely what a later pronoun means)."""
+        if re.match(r"[’']s?\b", self.text[m.end : m.end + 2]):
+            return True
+        return bool(re.search(r"\b(?:by|to|with|of|for|about|against|at|from|on|than|like|told|asked)\s+(?:the\s+)?(?:[A-Z][\w.-]*\s+){0,3}$",
+                              self.text[max(0, m.start - 60) : m.start]))
 
     def from_clause(self, a: int, b: int, quote_pos: int, before_verb: bool = False) -> tuple[str, str, str] | None:
         """Speaker named in text[a:b] (an attribution clause): entity, pronoun or role."""
@@ -268,6 +288,9 @@ class _Speakers:
                 return tail_persons[-1].entity, tail_persons[-1].surface, "PERSON"
             if tail.casefold() in ("he", "she"):
                 return self.pronoun(tail.casefold(), quote_pos, a)
+        if before_verb and ms and ms[-1].entity_type == "PERSON" and not self.text[ms[-1].end : b].strip(" ,"):
+            # the name right before the verb is its subject: "Trump campaign spokeswoman Hope Hicks said"
+            return ms[-1].entity, ms[-1].surface, "PERSON"
         # a full name beats a stray one-word PERSON ("Director for Major Investigations, Steve Noonan")
         persons = sorted((m for m in ms if m.entity_type == "PERSON"), key=lambda m: len(m.entity.split()) < 2)
         if persons:
@@ -277,6 +300,9 @@ class _Speakers:
             return named
         stripped = clause.strip(" ,:;").strip()
         first_word = stripped.split()[0].casefold() if stripped.split() else ""
+        if first_word in ("he", "she") and _SPEECH_RE.match(stripped, len(first_word) + 1):
+            return self.pronoun(first_word, quote_pos, a)  # 'she said, speaking by phone from Nice.'
+
         if first_word in _PRONOUNS and (len(stripped.split()) <= 4 or stripped.casefold() == first_word):
             return self.pronoun(first_word, quote_pos, a)
         role = _ROLE_RE.search(clause)
@@ -354,7 +380,7 @@ class _Speakers:
             role = None
             for r in _ROLE_RE.finditer(self.text, max(0, pos - 600), pos):
                 if r.group("det").lower() in ("a", "an") and re.fullmatch(
-                    r"spokes(?:wo)?man|spokesperson|representative|official|" + _PERSON_ROLES, r.group("noun")
+                    r"spokes(?:wo)?man|spokesperson|representative|official|" + _SPOKES_ROLES, r.group("noun")
                 ):
                     role = r
             if role is not None and (ante is None or role.start() > ante[3]):
@@ -443,7 +469,7 @@ def _inverted(text: str, span: _Span, para_start: int) -> tuple[int, int] | None
 _NOUN_LIKE = {"reports", "notes", "calls", "claims", "finds", "states", "comments", "describes", "concludes"}
 _SPEECH_AFTER = "|".join(v for v in _SPEECH.split("|") if v not in _NOUN_LIKE)
 _AFTER_RE = re.compile(
-    r"^[\s,;–—-]*(?P<pre>(?:[^\s.!?]+\s+){0,7}?)(?P<verb>" + _SPEECH_AFTER + r")\b(?P<post>(?:\s+[^\s.,;:!?]+){0,6})",
+    r"^[\s,;–—-]*(?P<pre>(?:[^\s.!?]+\s+){0,7}?)(?P<verb>" + _SPEECH_AFTER + r")\b(?P<post>(?:\s+(?:[A-Z]\.|[^\s.,;:!?]+)){0,6})",
     re.IGNORECASE,
 )
 
@@ -454,7 +480,7 @@ _AFTER_APPOSITIVE_RE = re.compile(
 )
 
 
-def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int] | None:
+def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int, bool] | None:
     """The attribution right after a closed quote: '"...," he added.', '"...," said Mr X', '"...," X said'."""
     if not span.closed:
         return None
@@ -466,11 +492,11 @@ def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int] | None
         # '"...," Robert McDuff, attorney for one of four groups to file suit, said in a statement.'
         m = _AFTER_APPOSITIVE_RE.match(text[after_start:limit])
         if m:
-            return after_start + m.start("name"), after_start + m.end("name")
+            return after_start + m.start("name"), after_start + m.end("name"), True
         return None
     if m.group("pre").strip():
-        return after_start + m.start("pre"), after_start + m.end("pre")
-    return after_start + m.start("post"), after_start + m.end("post")
+        return after_start + m.start("pre"), after_start + m.end("pre"), True
+    return after_start + m.start("post"), after_start + m.end("post"), False
 
 
 def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Quote]:
@@ -568,9 +594,9 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
         if speaker is None:
             last = lq.parts[-1]
             lp_start, lp_end = paras[last.para]
-            clause = _find_after(text, last, lp_end)
-            if clause:
-                speaker = speakers.from_clause(clause[0], clause[1], first.start)
+            after = _find_after(text, last, lp_end)
+            if after:
+                speaker = speakers.from_clause(after[0], after[1], first.start, before_verb=after[2])
         opens_para = text[para_start : first.start].strip() in tuple(_DQ)
         if speaker is None and first.para == prev_para:
             speaker = prev_speaker  # '"Have I started?" Sanders replied. "Look, the answer is yes."'
