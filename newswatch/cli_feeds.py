@@ -181,9 +181,13 @@ def check_cmd(config_path: str | None, show: int, url: str) -> None:
     config = _config(config_path)
     with Fetcher(config.effective_fetch()) as f:
         r = f.fetch(url, kind="feed")
-    size = f", {len(r.body):,} bytes" if r.body else ""
-    click.echo(f"feed {url}: {r.status} (HTTP {r.http_status or '-'}, {r.content_type or 'no content type'}"
-               f"{size}, {r.elapsed_s:.2f} s, {r.attempts} tr{'y' if r.attempts == 1 else 'ies'})")
+    parts = [f"HTTP {r.http_status}" if r.http_status else "no response"]
+    if r.http_status:
+        parts.append(r.content_type or "no content type")
+    if r.body:
+        parts.append(f"{len(r.body):,} bytes")
+    parts.append(f"{r.elapsed_s:.2f} s" + (f", {r.attempts} tries" if r.attempts > 1 else ""))
+    click.echo(f"feed {url}: {r.status} ({', '.join(parts)})")
     if r.final_url != url:
         click.echo(f"  final URL: {r.final_url}" + (" (moved permanently)" if r.permanent_redirect else ""))
     if r.detail:
