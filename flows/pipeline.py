@@ -269,27 +269,6 @@ def _fetch_many(
     return results
 
 
-def _attribute(r: FetchResult) -> FetchResult:
-    """A host that refuses connections is reported by the Fetcher as 'robots.txt: connection failed: ...'
-    (robots.txt is the first request to a host; extractors/http.py, the robots-failure branch of _fetch).
-    The host is down, not its robots.txt: say so, and keep the original wording in parentheses."""
-    d = r.detail or ""
-    prefix, tail = "robots.txt: ", "; not fetching from this host this run"
-    if not (d.startswith(prefix) and r.status in ("error", "timeout") and r.http_status is None):
-        return r
-    inner = d[len(prefix):].removesuffix(tail)
-    low = inner.lower()
-    if "refused" in low:
-        what = "connection refused"
-    elif r.status == "timeout" or "timed out" in low:
-        what = "timed out"
-    elif "reset" in low:
-        what = "connection reset"
-    else:
-        what = inner.split(":", 1)[0] or "connection failed"
-    return replace(r, detail=f"{what} ({inner}); will retry next run")
-
-
 def one_line_reason(status: str, detail: str) -> str:
     """The short reason shown in a run summary for a failed feed or page."""
     d = (detail or "").strip()
@@ -342,7 +321,7 @@ def poll_feeds(
     log.info("polling %d feed(s) for watch %s (%d not due)", len(due), watch.name, len(feed_urls) - len(due))
     with _fetching(settings, fetcher) as f:
         results = _fetch_many(f, [targets[u] for u in due], kind="feed", validators=validators, what="feeds")
-    results = [_attribute(r) for r in _autodiscover(due, results, f_settings=settings, fetcher=fetcher)]
+    results = _autodiscover(due, results, f_settings=settings, fetcher=fetcher)
     parsed_by_feed = {}
     for u, r in zip(due, results, strict=True):
         counts["feeds_polled"] += 1
@@ -462,7 +441,7 @@ def fetch_pages(
         return []
     log.info("fetching %d page(s)", len(jobs))
     with _fetching(settings, fetcher) as f:
-        results = [_attribute(r) for r in _fetch_many(f, [j.url for j in jobs], kind="page")]
+        results = _fetch_many(f, [j.url for j in jobs], kind="page")
     return list(zip(jobs, results, strict=True))
 
 
