@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -524,6 +525,7 @@ def list_feeds(
 
 RobotsLoad = Callable[[str], "tuple[datetime, int, bytes] | None"]
 RobotsSave = Callable[[str, datetime, int, bytes], None]
+_ROBOTS_LOCK = threading.Lock()  # see robots_store
 
 
 def load_robots(con: duckdb.DuckDBPyConnection, origin: str) -> tuple[datetime, int, bytes] | None:
@@ -550,17 +552,20 @@ def save_robots(
 def robots_store(db_path: str) -> tuple[RobotsLoad, RobotsSave]:
     """The (load, save) callbacks for extractors/robots.py's RobotsCache on this warehouse file.
 
-    Each call opens its own short session (the Fetcher calls them from its worker threads, and no connection
-    is held while fetching); errors propagate and RobotsCache treats them as a cache miss / a copy not kept.
+    Each call opens its own short session (no connection is held while fetching); errors propagate and
+    RobotsCache treats them as a cache miss / a copy not kept. The Fetcher calls them from its worker threads,
+    several hosts at once, and two threads opening the same file at the same moment make DuckDB 1.5.5 fail with
+    "Unique file handle conflict" (tests/net/test_net_robots.py::test_callbacks_from_many_threads_at_once lost
+    1 to 5 of 6 copies that way), so the sessions are taken one at a time.
     """
     from warehouse.db import session
 
     def load(origin: str) -> tuple[datetime, int, bytes] | None:
-        with session(db_path) as con:
+        with _ROBOTS_LOCK, session(db_path) as con:
             return load_robots(con, origin)
 
     def save(origin: str, fetched_at: datetime, http_status: int, body: bytes) -> None:
-        with session(db_path) as con:
+        with _ROBOTS_LOCK, session(db_path) as con:
             save_robots(con, origin, fetched_at, http_status, body)
 
     return load, save

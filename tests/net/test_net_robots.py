@@ -500,3 +500,26 @@ def test_a_wired_fetcher_asks_robots_txt_once_across_runs(srv, tmp_path):
             assert f.fetch(srv.url("/news/a")).status == "ok"
             assert f.fetch(srv.url("/private/b")).status == "blocked"
     assert len(srv.requests_for("/robots.txt")) == 1
+
+
+def test_callbacks_from_many_threads_at_once(tmp_path):
+    # the Fetcher loads robots.txt of every new host in parallel; each callback opens its own session
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
+
+    db = tmp_path / "w.duckdb"
+    connect(db).close()
+    with ExitStack() as stack:
+        servers = [stack.enter_context(ScriptedServer()) for _ in range(6)]
+        for i, s in enumerate(servers):
+            s.route("/robots.txt", Reply(200, body=f"User-agent: *\nDisallow: /{i}/\n"))
+        with Fetcher(fast_settings()) as f, ThreadPoolExecutor(6) as pool:
+            cache = _cache(db, T0)
+            results = list(pool.map(lambda s: cache.fetch(_origin(s), _get(f, _origin(s))), servers))
+        assert [r.status for r in results] == ["ok"] * 6
+        con = connect(db)
+        try:
+            for i, s in enumerate(servers):
+                assert load_robots(con, _origin(s)) == (T0, 200, f"User-agent: *\nDisallow: /{i}/\n".encode())
+        finally:
+            con.close()
