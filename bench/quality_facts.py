@@ -137,6 +137,9 @@ def _name_head(source: str) -> str | None:
         name = name[1:]
     if not name or (len(name) == 1 and name[0].casefold().strip(".") in _TITLES):
         return None
+    if "of" in name[1:]:
+        # "Stephanie Hooton of Derry", "Phil Bryant of Mississippi": the name ends before "of"
+        name = name[: name.index("of", 1)]
     return " ".join(name)
 
 

@@ -38,7 +38,8 @@ _SPEECH = (
     r"recalled|conceded|emphasised|emphasized|predicted|reported|reports|pledged|promised|vowed|according to|"
     r"reacted|mused|interjected|retorted|exclaimed|cautioned|complained|lamented|suggested|observed|remarked|"
     r"countered|answered|recounted|boasted|bragged|scoffed|asserted|contended|maintained|wondered|fumed|"
-    r"shouted|yelled|quipped|chimed in|shot back|pointed out|joked|laughed|agreed|charged|mocked|conceded"
+    r"shouted|yelled|quipped|chimed in|shot back|pointed out|joked|laughed|agreed|charged|mocked|conceded|"
+    r"opined|thanked|remembered|labeling|labelling|labeled|labelled"
 )
 _SPEECH_RE = re.compile(r"\b(?P<verb>" + _SPEECH + r")\b", re.IGNORECASE)
 _PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "ORG", "we": "ANY", "i": "PERSON"}
@@ -181,7 +182,7 @@ def _words(s: str) -> int:
 @dataclass
 class _Logical:
     parts: list[_Span]
-    attribution: str | None = None  # text of an attribution found between split parts
+    attribution: tuple[int, int] | None = None  # (start, end) of the attribution between the first split parts
 
 
 def _sentence_start(text: str, pos: int, floor: int) -> int:
@@ -288,6 +289,13 @@ class _Speakers:
                 return tail_persons[-1].entity, tail_persons[-1].surface, "PERSON"
             if tail.casefold() in ("he", "she"):
                 return self.pronoun(tail.casefold(), quote_pos, a)
+        if before_verb:
+            # a name NER missed right before the verb beats a person named earlier in the clause
+            tail = re.search(r"(?:[A-Z][a-z’'-]+\s+){1,2}[A-Z][a-z’'-]+\s*$", clause)
+            if tail and not any(m.end > a + tail.start() for m in ms):
+                named = self.unlabelled_name(a + tail.start(), b, [])
+                if named:
+                    return named
         if before_verb and ms and ms[-1].entity_type == "PERSON" and not self.text[ms[-1].end : b].strip(" ,"):
             # the name right before the verb is its subject: "Trump campaign spokeswoman Hope Hicks said"
             return ms[-1].entity, ms[-1].surface, "PERSON"
@@ -354,7 +362,7 @@ class _Speakers:
         if self._surnames is None:
             by_last: dict[str, set[str]] = defaultdict(set)
             for m in self.mentions:
-                if m.entity_type == "PERSON" and len(m.entity.split()) >= 2:
+                if m.entity_type == "PERSON":
                     by_last[m.entity.split()[-1].casefold()].add(m.entity)
             self._surnames = {k: next(iter(v)) for k, v in by_last.items() if len(v) == 1}
         return self._surnames
@@ -372,6 +380,11 @@ class _Speakers:
             and last[2] == "PERSON"
             and pos - self.last_quote_end < _RECENT_SPEAKER_CHARS
             and (gender is None or self.gender.get(last[0], gender) == gender)
+            and not any(
+                m.entity_type == "PERSON" and m.entity != last[0] and not self.oblique(m)
+                and (gender is None or self.gender.get(m.entity, gender) == gender)
+                for m in self.in_range(self.last_quote_end, pos)
+            )
         ):
             # '"...," he continued.' after a quote of Carson's is Carson, not the interviewer named in between
             return last
@@ -379,6 +392,8 @@ class _Speakers:
         if want == "PERSON":
             role = None
             for r in _ROLE_RE.finditer(self.text, max(0, pos - 600), pos):
+                if re.search(r"[A-Z][\w’'.-]+,\s*$", self.text[max(0, r.start() - 40) : r.start()]):
+                    continue  # "Dexter Wakefield, a minister with ...": the apposition of a named person
                 if r.group("det").lower() in ("a", "an") and re.fullmatch(
                     r"spokes(?:wo)?man|spokesperson|representative|official|" + _SPOKES_ROLES, r.group("noun")
                 ):
@@ -395,7 +410,7 @@ class _Speakers:
 
 
 # A pronoun refers to the previous quote's speaker when that quote ended this close before (about two paragraphs).
-_RECENT_SPEAKER_CHARS = 0
+_RECENT_SPEAKER_CHARS = 600
 _NAME_RUN = re.compile(r"(?<![\w’'])[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+){0,2}")
 _NOT_NAME_WORDS = {"but", "and", "the", "a", "an", "mr", "mrs", "ms", "dr", "sen", "rep", "gov", "then", "when",
                    "in", "on", "at", "as", "so", "yet", "also", "later", "earlier", "meanwhile", "today"}
@@ -436,8 +451,13 @@ def _find_before(text: str, span: _Span, para_start: int) -> tuple[int, int] | N
     window = text[s0 : span.start - 1]
     verbs = list(_SPEECH_RE.finditer(window))
     if not verbs:
+        # 'Donald Trump: "Appreciate the congrats ..."': a name and a colon introduce the quote
+        if window.rstrip().endswith(":") and _words(window) <= 12:
+            return s0, s0 + len(window.rstrip()) - 1
         return None
     v = verbs[-1]
+    if not window[: v.start()].strip() and _words(window[v.end() :]) <= 12:
+        return s0 + v.end(), span.start - 1  # 'Said Dorothy Poynter, who grew up with Ali, "We were ..."'
     if v.group("verb").lower() == "according to":
         m = re.match(r"\s*([^,]{1,80})", window[v.end() :])
         if m:
@@ -469,7 +489,7 @@ def _inverted(text: str, span: _Span, para_start: int) -> tuple[int, int] | None
 _NOUN_LIKE = {"reports", "notes", "calls", "claims", "finds", "states", "comments", "describes", "concludes"}
 _SPEECH_AFTER = "|".join(v for v in _SPEECH.split("|") if v not in _NOUN_LIKE)
 _AFTER_RE = re.compile(
-    r"^[\s,;–—-]*(?P<pre>(?:[^\s.!?]+\s+){0,7}?)(?P<verb>" + _SPEECH_AFTER + r")\b(?P<post>(?:\s+(?:[A-Z]\.|[^\s.,;:!?]+)){0,6})",
+    r"^[\s,;–—-]*(?P<pre>(?:[^\s.!?]+\s+){0,7}?)(?P<verb>" + _SPEECH_AFTER + r")\b(?P<post>(?:\s+(?:[A-Z][a-z]{0,3}\.|[^\s.,;:!?]+)){0,6})",
     re.IGNORECASE,
 )
 
@@ -552,7 +572,8 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
                 and re.search(r"[.,]\s*$", between)
             ):
                 prev.parts.extend(lq.parts)
-                prev.attribution = between
+                if prev.attribution is None:  # the first attribution names the speaker; later ones repeat it
+                    prev.attribution = (a.end + 1, b.start - 1)
                 continue
         merged.append(lq)
 
@@ -580,9 +601,7 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
         para_start, para_end = paras[first.para]
         speaker: tuple[str, str, str] | None = None
         if lq.attribution is not None:
-            a = lq.parts[0].end + 1
-            idx = text.find(lq.attribution, a)
-            speaker = speakers.from_clause(idx, idx + len(lq.attribution), first.start)
+            speaker = speakers.from_clause(lq.attribution[0], lq.attribution[1], first.start)
         if speaker is None:
             clause = _find_before(masked, first, para_start)
             inv = _inverted(masked, first, para_start)
