@@ -3,6 +3,7 @@ readers during a run, snapshots killed midway, overlapping runs, and revisions o
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import random
@@ -51,13 +52,13 @@ def run_ingest(db: Path, folder: Path, env: dict | None = None, timeout: float =
 # writer window. Nothing is mocked: the probe wraps warehouse.db's functions around the real ones before the
 # CLI imports them. NWTEST_KILL_AT="kind:n" arms at the n-th event of that kind; from then on the next event
 # of any thread blocks for good, so a kill sent after the armed event lands between it and the next one,
-# never after the run is over. NWTEST_PAUSE_AT=kind waits for one byte on NWTEST_ACK_FD after each such event.
+# never after the run is over. NWTEST_PAUSE_AT=kind,... waits for a byte on NWTEST_ACK_FD after each such event.
 PROBE = r"""
 import os, sys, threading
 fd = int(os.environ["NWTEST_EVENTS_FD"])
 kill_kind, _, kill_n = os.environ.get("NWTEST_KILL_AT", "").partition(":")
 kill_n = int(kill_n or 0)
-pause_kind = os.environ.get("NWTEST_PAUSE_AT", "")
+pause_kinds = os.environ.get("NWTEST_PAUSE_AT", "").split(",")
 ack_fd = int(os.environ.get("NWTEST_ACK_FD", "-1"))
 corpus = os.environ["NWTEST_CORPUS"]
 lock = threading.RLock()
@@ -74,7 +75,7 @@ def emit(kind, detail=""):
         os.write(fd, f"{kind} {n} {detail}{' ARMED' if hit else ''}\n".encode())
     if blocked:
         threading.Event().wait()
-    if kind == pause_kind and os.read(ack_fd, 1) != b"+":
+    if kind in pause_kinds and os.read(ack_fd, 1) != b"+":
         os._exit(3)
 
 emit("start")
@@ -163,13 +164,14 @@ class ProbedRun:
 
 def probed_ingest(db: Path, folder: Path, tmp: Path, *, kill_at: tuple[str, int] | None = None,
                   kill_delay_s: float = 0.0, batch_size: int = 3,
-                  on_pause: Callable[[tuple[str, int, str]], None] | None = None, pause_at: str = "") -> ProbedRun:
+                  on_pause: Callable[[tuple[str, int, str]], None] | None = None,
+                  pause_at: tuple[str, ...] = ()) -> ProbedRun:
     """Run the real CLI under PROBE. With kill_at, SIGKILL it kill_delay_s after that event (the probe holds it
     at the next event, so the kill always lands inside the run); on_pause is called at each pause_at event."""
     r, w = os.pipe()
     ack_r, ack_w = os.pipe()
     env = {**os.environ, "NWTEST_EVENTS_FD": str(w), "NWTEST_ACK_FD": str(ack_r), "NWTEST_CORPUS": str(folder),
-           "NWTEST_KILL_AT": f"{kill_at[0]}:{kill_at[1]}" if kill_at else "", "NWTEST_PAUSE_AT": pause_at}
+           "NWTEST_KILL_AT": f"{kill_at[0]}:{kill_at[1]}" if kill_at else "", "NWTEST_PAUSE_AT": ",".join(pause_at)}
     errf = tmp / f"stderr-{time.monotonic_ns()}.txt"
     with errf.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-c", PROBE, *ingest_cmd(db, folder, batch_size)[3:]], cwd=REPO,
@@ -187,8 +189,9 @@ def probed_ingest(db: Path, folder: Path, tmp: Path, *, kill_at: tuple[str, int]
                     armed = (kind, int(n))
                     time.sleep(kill_delay_s)
                     proc.send_signal(signal.SIGKILL)
-                if kind == pause_at and on_pause is not None:
-                    on_pause(events[-1])
+                if kind in pause_at:
+                    if on_pause is not None:
+                        on_pause(events[-1])
                     os.write(ack_w, b"+")
         proc.wait(timeout=300)
     finally:
@@ -303,7 +306,7 @@ def test_writer_gives_up_cleanly_when_the_lock_stays(corpus: Path, tmp_path: Pat
     before = counts(str(db))
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
-         " time.sleep(60)", str(db)], stdout=subprocess.PIPE, text=True)
+         " time.sleep(3600)", str(db)], stdout=subprocess.PIPE, text=True)  # until killed below
     try:
         assert holder.stdout.readline().strip() == "held"
         p = run_ingest(db, corpus, env={"NEWSWATCH_LOCK_TIMEOUT": "1"})
@@ -331,23 +334,48 @@ def test_a_second_run_exits_without_writing_while_one_holds_the_run_lock(corpus:
 
 
 def test_readers_get_answers_while_a_run_writes(corpus: Path, tmp_path: Path) -> None:
+    """A reader between two writer windows gets an answer at once; one that arrives while a batch is being
+    committed waits for the writer and gets an answer too; each sees whole batches only, growing."""
+    import threading
+
     db = tmp_path / "busy-read.duckdb"
     connect(str(db)).close()
-    proc = subprocess.Popen(ingest_cmd(db, corpus, batch_size=2), cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    answers = []
-    try:
-        deadline = time.monotonic() + 240
-        while proc.poll() is None and time.monotonic() < deadline:
-            con = connect(str(db), read_only=True, lock_timeout_s=60)
-            answers.append(con.execute("select count(*) from articles").fetchone()[0])
-            con.close()
-            time.sleep(0.3)
-    finally:
-        rc = proc.wait(timeout=240)
-    assert rc == 0, proc.stderr.read()
-    assert len(answers) >= 3
-    assert answers == sorted(answers)  # a reader only ever sees whole batches, growing
+    between: list[int] = []  # read right after each writer window closed (the run held there meanwhile)
+    waiting: list[int] = []  # read by a reader that asked while the writer was at its COMMIT
+    pending: list[threading.Thread] = []
+    errors: list[BaseException] = []
+
+    def read(into: list[int]) -> None:
+        try:
+            con = connect(str(db), read_only=True, lock_timeout_s=120)
+            try:
+                into.append(con.execute("select count(*) from articles").fetchone()[0])
+            finally:
+                con.close()
+        except BaseException as e:  # noqa: BLE001 - reported by the test below
+            errors.append(e)
+
+    def on_pause(event: tuple[str, int, str]) -> None:
+        if event[0] == "commit":  # the writer holds the file: this reader has to wait for it
+            t = threading.Thread(target=read, args=(waiting,))
+            t.start()
+            pending.append(t)
+        else:  # "closed": nothing held; the waiting reader (if any) gets in now, before the next window
+            for t in pending:
+                t.join(180)
+            pending.clear()
+            read(between)
+
+    run = probed_ingest(db, corpus, tmp_path, batch_size=2, pause_at=("commit", "closed"), on_pause=on_pause)
+    for t in pending:
+        t.join(180)
+    assert run.returncode == 0 and run.finished, run.stderr
+    assert not errors, errors
+    batches = run.count("commit")
+    assert len(waiting) == batches and len(between) == run.count("closed")
+    assert between == sorted(between) and waiting == sorted(waiting)  # growing
+    assert set(between) == {0, *range(2, 37, 2)}  # after each batch of 2, all of it; never half a batch
+    assert set(waiting) <= set(between)
 
 
 def test_a_killed_snapshot_leaves_the_previous_one_readable(corpus: Path, tmp_path: Path) -> None:
@@ -363,12 +391,29 @@ def test_a_killed_snapshot_leaves_the_previous_one_readable(corpus: Path, tmp_pa
     first = subprocess.run([sys.executable, "-c", code, str(db), str(dest)], cwd=REPO, timeout=300)
     full = time.monotonic() - t
     assert first.returncode == 0
-    size = dest.stat().st_size
-    proc = subprocess.Popen([sys.executable, "-c", code, str(db), str(dest)], cwd=REPO)
-    time.sleep(full * 0.6)  # well into the copy, measured on this machine
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "the export finished before it could be killed"
+    size, inode = dest.stat().st_size, dest.stat().st_ino
+    rng = random.Random(1122)
+    delay = rng.uniform(0.2, 0.6) * full  # aim well into the copy; checked below, not assumed
+    for _attempt in range(8):
+        proc = subprocess.Popen([sys.executable, "-c", code, str(db), str(dest)], cwd=REPO)
+        partial = dest.parent / f".latest.duckdb.{proc.pid}.tmp"
+        # the export's own progress: its temporary copy exists once it has attached it and started copying
+        while not partial.exists() and proc.poll() is None:
+            time.sleep(0.002)
+        time.sleep(delay)
+        # freeze it, then look: still copying (its temporary there, the old snapshot not yet replaced)?
+        proc.send_signal(signal.SIGSTOP)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(proc.pid, os.WUNTRACED)
+        mid_copy = partial.exists() and dest.stat().st_ino == inode
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        if mid_copy:
+            break
+        delay /= 4  # it had finished (a new complete snapshot): the next try goes in sooner
+        size, inode = dest.stat().st_size, dest.stat().st_ino
+    assert mid_copy, "every export finished before it could be killed"
+    assert proc.returncode == -signal.SIGKILL
     assert dest.stat().st_size == size
     con = connect(str(dest), read_only=True)
     try:
@@ -457,21 +502,21 @@ def test_the_run_lock_can_wait_for_the_holder(tmp_path: Path) -> None:
     db = str(tmp_path / "w.duckdb")
     held = threading.Event()
     release = threading.Event()
+    letting_go = threading.Event()
 
     def holder() -> None:
         with run_lock(db):
             held.set()
-            release.wait(10)
+            release.wait(30)
+            letting_go.set()
 
     t = threading.Thread(target=holder)
     t.start()
-    held.wait(10)
+    assert held.wait(30)
     with pytest.raises(RunLockedError):
         with run_lock(db, wait_s=0.2):
             pass
     threading.Timer(0.5, release.set).start()
-    start = time.monotonic()
-    with run_lock(db, wait_s=10):
-        waited = time.monotonic() - start
-    t.join(10)
-    assert 0.3 < waited < 9
+    with run_lock(db, wait_s=60):
+        assert letting_go.is_set()  # it waited for the holder instead of giving up or taking the lock beside it
+    t.join(30)
