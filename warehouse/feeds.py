@@ -549,23 +549,56 @@ def save_robots(
     )
 
 
-def robots_store(db_path: str) -> tuple[RobotsLoad, RobotsSave]:
-    """The (load, save) callbacks for extractors/robots.py's RobotsCache on this warehouse file.
+PRELOAD_MAX_BODY = 64 * 1024  # copies up to this size are read in one query at the first load of a run
 
-    Each call opens its own short session (no connection is held while fetching); errors propagate and
-    RobotsCache treats them as a cache miss / a copy not kept. The Fetcher calls them from its worker threads,
-    several hosts at once, and two threads opening the same file at the same moment make DuckDB 1.5.5 fail with
-    "Unique file handle conflict" (tests/net/test_net_robots.py::test_callbacks_from_many_threads_at_once lost
-    1 to 5 of 6 copies that way), so the sessions are taken one at a time.
+
+def robots_store(db_path: str) -> tuple[RobotsLoad, RobotsSave]:
+    """The (load, save) callbacks for extractors/robots.py's RobotsCache on this warehouse file (one per run).
+
+    Opening the warehouse costs about 0.1 s here (under load), so the first load reads every kept copy of up
+    to 64 KiB in one session and answers from memory afterwards; larger copies are read when asked for. A save
+    writes through at once (at most once per host per 24 h). No connection is held while fetching; errors
+    propagate and RobotsCache treats them as a cache miss / a copy not kept. The Fetcher calls these from its
+    worker threads, several hosts at once, and two threads opening the same file at the same moment make
+    DuckDB 1.5.5 fail with "Unique file handle conflict" (tests/net/test_net_robots.py::
+    test_callbacks_from_many_threads_at_once lost 1 to 5 of 6 copies that way), so sessions are taken one at a
+    time.
     """
     from warehouse.db import session
 
+    kept: dict[str, tuple[datetime, int, bytes]] = {}
+    large: set[str] = set()
+    loaded = False
+
     def load(origin: str) -> tuple[datetime, int, bytes] | None:
-        with _ROBOTS_LOCK, session(db_path) as con:
-            return load_robots(con, origin)
+        nonlocal loaded
+        with _ROBOTS_LOCK:
+            if not loaded:
+                with session(db_path) as con:
+                    for o, at, code, body in con.execute(
+                        "SELECT origin, fetched_at, http_status, body FROM core.robots_txt WHERE octet_length(body) <= ?",
+                        [PRELOAD_MAX_BODY],
+                    ).fetchall():
+                        kept[o] = (_aware(at), int(code), bytes(body))
+                    large.update(r[0] for r in con.execute(
+                        "SELECT origin FROM core.robots_txt WHERE octet_length(body) > ?", [PRELOAD_MAX_BODY]
+                    ).fetchall())
+                loaded = True
+            if origin in kept:
+                return kept[origin]
+            if origin not in large:
+                return None
+            with session(db_path) as con:
+                return load_robots(con, origin)
 
     def save(origin: str, fetched_at: datetime, http_status: int, body: bytes) -> None:
         with _ROBOTS_LOCK, session(db_path) as con:
             save_robots(con, origin, fetched_at, http_status, body)
+            if len(body) <= PRELOAD_MAX_BODY:
+                kept[origin] = (_aware(fetched_at), http_status, bytes(body))
+                large.discard(origin)
+            else:
+                kept.pop(origin, None)
+                large.add(origin)
 
     return load, save

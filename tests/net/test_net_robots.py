@@ -523,3 +523,16 @@ def test_callbacks_from_many_threads_at_once(tmp_path):
                 assert load_robots(con, _origin(s)) == (T0, 200, f"User-agent: *\nDisallow: /{i}/\n".encode())
         finally:
             con.close()
+
+
+def test_store_preloads_small_copies_and_reads_large_ones_when_asked(tmp_path):
+    db = str(tmp_path / "w.duckdb")
+    load, save = robots_store(db)
+    assert load("http://a.example:80") is None
+    save("http://a.example:80", T0, 200, b"User-agent: *\nDisallow: /a\n")
+    save("http://big.example:80", T0, 200, b"#" * 300_000)
+    assert load("http://a.example:80") == (T0, 200, b"User-agent: *\nDisallow: /a\n")  # its own saves, same run
+    load2, _ = robots_store(db)  # the next run
+    assert load2("http://a.example:80") == (T0, 200, b"User-agent: *\nDisallow: /a\n")
+    assert load2("http://big.example:80") == (T0, 200, b"#" * 300_000)
+    assert load2("http://other.example:80") is None
