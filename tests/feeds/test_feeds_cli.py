@@ -336,3 +336,19 @@ def test_feeds_is_documented_in_docs_cli_md() -> None:
     # issue 12 "done when": `newswatch feeds` is documented in docs/cli.md (owned by the CLI's owner)
     docs = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
     assert "newswatch feeds" in docs
+
+
+def test_import_into_a_single_watch_without_feeds_prints_a_whole_array(tmp_path: Path) -> None:
+    cfg = tmp_path / "one.toml"
+    cfg.write_text('[[watches]]\nname = "solo"  # nothing yet\n', encoding="utf-8")
+    opml = tmp_path / "subs.opml"
+    opml.write_text(OPML.format(existing="https://x.example/feed"), encoding="utf-8")
+    p = nw("feeds", "import", "--config", str(cfg), str(opml), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    body = p.stdout.split("\n", 1)[1]
+    assert body.startswith("feeds = [\n") and body.rstrip().endswith("]")
+    w = nw("feeds", "import", "--config", str(cfg), "--write", str(opml), cwd=tmp_path)
+    assert w.returncode == 0, w.stderr
+    assert load_config(cfg).watch("solo").feeds == [
+        "https://feeds.bbci.co.uk/news/rss.xml", "https://x.example/feed", "https://www.thestar.co.uk/rss"]
+    assert "# nothing yet" in cfg.read_text(encoding="utf-8")
