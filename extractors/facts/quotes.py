@@ -519,6 +519,11 @@ def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int, bool] 
     return after_start + m.start("post"), after_start + m.end("post"), False
 
 
+def opens_para_text(text: str, para_start: int, span: _Span) -> bool:
+    """True when the quote's mark is the first thing in its paragraph."""
+    return text[para_start : span.start].strip() in tuple(_DQ)
+
+
 def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Quote]:
     """All direct quotes in the text with their speakers, in text order."""
     paras = _paragraphs(text)
@@ -593,6 +598,7 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
         chars[a:b] = " " * (b - a)
     masked = "".join(chars)
     speakers = _Speakers(masked, ents, quoted)
+    quoted_starts = {a - 1 for a, _ in quoted}
     out: list[Quote] = []
     prev_speaker: tuple[str, str, str] | None = None
     prev_para = -10
@@ -610,6 +616,19 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             if inv and (speaker is None or speaker[2] != "PERSON"):
                 # a named person before the verb wins; otherwise the inverted subject ("says a report")
                 speaker = speakers.from_clause(inv[0], inv[1], first.start) or speaker
+            if speaker is None and clause:
+                # 'Boreing said the members will still meet, but said, "..."': the subject of the first verb
+                verbs = list(_SPEECH_RE.finditer(masked, clause[0], clause[1]))
+                if verbs:
+                    speaker = speakers.from_clause(clause[0], verbs[0].start(), first.start, before_verb=True)
+        if speaker is None and not opens_para_text(text, para_start, first):
+            # 'Sam Lau, the communications director, said in a statement. "There are no paper ballots."'
+            s_start = _sentence_start(text, first.start - 1, para_start)
+            if s_start > para_start and not text[s_start : first.start - 1].strip():
+                p0 = _sentence_start(text, s_start - 1, para_start)
+                verbs = list(_SPEECH_RE.finditer(masked, p0, s_start))
+                if verbs and p0 not in quoted_starts:
+                    speaker = speakers.from_clause(p0, verbs[0].start(), first.start, before_verb=True)
         if speaker is None:
             last = lq.parts[-1]
             lp_start, lp_end = paras[last.para]
