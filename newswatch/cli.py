@@ -167,7 +167,17 @@ def _finish(report: Any) -> None:
         sys.exit(EXIT_FAILED)
 
 
-@main.command()
+class _SqlCommand(click.Command):
+    """`newswatch sql "$(cat warehouse/examples/x.sql)"`: a query that starts with a '-- title' comment is the
+    QUERY, not an unknown option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[-1].startswith("--") and any(c.isspace() for c in args[-1]) and "--" not in args[:-1]:
+            args = [*args[:-1], "--", args[-1]]
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=_SqlCommand)
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="table: aligned text (long cells cut); csv; json: an array of objects, one per row.")
@@ -193,7 +203,7 @@ def sql(db: str | None, fmt: str, max_width: int, query_file: str | None, query:
     if source is not None:
         query = _read_query(source)
     assert query is not None
-    title = _query_title(query) if source is not None else None
+    title = _query_title(query)
     if not query.strip() or not _strip_comments(query).strip():
         raise UserError(f"{source or 'the query'} holds no SQL statement")
     con = connect_reader(_db(db))  # its read copy while a run holds the file (docs/trends.md)

@@ -154,7 +154,8 @@ def test_locked_database_is_one_line(ingested_db: Path, tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        p = nw("sql", "--db", str(ingested_db), "select 1")
+        # a writer (`newswatch sql` reads the read copy instead: it never waits for a run, see docs/trends.md)
+        p = nw("reprocess", "--db", str(ingested_db))
         assert_one_line_error(p, "locked by another newswatch process")
         assert p.returncode == 75
     finally:
@@ -203,3 +204,92 @@ def test_a_bad_watch_query_is_one_line(tmp_path: Path) -> None:
     cfg = tmp_path / "q.toml"
     cfg.write_text('[[watches]]\nname = "w"\nquery = \'(Rotherham AND\'\n')
     assert_one_line_error(nw("config", "check", "--config", str(cfg)), "watch 'w': query")
+
+
+def _unwritable_folder(tmp_path: Path) -> Path:
+    """A folder nothing can be written in. As root (the test machine) permission bits do not stop writes, so it is
+    a path under a regular file, which cannot be created by anyone; otherwise a real chmod 0555 folder."""
+    if os.geteuid() != 0:
+        d = tmp_path / "read-only"
+        d.mkdir()
+        d.chmod(0o555)
+        return d
+    blocker = tmp_path / "a-regular-file"
+    blocker.write_text("not a folder\n")
+    return blocker / "out"
+
+
+@pytest.mark.parametrize("command", ["run", "ingest", "snapshot", "digest --out"])
+def test_a_folder_that_cannot_be_written_is_one_line(command: str, ingested_db: Path, tmp_path: Path) -> None:
+    ro = _unwritable_folder(tmp_path)
+    args = {
+        "run": ["run", "--no-digest", "--db", str(ro / "nw.duckdb")],
+        "ingest": ["ingest", "--db", str(ro / "nw.duckdb"), str(SEED_TXT[0])],
+        "snapshot": ["snapshot", "--db", str(ingested_db), str(ro / "copy.duckdb")],
+        "digest --out": ["digest", "--db", str(ingested_db), "--watch", "seeds", "--out", str(ro)],
+    }[command]
+    p = nw(*args)
+    assert_one_line_error(p, str(ro))
+    assert p.returncode in (2, 3)
+
+
+def test_sql_runs_every_shipped_example_from_a_file_with_its_title_as_heading(ingested_db: Path) -> None:
+    examples = sorted((REPO / "warehouse" / "examples").glob("*.sql"))
+    assert len(examples) >= 3
+    for f in examples:
+        title = f.read_text(encoding="utf-8").splitlines()[0].removeprefix("--").strip()
+        p = nw("sql", "--db", str(ingested_db), "--file", str(f))
+        assert p.returncode == 0, (f.name, p.stderr)
+        assert p.stdout.splitlines()[0] == title, (f.name, p.stdout[:200])
+        assert p.stdout.rstrip().endswith(("row)", "rows)")), f.name
+
+
+def test_sql_reads_the_query_from_stdin_and_as_an_argument_starting_with_a_comment(ingested_db: Path) -> None:
+    text = (REPO / "warehouse" / "examples" / "core_articles_by_source.sql").read_text(encoding="utf-8")
+    full_env = {**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "2"}
+    p = subprocess.run([sys.executable, "-m", "newswatch.cli", "sql", "--db", str(ingested_db), "-"], input=text,
+                       cwd=REPO, env=full_env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[0] == text.splitlines()[0].removeprefix("--").strip()
+    q = nw("sql", "--db", str(ingested_db), text)  # the README's "$(cat file)" form
+    assert q.returncode == 0, q.stderr
+    assert q.stdout == p.stdout
+    assert_one_line_error(nw("sql", "--db", str(ingested_db), "--file", "missing.sql"), "no such query file")
+
+
+def test_ingest_of_an_empty_folder_says_nothing_could_be_ingested(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    p = nw("ingest", "--db", str(tmp_path / "e.duckdb"), str(tmp_path / "empty"))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert_one_line_error(p, "nothing could be ingested", "no .txt, .html or feed file")
+
+
+def test_ingest_of_unsupported_files_says_why_and_records_them_as_skips(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "report.pdf").write_bytes(b"%PDF-1.7\n")
+    (folder / "notes.docx").write_bytes(b"PK\x03\x04")
+    db = tmp_path / "u.duckdb"
+    p = nw("ingest", "--db", str(db), str(folder))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert_one_line_error(p, "nothing could be ingested", "2 file(s) of unsupported type (.docx, .pdf)")
+    q = nw("sql", "--db", str(db), "--format", "json",
+           "select s.url, s.reason, r.status from skips s join runs r using (run_id) order by s.url")
+    rows = json.loads(q.stdout)
+    assert [(r["url"].rsplit("/", 1)[-1], r["reason"], r["status"]) for r in rows] == [
+        ("notes.docx", "unsupported", "failed"), ("report.pdf", "unsupported", "failed")]
+
+
+def test_articles_ingested_without_a_config_can_be_digested_under_their_watch(tmp_path: Path) -> None:
+    db = tmp_path / "d.duckdb"
+    p = nw("ingest", "--db", str(db), *map(str, SEED_TXT[:2]))
+    assert p.returncode == 0, p.stderr
+    assert "newswatch digest --watch default" in p.stdout
+    out = tmp_path / "out"
+    d = nw("digest", "--db", str(db), "--watch", "default", "--out", str(out))
+    assert d.returncode == 0, d.stderr
+    assert "digest default: " in d.stdout and " written" in d.stdout
+    assert sorted(f.suffix for f in out.iterdir()) == [".eml", ".html"]
+    # a watch neither in the config nor in the warehouse is still an error that names what exists
+    assert_one_line_error(nw("digest", "--db", str(db), "--watch", "nope"), "no watch named 'nope'",
+                          "the database has articles for default")

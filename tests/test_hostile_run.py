@@ -136,3 +136,38 @@ def test_an_article_listed_by_two_feeds_is_fetched_once_and_a_rerun_adds_nothing
     assert article_gets == 1
     assert before["core.articles"] == 1 and before["core.feed_entries"] == 2
     assert counts(db) == before and again.counts["pages_fetched"] == 0
+
+
+def test_a_pending_entry_retried_after_a_304_keeps_its_feed_title_as_source(tmp_path: Path) -> None:
+    """The page names no outlet (no og:site_name): the source is the feed's title, also when the page is only
+    fetched by a later run whose feed answered 304 (it used to become the host, 127.0.0.1)."""
+    page = ('<!doctype html><html><head><meta charset="utf-8"><title>Rotherham abuse inquiry</title></head><body>'
+            "<article><h1>Rotherham abuse inquiry</h1>"
+            + "".join(f"<p>Paragraph {i}: the Rotherham abuse inquiry heard from officers and survivors "
+                      "about what South Yorkshire Police knew and when it knew it.</p>" for i in range(12))
+            + "</article></body></html>").encode()
+    with ScriptedServer() as srv:
+        base = srv.base_url
+        feed = _feed(base, [("p1", "Rotherham abuse inquiry", f"{base}/article")]).replace(
+            b"<title>Hostile</title>", b"<title>The Loopback Gazette</title>")
+
+        def feed_reply(req):
+            if req.header("if-none-match") == '"v1"':
+                return Reply(304, headers={"ETag": '"v1"'})
+            return Reply(200, body=feed, headers={"Content-Type": "application/rss+xml", "ETag": '"v1"'})
+
+        srv.route("/feed.xml", feed_reply)
+        # first run: the page times out (transient, the entry stays pending); then it answers
+        srv.route("/article", Reply(200, body=page, headers={"Content-Type": "text/html"}, delay_s=3.0),
+                  Reply(200, body=page, headers={"Content-Type": "text/html"}))
+        db = str(tmp_path / "source.duckdb")
+        config = make_config(read_timeout_s=0.5, total_deadline_s=1.0)
+        first = run_monitor(config, db, extra_feeds=[srv.url("/feed.xml")], digest=False)
+        second = run_monitor(config, db, extra_feeds=[srv.url("/feed.xml")], digest=False, force=True)
+    assert first.skips[("fetch", "timeout")] == 1 and first.counts["articles_new"] == 0
+    assert second.counts["feeds_not_modified"] == 1 and second.counts["entries_retried"] == 1
+    con = connect(db, read_only=True)
+    try:
+        assert con.execute("select source from articles").fetchall() == [("The Loopback Gazette",)]
+    finally:
+        con.close()
