@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from extractors.articles import article_from_file, extract_article
+from extractors.articles import article_from_file, extract_article, keep_languages
 from extractors.clean import clean_text
 from extractors.facts import extract_facts_batch
 from extractors.feeds import body_hash, discover_feeds, parse_feed
@@ -488,10 +488,13 @@ def clean_article(a: Article) -> Article:
     return replace(a, text=clean_text(a.raw_text))
 
 
-def filter_topic(articles: Sequence[Article], query: str) -> tuple[list[Article], list[Skip]]:
-    """Keep the articles matching the watch query; the rest are recorded as skipped (off_topic)."""
+def filter_topic(articles: Sequence[Article], query: str,
+                 languages: Sequence[str] = ()) -> tuple[list[Article], list[Skip]]:
+    """Keep the articles in the watch's languages (all when none are listed) matching the watch query; the
+    rest are recorded as skipped (language, off_topic)."""
     q = compile_query(query)
-    kept, skipped = [], []
+    articles, skipped = keep_languages(articles, languages)
+    kept = []
     for a in articles:
         if q.matches(a.title, a.text):
             kept.append(a)
@@ -706,7 +709,7 @@ def process_articles(
     settled: list, batch_size: int = 100,
 ) -> None:
     """topic -> facts -> load, in batches."""
-    kept, off = filter_topic(articles, watch.query)
+    kept, off = filter_topic(articles, watch.query, watch.languages)
     skips = skips + off
     for i in range(0, max(len(kept), 1), batch_size):
         batch = kept[i : i + batch_size]

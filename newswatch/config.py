@@ -101,6 +101,11 @@ class WatchConfig(_Strict):
         default_factory=dict, description="User aliases: surface form -> canonical entity name."
     )
     max_items: int = Field(20, ge=1, description="At most this many stories in one digest.")
+    languages: list[str] = Field(
+        default_factory=list,
+        description='Keep only articles in these languages (ISO 639-1 codes read from the text, e.g. ["en", "fr"]); '
+        "empty keeps every language.",
+    )
 
     @field_validator("recipients")
     @classmethod

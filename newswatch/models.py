@@ -214,6 +214,8 @@ class Facts:
     quotes: tuple[Quote, ...] = ()
     aliases: tuple[Alias, ...] = ()
     extractor: str = ""
+    language: str | None = None  # detected from the text (extractors/facts/language.py)
+    skipped: str | None = None  # why no facts were extracted (e.g. no model for the language), else None
 
 
 # ---- alerts ------------------------------------------------------------------------------

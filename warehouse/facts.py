@@ -100,7 +100,7 @@ def store_facts(
             dict(article_id=fx.article_id, extractor=fx.extractor,
                  content_hash=(content_hashes or {}).get(fx.article_id), extracted_at=now,
                  entities=len(fx.entities), figures=len(fx.figures), periods=len(fx.periods),
-                 quotes=len(fx.quotes))
+                 quotes=len(fx.quotes), language=fx.language, skipped_reason=fx.skipped)
         )
     with transaction(con):
         _delete_articles(con, ids)

@@ -27,6 +27,16 @@ def load_nlp(full: bool = False) -> Any:
     return nlp
 
 
+@lru_cache(maxsize=4)
+def load_model(name: str) -> Any:
+    """Another language's pipeline (NER only + the rule sentencizer, like load_nlp), cached per process."""
+    import spacy
+
+    nlp = spacy.load(name, exclude=["tagger", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
 def model_version() -> str:
     """Name and version of the model, recorded in FACTS_VERSION-tagged rows."""
     nlp = load_nlp()

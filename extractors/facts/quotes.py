@@ -505,6 +505,7 @@ def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int, bool] 
     if not span.closed:
         return None
     after_start = span.end + 1
+    para_end = min(para_end, after_start + _MAX_SENTENCE)  # an attribution is short; bounds the work
     nxt = re.search("[" + _DQ + "]", text[after_start:para_end])
     limit = after_start + nxt.start() if nxt else para_end
     m = _AFTER_RE.match(text[after_start:limit])
@@ -610,10 +611,10 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             speaker = speakers.from_clause(lq.attribution[0], lq.attribution[1], first.start)
         if speaker is None:
             clause = _find_before(masked, first, para_start)
-            inv = _inverted(masked, first, para_start)
             if clause:
                 speaker = speakers.from_clause(clause[0], clause[1], first.start, before_verb=True)
-            if inv and (speaker is None or speaker[2] != "PERSON"):
+            inv = _inverted(masked, first, para_start) if clause and (speaker is None or speaker[2] != "PERSON") else None
+            if inv:
                 # a named person before the verb wins; otherwise the inverted subject ("says a report")
                 speaker = speakers.from_clause(inv[0], inv[1], first.start) or speaker
             if speaker is None and clause:

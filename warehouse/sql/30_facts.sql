@@ -13,8 +13,13 @@ CREATE TABLE IF NOT EXISTS core.fact_runs (
     entities        INTEGER NOT NULL,
     figures         INTEGER NOT NULL,
     periods         INTEGER NOT NULL,
-    quotes          INTEGER NOT NULL
+    quotes          INTEGER NOT NULL,
+    language        VARCHAR,            -- detected from the text (py3langid); NULL when too short to tell
+    skipped_reason  VARCHAR             -- why no facts were extracted (no model for the language), else NULL
 );
+-- databases made before languages were detected (issue 10 §4)
+ALTER TABLE core.fact_runs ADD COLUMN IF NOT EXISTS language VARCHAR;
+ALTER TABLE core.fact_runs ADD COLUMN IF NOT EXISTS skipped_reason VARCHAR;
 
 CREATE TABLE IF NOT EXISTS core.entity_mentions (
     article_id      VARCHAR NOT NULL,
@@ -105,6 +110,37 @@ CREATE TABLE IF NOT EXISTS core.fact_conflicts (
 );
 
 -- ---- public views --------------------------------------------------------------------------
+
+CREATE OR REPLACE VIEW fact_runs AS
+SELECT r.article_id, r.extractor, r.language, r.skipped_reason, r.extracted_at,
+       r.entities, r.figures, r.periods, r.quotes
+FROM core.fact_runs r;
+
+COMMENT ON VIEW fact_runs IS 'One row per article whose facts were extracted, or deliberately not (skipped_reason says why).';
+COMMENT ON COLUMN fact_runs.article_id IS 'The article (articles.article_id).';
+COMMENT ON COLUMN fact_runs.extractor IS 'Facts extractor version (FACTS_VERSION); an upgrade recomputes.';
+COMMENT ON COLUMN fact_runs.language IS 'Language of the text, detected with py3langid (NULL when too short to tell).';
+COMMENT ON COLUMN fact_runs.skipped_reason IS 'Why no facts were extracted, e.g. ''no facts model for language de'', else NULL.';
+COMMENT ON COLUMN fact_runs.extracted_at IS 'When the facts were extracted.';
+COMMENT ON COLUMN fact_runs.entities IS 'Entity mentions stored for the article.';
+COMMENT ON COLUMN fact_runs.figures IS 'Figures stored for the article.';
+COMMENT ON COLUMN fact_runs.periods IS 'Periods and years stored for the article.';
+COMMENT ON COLUMN fact_runs.quotes IS 'Quotes stored for the article.';
+
+CREATE OR REPLACE VIEW fact_languages AS
+SELECT coalesce(r.language, 'unknown') AS language, count(*) AS articles,
+       count(*) FILTER (WHERE r.skipped_reason IS NULL) AS with_facts,
+       count(*) FILTER (WHERE r.skipped_reason IS NOT NULL) AS without_facts,
+       any_value(r.skipped_reason) AS skipped_reason
+FROM core.fact_runs r
+GROUP BY ALL;
+
+COMMENT ON VIEW fact_languages IS 'Articles per detected language, and whether they got facts (docs/facts.md, Languages).';
+COMMENT ON COLUMN fact_languages.language IS 'ISO 639-1 code detected from the text, or ''unknown''.';
+COMMENT ON COLUMN fact_languages.articles IS 'Articles in that language with a fact run.';
+COMMENT ON COLUMN fact_languages.with_facts IS 'Of those, articles whose facts were extracted.';
+COMMENT ON COLUMN fact_languages.without_facts IS 'Of those, articles left without facts.';
+COMMENT ON COLUMN fact_languages.skipped_reason IS 'Why they were left without facts (one reason per language).';
 
 CREATE OR REPLACE VIEW entity_mentions AS
 SELECT m.article_id, m.entity, m.entity_type, m.surface, m.start_char, m.end_char, m.local_entity
