@@ -18,7 +18,7 @@ os.environ.setdefault("NEWSWATCH_LOCK_TIMEOUT", "5")
 os.environ.pop("NEWSWATCH_DB", None)
 os.environ.pop("NEWSWATCH_CONFIG", None)
 
-from tests.nwtest import counts, make_config, skip_unless_shared
+from tests.nwtest import counts, make_config, missing_shared, skip_unless_shared
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -63,8 +63,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # a skip mark (reported at the test's own line) before any fixture runs: a module-scoped fixture that
+    # reads ../shared must not even start
+    if os.environ.get("NEWSWATCH_REQUIRE_SHARED") == "1":
+        return  # pytest_runtest_setup fails these tests instead
+    for item in items:
+        for mark in item.iter_markers("requires_shared"):
+            reason = missing_shared(*mark.args)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    # before any fixture: a module-scoped fixture that reads ../shared must not even start
     for mark in item.iter_markers("requires_shared"):
         skip_unless_shared(*mark.args)
 

@@ -6,9 +6,7 @@ import hashlib
 import subprocess
 import sys
 
-import pytest
-
-from tests.nwtest import REPO, SEEDS
+from tests.nwtest import SEEDS, requires_shared, shared_path
 
 # the five seed files as given in shared/seeds (they must stay byte-identical)
 SEED_FILES = {
@@ -24,10 +22,9 @@ def test_the_five_seeds_are_present() -> None:
     assert {p.name for p in SEEDS.glob("00*.txt")} == SEED_FILES
 
 
+@requires_shared("seeds")  # CI clones have shared/ beside the repo; elsewhere say so rather than pass silently
 def test_seeds_match_the_shared_originals_when_available() -> None:
-    shared = REPO.parent / "shared" / "seeds"
-    if not shared.is_dir():  # CI clones have shared/ beside the repo; say so rather than pass silently
-        pytest.skip("shared/seeds is not beside this clone")
+    shared = shared_path("seeds")
     for p in SEEDS.glob("00*.txt"):
         assert hashlib.sha256(p.read_bytes()).digest() == hashlib.sha256((shared / p.name).read_bytes()).digest()
 
