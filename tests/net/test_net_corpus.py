@@ -13,6 +13,7 @@ import pytest
 
 from extractors.http import Fetcher
 from tests.net.netutil import fast_settings
+from tests.nwtest import requires_shared
 from tests.support.httpserver import Reply, ScriptedServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -38,7 +39,7 @@ def _declared_charset(raw: bytes) -> str | None:
     return None
 
 
-@pytest.mark.skipif(not PAGES, reason="corpus not present on this machine")
+@requires_shared("corpus/html")
 def test_corpus_pages_round_trip():
     assert len(PAGES) >= 100
     with ScriptedServer() as srv:

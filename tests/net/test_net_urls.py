@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from extractors.urls import canonicalize_url, is_web_url
+from tests.nwtest import requires_shared
 
 CORPUS = Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "corpus" / "html")
 
@@ -74,7 +75,7 @@ def _corpus_links(limit: int = 3000) -> list[str]:
     return links[:limit]
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not on this machine")
+@requires_shared("corpus/html")
 def test_idempotent_on_real_links():
     links = _corpus_links()
     assert len(links) > 500, "the corpus should give plenty of real links"
