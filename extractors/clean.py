@@ -25,8 +25,23 @@ from __future__ import annotations
 
 import re
 
+# The package's one list of page-furniture openers (English, German, French): a short line that starts with
+# one of these is a label, teaser, ad marker or credit. extractors/fingerprint.py builds its boilerplate
+# pattern from it (it used to keep its own copy by hand); clean_text drops the lines that are exactly one.
+FURNITURE_OPENERS = (
+    "read more", "more on this", "related", "see also", "also read", "watch", "listen", "recommended",
+    "sponsored", "advertisement", "hide ad", "ad", "don't miss", "don’t miss", "dont miss", "most read",
+    "trending", "latest", "sign up", "subscribe", "follow us", "share this", "click here", "image", "photo",
+    "picture", "credit", "copyright", "getty",
+    # the same furniture in German and French pages
+    "lesen sie auch", "lesen sie mehr", "mehr zum thema", "auch interessant", "weiterlesen", "anzeige",
+    "werbung", "lire aussi", "à lire aussi", "a lire aussi", "voir aussi", "publicité",
+)
+# Openers that are page chrome when they make up the whole line (German and French ad labels and teasers).
+_CHROME_OPENERS = {"anzeige", "werbung", "publicité", "mehr zum thema", "auch interessant", "weiterlesen"}
+
 # Lines that are widget / ad chrome, compared after stripping and case-folding.
-_CHROME_LINES = {
+_CHROME_LINES = _CHROME_OPENERS | {
     "hide ad",
     "advertisement",
     "advert",

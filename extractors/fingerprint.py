@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from simhash import Simhash
 
+from extractors.clean import FURNITURE_OPENERS
+
 # Bump when segmentation, features or hashing change: stored fingerprints with another version are recomputed.
 FINGERPRINT_VERSION = "sh64-sent1-uni-w3-v3"
 
@@ -36,6 +38,8 @@ MIN_UNIT_WORDS = 6
 MIN_LINE_WORDS = 6
 # Lines with no terminal punctuation shorter than this are treated as headings or link teasers.
 HEADLINE_MAX_WORDS = 16
+# Furniture patterns (labels, teasers, credits) apply to lines of at most this many words; teasers are headlines.
+TEASER_MAX_WORDS = 40
 # Simhash package: a feature weight above 255 overflows uint8 arithmetic under NumPy 2 (see _split_weights).
 _MAX_WEIGHT = 255
 
@@ -44,18 +48,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # uppercase letter, digit or opening quote.
 _SENT_SPLIT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 
-# Lines that are page furniture rather than article text. Each pattern is anchored at the line start.
+# Lines that are page furniture rather than article text, from the package's one list (extractors/clean.py).
 _BOILERPLATE = [
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"^(read more|more on this|related|see also|also read|watch|listen|recommended|sponsored|advertisement"
-        r"|hide ad|ad|don'?t miss|most read|trending( on .*)?|latest( developments)?|sign up|subscribe"
-        r"|follow us|share this|click here|image|photo|picture|credit|copyright|getty)\b[\s:|-]*",
-        # the same furniture in German and French pages
-        r"^(lesen sie auch|lesen sie mehr|mehr zum thema|auch interessant|weiterlesen|anzeige|werbung"
-        r"|lire aussi|à lire aussi|a lire aussi|voir aussi|publicité)\b[\s:|-]*",
-        r"^\|",  # photo credit lines like "|GETTY"
-    )
+    re.compile(r"^(" + "|".join(re.escape(p) for p in FURNITURE_OPENERS) + r")\b[\s:|-]*", re.IGNORECASE),
+    re.compile(r"^\|"),  # photo credit lines like "|GETTY"
 ]
 # JPI-style teaser labels: "CRIME: ...", "APPEAL: ..." (case-sensitive: "Mrs Senior said: ..." is body text).
 _TEASER_LABEL = re.compile(r"^[A-Z][A-Z&'-]{2,}(?: [A-Z&'-]+){0,2}:\s")
@@ -95,9 +91,11 @@ def is_boilerplate(line: str) -> bool:
         return True
     if _LABEL_ONLY.match(s):
         return True
-    if _TEASER_LABEL.match(s) or any(p.match(s) for p in _BOILERPLATE):
-        return True
     n = len(s.split())
+    # A label or teaser pattern only marks a line that is short enough to be one: a one-line text ("Watch
+    # Live: 131st Rose Parade ... 200 words", "EPL: Grealish fires Villa ...") is the article itself.
+    if n <= TEASER_MAX_WORDS and (_TEASER_LABEL.match(s) or any(p.match(s) for p in _BOILERPLATE)):
+        return True
     if n < MIN_LINE_WORDS:
         return True
     # A short line without sentence punctuation is a heading, caption fragment or teaser link.

@@ -23,8 +23,9 @@ from extractors.dedup import (
     is_copy,
     merge_profiles,
     story_profile,
-    story_similarity,
+    story_score,
     strip_shared_edges,
+    unit_profile,
 )
 from extractors.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint, hamming, segment
 from newswatch.config import DedupSettings
@@ -129,8 +130,8 @@ def _story_for(
     copy_stories: Sequence[str],
     text_candidates: Sequence[str],
     settings: DedupSettings,
-) -> tuple[str | None, str, float | None]:
-    """(story_id or None for a new story, reason, similarity) for an article that has no story yet.
+) -> tuple[str | None, str, float | None, dict[str, float]]:
+    """(story_id or None for a new story, reason, similarity, idf of the terms) for an article without a story.
 
     Stories active within story_window_days of the article are compared with STORY_MIN_SIMILARITY. Older
     or later stories are considered only when one of their articles shares text with this one (a lookup
@@ -138,7 +139,7 @@ def _story_for(
     """
     if copy_stories:
         # A syndicated copy is the strongest evidence there is: it joins its original's story at any distance.
-        return copy_stories[0], "syndicated", None
+        return copy_stories[0], "syndicated", None, wd.term_idf(con, profile)
     t = _when(art)
     window = timedelta(days=settings.story_window_days)
     stories = {s.story_id: s for s in wd.candidate_stories(con, t - window, t + window)}
@@ -147,20 +148,20 @@ def _story_for(
             old = wd.get_story(con, story_id)
             if old is not None and old.last_at >= t - timedelta(days=STORY_MAX_LOOKBACK_DAYS):
                 stories[story_id] = old
-    if not stories:
-        return None, "new", None
     terms = set(profile).union(*(s.profile for s in stories.values()))
     idf = wd.term_idf(con, terms)
+    if not stories:
+        return None, "new", None, idf
     best: tuple[float, str] | None = None
     for story in sorted(stories.values(), key=lambda s: s.story_id):
-        sim = story_similarity(profile, story.profile, idf)
+        sim = story_score(profile, story.profile, idf)
         in_window = story.first_at - window <= t <= story.last_at + window
         threshold = STORY_MIN_SIMILARITY if in_window else STORY_STRONG_SIMILARITY
         if sim >= threshold and (best is None or sim > best[0]):
             best = (sim, story.story_id)
     if best is None:
-        return None, "new", None
-    return best[1], "similar", round(best[0], 4)
+        return None, "new", None, idf
+    return best[1], "similar", round(best[0], 4), idf
 
 
 class _Batch:
@@ -223,6 +224,7 @@ def _process(
     looked_up: tuple[list[tuple[str, int]], wd.UnitWitnesses],
     batch: _Batch,
     revised: bool,
+    keep_story: bool,
     settings: DedupSettings,
     facts_tables: frozenset[str],
 ) -> None:
@@ -256,28 +258,31 @@ def _process(
     batch.add(art, fp, member_ids, original)
 
     # Story: keep a revised article's story; copies follow their group; others by similarity.
-    if previous is not None:
+    if previous is not None and keep_story:
         wd.assign(con, art.article_id, original, previous[1], now)
         return
     groups = wd.groups_of(con, member_ids)
     copy_stories = [groups[original][1]] if original in groups else sorted({g[1] for g in groups.values()})
-    ents, figs, years = wd.facts_for(con, art.article_id, facts_tables)
+    # only the entities: figures and years were measured to add noise to story similarity (docs/dedup.md)
+    ents, _, _ = wd.facts_for(con, art.article_id, facts_tables & {"entity_mentions"})
     # What the article is about, without any sentence another text also ran (template, or recycled
     # background): those would make every article of an outlet look alike. Its own copies do not count.
     recycled = boilerplate_units(fp.unit_simhashes, seen.texts, seen.stock, exclude=own_group, min_texts=1)
     own = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in recycled]
-    profile = story_profile(art.title, own or list(fp.units), ents, figs, years)
-    story_id, reason, sim = _story_for(con, art, profile, copy_stories, text_candidates, settings)
+    profile = story_profile(art.title, own or list(fp.units), ents)
+    story_id, reason, sim, idf = _story_for(con, art, profile, copy_stories, text_candidates, settings)
     t = _when(art)
+    # the story keeps the mean of its members' unit-length profiles (see story_score)
+    unit = unit_profile(profile, idf)
     if story_id is None:
-        story = wd.StoryRow(art.article_id, art.title, t, t, 1, _trim(profile))
+        story = wd.StoryRow(art.article_id, art.title, t, t, 1, _trim(unit))
         wd.save_story(con, story, now, now)
         story_id = art.article_id
     else:
         old = wd.get_story(con, story_id)
         if old is not None:
             # Running mean of member profiles: weight the old centroid by its member count.
-            merged = merge_profiles([{k: v * old.members for k, v in old.profile.items()}, profile])
+            merged = merge_profiles([{k: v * old.members for k, v in old.profile.items()}, unit])
             merged = {k: v * 2 / (old.members + 1) for k, v in merged.items()}
             wd.save_story(
                 con,
@@ -313,6 +318,8 @@ def group_articles(
     state = wd.load_state(con, ids)
     todo = [a for a in arts if state.get(a.article_id) != (FINGERPRINT_VERSION, a.content_hash)]
     todo.sort(key=lambda a: (_when(a), a.first_seen_at, a.article_id))
+    if todo:
+        wd.reset_stories_if_version_changed(con, FINGERPRINT_VERSION)
     tables = wd.facts_tables(con) if todo else frozenset()
     fps = {a.article_id: fingerprint(a.article_id, a.text) for a in todo}
     # All lookups against stored articles first, before this call appends to the index tables (see _Batch).
@@ -333,7 +340,11 @@ def group_articles(
     batch = _Batch()
     for art in todo:
         fp = fps[art.article_id]
-        _process(con, art, fp, looked_up[art.article_id], batch, art.article_id in revised, settings, tables)
+        # a revised text keeps its story; an article recomputed by a new version gets one anew
+        keep_story = state.get(art.article_id, ("", ""))[0] == FINGERPRINT_VERSION
+        _process(
+            con, art, fp, looked_up[art.article_id], batch, art.article_id in revised, keep_story, settings, tables
+        )
     groups = wd.groups_of(con, [a.article_id for a in arts])
     synd_ids = {g[0] for g in groups.values()}
     sizes = _group_sizes(con, synd_ids)

@@ -473,6 +473,22 @@ def save_story_assignment(
     )
 
 
+def reset_stories_if_version_changed(con: duckdb.DuckDBPyConnection, version: str) -> bool:
+    """Forget every story when they were made by another algorithm version (core.meta 'story_version').
+
+    Stories are running centroids over their members: one made by an older profile cannot take members
+    scored by the new one. The articles are all stale then (same version string as the fingerprints) and get
+    new stories as they are recomputed, in publication order. Returns True when it reset.
+    """
+    row = con.execute("SELECT value FROM core.meta WHERE key = 'story_version'").fetchone()
+    if row is not None and row[0] == version:
+        return False
+    for table in ("core.stories", "core.story_assignments", "core.story_terms"):
+        con.execute(f"DELETE FROM {table}")
+    con.execute("INSERT OR REPLACE INTO core.meta VALUES ('story_version', ?)", [version])
+    return True
+
+
 def term_idf(con: duckdb.DuckDBPyConnection, terms: Iterable[str]) -> dict[str, float]:
     """Smoothed idf of story-profile terms: 1 + s * ln((N + 1) / (df + 1)), N = articles with a profile.
 

@@ -1,0 +1,258 @@
+"""Dedup and story quality on real and generated data, development and held-out splits, next to baselines.
+
+What it measures (issue 10 §1 §2; docs/dedup.md quotes the output):
+
+* real pairs (../shared/eval/semeval2022-en-train/pairs.csv, people's "same story?" ratings): every text is
+  ingested into one warehouse as a local file without a date (source `local file`, all first seen in one
+  run, as `newswatch ingest` stores them), the real dedup stage assigns stories incrementally in batches of
+  25, and each clear pair (Overall <= 1.5 same, >= 3.5 different) is scored by whether its two texts share
+  a story. Baseline in the same run: TF-IDF cosine of the two texts (scikit-learn's default weighting), at
+  its best threshold on each split (an oracle) and at the development split's best threshold.
+* generated copies (bench/dedup_gen.py; bases: the shared corpus pages and PolNeAR bodies, split by a hash
+  of their id): cross-source (one outlet per copy, dated), same-source (one outlet runs every copy, dated)
+  and local files (one source, no dates). Copy precision/recall, false merges, stories; baseline
+  whole-document simhash at 3 bits.
+* the seeds: two stories ({000,001,002}, {003,004}) with their dates, and what happens without dates.
+
+Splits: a fixed hash of the pair id / base text id (bench.dedup_gen.split_of); thresholds were tuned on
+"dev" only. Run: .venv/bin/python -m bench.quality_dedup [--quick] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.dedup_eval import evaluate as evaluate_generated
+from bench.dedup_gen import EVAL_DIR, build, in_split, load_corpus, load_polnear, seed_docs, split_of
+from flows.dedup_stage import group_articles
+from newswatch.config import DedupSettings
+from newswatch.models import stable_id
+from warehouse.db import connect, insert_rows, transaction
+
+PAIRS = EVAL_DIR / "semeval2022-en-train" / "pairs.csv"
+SPLITS = ("dev", "held-out")
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+SAME, DIFFERENT = 1.5, 3.5  # Overall rating: <= 1.5 same story, >= 3.5 different (the README's reading)
+_SK_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+
+
+def load_pairs(path: Path = PAIRS) -> tuple[dict[str, str], list[dict]]:
+    """Texts by article id, and the pairs: {a, b, overall, label (1 same, 0 different, None), split}."""
+    texts: dict[str, str] = {}
+    pairs = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            a, b = r["pair_id"].split("_")
+            texts[a], texts[b] = r["text1"], r["text2"]
+            o = float(r["Overall"])
+            label = 1 if o <= SAME else 0 if o >= DIFFERENT else None
+            pairs.append({"a": a, "b": b, "overall": o, "label": label, "split": split_of(r["pair_id"])})
+    return texts, pairs
+
+
+def _as_ingested(aid: str, text: str) -> dict:
+    """A text as `newswatch ingest` stores a local .txt file: first line the title, no date, source `local file`."""
+    lines = text.strip().split("\n", 1)
+    title, body = (lines[0].strip(), lines[1]) if len(lines) == 2 else ("", text)
+    # arrival order inside the run: a hash, so pairs are not seen back to back
+    seen = T0 + timedelta(seconds=int(stable_id("order", aid)[:6], 16) % 3600)
+    return {
+        "article_id": aid,
+        "watch": "eval",
+        "url": f"file:///eval/{aid}.txt",
+        "canonical_url": f"file:///eval/{aid}.txt",
+        "source": "local file",
+        "title": title,
+        "published_at": None,
+        "fetched_at": seen,
+        "first_seen_at": seen,
+        "fetch_status": "ok",
+        "text": body,
+        "raw_text": body,
+        "word_count": len(body.split()),
+        "content_hash": stable_id(title, body, length=32),
+        "revision": 1,
+    }
+
+
+def stories_of(rows: list[dict], settings: DedupSettings | None = None, batch: int = 25) -> dict[str, str]:
+    """Run the real dedup stage over these article rows (arrival order, batches) and return story ids."""
+    settings = settings or DedupSettings()
+    rows = sorted(rows, key=lambda r: (r["first_seen_at"], r["article_id"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        con = connect(Path(tmp) / "pairs.duckdb")
+        try:
+            for i in range(0, len(rows), batch):
+                chunk = rows[i : i + batch]
+                with transaction(con):
+                    insert_rows(con, "core.articles", chunk)
+                    group_articles(con, [r["article_id"] for r in chunk], settings)
+            return dict(con.execute("SELECT article_id, story_id FROM core.article_groups").fetchall())
+        finally:
+            con.close()
+
+
+def _prf(pred: list[tuple[bool, int]]) -> dict:
+    tp = sum(1 for p, y in pred if p and y)
+    fp = sum(1 for p, y in pred if p and not y)
+    fn = sum(1 for p, y in pred if not p and y)
+    prec = tp / (tp + fp) if tp + fp else 1.0
+    rec = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"precision": round(prec, 3), "recall": round(rec, 3), "f1": round(f1, 3), "tp": tp, "fp": fp, "fn": fn}
+
+
+def tfidf_cosines(texts: dict[str, str], pairs: list[dict]) -> list[float]:
+    """TF-IDF cosine of each pair's two texts: raw counts, idf = ln((1 + n) / (1 + df)) + 1, l2 norm
+    (scikit-learn's TfidfVectorizer defaults), document frequencies over all the texts."""
+    counts = {k: Counter(_SK_TOKEN.findall(t.lower())) for k, t in texts.items()}
+    df: Counter[str] = Counter()
+    for c in counts.values():
+        df.update(c.keys())
+    n = len(texts)
+    vecs = {}
+    for k, c in counts.items():
+        v = {t: x * (math.log((1 + n) / (1 + df[t])) + 1) for t, x in c.items()}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        vecs[k] = {t: x / norm for t, x in v.items()}
+    return [sum(w * vecs[p["b"]].get(t, 0.0) for t, w in vecs[p["a"]].items()) for p in pairs]
+
+
+def _best_threshold(scored: list[tuple[float, int]]) -> tuple[float, dict]:
+    best: tuple[float, dict] = (0.0, _prf([(False, y) for _, y in scored]))
+    for th in sorted({s for s, _ in scored}):
+        r = _prf([(s >= th, y) for s, y in scored])
+        if r["f1"] > best[1]["f1"]:
+            best = (th, r)
+    return round(best[0], 4), best[1]
+
+
+def real_pairs(path: Path = PAIRS, settings: DedupSettings | None = None) -> dict:
+    """Stories on the real pairs, per split, with the TF-IDF baseline of the same run."""
+    texts, pairs = load_pairs(path)
+    t0 = time.perf_counter()
+    story = stories_of([_as_ingested(a, t) for a, t in texts.items()], settings)
+    seconds = time.perf_counter() - t0
+    cos = tfidf_cosines(texts, pairs)
+    out: dict = {"texts": len(texts), "pairs": len(pairs), "seconds": round(seconds, 1)}
+    sizes = Counter(story.values())
+    out["stories"] = len(sizes)
+    out["largest_story"] = max(sizes.values())
+    dev_th = None
+    for split in SPLITS:
+        clear = [(p, c) for p, c in zip(pairs, cos, strict=True) if p["split"] == split and p["label"] is not None]
+        ours = _prf([(story[p["a"]] == story[p["b"]], p["label"]) for p, _ in clear])
+        th, best = _best_threshold([(c, p["label"]) for p, c in clear])
+        if split == "dev":
+            dev_th = th
+        at_dev = _prf([(c >= dev_th, p["label"]) for p, c in clear])
+        out[split] = {
+            "clear_pairs": len(clear),
+            "same": sum(p["label"] for p, _ in clear),
+            "stories": ours,
+            "tfidf_best_threshold": {"threshold": th, **best},
+            "tfidf_at_dev_threshold": {"threshold": dev_th, **at_dev},
+            "beats_tfidf": ours["f1"] > best["f1"],
+        }
+    return out
+
+
+def _bases(polnear: int) -> list[dict]:
+    bases = load_corpus()
+    if polnear and (EVAL_DIR / "polnear-train" / "text").is_dir():
+        bases = bases + load_polnear(polnear)
+    return bases
+
+
+VARIANTS = {
+    "cross_source": {},
+    "same_source": {"source": "Daily Bugle", "copies": (1, 2, 3, 4)},
+    "local_files": {"source": "local file", "dated": False, "copies": (1, 2, 3, 4)},
+}
+
+
+def generated(polnear: int = 80, seed: int = 7, span_days: int = 20, variants: tuple[str, ...] = tuple(VARIANTS)) -> dict:
+    """Copies and stories on the generated sets, per variant and split (whole-document simhash baseline)."""
+    bases = _bases(polnear)
+    out: dict = {}
+    for name in variants:
+        for split in SPLITS:
+            docs = build(seed=seed, corpus=in_split(bases, split), span_days=span_days, **VARIANTS[name])
+            r = evaluate_generated(docs)
+            base = r["baselines"]["doc_simhash_package_default_k3"]
+            out[f"{name}/{split}"] = {
+                "documents": r["documents"],
+                "copies": {k: r["copies"][k] for k in ("precision", "recall", "f1", "ari", "true_pairs")},
+                "false_copy_pairs": r["copies"]["predicted_pairs"] - round(r["copies"]["precision"] * r["copies"]["predicted_pairs"]),
+                "missed_copy_pairs": r["missed_copy_pairs"][:5],
+                "stories": {k: r["stories"][k] for k in ("precision", "recall", "f1")},
+                "seeds_ok": r["seeds_ok"],
+                "baseline_doc_simhash_k3": {k: base[k] for k in ("precision", "recall", "f1")},
+            }
+    return out
+
+
+def seeds(settings: DedupSettings | None = None) -> dict:
+    """The seeds' stories with their publication dates and as undated local files."""
+    docs = seed_docs()
+    out = {}
+    for name, dated in (("dated", True), ("undated", False)):
+        rows = []
+        for d in docs:
+            r = _as_ingested(d.doc_id, d.title + "\n" + d.text)
+            r["source"] = d.source if dated else "local file"
+            r["published_at"] = d.published_at if dated else None
+            rows.append(r)
+        story = stories_of(rows, settings)
+        groups: dict[str, list[str]] = {}
+        for k in sorted(story):
+            groups.setdefault(story[k], []).append(k[-3:])
+        out[name] = {
+            "stories": sorted(groups.values()),
+            "ok": sorted(groups.values()) == [["000", "001", "002"], ["003", "004"]],
+        }
+    return out
+
+
+def evaluate(quick: bool = False) -> dict:
+    """Every §1/§2 figure on dev and held-out splits next to its baseline (bench/quality.py calls this)."""
+    out: dict = {"seeds": seeds()}
+    if PAIRS.is_file():
+        out["real_pairs"] = real_pairs()
+    else:
+        out["real_pairs"] = {"skipped": f"{PAIRS} not found"}
+    out["generated"] = generated(polnear=30 if quick else 80)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller generated sets")
+    ap.add_argument("--only", choices=("seeds", "pairs", "generated"), default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    if args.only == "seeds":
+        result = {"seeds": seeds()}
+    elif args.only == "pairs":
+        result = {"real_pairs": real_pairs()}
+    elif args.only == "generated":
+        result = {"generated": generated(polnear=30 if args.quick else 80)}
+    else:
+        result = evaluate(quick=args.quick)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
