@@ -72,6 +72,8 @@ class _Group(click.Group):
             click.echo(_interrupted_line(signum, getattr(e, "run_id", None)), err=True)
             # no waiting for fetch threads still finishing a chunk, and no child process left behind
             hard_exit(128 + signum)
+        except BrokenPipeError:  # `newswatch sql ... | head`: the reader went away, nothing to say
+            os._exit(EXIT_FAILED)
         except OSError as e:  # a file the command had to write (classified errors are raised above)
             click.echo(f"newswatch: error: cannot write {describe_os_error(e)}", err=True)
             sys.exit(EXIT_FAILED)
