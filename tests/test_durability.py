@@ -165,12 +165,12 @@ class ProbedRun:
 def probed_ingest(db: Path, folder: Path, tmp: Path, *, kill_at: tuple[str, int] | None = None,
                   kill_delay_s: float = 0.0, batch_size: int = 3,
                   on_pause: Callable[[tuple[str, int, str]], None] | None = None,
-                  pause_at: tuple[str, ...] = ()) -> ProbedRun:
+                  pause_at: tuple[str, ...] = (), env: dict | None = None) -> ProbedRun:
     """Run the real CLI under PROBE. With kill_at, SIGKILL it kill_delay_s after that event (the probe holds it
     at the next event, so the kill always lands inside the run); on_pause is called at each pause_at event."""
     r, w = os.pipe()
     ack_r, ack_w = os.pipe()
-    env = {**os.environ, "NWTEST_EVENTS_FD": str(w), "NWTEST_ACK_FD": str(ack_r), "NWTEST_CORPUS": str(folder),
+    env = {**os.environ, **(env or {}), "NWTEST_EVENTS_FD": str(w), "NWTEST_ACK_FD": str(ack_r), "NWTEST_CORPUS": str(folder),
            "NWTEST_KILL_AT": f"{kill_at[0]}:{kill_at[1]}" if kill_at else "", "NWTEST_PAUSE_AT": ",".join(pause_at)}
     errf = tmp / f"stderr-{time.monotonic_ns()}.txt"
     with errf.open("w") as err:
@@ -288,15 +288,33 @@ def test_kill_9_at_random_points_then_rerun_loses_and_duplicates_nothing(corpus:
 
 
 def test_writer_waits_for_a_lock_held_briefly(corpus: Path, tmp_path: Path) -> None:
+    import threading
+
     db = tmp_path / "locked.duckdb"
     connect(str(db)).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
-         " time.sleep(2); c.close()", str(db)], stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+         " sys.stdin.readline(); c.close()", str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
-    p = run_ingest(db, corpus, env={"NEWSWATCH_LOCK_TIMEOUT": "30"})
-    holder.wait(timeout=30)
-    assert p.returncode == 0, p.stderr
+
+    def at_first_connect(event: tuple[str, int, str]) -> None:
+        # the writer is about to open the warehouse while the other process still holds it: let that process
+        # go a second later, so the writer meets the lock and has to wait for it
+        if event[1] == 1:
+            threading.Timer(1.0, lambda: (holder.stdin.write("go\n"), holder.stdin.flush())).start()
+
+    try:
+        run = probed_ingest(db, corpus, tmp_path, pause_at=("connect",), on_pause=at_first_connect,
+                            env={"NEWSWATCH_LOCK_TIMEOUT": "60"})
+    finally:
+        try:
+            holder.wait(timeout=60)
+        finally:
+            if holder.poll() is None:  # the run never got to the warehouse
+                holder.kill()
+                holder.wait(timeout=30)
+    assert holder.returncode == 0
+    assert run.returncode == 0, run.stderr
     assert counts(str(db))["core.articles"] == 36
 
 
