@@ -99,8 +99,15 @@ def connect(
             delay = min(delay * 2, 1.0)
         except duckdb.Error as e:
             raise WarehouseError(f"database {p} cannot be opened: {str(e).splitlines()[0]}") from None
+    _quiet(con)
     if apply_schema and not read_only:
         ensure_schema(con)
+    return con
+
+
+def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # no progress bar: DuckDB draws it on the terminal over the CLI's own output during long statements
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -287,24 +294,26 @@ def read_copy_path(path: str | os.PathLike[str] | None = None) -> Path:
 
 
 def publish_read_copy(db_path: str | os.PathLike[str], *, force: bool = False) -> Path | None:
-    """Copy the warehouse to its read copy under a temporary name, stamp it, rename it into place.
+    """Refresh the trend tables, then copy the warehouse to its read copy under a temporary name, stamp it, and
+    rename it into place.
 
     Call it after a committed transaction with no connection of this process open on db_path. A shared
     (read-only) lock is held on the live file during the copy, so no writer can change it midway; readers of the
     read copy never take a lock that a writer needs. Never fails the caller: a failed publish is logged and the
-    previous copy stays. Set NEWSWATCH_READ_COPY=0 to turn publishing off.
+    previous copy stays. Set NEWSWATCH_READ_COPY=0 to turn the copy off (the trend tables are still refreshed).
     """
-    if os.environ.get("NEWSWATCH_READ_COPY", "1") == "0":
-        return None
     src = Path(db_path)
     key = str(src.resolve())
+    if not _pending_publish:
+        atexit.register(_publish_pending)
+    # at exit, once more: what was written after the last call (cross-article linking, a skipped copy) is included
+    _pending_publish.add(key)
+    refresh_trends(src)
+    if os.environ.get("NEWSWATCH_READ_COPY", "1") == "0":
+        return None
     last = _last_publish.get(key)
     if not force and last is not None and time.monotonic() - last[0] < READ_COPY_COST_FACTOR * last[1]:
-        if not _pending_publish:
-            atexit.register(_publish_pending)
-        _pending_publish.add(key)
         return None
-    _pending_publish.discard(key)
     t0 = time.monotonic()
     dest = read_copy_path(src)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
@@ -348,6 +357,20 @@ def _publish_pending() -> None:
                 publish_read_copy(key, force=True)
         except Exception:  # noqa: BLE001 - at exit there is no one to tell but the log
             log.exception("read copy of %s not published at exit", key)
+    _pending_publish.clear()
+
+
+def refresh_trends(db_path: str | os.PathLike[str]) -> dict[str, int] | None:
+    """Bring the trend tables behind the trend views up to date (warehouse/trends.py), in one short writer
+    window. Never fails the caller: a failure is logged and the next call catches up."""
+    from warehouse.trends import refresh_aggregates  # trends.py does not import this module
+
+    try:
+        with session(db_path) as con, transaction(con):
+            return refresh_aggregates(con)
+    except (duckdb.Error, WarehouseError) as e:
+        log.warning("trend tables of %s not refreshed: %s", db_path, str(e).splitlines()[0] if str(e) else e)
+        return None
 
 
 def _schema_current(con: duckdb.DuckDBPyConnection) -> bool:
@@ -383,7 +406,7 @@ def connect_reader(
 def _open_live_or_copy(p: Path, lock_timeout_s: float | None) -> tuple[duckdb.DuckDBPyConnection, bool]:
     """(connection, True) on the live file, (connection, False) on the read copy."""
     try:
-        return duckdb.connect(str(p), read_only=True), True
+        return _quiet(duckdb.connect(str(p), read_only=True)), True
     except duckdb.IOException as e:
         if not _is_lock_error(e):
             raise WarehouseError(f"database {p} cannot be opened: {str(e).splitlines()[0]}") from None
@@ -392,7 +415,7 @@ def _open_live_or_copy(p: Path, lock_timeout_s: float | None) -> tuple[duckdb.Du
     copy = read_copy_path(p)
     if copy.exists():
         try:
-            return duckdb.connect(str(copy), read_only=True), False
+            return _quiet(duckdb.connect(str(copy), read_only=True)), False
         except duckdb.Error:
             pass  # an unreadable copy: wait for the live file instead
     return connect(p, read_only=True, lock_timeout_s=lock_timeout_s), True

@@ -121,14 +121,17 @@ def series(
         raise UserError(f"--since {since.isoformat()} is in the future (today is {today.isoformat()} UTC)")
     if entity is not None:
         entity = _resolve_entity(con, watch, entity)
-    bucket = "day" if by == "day" else "CAST(date_trunc('week', day) AS DATE)"
-    sql = _SERIES_SQL.format(bucket=bucket, filter=_ENTITY_FILTER if entity is not None else "")
-    params: dict[str, object] = {"watch": watch}
-    if entity is not None:
-        params["entity"] = entity
-    rows = {r[0]: r[1:] for r in con.execute(sql, params).fetchall()}
-    spike_days = {r[0] for r in con.execute(
-        "SELECT day FROM spikes WHERE watch = ? AND entity IS NOT DISTINCT FROM ?", [watch, entity]).fetchall()}
+    if entity is None:   # the attention view's own rows (pre-aggregated)
+        rows = {r[0]: r[1:] for r in con.execute(
+            "SELECT day, stories, new_stories, texts, articles, outlets FROM attention WHERE watch = ? AND period = ?",
+            [watch, by]).fetchall()}
+        spike_sql = "SELECT day FROM spikes WHERE watch = ? AND entity IS NULL"
+    else:                # one entity's articles, counted the same way
+        bucket = "day" if by == "day" else "CAST(date_trunc('week', day) AS DATE)"
+        rows = {r[0]: r[1:] for r in con.execute(
+            _SERIES_SQL.format(bucket=bucket, filter=_ENTITY_FILTER), {"watch": watch, "entity": entity}).fetchall()}
+        spike_sql = "SELECT day FROM spikes WHERE watch = ? AND entity = ?"
+    spike_days = {r[0] for r in con.execute(spike_sql, [watch] + ([entity] if entity else [])).fetchall()}
     spiky = {d if by == "day" else d - timedelta(days=d.weekday()) for d in spike_days}
     if not rows:
         return TrendSeries(watch, entity, by, ())
@@ -291,3 +294,196 @@ def write_atomically(out: str, render: object) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return dest
+
+
+# ---- the pre-aggregated tables behind the views ---------------------------------------------------------
+
+# Each step recomputes only what changed since the last refresh: the (watch, day) pairs, ISO weeks and stories
+# touched by an article that is new, regrouped or revised (its old values are in the snapshot core.trend_articles),
+# and, for entities, the days of articles whose facts were stored since. A story's days are all recomputed when it changes (its first day decides new_stories).
+# A new set of cross-article aliases renames entities anywhere, so it rebuilds the entity table whole.
+_CHANGED_ALL = """CREATE OR REPLACE TEMP TABLE tr_changed AS
+       SELECT coalesce(c.article_id, s.article_id) AS article_id,
+              c.watch AS new_watch, c.day AS new_day, c.story_id AS new_story,
+              s.watch AS old_watch, s.day AS old_day, s.story_id AS old_story
+       FROM core.article_days c FULL OUTER JOIN core.trend_articles s ON s.article_id = c.article_id
+       WHERE c.article_id IS NULL OR s.article_id IS NULL
+          OR c.watch <> s.watch OR c.source <> s.source OR c.title <> s.title OR c.story_id <> s.story_id
+          OR c.syndication_id <> s.syndication_id OR c.ran_at <> s.ran_at"""
+# Every write that adds an article or changes its text, time or groups (re)writes its core.article_groups row
+# with assigned_at = now (load_batch groups each new or revised article; reprocessing regroups), after the
+# previous refresh committed: so the candidates are those rows, not a comparison of every article.
+_CHANGED_SINCE = """CREATE OR REPLACE TEMP TABLE tr_changed AS
+       WITH cand AS (
+           SELECT article_id, story_id, syndication_id FROM core.article_groups
+           WHERE assigned_at >= $since
+       ), cur AS (   -- core.article_days for the candidates only (the view would join every article first)
+           SELECT a.article_id, a.watch, cand.story_id,
+                  CAST(timezone('UTC', coalesce(a.published_at, a.first_seen_at)) AS DATE) AS day
+           FROM cand JOIN core.articles a ON a.article_id = cand.article_id
+       )
+       SELECT cand.article_id, c.watch AS new_watch, c.day AS new_day, c.story_id AS new_story,
+              s.watch AS old_watch, s.day AS old_day, s.story_id AS old_story
+       FROM cand
+       LEFT JOIN cur c ON c.article_id = cand.article_id
+       LEFT JOIN core.trend_articles s ON s.article_id = cand.article_id"""
+
+_REFRESH = [
+    """CREATE OR REPLACE TEMP TABLE tr_stories AS
+       SELECT new_story AS story_id FROM tr_changed WHERE new_story IS NOT NULL
+       UNION SELECT old_story FROM tr_changed WHERE old_story IS NOT NULL""",
+    # every (watch, day) whose story, text or article counts may differ
+    """CREATE OR REPLACE TEMP TABLE tr_days AS
+       SELECT new_watch AS watch, new_day AS day FROM tr_changed WHERE new_day IS NOT NULL
+       UNION SELECT old_watch, old_day FROM tr_changed WHERE old_day IS NOT NULL
+       UNION SELECT s.watch, s.day FROM core.trend_articles s JOIN tr_stories USING (story_id)""",
+    """CREATE OR REPLACE TEMP TABLE tr_weeks AS
+       SELECT DISTINCT watch, CAST(date_trunc('week', day) AS DATE) AS week FROM tr_days""",
+    # -- attention, by day and by week
+    """DELETE FROM core.trend_attention t USING tr_days d
+       WHERE t.period = 'day' AND t.watch = d.watch AND t.day = d.day""",
+    """DELETE FROM core.trend_attention t USING tr_weeks w
+       WHERE t.period = 'week' AND t.watch = w.watch AND t.day = w.week""",
+    """CREATE OR REPLACE TEMP TABLE tr_week_articles AS
+       SELECT a.*, CAST(date_trunc('week', a.day) AS DATE) AS week
+       FROM core.trend_articles a JOIN tr_weeks w ON w.watch = a.watch AND w.week = date_trunc('week', a.day)""",
+    """CREATE OR REPLACE TEMP TABLE tr_story_first AS
+       SELECT story_id, min(day) AS first_day FROM core.trend_articles
+       WHERE story_id IN (SELECT story_id FROM tr_week_articles) GROUP BY story_id""",
+    """INSERT INTO core.trend_attention
+       SELECT a.watch, 'day', a.day, count(DISTINCT a.story_id), count(DISTINCT a.syndication_id), count(*),
+              count(DISTINCT a.source), count(DISTINCT a.story_id) FILTER (WHERE f.first_day = a.day)
+       FROM tr_week_articles a JOIN tr_days d ON d.watch = a.watch AND d.day = a.day
+       JOIN tr_story_first f USING (story_id)
+       GROUP BY a.watch, a.day""",
+    """INSERT INTO core.trend_attention
+       SELECT a.watch, 'week', a.week, count(DISTINCT a.story_id), count(DISTINCT a.syndication_id), count(*),
+              count(DISTINCT a.source),
+              count(DISTINCT a.story_id) FILTER (WHERE date_trunc('week', f.first_day) = a.week)
+       FROM tr_week_articles a JOIN tr_story_first f USING (story_id)
+       GROUP BY a.watch, a.week""",
+    # -- story timelines and outlet coverage, per changed story
+    "DELETE FROM core.trend_story_days WHERE story_id IN (SELECT story_id FROM tr_stories)",
+    "DELETE FROM core.trend_outlet_coverage WHERE story_id IN (SELECT story_id FROM tr_stories)",
+    """CREATE OR REPLACE TEMP TABLE tr_story_articles AS
+       SELECT a.* FROM core.trend_articles a JOIN tr_stories USING (story_id)""",
+    """INSERT INTO core.trend_story_days
+       WITH s AS (
+           SELECT story_id, min(ran_at) AS first_at, arg_min(source, (ran_at, article_id)) AS first_source,
+                  arg_min(title, (ran_at, article_id)) AS first_title
+           FROM tr_story_articles GROUP BY story_id
+       )
+       SELECT a.watch, a.story_id, coalesce(st.title, s.first_title), a.day, count(*),
+              count(DISTINCT a.syndication_id), count(DISTINCT a.source), list(DISTINCT a.source ORDER BY a.source),
+              s.first_source, s.first_at, a.day = CAST(timezone('UTC', s.first_at) AS DATE)
+       FROM tr_story_articles a JOIN s USING (story_id) LEFT JOIN core.stories st ON st.story_id = a.story_id
+       GROUP BY a.watch, a.story_id, st.title, s.first_title, a.day, s.first_source, s.first_at""",
+    """INSERT INTO core.trend_outlet_coverage
+       WITH per_outlet AS (
+           SELECT watch, story_id, source, min(ran_at) AS first_at, count(*) AS articles,
+                  count(*) FILTER (WHERE article_id <> syndication_id) AS copies,
+                  arg_min(article_id, (ran_at, article_id)) AS first_article_id
+           FROM tr_story_articles GROUP BY watch, story_id, source
+       )
+       SELECT watch, story_id, source, first_at, first_article_id, articles, copies,
+              row_number() OVER w, row_number() OVER w = 1, first_at - first_value(first_at) OVER w,
+              first_value(source) OVER w, count(*) OVER (PARTITION BY watch, story_id)
+       FROM per_outlet
+       WINDOW w AS (PARTITION BY watch, story_id ORDER BY first_at, source)""",
+]
+
+_REFRESH_ENTITIES = [
+    "DELETE FROM core.trend_entity_days t USING tr_entity_days d WHERE t.watch = d.watch AND t.day = d.day",
+    """CREATE OR REPLACE TEMP TABLE tr_entity_articles AS
+       SELECT a.* FROM core.trend_articles a JOIN tr_entity_days d ON d.watch = a.watch AND d.day = a.day""",
+    """INSERT INTO core.trend_entity_days
+       WITH m AS (   -- one row per (article, entity): several mentions in one article count once
+           SELECT article_id, entity, arg_min(entity_type, seq) AS entity_type, count(*) AS mentions
+           FROM core.entity_mentions
+           WHERE article_id IN (SELECT article_id FROM tr_entity_articles)
+           GROUP BY article_id, entity
+       )
+       SELECT a.watch, m.entity, mode(m.entity_type), a.day, count(DISTINCT a.story_id),
+              count(DISTINCT a.syndication_id), count(*), sum(m.mentions)::BIGINT, min(a.ran_at),
+              arg_min(a.article_id, (a.ran_at, a.article_id)), arg_min(a.story_id, (a.ran_at, a.article_id)),
+              arg_min(a.source, (a.ran_at, a.article_id)), arg_min(a.title, (a.ran_at, a.article_id))
+       FROM m JOIN tr_entity_articles a USING (article_id)
+       GROUP BY a.watch, m.entity, a.day""",
+]
+
+_SNAPSHOT = [
+    "DELETE FROM core.trend_articles WHERE article_id IN (SELECT article_id FROM tr_changed)",
+    """INSERT INTO core.trend_articles
+       SELECT article_id, watch, source, title, story_id, syndication_id, ran_at, day
+       FROM core.article_days WHERE article_id IN (SELECT article_id FROM tr_changed WHERE new_day IS NOT NULL)""",
+]
+
+
+def refresh_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Bring the core.trend_* tables up to date with the base tables (call inside a transaction; the first call
+    on a warehouse builds them whole). Returns how many articles, days and stories were recomputed."""
+    now = con.execute("SELECT now()").fetchone()[0]
+    meta = dict(con.execute(
+        "SELECT key, value FROM core.meta WHERE key IN ('trends_refreshed_at', 'trends_alias_signature')"
+    ).fetchall())
+    alias_sig = str(con.execute("SELECT count(*) || '|' || coalesce(max(linked_at)::VARCHAR, '') "
+                                "FROM core.entity_aliases").fetchone()[0])
+    # a timestamp parameter, not a string cast in SQL: the cast made a 100k-row scan take 0.7 s
+    since = datetime.fromisoformat(meta["trends_refreshed_at"]) if "trends_refreshed_at" in meta else None
+    if since is None:
+        con.execute(_CHANGED_ALL)
+    else:
+        if con.execute("SELECT EXISTS (SELECT 1 FROM core.article_groups WHERE assigned_at >= ?)",
+                       [since]).fetchone()[0]:
+            con.execute(_CHANGED_SINCE, {"since": since})
+        else:   # nothing regrouped or stored: skip the join with every article
+            con.execute("CREATE OR REPLACE TEMP TABLE tr_changed AS SELECT article_id, watch AS new_watch, "
+                        "day AS new_day, story_id AS new_story, watch AS old_watch, day AS old_day, "
+                        "story_id AS old_story FROM core.trend_articles LIMIT 0")
+        # safety net for writes that bypass the groups (an article stored without a group, or deleted): counts
+        # that do not add up mean a full comparison
+        n_now, n_snap, n_new, n_gone = con.execute(
+            "SELECT (SELECT count(*) FROM core.articles), (SELECT count(*) FROM core.trend_articles), "
+            "(SELECT count(*) FROM tr_changed WHERE old_day IS NULL AND new_day IS NOT NULL), "
+            "(SELECT count(*) FROM tr_changed WHERE new_day IS NULL AND old_day IS NOT NULL)").fetchone()
+        if n_now != n_snap + n_new - n_gone:
+            con.execute(_CHANGED_ALL)
+    # the snapshot takes the current values first: every step below reads it (a slim table) rather than the
+    # articles-groups join
+    if con.execute("SELECT EXISTS (SELECT 1 FROM tr_changed)").fetchone()[0]:
+        for sql in _SNAPSHOT:
+            con.execute(sql)
+    quiet = since is not None and meta.get("trends_alias_signature") == alias_sig and not con.execute(
+        "SELECT EXISTS (SELECT 1 FROM tr_changed) OR EXISTS (SELECT 1 FROM core.fact_runs "
+        "WHERE extracted_at >= ?)", [since]).fetchone()[0]
+    if quiet:   # nothing changed: the usual case between runs, and for a batch of unchanged pages
+        con.execute("INSERT OR REPLACE INTO core.meta VALUES ('trends_refreshed_at', ?)", [now.isoformat()])
+        con.execute("DROP TABLE IF EXISTS tr_changed")
+        return {"articles": 0, "days": 0, "entity_days": 0, "stories": 0}
+    for sql in _REFRESH:
+        con.execute(sql)
+    if meta.get("trends_alias_signature") != alias_sig or "trends_refreshed_at" not in meta:
+        con.execute("DELETE FROM core.trend_entity_days")
+        con.execute("CREATE OR REPLACE TEMP TABLE tr_entity_days AS SELECT DISTINCT watch, day FROM core.trend_articles")
+    else:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE tr_entity_days AS
+               SELECT watch, day FROM tr_days
+               UNION SELECT a.watch, a.day FROM core.trend_articles a JOIN core.fact_runs f USING (article_id)
+                     WHERE f.extracted_at >= ?""",
+            [since],
+        )
+    for sql in _REFRESH_ENTITIES:
+        con.execute(sql)
+    counts = {
+        "articles": con.execute("SELECT count(*) FROM tr_changed").fetchone()[0],
+        "days": con.execute("SELECT count(*) FROM tr_days").fetchone()[0],
+        "entity_days": con.execute("SELECT count(*) FROM tr_entity_days").fetchone()[0],
+        "stories": con.execute("SELECT count(*) FROM tr_stories").fetchone()[0],
+    }
+    con.execute("INSERT OR REPLACE INTO core.meta VALUES ('trends_refreshed_at', ?), ('trends_alias_signature', ?)",
+                [now.isoformat(), alias_sig])
+    for t in ("tr_changed", "tr_stories", "tr_days", "tr_weeks", "tr_week_articles", "tr_story_first",
+              "tr_story_articles", "tr_entity_days", "tr_entity_articles"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    return counts

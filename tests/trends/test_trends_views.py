@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from tests.trends.trendsdata import Warehouse, days
-from warehouse.db import connect
+from warehouse.db import connect, insert_rows, refresh_trends
 
 START = date(2026, 1, 1)
 
@@ -116,11 +116,75 @@ def test_new_entities_and_story_timeline(tmp_path: Path) -> None:
     s2 = w.add(date(2026, 1, 5), source="B", entities=("Old Name", "New Name"))
     w.add(date(2026, 1, 6), source="C", story=s2, entities=("New Name",))
     db = w.write(tmp_path / "t.duckdb")
-    rows = query(db, "select entity, first_day, story_id, source, stories, articles from new_entities order by entity")
-    assert rows == [("New Name", date(2026, 1, 5), s2, "B", 1, 2), ("Old Name", START, s1, "A", 2, 2)]
+    rows = query(db, "select entity, first_day, story_id, source, first_day_stories, articles, days from new_entities "
+                     "order by entity")
+    assert rows == [("New Name", date(2026, 1, 5), s2, "B", 1, 2, 2), ("Old Name", START, s1, "A", 1, 2, 2)]
     tl = query(db, "select day, articles, outlets, first_source, is_first_day from story_timeline "
                    "where story_id = ? order by day", [s2])
     assert tl == [(date(2026, 1, 5), 1, 1, "B", True), (date(2026, 1, 6), 1, 1, "B", False)]
     et = query(db, "select entity, day, stories, articles, mentions from entity_trends where entity = 'New Name' "
                    "order by day")
     assert et == [("New Name", date(2026, 1, 5), 1, 1, 1), ("New Name", date(2026, 1, 6), 1, 1, 1)]
+
+
+TREND_TABLES = ("trend_attention", "trend_entity_days", "trend_story_days", "trend_outlet_coverage", "trend_articles")
+
+
+def table_rows(db: Path) -> dict[str, list]:
+    con = connect(str(db), read_only=True)
+    try:
+        return {t: sorted(con.execute(f"select * from core.{t}").fetchall(), key=repr) for t in TREND_TABLES}
+    finally:
+        con.close()
+
+
+def test_a_deleted_article_is_noticed_by_the_count_check(tmp_path: Path) -> None:
+    db = quiet_then_burst(6).write(tmp_path / "t.duckdb")
+    con = connect(str(db))
+    try:
+        aid = con.execute("select article_id from core.articles order by published_at desc limit 1").fetchone()[0]
+        con.execute("delete from core.article_groups where article_id = ?", [aid])
+        con.execute("delete from core.articles where article_id = ?", [aid])
+    finally:
+        con.close()
+    refresh_trends(db)
+    assert query(db, "select stories from attention where period = 'day' and day = '2026-01-31'") == [(5,)]
+
+
+def test_incremental_refresh_equals_a_rebuild_from_scratch(tmp_path: Path) -> None:
+    w = quiet_then_burst(6)
+    db = w.write(tmp_path / "t.duckdb")
+    con = connect(str(db))
+    try:
+        ids = [r[0] for r in con.execute("select article_id from core.articles order by published_at").fetchall()]
+        # a later batch: new articles on old and new days, a copy, an article moved to another story, one removed,
+        # new facts for an old article, an outlet renamed
+        na, nm = len(w.articles), len(w.mentions)
+        late = w.add(date(2026, 1, 10), source="Late", story=ids[3], entities=("Burst Org",))
+        w.add(date(2026, 2, 2), source="New", copy_of=late, story=ids[3])
+        insert_rows(con, "core.articles", w.articles[na:])
+        insert_rows(con, "core.article_groups", w.groups[na:])
+        insert_rows(con, "core.entity_mentions", w.mentions[nm:])
+        # regrouped and revised articles get a new group row, as the dedup stage writes them
+        con.execute("update core.article_groups set story_id = ?, assigned_at = now() where article_id = ?",
+                    [ids[5], ids[6]])
+        con.execute("update core.articles set source = 'Renamed' where article_id = ?", [ids[2]])
+        con.execute("update core.article_groups set assigned_at = now() where article_id = ?", [ids[2]])
+        con.execute("insert into core.entity_mentions values (?, 99, 'Fresh Co', 'ORG', 'Fresh Co', 0, 8, 'Fresh Co')",
+                    [ids[1]])
+        con.execute("insert into core.fact_runs (article_id, extractor, content_hash, extracted_at, entities, figures, "
+                    "periods, quotes) values (?, 'x', NULL, now(), 1, 0, 0, 0)", [ids[1]])
+    finally:
+        con.close()
+    counts = refresh_trends(db)
+    assert counts is not None and counts["articles"] == 4   # only what changed was recomputed
+    incremental = table_rows(db)
+    con = connect(str(db))
+    try:
+        for t in TREND_TABLES:
+            con.execute(f"delete from core.{t}")
+        con.execute("delete from core.meta where key like 'trends_%'")
+    finally:
+        con.close()
+    refresh_trends(db)
+    assert incremental == table_rows(db)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from warehouse.db import connect, insert_rows
+from warehouse.db import connect, insert_rows, refresh_trends
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Warehouse:
             insert_rows(con, "core.entity_mentions", self.mentions)
         finally:
             con.close()
+        refresh_trends(db)   # what the pipeline does after each stored batch
         return db
 
 

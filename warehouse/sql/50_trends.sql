@@ -1,5 +1,8 @@
 -- Trend views: attention over time, story timelines, entity trends, new entities, spikes, outlet coverage.
--- Read-only views over the core tables (written by load, dedup and facts); docs/trends.md explains the method.
+-- The views read pre-aggregated tables (core.trend_*) that warehouse/trends.py's refresh_aggregates keeps up to
+-- date incrementally after each stored batch (only the days and stories that changed are recomputed; at a million
+-- articles the views computed from the base tables took seconds, see docs/benchmarks.md); docs/trends.md explains
+-- the method.
 -- An article's time is its publication time, else when newswatch first saw it; its day is that time's UTC date.
 -- Articles belong to one watch (articles.watch).
 
@@ -19,26 +22,82 @@ SELECT
 FROM core.articles a
 LEFT JOIN core.article_groups g USING (article_id);
 
+
+-- ---- pre-aggregated tables (maintained by warehouse/trends.py refresh_aggregates) ----------------------
+
+-- What the aggregates were last computed from: one row per article (compared with core.article_days to find
+-- the articles, days and stories that changed since).
+CREATE TABLE IF NOT EXISTS core.trend_articles (
+    article_id      VARCHAR PRIMARY KEY,
+    watch           VARCHAR NOT NULL,
+    source          VARCHAR NOT NULL,
+    title           VARCHAR NOT NULL,
+    story_id        VARCHAR NOT NULL,
+    syndication_id  VARCHAR NOT NULL,
+    ran_at          TIMESTAMPTZ NOT NULL,
+    day             DATE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS core.trend_attention (
+    watch           VARCHAR NOT NULL,
+    period          VARCHAR NOT NULL,
+    day             DATE NOT NULL,
+    stories         BIGINT NOT NULL,
+    texts           BIGINT NOT NULL,
+    articles        BIGINT NOT NULL,
+    outlets         BIGINT NOT NULL,
+    new_stories     BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS core.trend_entity_days (
+    watch           VARCHAR NOT NULL,
+    entity          VARCHAR NOT NULL,
+    entity_type     VARCHAR,
+    day             DATE NOT NULL,
+    stories         BIGINT NOT NULL,
+    texts           BIGINT NOT NULL,
+    articles        BIGINT NOT NULL,
+    mentions        BIGINT NOT NULL,
+    first_at        TIMESTAMPTZ NOT NULL,
+    first_article_id VARCHAR NOT NULL,
+    first_story_id  VARCHAR NOT NULL,
+    first_source    VARCHAR NOT NULL,
+    first_title     VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS core.trend_story_days (
+    watch           VARCHAR NOT NULL,
+    story_id        VARCHAR NOT NULL,
+    title           VARCHAR,
+    day             DATE NOT NULL,
+    articles        BIGINT NOT NULL,
+    texts           BIGINT NOT NULL,
+    outlets         BIGINT NOT NULL,
+    sources         VARCHAR[],
+    first_source    VARCHAR,
+    first_at        TIMESTAMPTZ,
+    is_first_day    BOOLEAN
+);
+
+CREATE TABLE IF NOT EXISTS core.trend_outlet_coverage (
+    watch           VARCHAR NOT NULL,
+    story_id        VARCHAR NOT NULL,
+    source          VARCHAR NOT NULL,
+    first_at        TIMESTAMPTZ NOT NULL,
+    first_article_id VARCHAR NOT NULL,
+    articles        BIGINT NOT NULL,
+    copies          BIGINT NOT NULL,
+    rank            BIGINT NOT NULL,
+    is_first        BOOLEAN NOT NULL,
+    lag             INTERVAL,
+    first_source    VARCHAR,
+    outlets         BIGINT NOT NULL
+);
+
 -- ---- attention ------------------------------------------------------------------------------------
 
 CREATE OR REPLACE VIEW attention AS
-WITH story_first AS (
-    SELECT story_id, min(day) AS first_day FROM core.article_days GROUP BY story_id
-), d AS (
-    SELECT a.*, date_trunc('week', a.day)::DATE AS week, f.first_day
-    FROM core.article_days a JOIN story_first f USING (story_id)
-)
-SELECT watch, 'day' AS period, day, count(DISTINCT story_id) AS stories,
-       count(DISTINCT syndication_id) AS texts, count(*) AS articles, count(DISTINCT source) AS outlets,
-       count(DISTINCT story_id) FILTER (WHERE first_day = day) AS new_stories
-FROM d
-GROUP BY watch, day
-UNION ALL
-SELECT watch, 'week' AS period, week AS day, count(DISTINCT story_id) AS stories,
-       count(DISTINCT syndication_id) AS texts, count(*) AS articles, count(DISTINCT source) AS outlets,
-       count(DISTINCT story_id) FILTER (WHERE date_trunc('week', first_day)::DATE = week) AS new_stories
-FROM d
-GROUP BY watch, week;
+SELECT watch, period, day, stories, texts, articles, outlets, new_stories FROM core.trend_attention;
 
 COMMENT ON VIEW attention IS 'Attention per watch and day (period = ''day'') or ISO week (period = ''week''): stories, distinct texts and articles side by side. Syndicated copies count once as a story; a story counts on every day (or week) it gets coverage. Days without coverage have no row. Filter period first.';
 COMMENT ON COLUMN attention.watch IS 'The watch (articles.watch).';
@@ -53,20 +112,8 @@ COMMENT ON COLUMN attention.new_stories IS 'Stories whose first article ran that
 -- ---- stories over time -------------------------------------------------------------------------
 
 CREATE OR REPLACE VIEW story_timeline AS
-WITH s AS (
-    SELECT story_id, min(ran_at) AS first_at, arg_min(source, (ran_at, article_id)) AS first_source,
-           arg_min(title, (ran_at, article_id)) AS first_title
-    FROM core.article_days GROUP BY story_id
-)
-SELECT a.watch, a.story_id, coalesce(st.title, s.first_title) AS title, a.day,
-       count(*) AS articles, count(DISTINCT a.syndication_id) AS texts, count(DISTINCT a.source) AS outlets,
-       list(DISTINCT a.source ORDER BY a.source) AS sources,
-       s.first_source, s.first_at,
-       a.day = CAST(timezone('UTC', s.first_at) AS DATE) AS is_first_day
-FROM core.article_days a
-JOIN s USING (story_id)
-LEFT JOIN core.stories st ON st.story_id = a.story_id
-GROUP BY a.watch, a.story_id, st.title, s.first_title, a.day, s.first_source, s.first_at;
+SELECT watch, story_id, title, day, articles, texts, outlets, sources, first_source, first_at, is_first_day
+FROM core.trend_story_days;
 
 COMMENT ON VIEW story_timeline IS 'Each story day by day: one row per story and day with coverage, and who ran it first.';
 COMMENT ON COLUMN story_timeline.watch IS 'The watch.';
@@ -84,16 +131,7 @@ COMMENT ON COLUMN story_timeline.is_first_day IS 'True on the day the story star
 -- ---- entities over time --------------------------------------------------------------------------
 
 CREATE OR REPLACE VIEW entity_trends AS
-WITH m AS (   -- one row per (article, entity): several mentions in one article count once
-    SELECT article_id, entity, arg_min(entity_type, seq) AS entity_type, count(*) AS mentions
-    FROM core.entity_mentions GROUP BY article_id, entity
-)
-SELECT a.watch, m.entity, mode(m.entity_type) AS entity_type, a.day,
-       count(DISTINCT a.story_id) AS stories, count(DISTINCT a.syndication_id) AS texts, count(*) AS articles,
-       sum(m.mentions)::BIGINT AS mentions
-FROM m
-JOIN core.article_days a USING (article_id)
-GROUP BY a.watch, m.entity, a.day;
+SELECT watch, entity, entity_type, day, stories, texts, articles, mentions FROM core.trend_entity_days;
 
 COMMENT ON VIEW entity_trends IS 'Attention per canonical entity, watch and day: how many stories and articles mention it (days without a mention have no row).';
 COMMENT ON COLUMN entity_trends.watch IS 'The watch.';
@@ -106,23 +144,12 @@ COMMENT ON COLUMN entity_trends.articles IS 'Articles mentioning it that day, co
 COMMENT ON COLUMN entity_trends.mentions IS 'Mentions in those articles (several per article possible).';
 
 CREATE OR REPLACE VIEW new_entities AS
-WITH m AS (
-    SELECT DISTINCT article_id, entity, entity_type FROM core.entity_mentions
-), e AS (
-    SELECT a.watch, m.entity, mode(m.entity_type) AS entity_type,
-           min(a.ran_at) AS first_at,
-           arg_min(a.story_id, (a.ran_at, a.article_id)) AS story_id,
-           arg_min(a.article_id, (a.ran_at, a.article_id)) AS article_id,
-           arg_min(a.source, (a.ran_at, a.article_id)) AS source,
-           arg_min(a.title, (a.ran_at, a.article_id)) AS title,
-           count(DISTINCT a.story_id) AS stories,
-           count(*) AS articles
-    FROM m JOIN core.article_days a USING (article_id)
-    GROUP BY a.watch, m.entity
-)
-SELECT watch, entity, entity_type, CAST(timezone('UTC', first_at) AS DATE) AS first_day, first_at, story_id,
-       article_id, source, title, stories, articles
-FROM e;
+SELECT watch, entity, mode(entity_type) AS entity_type, min(day) AS first_day, min(first_at) AS first_at,
+       arg_min(first_story_id, first_at) AS story_id, arg_min(first_article_id, first_at) AS article_id,
+       arg_min(first_source, first_at) AS source, arg_min(first_title, first_at) AS title,
+       arg_min(stories, day) AS first_day_stories, sum(articles)::BIGINT AS articles, count(*) AS days
+FROM core.trend_entity_days
+GROUP BY watch, entity;
 
 COMMENT ON VIEW new_entities IS 'When each entity first appeared in a watch, and the story that brought it: one row per watch and entity. Filter first_day for what is new.';
 COMMENT ON COLUMN new_entities.watch IS 'The watch.';
@@ -134,8 +161,9 @@ COMMENT ON COLUMN new_entities.story_id IS 'The story of that first article: wha
 COMMENT ON COLUMN new_entities.article_id IS 'That first article.';
 COMMENT ON COLUMN new_entities.source IS 'Its outlet.';
 COMMENT ON COLUMN new_entities.title IS 'Its headline.';
-COMMENT ON COLUMN new_entities.stories IS 'Stories mentioning the entity so far.';
+COMMENT ON COLUMN new_entities.first_day_stories IS 'Stories mentioning it on its first day.';
 COMMENT ON COLUMN new_entities.articles IS 'Articles mentioning the entity so far.';
+COMMENT ON COLUMN new_entities.days IS 'Days on which it was mentioned so far.';
 
 -- ---- spikes ------------------------------------------------------------------------------------------
 -- A day is a spike when its story count is abnormally high against the series' own trailing window:
@@ -152,7 +180,7 @@ WITH series AS (
     UNION ALL
     SELECT watch, entity, day, stories FROM entity_trends
 ), watch_start AS (
-    SELECT watch, min(day) AS first_day FROM core.article_days GROUP BY watch
+    SELECT watch, min(day) AS first_day FROM core.trend_attention WHERE period = 'day' GROUP BY watch
 ), candidates AS (
     SELECT s.watch, s.entity, s.day, s.stories,
            CAST(least(28, s.day - greatest(w.first_day, s.day - 28)) AS INTEGER) AS history_days
@@ -194,21 +222,9 @@ COMMENT ON COLUMN spikes.history_days IS 'Days in the trailing window (28, fewer
 -- ---- outlets ---------------------------------------------------------------------------------------
 
 CREATE OR REPLACE VIEW outlet_coverage AS
-WITH per_outlet AS (
-    SELECT watch, story_id, source, min(ran_at) AS first_at, count(*) AS articles,
-           count(*) FILTER (WHERE article_id <> syndication_id) AS copies,
-           arg_min(article_id, (ran_at, article_id)) AS first_article_id
-    FROM core.article_days
-    GROUP BY watch, story_id, source
-)
-SELECT watch, story_id, source, first_at, first_article_id, articles, copies,
-       row_number() OVER w AS rank,
-       row_number() OVER w = 1 AS is_first,
-       first_at - first_value(first_at) OVER w AS lag,
-       first_value(source) OVER w AS first_source,
-       count(*) OVER (PARTITION BY watch, story_id) AS outlets
-FROM per_outlet
-WINDOW w AS (PARTITION BY watch, story_id ORDER BY first_at, source);
+SELECT watch, story_id, source, first_at, first_article_id, articles, copies, rank, is_first, lag, first_source,
+       outlets
+FROM core.trend_outlet_coverage;
 
 COMMENT ON VIEW outlet_coverage IS 'Who covers each story: one row per story and outlet, in order of coverage, with who was first and how far behind the others were.';
 COMMENT ON COLUMN outlet_coverage.watch IS 'The watch.';
@@ -225,19 +241,16 @@ COMMENT ON COLUMN outlet_coverage.first_source IS 'The outlet that reported the 
 COMMENT ON COLUMN outlet_coverage.outlets IS 'Outlets covering the story.';
 
 CREATE OR REPLACE VIEW outlet_copies AS
-SELECT s.source AS copy_source, o.source AS original_source, a.watch,
+SELECT s.source AS copy_source, o.source AS original_source, s.watch,
        count(*) AS copies,
        count(DISTINCT s.syndication_id) AS texts,
        to_seconds(median(epoch(s.ran_at) - epoch(o.ran_at))) AS median_lag,
        min(s.ran_at) AS first_copy_at,
        max(s.ran_at) AS last_copy_at
-FROM (SELECT g.article_id, g.syndication_id, a.source, coalesce(a.published_at, a.first_seen_at) AS ran_at
-      FROM core.article_groups g JOIN core.articles a USING (article_id)
-      WHERE g.article_id <> g.syndication_id) s
-JOIN (SELECT article_id, source, coalesce(published_at, first_seen_at) AS ran_at FROM core.articles) o
-  ON o.article_id = s.syndication_id
-JOIN core.articles a ON a.article_id = s.article_id
-GROUP BY s.source, o.source, a.watch;
+FROM core.trend_articles s
+JOIN core.trend_articles o ON o.article_id = s.syndication_id
+WHERE s.article_id <> s.syndication_id
+GROUP BY s.source, o.source, s.watch;
 
 COMMENT ON VIEW outlet_copies IS 'Who copies whom: one row per (copying outlet, original outlet) pair and watch, counted from the syndication groups (see the syndication view).';
 COMMENT ON COLUMN outlet_copies.copy_source IS 'The outlet that ran copies.';
@@ -256,10 +269,12 @@ SELECT
     (SELECT try_cast(value AS TIMESTAMPTZ) FROM core.meta WHERE key = 'read_copy_published_at') AS published_at,
     (SELECT value FROM core.meta WHERE key = 'read_copy_source') AS source_db,
     (SELECT max(first_seen_at) FROM core.articles) AS latest_article_at,
-    (SELECT max(started_at) FROM core.runs) AS latest_run_started_at;
+    (SELECT max(started_at) FROM core.runs) AS latest_run_started_at,
+    (SELECT try_cast(value AS TIMESTAMPTZ) FROM core.meta WHERE key = 'trends_refreshed_at') AS trends_refreshed_at;
 
 COMMENT ON VIEW freshness IS 'How fresh this database is. In the read copy (<db>.read.duckdb, published after each stored batch) published_at says when it was copied; in the live file it is NULL.';
 COMMENT ON COLUMN freshness.published_at IS 'When this read copy was published (UTC); NULL in the live database.';
 COMMENT ON COLUMN freshness.source_db IS 'The live database this read copy was copied from; NULL in the live database.';
 COMMENT ON COLUMN freshness.latest_article_at IS 'When the newest article was first stored.';
 COMMENT ON COLUMN freshness.latest_run_started_at IS 'When the latest run started.';
+COMMENT ON COLUMN freshness.trends_refreshed_at IS 'When the trend views (attention, spikes, ...) were last brought up to date (after each stored batch and at the end of a run).';

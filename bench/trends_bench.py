@@ -1,0 +1,161 @@
+"""Times every documented example query (warehouse/examples/*.sql) and every kind of `newswatch trends` call on a
+generated warehouse (bench/trends_gen.py): p50/p95 over repeated runs and peak memory, each case in its own
+process so that its peak RSS is its own. Also times publishing the read copy.
+
+Run: .venv/bin/python -m bench.trends_bench DB [--runs 10] [--only trends_]
+Prints a markdown table (for docs/benchmarks.md) and the machine, date and load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "warehouse" / "examples"
+
+
+def cases(db: str, only: str | None) -> list[tuple[str, str, list[str]]]:
+    """(label, kind, args): kind 'sql' runs an example file, 'trends' a whole CLI call (connect, query, render),
+    'connect' opens the file, 'publish' writes the read copy."""
+    from warehouse.db import connect_reader
+
+    con = connect_reader(db)
+    try:
+        watch = con.execute("select watch from core.articles group by 1 order by count(*) desc limit 1").fetchone()[0]
+        entity = con.execute(
+            "select m.entity from core.entity_mentions m join core.articles a using (article_id) where a.watch = ? "
+            "group by 1 order by count(*) desc limit 1", [watch]).fetchone()[0]
+        last = con.execute("select max(day) from core.article_days").fetchone()[0]
+    finally:
+        con.close()
+    since = (last.replace(day=1)).isoformat()
+    out = [(f"example {p.name}", "sql", [str(p)]) for p in sorted(EXAMPLES.glob("*.sql"))]
+    base = ["--db", db, "--watch", watch]
+    for fmt in ("table", "csv", "json", "png"):
+        for by in ("day", "week"):
+            extra = ["--out", "/tmp/nw_trends_bench.png"] if fmt == "png" else []
+            out.append((f"trends --by {by} --format {fmt}", "trends", [*base, "--by", by, "--format", fmt, *extra]))
+    out.append(("trends (every watch) --format csv", "trends", ["--db", db, "--format", "csv"]))
+    out.append(("trends --entity (top) --by day --format csv", "trends",
+                [*base, "--entity", entity, "--format", "csv"]))
+    out.append(("trends --entity (top) --by week --format table", "trends",
+                [*base, "--entity", entity, "--by", "week"]))
+    out.append((f"trends --since {since} --format json", "trends", [*base, "--since", since, "--format", "json"]))
+    out.append(("connect_reader (open the file, check the schema)", "connect", [db]))
+    out.append(("publish_read_copy", "publish", [db]))
+    if only:
+        out = [c for c in out if only in c[0]]
+    return out
+
+
+def worker(kind: str, args: list[str], runs: int) -> dict:
+    """Runs one case `runs` times in this process; times in ms, peak RSS in MiB."""
+    times = []
+    if kind == "sql":
+        from warehouse.db import connect_reader
+
+        sql = Path(args[0]).read_text(encoding="utf-8")
+        # the query on an open connection (opening the file is timed once, as "connect")
+        con = connect_reader(os.environ["NW_BENCH_DB"])
+        try:
+            for _ in range(runs):
+                t = time.perf_counter()
+                con.execute(sql).fetchall()
+                times.append((time.perf_counter() - t) * 1000)
+        finally:
+            con.close()
+    elif kind == "connect":
+        from warehouse.db import connect_reader
+
+        for _ in range(runs):
+            t = time.perf_counter()
+            connect_reader(args[0]).close()
+            times.append((time.perf_counter() - t) * 1000)
+    elif kind == "trends":
+        from click.testing import CliRunner
+
+        from newswatch.cli import main
+
+        runner = CliRunner()
+        for _ in range(runs):
+            t = time.perf_counter()
+            r = runner.invoke(main, ["trends", *args])
+            times.append((time.perf_counter() - t) * 1000)
+            if r.exit_code != 0:
+                raise SystemExit(f"trends {args} failed: {r.stderr or r.output}")
+    elif kind == "publish":
+        from warehouse.db import publish_read_copy
+
+        for _ in range(runs):
+            t = time.perf_counter()
+            assert publish_read_copy(args[0], force=True) is not None
+            times.append((time.perf_counter() - t) * 1000)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"times": times, "peak_mib": rss}
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    k = max(0, min(len(xs) - 1, int(round(q * (len(xs) - 1)))))
+    return xs[k]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("db")
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--only")
+    ap.add_argument("--worker", help="internal: a JSON list [kind, *args] to run in this process")
+    a = ap.parse_args()
+    if a.worker:
+        kind, *wargs = json.loads(a.worker)
+        print(json.dumps(worker(kind, wargs, a.runs)))
+        return
+    from warehouse.db import connect_reader
+
+    con = connect_reader(a.db)
+    try:
+        n = con.execute("select count(*) from core.articles").fetchone()[0]
+        m = con.execute("select count(*) from core.entity_mentions").fetchone()[0]
+    finally:
+        con.close()
+    size_mb = Path(a.db).stat().st_size / 2**20
+    load_before = os.getloadavg()
+    print(f"warehouse {a.db}: {n:,} articles, {m:,} entity mentions, {size_mb:,.0f} MiB; "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {load_before[0]:.1f}", flush=True)
+    print("\n| case | p50 ms | p95 ms | first ms | peak RSS MiB |\n| --- | --- | --- | --- | --- |", flush=True)
+    env = {**os.environ, "NW_BENCH_DB": a.db, "NEWSWATCH_READ_COPY": "0"}
+    results = []
+    for label, kind, args in cases(a.db, a.only):
+        runs = a.runs if kind != "publish" else 3
+        env_case = {**env, "NEWSWATCH_READ_COPY": "1"} if kind == "publish" else env
+        p = subprocess.run([sys.executable, "-m", "bench.trends_bench", a.db, "--runs", str(runs), "--worker",
+                            json.dumps([kind, *args])], cwd=REPO, capture_output=True, text=True, env=env_case)
+        if p.returncode != 0:
+            print(f"| {label} | failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode} "
+                  "| | | |", flush=True)
+            continue
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        ts = r["times"]
+        steady = ts[1:] if len(ts) > 2 else ts
+        row = (label, statistics.median(steady), pct(steady, 0.95), ts[0], r["peak_mib"])
+        results.append(row)
+        print(f"| {row[0]} | {row[1]:.0f} | {row[2]:.0f} | {row[3]:.0f} | {row[4]:.0f} |", flush=True)
+    load_after = os.getloadavg()
+    print(f"\nload average before {load_before[0]:.1f}, after {load_after[0]:.1f} (2 cores shared with other jobs); "
+          f"p50/p95 over runs 2..{a.runs} (the first, cold run shown apart)")
+
+
+if __name__ == "__main__":
+    main()
