@@ -43,7 +43,7 @@ from extractors.netguard import (
     resolve_checked,
     system_resolver,
 )
-from extractors.robots import MAX_ROBOTS_BYTES, RobotsRules, parse_robots
+from extractors.robots import MAX_ROBOTS_BYTES, RobotsCache, RobotsRules, parse_robots
 from extractors.sniff import sniff
 from extractors.urls import is_web_url
 from newswatch.config import FetchSettings
@@ -462,6 +462,8 @@ class Fetcher:
         self._robots: dict[str, RobotsRules] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._robots_failed: dict[str, FetchResult] = {}
+        # robots.txt kept across runs: the pipeline sets warehouse callbacks (RFC 9309 2.4); none = fetch every run
+        self.robots_cache = RobotsCache()
         self._closed = False
         self._dns = ThreadPoolExecutor(
             max_workers=max(2, settings.total_concurrency), thread_name_prefix="newswatch-dns"
@@ -614,7 +616,7 @@ class Fetcher:
             return self._robots_failed.get(_origin(url)[0])
 
     def _load_robots(self, origin: str) -> RobotsRules:
-        res = self.fetch(origin + "/robots.txt", kind="robots")
+        res = self.robots_cache.fetch(origin, lambda: self.fetch(origin + "/robots.txt", kind="robots"))
         if res.status not in ("ok", "not_modified"):
             with self._lock:
                 self._robots_failed[origin] = res
@@ -748,7 +750,10 @@ class Fetcher:
         started: float,
     ) -> FetchResult:
         mime, charset = parse_content_type(ex.headers.get("content-type"))
-        common = dict(common, content_type=mime, charset=charset, permanent_redirect=permanent)
+        common = dict(
+            common, content_type=mime, charset=charset, permanent_redirect=permanent,
+            cache_control=ex.headers.get("cache-control"), expires=ex.headers.get("expires"),
+        )
         elapsed = _since(started)
         # tries of the last hop only: "HTTP 503 after 3 tries" even when a redirect came first
         tries = f" after {ex.attempts} tries" if ex.attempts > 1 else ""
