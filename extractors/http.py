@@ -814,15 +814,17 @@ class Fetcher:
             attempt += 1
             with gate.slot(), self._slot_total():
                 ex = self._exchange(target, raw_path, ips, kind, etag, last_modified)
-            ra = parse_retry_after(ex.headers.get("retry-after")) if ex.status is not None else None
-            if ra is not None:
-                retry_after = ra
-                if ex.status in HOST_PAUSE_STATUS:
-                    # 429/503 speak for the whole host, not this URL: every request to it waits.
+                ra = parse_retry_after(ex.headers.get("retry-after")) if ex.status is not None else None
+                if ra is not None and ex.status in HOST_PAUSE_STATUS:
+                    # 429/503 speak for the whole host, not this URL: every request to it waits. Decided
+                    # before the host slot is released, so a request waiting for the slot cannot start
+                    # inside the pause.
                     if ra <= s.max_retry_after_s:
                         gate.pause(ra)
                     else:
                         gate.close_for_run(ex.status or 0, ra)
+            if ra is not None:
+                retry_after = ra
             ex.attempts = attempt
             if not ex.transient or attempt > s.retries:
                 return ex, attempt, retry_after

@@ -225,8 +225,6 @@ def test_retry_after_pauses_the_whole_host():
     assert all(t - first_429 >= 1.0 for t in later), [round(t - first_429, 3) for t in later]
 
 
-@pytest.mark.xfail(strict=True, reason="extractors/http.py releases the host slot before it applies the Retry-After "
-                   "pause, so a request waiting for the slot can start inside the pause (reported to H)")
 def test_retry_after_pause_is_in_place_before_the_next_request_can_start(monkeypatch: pytest.MonkeyPatch):
     """The race behind an occasional early request, made wide: reading Retry-After takes 0.2 s here."""
     import extractors.http as http
