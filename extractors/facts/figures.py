@@ -27,10 +27,15 @@ WORD_NUMBERS = {
 }
 _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_WORD_NUM_RE = (
-    r"(?:(?:" + "|".join(_TENS) + r")[- ](?:" + "|".join(_UNITS) + r")"
-    r"|" + "|".join(sorted((k for k in WORD_NUMBERS if " " not in k), key=len, reverse=True)) + r")"
+_SIMPLE_WORDS = "|".join(sorted((k for k in WORD_NUMBERS if " " not in k), key=len, reverse=True))
+_TENS_UNITS = r"(?:" + "|".join(_TENS) + r")[- ](?:" + "|".join(_UNITS) + r")"
+# "two hundred and fifty", "a hundred and one", "three thousand five hundred": one figure, read by text2num
+# (the parts used to become separate figures, 2 and 50)
+_COMPOUND = (
+    r"(?:(?:a|one|" + _TENS_UNITS + "|" + _SIMPLE_WORDS + r")\s+(?:hundred|thousand)"
+    r"(?:(?:\s+and)?[\s-]+(?:" + _TENS_UNITS + "|one|" + _SIMPLE_WORDS + r"|thousand)\b)*)"
 )
+_WORD_NUM_RE = r"(?:" + _COMPOUND + "|" + _TENS_UNITS + "|" + _SIMPLE_WORDS + r")"
 MULTIPLIERS = {
     "k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "bn": 1e9, "b": 1e9, "billion": 1e9,
     "trillion": 1e12, "tn": 1e12,
@@ -95,6 +100,13 @@ def _value(m: re.Match[str]) -> float | None:
     raw = m.group("num").lower().replace(",", "")
     if raw in WORD_NUMBERS:
         v: float = WORD_NUMBERS[raw]
+    elif re.search(r"\b(?:hundred|thousand)\b", raw):
+        from text_to_num import text2num
+
+        try:
+            v = text2num(re.sub(r"^a\s", "one ", " ".join(raw.split())), "en")
+        except ValueError:
+            return None
     elif re.match(r"^[a-z]+[- ][a-z]+$", raw):
         a, b = re.split(r"[- ]", raw)
         v = WORD_NUMBERS.get(a, 0) + _UNITS.index(b) + 1

@@ -44,10 +44,12 @@ def extract_periods(article_id: str, text: str, sentences: list[tuple[int, int]]
     for s_start, s_end in sentences:
         sent = text[s_start:s_end]
         norm_sent = " ".join(sent.split())[:1000]
-        covered: list[tuple[int, int]] = []
+        # characters already part of a range or decade: a mask, so that a sentence with thousands of years
+        # (a table) stays linear instead of comparing every match with every earlier one
+        covered = bytearray(len(sent))
         for pat in _RANGE_PATTERNS:
             for m in pat.finditer(sent):
-                if any(not (m.end() <= a or m.start() >= b) for a, b in covered):
+                if any(covered[m.start() : m.end()]):
                     continue
                 start = int(m.group(1))
                 end = _end_year(start, m.group(2))
@@ -55,17 +57,17 @@ def extract_periods(article_id: str, text: str, sentences: list[tuple[int, int]]
                     end = _end_year(end, m.group("tail")) or end
                 if not (start < end <= start + 200):
                     continue
-                covered.append((m.start(), m.end()))
+                covered[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
                 out.append((s_start + m.start(), Period(article_id, start, end, m.group(0), norm_sent)))
         for m in _DECADES.finditer(sent):
-            if any(not (m.end() <= a or m.start() >= b) for a, b in covered):
+            if any(covered[m.start() : m.end()]):
                 continue
             start = int(m.group(1))
             last = int(m.group(2)) if m.group(2) else start
-            covered.append((m.start(), m.end()))
+            covered[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
             out.append((s_start + m.start(), Period(article_id, start, last + 9, m.group(0), norm_sent)))
         for m in _YEAR.finditer(sent):
-            if any(not (m.end() <= a or m.start() >= b) for a, b in covered):
+            if any(covered[m.start() : m.end()]):
                 continue
             y = int(m.group(1))
             # "2,013 people" or "2013 people" with a counted noun is a figure, not a year

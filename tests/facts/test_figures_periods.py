@@ -38,6 +38,10 @@ def pers(sentence: str) -> list[tuple[int, int]]:
         ("They were convicted in 2016 – 14 years later.", [(14, "years", None, None, "years")]),
         ("The two whistleblowers who made the complaint spoke out.", [(2, "whistleblowers", None, None, None)]),
         ("Two senior officers received my reports.", [(2, "senior officers", None, None, None)]),
+        # issue 10 §5: one figure, not 2 and 50
+        ("About two hundred and fifty people were evacuated.", [(250, "people", "around", None, None)]),
+        ("Police deployed three thousand five hundred officers.", [(3500, "officers", None, None, None)]),
+        ("A hundred and one dalmatians escaped.", [(101, "dalmatians", None, None, None)]),
     ],
 )
 def test_figures(sentence: str, expected: list) -> None:
