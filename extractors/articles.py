@@ -167,12 +167,16 @@ def normalize_url(url: str) -> str:
 
 
 def _site(host: str) -> str:
-    host = host.lower().removeprefix("www.")
-    labels = host.split(".")
-    # Good enough without a public-suffix list: example.co.uk and news.example.co.uk share the last 3 labels.
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in ("co", "com", "org", "net", "ac", "gov"):
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    """The registrable domain of a host, by the public suffix list (tld): news.example.co.uk and example.co.uk
+    are one site, but two police forces under police.uk, two blogspot.com blogs or two github.io pages are
+    not (taking the last two or three labels made each of those one site). An IP address is its own site; a
+    suffix the list does not know (localhost, .example, .test) keeps the last two labels."""
+    from tld import get_fld
+
+    host = host.lower().rstrip(".").removeprefix("www.")
+    if re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host):
+        return host
+    return get_fld(host, fix_protocol=True, fail_silently=True) or ".".join(host.split(".")[-2:])
 
 
 _AMP_CACHES = ("cdn.ampproject.org", "ampproject.net", "bing-amp.com")

@@ -249,3 +249,19 @@ def test_local_file_problems(tmp_path: Path) -> None:
     a = article_from_file(crlf, watch="demo")
     assert isinstance(a, Article) and a.title == "Title line" and a.text == "Body “Zürich” – café."
     assert a.fetch_status == "empty_text"  # too short to be an article body, but kept for local ingest
+
+
+@pytest.mark.parametrize(
+    ("page_url", "canonical", "kept"),
+    [
+        # one site: a subdomain of a registrable domain under a two-label public suffix
+        ("https://www.example.co.uk/news/story-1", "https://news.example.co.uk/news/story-1", True),
+        # issue 10 §5: two forces under police.uk, two blogspot.com blogs, two github.io pages are different sites
+        ("https://www.south-yorkshire.police.uk/news/story-1", "https://www.met.police.uk/news/story-1", False),
+        ("https://alice.blogspot.com/2018/07/story-1.html", "https://bob.blogspot.com/2018/07/story-1.html", False),
+        ("https://alice.github.io/news/story-1", "https://mallory.github.io/news/story-1", False),
+    ],
+)
+def test_same_site_follows_the_public_suffix_list(page_url: str, canonical: str, kept: bool) -> None:
+    a = _with_head(f'<link rel="canonical" href="{canonical}">', url=page_url)
+    assert a.canonical_url == (canonical if kept else page_url)
