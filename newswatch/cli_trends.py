@@ -24,13 +24,14 @@ def _db(db: str | None) -> str:
 @click.option("--entity", help="The series of one canonical entity (entity_mentions.entity) instead of the whole watch.")
 @click.option("--by", type=click.Choice(["day", "week"]), default="day", show_default=True, help="Period.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (YYYY-MM-DD, UTC).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day (default: the last with coverage).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "png"]), default="table",
               show_default=True,
               help="table: a bar chart in the terminal; csv/json: one row per period (attention's columns plus "
                    "is_spike); png: a chart (needs --out).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of stdout (required for png).")
-def trends(db: str | None, watch: str | None, entity: str | None, by: str, since: datetime | None, fmt: str,
-           out: str | None) -> None:
+def trends(db: str | None, watch: str | None, entity: str | None, by: str, since: datetime | None,
+           until: datetime | None, fmt: str, out: str | None) -> None:
     """Attention over time: stories per day or week (syndicated copies once), with spikes marked.
 
     Reads the live database, or its read copy while a run holds the live one (see docs/trends.md).
@@ -46,7 +47,8 @@ def trends(db: str | None, watch: str | None, entity: str | None, by: str, since
         if entity is not None and len(watches) > 1:
             raise UserError(f"--entity needs --watch (the warehouse has {len(watches)} watches: "
                             f"{', '.join(watches)})")
-        all_series = [tr.series(con, w, entity=entity, by=by, since=since.date() if since else None)
+        all_series = [tr.series(con, w, entity=entity, by=by, since=since.date() if since else None,
+                                until=until.date() if until else None)
                       for w in watches]
     finally:
         con.close()

@@ -360,14 +360,14 @@ def _publish_pending() -> None:
     _pending_publish.clear()
 
 
-def refresh_trends(db_path: str | os.PathLike[str]) -> dict[str, int] | None:
+def refresh_trends(db_path: str | os.PathLike[str], *, lock_timeout_s: float | None = None) -> dict[str, int] | None:
     """Bring the trend tables behind the trend views up to date (warehouse/trends.py), in one short writer
     window. Never fails the caller: a failure is logged and the next call catches up."""
     from warehouse.trends import refresh_aggregates  # trends.py does not import this module
 
     try:
-        with session(db_path) as con, transaction(con):
-            return refresh_aggregates(con)
+        with session(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
+            return refresh_aggregates(con, schema_hash())
     except (duckdb.Error, WarehouseError) as e:
         log.warning("trend tables of %s not refreshed: %s", db_path, str(e).splitlines()[0] if str(e) else e)
         return None
@@ -393,14 +393,20 @@ def connect_reader(
     if not p.exists():
         raise WarehouseError(f"database {p} does not exist; run `newswatch run` or `newswatch ingest` first")
     con, live = _open_live_or_copy(p, lock_timeout_s)
-    if not live or _schema_current(con):
+    if not live or (_schema_current(con) and _trends_built(con)):
         return con
     con.close()
     try:
         connect(p, lock_timeout_s=0).close()
+        refresh_trends(p, lock_timeout_s=0)  # a warehouse from before the trend tables: build them once
     except WarehouseError:
         pass  # a run has the file now (and applies the schema itself), or it cannot be written: read what is there
     return _open_live_or_copy(p, lock_timeout_s)[0]
+
+
+def _trends_built(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT value FROM core.meta WHERE key = 'trends_version'").fetchone()
+    return row is not None and row[0] == schema_hash()
 
 
 def _open_live_or_copy(p: Path, lock_timeout_s: float | None) -> tuple[duckdb.DuckDBPyConnection, bool]:

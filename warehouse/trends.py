@@ -110,6 +110,7 @@ def series(
     entity: str | None = None,
     by: str = "day",
     since: date | None = None,
+    until: date | None = None,
     today: date | None = None,
 ) -> TrendSeries:
     """The attention series of a watch (or of one entity in it), every period from the first with coverage
@@ -119,6 +120,8 @@ def series(
     today = today or datetime.now(UTC).date()
     if since is not None and since > today:
         raise UserError(f"--since {since.isoformat()} is in the future (today is {today.isoformat()} UTC)")
+    if since is not None and until is not None and until < since:
+        raise UserError(f"--until {until.isoformat()} is before --since {since.isoformat()}")
     if entity is not None:
         entity = _resolve_entity(con, watch, entity)
     if entity is None:   # the attention view's own rows (pre-aggregated)
@@ -139,6 +142,8 @@ def series(
     first, last = min(rows), max(rows)
     if since is not None:
         first = since if by == "day" else since - timedelta(days=since.weekday())
+    if until is not None:
+        last = until if by == "day" else until - timedelta(days=until.weekday())
     points = []
     d = first
     while d <= last:
@@ -241,20 +246,29 @@ def render_png(all_series: Sequence[TrendSeries], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     n = len(all_series)
     fig, axes = plt.subplots(n, 1, figsize=(10, 3.2 * n), squeeze=False)
     try:
         for ax, s in zip(axes[:, 0], all_series, strict=True):
             days = [p.day for p in s.points]
-            width = 0.8 if s.by == "day" else 5.6
-            colors = ["#c0392b" if p.is_spike else "#2c7fb8" for p in s.points]
-            ax.bar(days, [p.stories for p in s.points], width=width, color=colors, label="stories")
-            ax.plot(days, [p.texts for p in s.points], color="#555555", linewidth=1, label="distinct texts")
-            ax.plot(days, [p.articles for p in s.points], color="#999999", linewidth=1, linestyle="--",
-                    label="articles")
+            stories = [p.stories for p in s.points]
+            if len(days) <= 120:
+                width = 0.8 if s.by == "day" else 5.6
+                colors = ["#c0392b" if p.is_spike else "#2c7fb8" for p in s.points]
+                ax.bar(days, stories, width=width, color=colors, label="stories", zorder=2)
+            else:  # hundreds of bars cost seconds to draw; a filled step line looks the same at this width
+                ax.fill_between(days, stories, step="mid", color="#2c7fb8", linewidth=0, label="stories", zorder=2)
+                spikes = [p for p in s.points if p.is_spike]
+                ax.scatter([p.day for p in spikes], [p.stories for p in spikes], color="#c0392b", s=14, zorder=3,
+                           label="spike")
+            ax.plot(days, [p.articles for p in s.points], color="#bbbbbb", linewidth=0.8, label="articles", zorder=1)
+            ax.plot(days, [p.texts for p in s.points], color="#777777", linewidth=0.8, label="distinct texts",
+                    zorder=1)
             ax.set_title(_label(s) + " (red: spike)")
             ax.set_ylabel("per " + s.by)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.legend(loc="upper left", fontsize="small")
             ax.grid(axis="y", alpha=0.3)
         fig.autofmt_xdate()
@@ -419,13 +433,23 @@ _SNAPSHOT = [
 ]
 
 
-def refresh_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Bring the core.trend_* tables up to date with the base tables (call inside a transaction; the first call
-    on a warehouse builds them whole). Returns how many articles, days and stories were recomputed."""
+TREND_TABLES = ("trend_articles", "trend_attention", "trend_entity_days", "trend_story_days", "trend_outlet_coverage",
+                "trend_spikes", "trend_new_entities", "trend_outlet_copies")
+
+
+def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dict[str, int]:
+    """Bring the core.trend_* tables up to date with the base tables (call inside a transaction). The first call
+    on a warehouse, or the first with another `version` (the schema's hash: a changed view definition), builds
+    them whole. Returns how many articles, days and stories were recomputed."""
     now = con.execute("SELECT now()").fetchone()[0]
     meta = dict(con.execute(
-        "SELECT key, value FROM core.meta WHERE key IN ('trends_refreshed_at', 'trends_alias_signature')"
+        "SELECT key, value FROM core.meta WHERE key IN ('trends_refreshed_at', 'trends_alias_signature', "
+        "'trends_version')"
     ).fetchall())
+    if meta.get("trends_version") != version:
+        for t in TREND_TABLES:
+            con.execute(f"DELETE FROM core.{t}")
+        meta = {}
     alias_sig = str(con.execute("SELECT count(*) || '|' || coalesce(max(linked_at)::VARCHAR, '') "
                                 "FROM core.entity_aliases").fetchone()[0])
     # a timestamp parameter, not a string cast in SQL: the cast made a 100k-row scan take 0.7 s
@@ -475,14 +499,19 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         )
     for sql in _REFRESH_ENTITIES:
         con.execute(sql)
+    # small derived tables, recomputed whole from the aggregates above (measured in docs/benchmarks.md)
+    for table, view in (("trend_spikes", "spike_scores"), ("trend_new_entities", "new_entities_computed"),
+                        ("trend_outlet_copies", "outlet_copies_computed")):
+        con.execute(f"DELETE FROM core.{table}")
+        con.execute(f"INSERT INTO core.{table} SELECT * FROM core.{view}")
     counts = {
         "articles": con.execute("SELECT count(*) FROM tr_changed").fetchone()[0],
         "days": con.execute("SELECT count(*) FROM tr_days").fetchone()[0],
         "entity_days": con.execute("SELECT count(*) FROM tr_entity_days").fetchone()[0],
         "stories": con.execute("SELECT count(*) FROM tr_stories").fetchone()[0],
     }
-    con.execute("INSERT OR REPLACE INTO core.meta VALUES ('trends_refreshed_at', ?), ('trends_alias_signature', ?)",
-                [now.isoformat(), alias_sig])
+    con.execute("INSERT OR REPLACE INTO core.meta VALUES ('trends_refreshed_at', ?), ('trends_alias_signature', ?), "
+                "('trends_version', ?)", [now.isoformat(), alias_sig, version])
     for t in ("tr_changed", "tr_stories", "tr_days", "tr_weeks", "tr_week_articles", "tr_story_first",
               "tr_story_articles", "tr_entity_days", "tr_entity_articles"):
         con.execute(f"DROP TABLE IF EXISTS {t}")

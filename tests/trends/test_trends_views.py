@@ -127,7 +127,7 @@ def test_new_entities_and_story_timeline(tmp_path: Path) -> None:
     assert et == [("New Name", date(2026, 1, 5), 1, 1, 1), ("New Name", date(2026, 1, 6), 1, 1, 1)]
 
 
-TREND_TABLES = ("trend_attention", "trend_entity_days", "trend_story_days", "trend_outlet_coverage", "trend_articles")
+from warehouse.trends import TREND_TABLES  # noqa: E402
 
 
 def table_rows(db: Path) -> dict[str, list]:

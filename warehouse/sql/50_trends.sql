@@ -143,13 +143,33 @@ COMMENT ON COLUMN entity_trends.texts IS 'Distinct texts (copies once) mentionin
 COMMENT ON COLUMN entity_trends.articles IS 'Articles mentioning it that day, copies included.';
 COMMENT ON COLUMN entity_trends.mentions IS 'Mentions in those articles (several per article possible).';
 
-CREATE OR REPLACE VIEW new_entities AS
+CREATE OR REPLACE VIEW core.new_entities_computed AS
 SELECT watch, entity, mode(entity_type) AS entity_type, min(day) AS first_day, min(first_at) AS first_at,
        arg_min(first_story_id, first_at) AS story_id, arg_min(first_article_id, first_at) AS article_id,
        arg_min(first_source, first_at) AS source, arg_min(first_title, first_at) AS title,
        arg_min(stories, day) AS first_day_stories, sum(articles)::BIGINT AS articles, count(*) AS days
 FROM core.trend_entity_days
 GROUP BY watch, entity;
+
+CREATE TABLE IF NOT EXISTS core.trend_new_entities (
+    watch           VARCHAR NOT NULL,
+    entity          VARCHAR NOT NULL,
+    entity_type     VARCHAR,
+    first_day       DATE NOT NULL,
+    first_at        TIMESTAMPTZ NOT NULL,
+    story_id        VARCHAR NOT NULL,
+    article_id      VARCHAR NOT NULL,
+    source          VARCHAR NOT NULL,
+    title           VARCHAR NOT NULL,
+    first_day_stories BIGINT NOT NULL,
+    articles        BIGINT NOT NULL,
+    days            BIGINT NOT NULL
+);
+
+CREATE OR REPLACE VIEW new_entities AS
+SELECT watch, entity, entity_type, first_day, first_at, story_id, article_id, source, title, first_day_stories,
+       articles, days
+FROM core.trend_new_entities;
 
 COMMENT ON VIEW new_entities IS 'When each entity first appeared in a watch, and the story that brought it: one row per watch and entity. Filter first_day for what is new.';
 COMMENT ON COLUMN new_entities.watch IS 'The watch.';
@@ -174,7 +194,7 @@ COMMENT ON COLUMN new_entities.days IS 'Days on which it was mentioned so far.';
 -- with a standard deviation; the floor of 1 keeps a quiet series (MAD 0) from calling every story a spike.
 -- Only days with the minimum volume are candidates, so entities are scored on a handful of days each.
 
-CREATE OR REPLACE VIEW spikes AS
+CREATE OR REPLACE VIEW core.spike_scores AS
 WITH series AS (
     SELECT watch, NULL::VARCHAR AS entity, day, stories FROM attention WHERE period = 'day'
     UNION ALL
@@ -209,6 +229,22 @@ SELECT watch, entity, day, stories, baseline, (stories - baseline) / greatest(1.
 FROM mad
 WHERE (stories - baseline) / greatest(1.4826 * mad, 1.0) >= 3.5;
 
+-- The scores above are recomputed whole by each refresh that changed anything (a changed day moves the window
+-- of the 28 days after it); the public view reads the stored result.
+CREATE TABLE IF NOT EXISTS core.trend_spikes (
+    watch           VARCHAR NOT NULL,
+    entity          VARCHAR,
+    day             DATE NOT NULL,
+    stories         BIGINT NOT NULL,
+    baseline        DOUBLE NOT NULL,
+    score           DOUBLE NOT NULL,
+    mad             DOUBLE NOT NULL,
+    history_days    INTEGER NOT NULL
+);
+
+CREATE OR REPLACE VIEW spikes AS
+SELECT watch, entity, day, stories, baseline, score, mad, history_days FROM core.trend_spikes;
+
 COMMENT ON VIEW spikes IS 'Days on which a watch''s attention (entity NULL) or an entity''s is abnormally high against its own previous 28 days: robust z-score (stories - median) / max(1.4826 * MAD, 1) >= 3.5, with at least 3 stories and 7 days of history. See docs/trends.md.';
 COMMENT ON COLUMN spikes.watch IS 'The watch.';
 COMMENT ON COLUMN spikes.entity IS 'The entity whose attention spiked; NULL for the whole watch.';
@@ -240,7 +276,7 @@ COMMENT ON COLUMN outlet_coverage.lag IS 'How long after the first outlet this o
 COMMENT ON COLUMN outlet_coverage.first_source IS 'The outlet that reported the story first.';
 COMMENT ON COLUMN outlet_coverage.outlets IS 'Outlets covering the story.';
 
-CREATE OR REPLACE VIEW outlet_copies AS
+CREATE OR REPLACE VIEW core.outlet_copies_computed AS
 SELECT s.source AS copy_source, o.source AS original_source, s.watch,
        count(*) AS copies,
        count(DISTINCT s.syndication_id) AS texts,
@@ -251,6 +287,21 @@ FROM core.trend_articles s
 JOIN core.trend_articles o ON o.article_id = s.syndication_id
 WHERE s.article_id <> s.syndication_id
 GROUP BY s.source, o.source, s.watch;
+
+CREATE TABLE IF NOT EXISTS core.trend_outlet_copies (
+    copy_source     VARCHAR NOT NULL,
+    original_source VARCHAR NOT NULL,
+    watch           VARCHAR NOT NULL,
+    copies          BIGINT NOT NULL,
+    texts           BIGINT NOT NULL,
+    median_lag      INTERVAL,
+    first_copy_at   TIMESTAMPTZ,
+    last_copy_at    TIMESTAMPTZ
+);
+
+CREATE OR REPLACE VIEW outlet_copies AS
+SELECT copy_source, original_source, watch, copies, texts, median_lag, first_copy_at, last_copy_at
+FROM core.trend_outlet_copies;
 
 COMMENT ON VIEW outlet_copies IS 'Who copies whom: one row per (copying outlet, original outlet) pair and watch, counted from the syndication groups (see the syndication view).';
 COMMENT ON COLUMN outlet_copies.copy_source IS 'The outlet that ran copies.';
