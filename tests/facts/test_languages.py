@@ -15,6 +15,7 @@ from extractors.facts.language import detect_language, skip_reason
 from flows.pipeline import filter_topic
 from newswatch.config import WatchConfig
 from newswatch.models import Article
+from tests.nwtest import requires_shared
 from warehouse.db import connect
 from warehouse.facts import store_facts
 
@@ -95,3 +96,23 @@ def test_a_watch_keeps_only_its_languages() -> None:
     assert sorted(s.reason for s in skips) == ["language", "off_topic"]
     watch = WatchConfig(name="w", languages=["en", "fr"])
     assert watch.languages == ["en", "fr"] and WatchConfig(name="v").languages == []
+
+
+@requires_shared("corpus/html")
+def test_german_corpus_pages_give_no_entities() -> None:
+    """Issue 10 §4 on real pages: every German page of the shared corpus is detected as German (whatever its
+    <html lang> says) and stores no entity mentions, with the reason recorded."""
+    import trafilatura
+
+    from extractors.clean import clean_text
+    from tests.nwtest import shared_path
+
+    texts = []
+    for p in sorted(shared_path("corpus/html").glob("*.html")):
+        text = clean_text(trafilatura.extract(p.read_bytes().decode("utf-8", "replace")) or "")
+        if text and detect_language(text)[0] == "de":
+            texts.append((p.name, text))
+    assert len(texts) >= 50
+    facts = extract_facts_batch(texts)
+    assert sum(len(f.entities) for f in facts) == 0  # the English model gave 10,434 mentions on these pages
+    assert {f.skipped for f in facts} == {"no facts model for language 'de'"}
