@@ -227,7 +227,7 @@ def interruptible(grace_s: float = 4.0, on_grace: Callable[[int], str] | None = 
 
 # Pages per Fetcher.fetch_many call, per concurrent request: the fetch loop checks for cancellation between
 # chunks, so after an interrupt at most one chunk's requests are still finishing in the background.
-FETCH_CHUNK_PER_WORKER = 2
+FETCH_CHUNK_PER_WORKER = 4
 
 
 def _fetch_many(
