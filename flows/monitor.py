@@ -66,7 +66,7 @@ def monitor(
                     report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
                     report.counts["pages_failed"] += pipeline.pages_failed(fetched)
                     articles, xskips, settled = extract_task(fetched)
-                    kept, off = topic_task(articles, watch.query)
+                    kept, off = topic_task(articles, watch.query, watch.languages)
                     facts = facts_task(kept, watch.aliases)
                     batch_skips = xskips + off + (skips if i == 0 else [])
                     pipeline.tally_skips(report, batch_skips)
