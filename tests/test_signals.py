@@ -95,11 +95,13 @@ def _config(tmp_path: Path, feed_url: str, **fetch: object) -> Path:
 class Run:
     """A `newswatch -v run` subprocess whose stderr lines are collected as they come."""
 
-    def __init__(self, cfg: Path, db: Path, *extra: str) -> None:
-        env = {**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "120", "PYTHONUNBUFFERED": "1"}
+    def __init__(self, cfg: Path | None, db: Path, *extra: str, command: str = "run") -> None:
+        env = {**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "120", "PYTHONUNBUFFERED": "1",
+               "NEWSWATCH_ALLOW_PRIVATE_NETWORKS": "1"}
+        args = ["run", "--config", str(cfg), "--db", str(db), "--no-digest"] if command == "run" else \
+            [command, "--db", str(db)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db", str(db),
-             "--no-digest", *extra],
+            [sys.executable, "-m", "newswatch.cli", "-v", *args, *extra],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=True,  # its own process group, like a command started from a terminal
         )
@@ -331,3 +333,18 @@ def test_sigint_while_loading_keeps_earlier_batches(tmp_path: Path) -> None:
         state = check_interrupted(run, signal.SIGINT, db, r"loading 6 article", after=holder.close)
         assert state["articles"] == batch  # the first batch is kept, the second was never stored
         rerun_completes(cfg, db, n)
+
+
+def test_sigint_stops_an_ingest_of_a_feed_url_and_the_next_ingest_completes(tmp_path: Path) -> None:
+    with ScriptedServer() as srv:
+        _site(srv, 3, feed_delay_s=60)
+        db = tmp_path / "nw.duckdb"
+        run = Run(None, db, srv.url("/feed.xml"), command="ingest")
+        run.wait_for(r"polling 1 feed", also=lambda: len(srv.requests_for("/feed.xml")) == 1)
+        check_interrupted(run, signal.SIGINT, db, r"polling 1 feed")
+        p = subprocess.run([sys.executable, "-m", "newswatch.cli", "ingest", "--db", str(db), srv.url("/feed.xml")],
+                           cwd=REPO, capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "NEWSWATCH_ALLOW_PRIVATE_NETWORKS": "1"})
+    assert p.returncode == 0, p.stdout + p.stderr
+    state = _db_state(db)
+    assert state["articles"] == 3 and state["runs"][-1][0] == "succeeded"
