@@ -29,16 +29,17 @@ between versions.
 This file is generated from the database (`make docs`, i.e. `python -m warehouse.docs > docs/schema.md`);
 the descriptions are the `COMMENT ON` statements in `warehouse/sql/*.sql`. A test fails when they disagree.
 
-Query it with `newswatch sql "select ..."` (`--format table|csv|json`), or from any DuckDB client:
-`duckdb -readonly newswatch.duckdb`.
+Query it with `newswatch sql "select ..."` (`--format table|csv|json`), or from any DuckDB client through the
+read copy: `duckdb -readonly newswatch.read.duckdb`.
 
 ## Querying while the pipeline runs
 
 DuckDB lets one process hold the file read-write, and while it does no other process can open it, not even
-read-only. newswatch therefore writes in short windows (one per batch) and closes the file in between;
-`newswatch sql` and the pipeline's own connections wait and retry (up to 30 s) when the file is busy, so an
-ad-hoc query during a run waits for the current window instead of failing. For long analyses during runs,
-work on a copy: `newswatch snapshot copy.duckdb` writes a consistent copy under a temporary name and renames
+read-only. After each stored batch the pipeline therefore publishes a read copy, `newswatch.read.duckdb`
+(copied under a temporary name and renamed into place; `SELECT * FROM freshness` says when). `newswatch sql`,
+`trends` and `export` read the live file when it is free and the read copy while a run holds it, so a query
+during a run never waits or fails; other clients should open the read copy (docs/trends.md). For long analyses,
+`newswatch snapshot copy.duckdb` writes a consistent copy of your own under a temporary name and renames
 it into place, so a killed export never leaves a half-written file under the final name.
 """
 

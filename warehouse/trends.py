@@ -48,10 +48,11 @@ class TrendSeries:
 
 
 # The attention view's arithmetic over any set of articles (a watch's, or those mentioning one entity), so an
-# entity series has the same columns and meaning as a watch's. `{filter}` narrows core.article_days.
+# entity series has the same columns and meaning as a watch's. `{filter}` narrows core.trend_articles (the slim
+# per-article table the refresh keeps; the core.article_days view would join every article with its group).
 _SERIES_SQL = """
 WITH a AS (
-    SELECT *, {bucket} AS bucket FROM core.article_days WHERE watch = $watch {filter}
+    SELECT *, {bucket} AS bucket FROM core.trend_articles WHERE watch = $watch {filter}
 ), f AS (
     SELECT story_id, min(bucket) AS first_bucket FROM a GROUP BY story_id
 )
