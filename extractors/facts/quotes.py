@@ -229,9 +229,8 @@ class _Speakers:
             return i >= 0 and pos < spans[i][1]
 
         # names inside quotes are not attributions; quoted spans do not overlap, so one lookup suffices
-        self.mentions: list[EntityMention] = sorted(
-            (m for m in ents.mentions if not inside(m.start)), key=lambda m: m.start
-        )
+        kept = [m for m in ents.mentions if not inside(m.start)]
+        self.mentions: list[EntityMention] = sorted(kept + _missed_people(text, kept), key=lambda m: m.start)
         self.starts = [m.start for m in self.mentions]
         self.gender = _genders(text, self.mentions)
         self._surnames: dict[str, str] | None = None
@@ -259,7 +258,24 @@ class _Speakers:
         cands = [m for m in self.mentions[lo:hi] if ok(m)]
         # the subject of that sentence rather than a possessive or an object: "compared Michelle Obama's
         # appearance ..., the anchor Ilia Calderón reacted"
-        first = next((m for m in cands if not self.oblique(m)), cands[0])
+        subjects = [m for m in cands if not self.oblique(m)]
+        back = lo
+        for _ in range(_OBLIQUE_LOOKBACK):
+            if subjects:
+                break
+            # only objects and possessives in that sentence ("... more liberal nominees than Obama?"): the
+            # subject of a sentence before
+            prev = next((m for m in reversed(self.mentions[:back]) if ok(m)), None)
+            if prev is None:
+                break
+            p0 = _sentence_start(self.text, prev.start, 0)
+            plo = bisect.bisect_left(self.starts, p0)
+            subjects = [m for m in self.mentions[plo:back] if ok(m) and not self.oblique(m)]
+            back = plo
+        subjects = subjects or cands
+        # "Trump, Sexton said, has created ...": the one who speaks in that sentence is the likelier "he"
+        speaking = [m for m in subjects if _SPEAKS_AFTER.match(self.text, m.end, min(len(self.text), m.end + 120))]
+        first = (speaking or subjects)[0]
         return first.entity, first.surface, first.entity_type, first.start
 
     def oblique(self, m: EntityMention) -> bool:
@@ -411,9 +427,26 @@ class _Speakers:
 
 # A pronoun refers to the previous quote's speaker when that quote ended this close before (about two paragraphs).
 _RECENT_SPEAKER_CHARS = 600
+_OBLIQUE_LOOKBACK = 1
 _NAME_RUN = re.compile(r"(?<![\w’'])[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+){0,2}")
+_SPEAKS_AFTER = re.compile(r"(?:\s*,[^,.!?]{1,100},)?\s*(?:" + _SPEECH + r")\b", re.IGNORECASE)
+_FIRST_LAST = re.compile(r"(?<![\w’'.-])([A-Z][a-z]+)\s+(?:[A-Z]\.\s+)?[A-Z][a-z’'-]+(?:-[A-Z][a-z]+)?(?![\w’'-])")
 _NOT_NAME_WORDS = {"but", "and", "the", "a", "an", "mr", "mrs", "ms", "dr", "sen", "rep", "gov", "then", "when",
                    "in", "on", "at", "as", "so", "yet", "also", "later", "earlier", "meanwhile", "today"}
+
+
+def _missed_people(text: str, mentions: Sequence[EntityMention]) -> list[EntityMention]:
+    """People NER did not tag, as speaker candidates only (not stored as entities): a common first name and a
+    capitalised surname outside every entity span ("Jennifer Green, director of the literacy program")."""
+    taken = bytearray(len(text))
+    for m in mentions:
+        taken[m.start : m.end] = b"\x01" * (m.end - m.start)
+    out = []
+    for r in _FIRST_LAST.finditer(text):
+        if r.group(1).casefold() in _FEMALE_NAMES | _MALE_NAMES and not any(taken[r.start() : r.end()]):
+            name = r.group(0)
+            out.append(EntityMention("", name, "PERSON", name, r.start(), r.end()))
+    return out
 
 
 def _genders(text: str, mentions: Sequence[EntityMention]) -> dict[str, str]:
