@@ -131,8 +131,10 @@ class PrefectServer:
         self.port = port
         self.api_url = f"http://127.0.0.1:{port}/api"
         self.services: list[Service] = []
+        # Nothing Prefect-related from the caller's environment (a profile, another server's database URL):
+        # this server and its clients see only the settings below.
         self.env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
             "PREFECT_HOME": str(home),
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -140,8 +142,6 @@ class PrefectServer:
             "PREFECT_CLI_PROMPT": "false",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        for leaked in ("PREFECT_PROFILE", "PREFECT_API_KEY"):
-            self.env.pop(leaked, None)
 
     @classmethod
     @contextmanager
