@@ -19,7 +19,7 @@ from __future__ import annotations
 import email.policy
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import jinja2
 
+from alerts.highlight import split_marked
 from newswatch.models import Digest, DigestArticle, DigestItem
 from newswatch.urlpolicy import link_refusal
 
@@ -58,6 +59,8 @@ class RenderedDigest:
     message: bytes  # the .eml (CRLF line ends, ASCII only)
     recipients: tuple[str, ...]
     sender: str
+    chat_title: str = ""  # for webhook/chat channels (alerts/channels.py): the subject
+    chat_body: str = ""  # a short plain-text list of the items with their links
 
 
 def clean_line(value: str | None, limit: int = TITLE_MAX) -> str:
@@ -103,8 +106,8 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def headline(digest: Digest) -> str:
-    """'2 new stories, 1 update' for a digest."""
+def headline(digest: Digest, spikes: int = 0) -> str:
+    """'2 new stories, 1 update' (', 1 spike') for a digest."""
     updates = sum(1 for i in digest.items if i.is_update)
     new = len(digest.items) - updates
     parts = []
@@ -112,13 +115,15 @@ def headline(digest: Digest) -> str:
         parts.append(_plural(new, "new story", "new stories"))
     if updates:
         parts.append(_plural(updates, "update", "updates"))
+    if spikes:
+        parts.append(_plural(spikes, "attention spike", "attention spikes"))
     return ", ".join(parts) or "nothing new"
 
 
-def make_subject(digest: Digest) -> str:
+def make_subject(digest: Digest, spikes: Sequence[str] = ()) -> str:
     """The Subject: '[watch] 2 new stories, 1 update: <first title>', one line, at most SUBJECT_MAX chars."""
-    first = clean_line(digest.items[0].title) if digest.items else ""
-    subject = f"[{clean_line(digest.watch, 60)}] {headline(digest)}"
+    first = clean_line(digest.items[0].title) if digest.items else clean_line(spikes[0]) if spikes else ""
+    subject = f"[{clean_line(digest.watch, 60)}] {headline(digest, len(spikes))}"
     if first:
         subject += f": {first}"
     return clean_line(subject, SUBJECT_MAX)
@@ -150,7 +155,15 @@ def _article_view(a: DigestArticle) -> dict[str, object]:
     }
 
 
-def _item_view(item: DigestItem, copy_of: Mapping[str, str]) -> dict[str, object]:
+def link_for(template: str | None, *, watch: str, digest_id: str, file: str = "") -> str | None:
+    """A configured link template ({watch}, {digest_id}, {file} replaced) if it passes safe_href(), else None."""
+    if not template:
+        return None
+    url = template.replace("{watch}", watch).replace("{digest_id}", digest_id).replace("{file}", file)
+    return safe_href(url)
+
+
+def _item_view(item: DigestItem, copy_of: Mapping[str, str], terms: Sequence[str] = ()) -> dict[str, object]:
     # DigestItem convention: others[:copies] are syndicated copies, the rest other coverage. copy_of tells
     # which text each copy repeats; a copy without an entry is folded under the lead.
     copies = item.others[: item.copies]
@@ -171,13 +184,19 @@ def _item_view(item: DigestItem, copy_of: Mapping[str, str]) -> dict[str, object
         coverage_views.append(view)
     title = clean_line(item.title) or clean_line(item.lead.title) or "(untitled)"
     lead = _article_view(item.lead)
+    summary = clean_line(item.summary, 600)
+    runs = split_marked(summary, terms)
+    matched = list(dict.fromkeys(r.casefold() for r, hit in runs if hit))
     return {
         "title": title,
         # shown separately when the item's title is not the lead's own (updates, hand-built digests)
         "lead_title_differs": lead["title"] != title,
         "is_update": item.is_update,
         "lead": lead,
-        "summary": clean_line(item.summary, 600),
+        "summary": summary,
+        # why it matched: the watch's query terms, marked in the HTML summary and listed in the text part
+        "summary_runs": [{"text": r, "mark": hit} for r, hit in runs],
+        "matched": matched,
         "copies": copies_of(item.lead.article_id, lead=True),
         "coverage": coverage_views,
         "facts": [clean_line(f, 300) for f in item.new_facts],
@@ -216,17 +235,30 @@ def render_parts(
     unsubscribe_url: str | None = None,
     held_back: int = 0,
     copy_of: Mapping[str, str] | None = None,
+    terms: Sequence[str] = (),
+    spikes: Sequence[str] = (),
+    view_url: str | None = None,
+    edit_url: str | None = None,
+    file: str = "",
 ) -> tuple[str, str]:
-    """The plain-text and HTML bodies of a digest (copy_of: copy article_id -> article shown for its text)."""
+    """The plain-text and HTML bodies of a digest (copy_of: copy article_id -> article shown for its text).
+
+    terms: the watch query's term labels to mark in summaries; spikes: attention-spike lines;
+    view_url / edit_url: link templates ({watch}, {digest_id}, {file} = the .html file name).
+    """
+    links = {"watch": digest.watch, "digest_id": digest.digest_id, "file": file}
     context = {
         "watch": clean_line(digest.watch, 60),
         "description": clean_line(description, 300),
-        "headline": headline(digest),
+        "headline": headline(digest, len(spikes)),
         "date": _fmt_date(digest.created_at),
         "since": _fmt_date(digest.since),
-        "items": [_item_view(i, copy_of or {}) for i in digest.items],
+        "items": [_item_view(i, copy_of or {}, terms) for i in digest.items],
+        "spikes": [clean_line(s, 300) for s in spikes],
         "held_back": held_back,
-        "unsubscribe": safe_href(unsubscribe_url),
+        "unsubscribe": link_for(unsubscribe_url, **links),
+        "view": link_for(view_url, **links),
+        "edit": link_for(edit_url, **links),
         "digest_id": digest.digest_id,
     }
     text = _env(autoescape=False).get_template("digest.txt.j2").render(context)
@@ -243,6 +275,11 @@ def render_digest(
     unsubscribe_url: str | None = None,
     held_back: int = 0,
     copy_of: Mapping[str, str] | None = None,
+    terms: Sequence[str] = (),
+    spikes: Sequence[str] = (),
+    view_url: str | None = None,
+    edit_url: str | None = None,
+    file: str = "",
 ) -> RenderedDigest:
     """Render a digest to a complete multipart/alternative message (deterministic bytes).
 
@@ -252,9 +289,10 @@ def render_digest(
     sender_addr = _check_address(sender or DEFAULT_SENDER)
     rcpts = tuple(_check_address(r) for r in recipients)
     text, html = render_parts(
-        digest, description=description, unsubscribe_url=unsubscribe_url, held_back=held_back, copy_of=copy_of
+        digest, description=description, unsubscribe_url=unsubscribe_url, held_back=held_back, copy_of=copy_of,
+        terms=terms, spikes=spikes, view_url=view_url, edit_url=edit_url, file=file,
     )
-    subject = make_subject(digest)
+    subject = make_subject(digest, spikes)
     msg_id = message_id_for(digest.digest_id, sender_addr)
     domain = message_domain(sender_addr)
 
@@ -268,7 +306,7 @@ def render_digest(
     msg["Precedence"] = "bulk"
     list_label = re.sub(r"[^A-Za-z0-9-]", "-", digest.watch)[:60].strip("-") or "watch"
     msg["List-Id"] = f"newswatch digest {list_label} <{list_label}.digest.{domain}>"
-    unsubscribe = safe_href(unsubscribe_url)
+    unsubscribe = link_for(unsubscribe_url, watch=digest.watch, digest_id=digest.digest_id, file=file)
     if unsubscribe:
         msg["List-Unsubscribe"] = f"<{unsubscribe}>"
         if unsubscribe.lower().startswith("https:"):
@@ -290,4 +328,26 @@ def render_digest(
         message=data,
         recipients=rcpts,
         sender=sender_addr,
+        chat_title=subject,
+        chat_body=chat_body(digest, spikes=spikes, held_back=held_back),
     )
+
+
+CHAT_MAX = 4000  # Slack/Teams/Matrix all take this much text in one message
+
+
+def chat_body(digest: Digest, *, spikes: Sequence[str] = (), held_back: int = 0) -> str:
+    """The message for a webhook or chat channel: one line per item and its link (plain text, bounded)."""
+    lines = [clean_line(s, 300) for s in spikes]
+    for n, item in enumerate(digest.items, start=1):
+        title = clean_line(item.title) or clean_line(item.lead.title) or "(untitled)"
+        src = clean_line(item.lead.source, 120) or "unknown source"
+        date = _fmt_date(item.lead.published_at)
+        lines.append(f"{n}. {'Update: ' if item.is_update else ''}{title} ({src}{', ' + date if date else ''})")
+        href = safe_href(item.lead.url)
+        lines.append(f"   {href}" if href else f"   ({url_note(item.lead.url)})")
+        lines.extend(f"   * {clean_line(f, 300)}" for f in item.new_facts)
+    if held_back:
+        lines.append(f"{held_back} more {'story' if held_back == 1 else 'stories'} in the next digest.")
+    body = "\n".join(lines)
+    return body if len(body) <= CHAT_MAX else body[: CHAT_MAX - 1].rstrip() + "…"

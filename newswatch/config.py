@@ -85,6 +85,108 @@ class SmtpSettings(_Strict):
         return os.environ.get("NEWSWATCH_SMTP_PASSWORD")
 
 
+FREQUENCIES = ("as_it_happens", "daily", "weekly")
+ITEM_KINDS = ("new_stories", "updates", "figure_changes", "conflicts", "quotes", "spikes")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_HHMM = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+
+
+class DigestRules(_Strict):
+    """When a watch's digest goes out and what it carries. docs/alerts.md has an example of every rule."""
+
+    frequency: str = Field(
+        "as_it_happens",
+        description="as_it_happens (every run with something new), daily (once a day at send_at) or weekly "
+        "(once a week on weekday at send_at).",
+    )
+    send_at: str = Field("08:00", description="Local time (HH:MM, in timezone) of the "
+                         "daily or weekly digest; a run at or after it sends the digest once.")
+    weekday: str = Field("monday", description="Day of the weekly digest (monday ... sunday).")
+    timezone: str = Field("UTC", description='IANA time zone of send_at and quiet_hours, e.g. "Europe/London".')
+    quiet_hours: str | None = Field(
+        None,
+        description='No digest in this local time range, e.g. "22:00-07:00" (may wrap midnight); what is new '
+        "waits for the first run after it.",
+    )
+    include: list[str] = Field(
+        default_factory=lambda: list(ITEM_KINDS),
+        description="Item kinds to include: new_stories, updates (new articles on stories already sent), "
+        "figure_changes, conflicts (sources disagree), quotes (by the watch's people), spikes (attention "
+        "spikes from the trends views). A story whose kind is left out is still shown when it carries an "
+        "included fact line.",
+    )
+    people: list[str] = Field(
+        default_factory=list,
+        description="Watched people (canonical entity names) whose new quotes are shown with the quotes kind.",
+    )
+
+    @field_validator("frequency")
+    @classmethod
+    def _known_frequency(cls, v: str) -> str:
+        if v not in FREQUENCIES:
+            raise ValueError(f"unknown frequency {v!r}; use one of {', '.join(FREQUENCIES)}")
+        return v
+
+    @field_validator("send_at")
+    @classmethod
+    def _clock_time(cls, v: str) -> str:
+        if not re.fullmatch(_HHMM, v):
+            raise ValueError(f"send_at {v!r} is not a time like 08:00 (24-hour HH:MM)")
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _time_range(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(f"{_HHMM}-{_HHMM}", v):
+            raise ValueError(f'quiet_hours {v!r} is not a range like "22:00-07:00" (24-hour HH:MM-HH:MM)')
+        if v is not None and v[:5] == v[6:]:
+            raise ValueError(f"quiet_hours {v!r} is empty: start and end are the same time")
+        return v
+
+    @field_validator("weekday")
+    @classmethod
+    def _known_weekday(cls, v: str) -> str:
+        if v.lower() not in WEEKDAYS:
+            raise ValueError(f"unknown weekday {v!r}; use one of {', '.join(WEEKDAYS)}")
+        return v.lower()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f'unknown time zone {v!r}; use an IANA name such as "Europe/London" or "UTC"') from None
+        return v
+
+    @field_validator("include")
+    @classmethod
+    def _known_kinds(cls, v: list[str]) -> list[str]:
+        bad = [k for k in v if k not in ITEM_KINDS]
+        if bad:
+            raise ValueError(f"unknown item kind {bad[0]!r}; use any of {', '.join(ITEM_KINDS)}")
+        return v
+
+
+def _check_channel(url: str) -> str:
+    """A notification URL apprise understands (json://, slack://, msteams://, matrix://...), or an error."""
+    value = os.environ.get(url[4:], "") if url.startswith("env:") else url
+    if url.startswith("env:") and not value:
+        # the URL holds a token: it may come from the environment; an unset variable is checked at send time
+        return url
+    import apprise
+
+    if apprise.Apprise.instantiate(value, suppress_exceptions=True) is None:
+        scheme = value.split("://", 1)[0] if "://" in value else value[:20]
+        raise ValueError(
+            f"channel {scheme}://... is not a notification URL apprise understands "
+            "(see https://github.com/caronc/apprise/wiki; e.g. json://host/path, slack://..., msteams://...)"
+        )
+    return url
+
+
 class WatchConfig(_Strict):
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Short name, used in --watch and tables.")
     description: str = Field("", description="What this watch follows, shown in the digest.")
@@ -106,6 +208,18 @@ class WatchConfig(_Strict):
         description='Keep only articles in these languages (ISO 639-1 codes read from the text, e.g. ["en", "fr"]); '
         "empty keeps every language.",
     )
+
+    digest: DigestRules = Field(default_factory=DigestRules, description="Digest rules (see [watches.digest]).")
+    channels: list[str] = Field(
+        default_factory=list,
+        description="Other notification channels (apprise URLs: json://, form://, slack://, msteams://, "
+        'matrix://...). "env:NAME" reads the URL from the environment variable NAME (webhook URLs carry tokens).',
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _channels_are_apprise_urls(cls, channels: list[str]) -> list[str]:
+        return [_check_channel(c) for c in channels]
 
     @field_validator("recipients")
     @classmethod
@@ -140,7 +254,17 @@ class Config(_Strict):
     dedup: DedupSettings = Field(default_factory=DedupSettings, description="Dedup thresholds.")
     smtp: SmtpSettings | None = Field(None, description="Mail server; without it digests are written to files.")
     digest_dir: str = Field("out/digests", description="Where digests are written (.eml and .html).")
-    unsubscribe_url: str | None = Field(None, description="https URL for List-Unsubscribe.")
+    unsubscribe_url: str | None = Field(
+        None, description="https URL for List-Unsubscribe and the digest's Unsubscribe link; {watch} is replaced."
+    )
+    view_url: str | None = Field(
+        None,
+        description='"View in browser" link, where digest_dir is published, e.g. '
+        '"https://news.example.org/digests/{file}"; {file} = the .html file name, {watch}, {digest_id}.',
+    )
+    edit_url: str | None = Field(
+        None, description='"Edit this alert" link, e.g. "https://news.example.org/watches/{watch}"; {watch} is replaced.'
+    )
     demo: DemoSettings = Field(default_factory=DemoSettings, description="Demo-only settings.")
 
     def watch(self, name: str) -> WatchConfig:
@@ -260,7 +384,21 @@ def masked(config: Config) -> dict:
     if config.smtp is not None:
         data["smtp"]["password"] = "***" if config.smtp.password else None
     data["fetch"]["allow_private_networks"] = config.effective_fetch().allow_private_networks
+    for w in data["watches"]:
+        # webhook and chat URLs carry their token in the URL: show the scheme and host only
+        w["channels"] = [_mask_channel(c) for c in w.get("channels", [])]
     return data
+
+
+def _mask_channel(url: str) -> str:
+    """json://host:port/*** for plain webhooks (the host says where it goes), scheme://*** for the rest."""
+    if url.startswith("env:"):
+        return url
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() in ("json", "jsons", "form", "forms", "xml", "xmls"):
+        host = rest.split("/", 1)[0].rpartition("@")[2]
+        return f"{scheme}://{host}/***"
+    return f"{scheme}://***"
 
 
 def render_docs() -> str:
@@ -270,6 +408,7 @@ def render_docs() -> str:
     sections = [
         ("Top level", Config, ""),
         ("[[watches]]", WatchConfig, "watches."),
+        ("[watches.digest]", DigestRules, "watches.digest."),
         ("[fetch]", FetchSettings, "fetch."),
         ("[dedup]", DedupSettings, "dedup."),
         ("[smtp]", SmtpSettings, "smtp."),
@@ -302,7 +441,7 @@ def render_docs() -> str:
             elif field.is_required():
                 default = "required"
             elif field.default_factory is not None:
-                default = repr(field.default_factory()) if name not in ("fetch", "dedup", "demo") else "(section)"
+                default = repr(field.default_factory()) if name not in ("fetch", "dedup", "demo", "digest") else "(section)"
             else:
                 default = repr(field.default)
             desc = (field.description or "").replace("|", "\\|")

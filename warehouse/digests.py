@@ -24,11 +24,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
 
+from newswatch.config import ITEM_KINDS
 from newswatch.models import Digest, DigestArticle, DigestItem, stable_id
 from warehouse.db import transaction
 
@@ -50,6 +51,15 @@ class CarriedArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class SpikeLine:
+    """An attention spike the digest reports (the spikes view of warehouse/sql/50_trends.sql)."""
+
+    entity: str  # '' for the whole watch
+    day: date
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
 class DigestPlan:
     """What the next digest of a watch carries: the Digest record plus the ledger rows to store."""
 
@@ -57,6 +67,12 @@ class DigestPlan:
     carried: tuple[CarriedArticle, ...]
     held_back: int  # stories left for the next digest because of max_items
     previous_status: str | None  # status of an earlier digest with the same id (a failed one retried)
+    spikes: tuple[SpikeLine, ...] = ()
+
+    @property
+    def spike_lines(self) -> tuple[str, ...]:
+        """The spike lines to render (alerts.render: spikes=...)."""
+        return tuple(s.line for s in self.spikes)
 
     @property
     def copy_of(self) -> dict[str, str]:
@@ -88,14 +104,28 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _summary(text: str, limit: int = SUMMARY_CHARS) -> str:
-    """The first sentences of the text, cut at a word boundary, whitespace collapsed.
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def _is_headline(paragraph: str, title_words: list[str]) -> bool:
+    """True when a paragraph is the headline again (or the headline without its ' | Outlet' tail)."""
+    words = [w.casefold() for w in _WORDS.findall(paragraph)]
+    return bool(words) and words == title_words[: len(words)] and len(words) >= min(len(title_words), 4)
+
+
+def _summary(text: str, limit: int = SUMMARY_CHARS, title: str = "") -> str:
+    """The first sentences of the text, cut at a word boundary, whitespace collapsed, headline left out.
 
     Paragraphs of fewer than SUMMARY_MIN_WORDS words are skipped: left-over page chrome ("Most Read",
-    "Don't Miss") and captions are short, sentences are not.
+    "Don't Miss") and captions are short, sentences are not. The headline is shown above the summary, so
+    a text that starts with it (the page's own <h1> kept by the extractor) does not repeat it.
     """
-    paragraphs = [p for p in (text or "").splitlines() if len(p.split()) >= SUMMARY_MIN_WORDS]
-    flat = " ".join(" ".join(paragraphs).split()) or " ".join((text or "").split())
+    title_words = [w.casefold() for w in _WORDS.findall(title or "")]
+    lines = [p for p in (text or "").splitlines() if p.strip()]
+    while lines and title_words and _is_headline(lines[0], title_words):
+        lines.pop(0)
+    paragraphs = [p for p in lines if len(p.split()) >= SUMMARY_MIN_WORDS]
+    flat = " ".join(" ".join(paragraphs).split()) or " ".join(" ".join(lines).split())
     if len(flat) <= limit:
         return flat
     cut = flat[:limit]
@@ -132,6 +162,9 @@ def _new_articles(con: duckdb.DuckDBPyConnection, watch: str) -> list[dict[str, 
                a.published_at, a.first_seen_at
         FROM articles a
         WHERE a.watch = ?
+          -- a page the fetch guard refused (SSRF, robots.txt, scheme/port) is not news: it stays in
+          -- `articles` (queryable, fetch_status 'blocked') but never becomes a digest item
+          AND a.fetch_status IS DISTINCT FROM 'blocked'
           AND a.article_id NOT IN (SELECT article_id FROM told)
           AND a.syndication_id NOT IN (SELECT syndication_id FROM told_texts)
     """
@@ -190,7 +223,9 @@ def _view_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _fact_lines(con: duckdb.DuckDBPyConnection, watch: str, article_ids: list[str]) -> dict[str, list[str]]:
+def _fact_lines(
+    con: duckdb.DuckDBPyConnection, watch: str, article_ids: list[str], people: tuple[str, ...] = ()
+) -> dict[str, list[tuple[str, str]]]:
     """Optional "what is new" fact lines per article, from the facts stage's views when they exist.
 
     - figure_history: a value first reported by one of these articles that differs from the value of the
@@ -198,10 +233,13 @@ def _fact_lines(con: duckdb.DuckDBPyConnection, watch: str, article_ids: list[st
       children 1,400 -> 1,510"). Comparing with untold articles would flag unrelated numbers.
     - conflicts: a disagreement one of these articles takes part in, every side listed once
       ("reports differ (period): 1999-2011 (Sky News, The Star) vs 1997-2013 (Rotherham Advertiser)").
+    - quotes: with watched `people`, a quote by one of them in one of these articles that no told article
+      carried ('quote: Sarah Champion: "..."').
+    Lines come as (kind, line), kind = figure_changes | conflicts | quotes (the DigestRules item kinds).
     The facts views belong to another stage and may be absent or shaped differently; any mismatch means
     no fact lines, never a failed digest.
     """
-    out: dict[str, list[str]] = defaultdict(list)
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
     if not article_ids:
         return out
     told = ", ".join(f"'{s}'" for s in TOLD_STATUSES)
@@ -233,7 +271,9 @@ def _fact_lines(con: duckdb.DuckDBPyConnection, watch: str, article_ids: list[st
         for aid, noun, value, prev, unit, currency in rows:
             unit_s = f" {unit}" if unit and unit != noun else ""
             cur = f"{currency} " if currency else ""
-            out[aid].append(f"figure changed: {noun} {cur}{_num(prev)}{unit_s} -> {cur}{_num(value)}{unit_s}")
+            out[aid].append(
+                ("figure_changes", f"figure changed: {noun} {cur}{_num(prev)}{unit_s} -> {cur}{_num(value)}{unit_s}")
+            )
     cols = _view_columns(con, "conflicts")
     if {"conflict_id", "kind", "value", "article_id", "source"} <= cols:
         try:
@@ -266,7 +306,67 @@ def _fact_lines(con: duckdb.DuckDBPyConnection, watch: str, article_ids: list[st
         except duckdb.Error:
             rows = []
         for aid, kind, said in rows:
-            out[aid].append(f"reports differ ({kind}): {said}")
+            if kind == "figure":  # '1400 children' -> '1,400 children'; years and periods stay as written
+                said = re.sub(r"(?<![\d.,])\d{4,}(?![\d,])", lambda m: f"{int(m.group()):,}", said)
+            out[aid].append(("conflicts", f"reports differ ({kind}): {said}"))
+    cols = _view_columns(con, "quotes")
+    if people and {"article_id", "speaker", "quote", "quote_key"} <= cols:
+        try:
+            rows = con.execute(
+                f"""
+                SELECT q.article_id, q.speaker, q.quote FROM quotes q
+                WHERE q.article_id IN (SELECT unnest(?::VARCHAR[]))
+                  AND lower(q.speaker) IN (SELECT lower(unnest(?::VARCHAR[])))
+                  AND q.quote_key NOT IN (
+                      SELECT t.quote_key FROM quotes t
+                      JOIN core.digest_articles da ON da.article_id = t.article_id
+                      JOIN core.digests d USING (digest_id)
+                      WHERE d.watch = ? AND d.status IN ({told}))
+                ORDER BY q.article_id, q.quote_id
+                """,
+                [article_ids, list(people), watch],
+            ).fetchall()
+        except duckdb.Error:
+            rows = []
+        seen: set[tuple[str, str]] = set()
+        for aid, speaker, quote in rows:
+            words = " ".join(str(quote).split())
+            if (speaker, words) in seen:
+                continue
+            seen.add((speaker, words))
+            shown = words if len(words) <= 200 else words[:199].rsplit(" ", 1)[0] + " …"
+            out[aid].append(("quotes", f"quote: {speaker}: \u201c{shown}\u201d"))
+    return out
+
+
+SPIKE_DAYS = 7  # a first digest shows the spikes of the last week, not the watch's whole history
+
+
+def _spike_lines(con: duckdb.DuckDBPyConnection, watch: str, now: datetime) -> list[SpikeLine]:
+    """Spikes of the last SPIKE_DAYS days not yet reported by a told digest; none when the view is absent."""
+    if not {"watch", "entity", "day", "stories", "baseline"} <= _view_columns(con, "spikes"):
+        return []
+    told = ", ".join(f"'{s}'" for s in TOLD_STATUSES)
+    try:
+        rows = con.execute(
+            f"""
+            SELECT coalesce(s.entity, '') AS entity, s.day, s.stories, s.baseline FROM spikes s
+            WHERE s.watch = ? AND s.day >= ?::DATE - INTERVAL {SPIKE_DAYS} DAY AND s.day <= ?::DATE
+              AND NOT EXISTS (
+                  SELECT 1 FROM core.digest_spikes ds JOIN core.digests d USING (digest_id)
+                  WHERE d.watch = s.watch AND d.status IN ({told})
+                    AND ds.entity = coalesce(s.entity, '') AND ds.day = s.day)
+            ORDER BY s.day DESC, s.stories DESC, entity
+            """,
+            [watch, now.date(), now.date()],
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    out = []
+    for entity, day, stories, baseline in rows:
+        who = entity or f"the watch {watch}"
+        out.append(SpikeLine(entity, day, f"attention spike: {who}, {_num(stories)} stories on {day:%Y-%m-%d} "
+                                          f"(usually {_num(round(baseline))} a day)"))
     return out
 
 
@@ -292,31 +392,70 @@ def _order_key(r: dict[str, Any]) -> tuple[datetime, str]:
     return (r["when"] or datetime.min.replace(tzinfo=UTC), r["article_id"])
 
 
+def _first_reports(con: duckdb.DuckDBPyConnection, watch: str, story_ids: list[str]) -> dict[str, datetime]:
+    """When each story was first reported: its earliest article of the watch, told or not."""
+    rows = con.execute(
+        """
+        SELECT story_id, min(coalesce(published_at, first_seen_at)) FROM articles
+        WHERE watch = ? AND story_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY story_id
+        """,
+        [watch, story_ids],
+    ).fetchall()
+    return {sid: _utc(at) for sid, at in rows if at is not None}
+
+
 def select_new(
     con: duckdb.DuckDBPyConnection,
     watch: str,
     *,
     now: datetime,
     max_items: int = 20,
+    include: tuple[str, ...] | list[str] = ITEM_KINDS,
+    people: tuple[str, ...] | list[str] = (),
 ) -> DigestPlan | None:
     """Plan the next digest of a watch: what is new since the last one, one item per story.
 
-    Returns None when nothing is new. Reads only; record_digest() stores the plan.
+    include: the item kinds (newswatch.config.ITEM_KINDS) of the watch's digest rules. A story whose own
+    kind (new_stories / updates) is left out is still carried when it has a fact line of an included kind;
+    otherwise it is not carried and stays untold. Returns None when nothing is new. Reads only;
+    record_digest() stores the plan.
     """
+    include = tuple(include)
+    people = tuple(people)
     rows = _new_articles(con, watch)
-    if not rows:
+    spikes = _spike_lines(con, watch, _utc(now) or now) if "spikes" in include else []
+    if not rows and not spikes:
         return None
     by_story: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_story[r["story_id"]].append(r)
-    # most recent activity first; story_id breaks ties so the order is deterministic
-    ordered = sorted(
-        by_story,
-        key=lambda s: (max(_order_key(r) for r in by_story[s])[0], s),
-        reverse=True,
-    )
+    # Ordered by the story's first report, most recent first: a late copy of a 2018 story does not put it
+    # at the top (it used to be ordered by its newest article). story_id breaks ties (deterministic order).
+    first = _first_reports(con, watch, list(by_story))
+    floor = datetime.min.replace(tzinfo=UTC)
+
+    def first_report(s: str) -> datetime:
+        return first.get(s) or min(_order_key(r) for r in by_story[s])[0] or floor
+
+    ordered = sorted(by_story, key=lambda s: (first_report(s), s), reverse=True)
+    fact_kinds = {"figure_changes", "conflicts", "quotes"} & set(include)
+    by_kind = not {"new_stories", "updates"} <= set(include)
+    if by_kind:
+        # some stories are left out by kind: look at every candidate's facts before taking max_items
+        known_all = _told_story_titles(con, watch, ordered)
+        facts = _fact_lines(con, watch, [r["article_id"] for r in rows], people)
+
+        def wanted(s: str) -> bool:
+            kind = "updates" if s in known_all else "new_stories"
+            return kind in include or any(
+                k in fact_kinds for r in by_story[s] for k, _ in facts.get(r["article_id"], [])
+            )
+
+        ordered = [s for s in ordered if wanted(s)]
     chosen = ordered[:max_items]
     held_back = len(ordered) - len(chosen)
+    if not chosen and not spikes:
+        return None
     known = _told_story_titles(con, watch, chosen)
     # texts only for the chosen stories (a backlog can hold many thousands of untold articles)
     texts_by_id = dict(
@@ -325,7 +464,8 @@ def select_new(
             [[r["article_id"] for s in chosen for r in by_story[s]]],
         ).fetchall()
     )
-    facts = _fact_lines(con, watch, [r["article_id"] for s in chosen for r in by_story[s]])
+    if not by_kind:
+        facts = _fact_lines(con, watch, [r["article_id"] for s in chosen for r in by_story[s]], people)
 
     items: list[DigestItem] = []
     carried: list[CarriedArticle] = []
@@ -354,8 +494,8 @@ def select_new(
         title = title or lead["title"] or ""
         lines: list[str] = []
         for r in sorted(members, key=_order_key):
-            for line in facts.get(r["article_id"], []):
-                if line not in lines:
+            for kind, line in facts.get(r["article_id"], []):
+                if kind in fact_kinds and line not in lines:
                     lines.append(line)
         items.append(
             DigestItem(
@@ -366,7 +506,7 @@ def select_new(
                 others=tuple(_digest_article(r) for r in copies + reps[1:]),
                 copies=len(copies),
                 outlets=len({(r["source"] or "").casefold() for r in members}),
-                summary=_summary(texts_by_id.get(lead["article_id"], "")),
+                summary=_summary(texts_by_id.get(lead["article_id"], ""), title=lead["title"] or ""),
                 new_facts=tuple(lines[:MAX_FACT_LINES]),
                 is_update=is_update,
             )
@@ -377,7 +517,9 @@ def select_new(
         )
         carried.extend(CarriedArticle(r["article_id"], story_id, "coverage") for r in reps[1:])
 
-    digest_id = stable_id(watch, *sorted(c.article_id for c in carried))
+    digest_id = stable_id(
+        watch, *sorted(c.article_id for c in carried), *sorted(f"spike:{s.entity}:{s.day}" for s in spikes)
+    )
     prev = con.execute("SELECT status FROM core.digests WHERE digest_id = ?", [digest_id]).fetchone()
     digest = Digest(
         digest_id=digest_id,
@@ -387,7 +529,11 @@ def select_new(
         since=last_told_at(con, watch),
     )
     return DigestPlan(
-        digest=digest, carried=tuple(carried), held_back=held_back, previous_status=prev[0] if prev else None
+        digest=digest,
+        carried=tuple(carried),
+        held_back=held_back,
+        previous_status=prev[0] if prev else None,
+        spikes=tuple(spikes),
     )
 
 
@@ -416,7 +562,7 @@ def record_digest(
         if plan.previous_status is not None:
             if plan.previous_status not in ("failed", "superseded"):
                 raise ValueError(f"digest {d.digest_id} already exists with status {plan.previous_status}")
-            for table in ("core.digest_items", "core.digest_articles", "core.digests"):
+            for table in ("core.digest_items", "core.digest_articles", "core.digest_spikes", "core.digests"):
                 con.execute(f"DELETE FROM {table} WHERE digest_id = ?", [d.digest_id])
         ids = [c.article_id for c in plan.carried]
         con.execute(
@@ -446,28 +592,36 @@ def record_digest(
                 now if status == "written" else None,
             ],
         )
-        con.executemany(
-            "INSERT INTO core.digest_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+        if d.items:
+            con.executemany(
+                "INSERT INTO core.digest_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    d.digest_id,
-                    pos,
-                    it.story_id,
-                    it.is_update,
-                    it.title,
-                    it.lead.article_id,
-                    1 + len(it.others),
-                    it.copies,
-                    it.outlets,
-                    list(it.new_facts),
-                ]
-                for pos, it in enumerate(d.items, start=1)
-            ],
-        )
-        con.executemany(
-            "INSERT INTO core.digest_articles VALUES (?, ?, ?, ?, ?)",
-            [[d.digest_id, c.article_id, c.story_id, c.role, c.copy_of] for c in plan.carried],
-        )
+                    [
+                        d.digest_id,
+                        pos,
+                        it.story_id,
+                        it.is_update,
+                        it.title,
+                        it.lead.article_id,
+                        1 + len(it.others),
+                        it.copies,
+                        it.outlets,
+                        list(it.new_facts),
+                    ]
+                    for pos, it in enumerate(d.items, start=1)
+                ],
+            )
+        if plan.carried:
+            con.executemany(
+                "INSERT INTO core.digest_articles VALUES (?, ?, ?, ?, ?)",
+                [[d.digest_id, c.article_id, c.story_id, c.role, c.copy_of] for c in plan.carried],
+            )
+        con.execute("DELETE FROM core.digest_spikes WHERE digest_id = ?", [d.digest_id])
+        if plan.spikes:
+            con.executemany(
+                "INSERT INTO core.digest_spikes VALUES (?, ?, ?, ?)",
+                [[d.digest_id, s.entity, s.day, s.line] for s in plan.spikes],
+            )
         if status == "pending":
             if message is None:
                 raise ValueError("a pending digest needs the message bytes for the outbox")

@@ -160,3 +160,26 @@ COMMENT ON COLUMN digest_articles.article_id IS 'The article carried (articles.a
 COMMENT ON COLUMN digest_articles.story_id IS 'The story the article belonged to when the digest was assembled.';
 COMMENT ON COLUMN digest_articles.role IS 'lead (the headline of its item), coverage (another text on the same story) or copy (a syndicated copy folded into "also ran in").';
 COMMENT ON COLUMN digest_articles.copy_of IS 'For a copy: the article shown for its text; NULL otherwise.';
+
+-- Attention spikes (the trends stage's spikes view) a digest reported, so a spike is told once.
+CREATE TABLE IF NOT EXISTS core.digest_spikes (
+    digest_id       VARCHAR NOT NULL,
+    entity          VARCHAR NOT NULL,         -- '' for the whole watch
+    day             DATE NOT NULL,
+    line            VARCHAR NOT NULL,
+    PRIMARY KEY (digest_id, entity, day)
+);
+
+CREATE OR REPLACE VIEW digest_spikes AS
+SELECT ds.digest_id, d.watch, d.created_at, d.status, ds.entity, ds.day, ds.line
+FROM core.digest_spikes ds
+JOIN core.digests d USING (digest_id);
+
+COMMENT ON VIEW digest_spikes IS 'Attention spikes each digest reported (spikes kind of the digest rules); a spike in a sent, written, pending or sending digest is not reported again.';
+COMMENT ON COLUMN digest_spikes.digest_id IS 'The digest (see the digests view).';
+COMMENT ON COLUMN digest_spikes.watch IS 'The watch the digest is for.';
+COMMENT ON COLUMN digest_spikes.created_at IS 'When the digest was assembled (UTC).';
+COMMENT ON COLUMN digest_spikes.status IS 'Status of the digest (see digests.status).';
+COMMENT ON COLUMN digest_spikes.entity IS 'The entity whose attention spiked (spikes.entity); empty for the whole watch.';
+COMMENT ON COLUMN digest_spikes.day IS 'The day of the spike (UTC).';
+COMMENT ON COLUMN digest_spikes.line IS 'The line shown in the digest.';
