@@ -39,7 +39,7 @@ _SPEECH = (
     r"reacted|mused|interjected|retorted|exclaimed|cautioned|complained|lamented|suggested|observed|remarked|"
     r"countered|answered|recounted|boasted|bragged|scoffed|asserted|contended|maintained|wondered|fumed|"
     r"shouted|yelled|quipped|chimed in|shot back|pointed out|joked|laughed|agreed|charged|mocked|conceded|"
-    r"opined|thanked|remembered|labeling|labelling|labeled|labelled"
+    r"opined|thanked|remembered|labeling|labelling|labeled|labelled|put it|went on"
 )
 _SPEECH_RE = re.compile(r"\b(?P<verb>" + _SPEECH + r")\b", re.IGNORECASE)
 _PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "ORG", "we": "ANY", "i": "PERSON"}
@@ -93,7 +93,7 @@ _MALE_NAMES = set(
     "mike rand rick lindsey bill al joe tim mitch harry newt rudy reince corey jared reince sean jim tom "
     "dick jimmy lyndon ronald gerald herbert franklin dwight hugh boris keir rishi nigel jeremy gordon tony "
     "emmanuel vladimir xi angus dan doug greg jake jon josh luke matt nick pete phil ron sam steve will "
-    "martin mario kasich ed fred glenn rush karl newt elijah jamie bobby".split()
+    "martin mario ed fred glenn rush karl newt elijah jamie bobby guy hogan reince".split()
 )
 _ROLE_NOUNS = (
     r"spokes(?:wo)?man|spokesperson|representative|source|sources|official|officials|statement|report|summary|"
@@ -548,9 +548,15 @@ def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int, bool] 
         if m:
             return after_start + m.start("name"), after_start + m.end("name"), True
         return None
+    return _after_parts(m, after_start)
+
+
+def _after_parts(m: re.Match[str], offset: int) -> tuple[int, int, bool]:
+    """(start, end, before_verb) of the subject in an attribution matched by _AFTER_RE: the words before the
+    verb ('X said'), else those after it ('said X')."""
     if m.group("pre").strip():
-        return after_start + m.start("pre"), after_start + m.end("pre"), True
-    return after_start + m.start("post"), after_start + m.end("post"), False
+        return offset + m.start("pre"), offset + m.end("pre"), True
+    return offset + m.start("post"), offset + m.end("post"), False
 
 
 def opens_para_text(text: str, para_start: int, span: _Span) -> bool:
@@ -641,7 +647,14 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
         para_start, para_end = paras[first.para]
         speaker: tuple[str, str, str] | None = None
         if lq.attribution is not None:
-            speaker = speakers.from_clause(lq.attribution[0], lq.attribution[1], first.start)
+            a0, a1 = lq.attribution
+            am = _AFTER_RE.match(text, a0, a1)
+            if am:
+                # '"I told Donald Trump ...," Sessions said when endorsing Trump. "...": the verb's subject
+                s0, s1, bv = _after_parts(am, 0)
+                speaker = speakers.from_clause(s0, s1, first.start, before_verb=bv)
+            if speaker is None:
+                speaker = speakers.from_clause(a0, a1, first.start)
         if speaker is None:
             clause = _find_before(masked, first, para_start)
             if clause:
