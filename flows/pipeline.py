@@ -626,23 +626,37 @@ def recorded(report: RunReport) -> Iterator[RunReport]:
     try:
         yield report
     except BaseException as e:
-        signum = interrupted_by()
-        if signum is not None or isinstance(e, KeyboardInterrupt):
-            # whatever the signal's exception became on its way up (a library may wrap it), it is an interrupt
-            signum = signum or getattr(e, "signum", signal.SIGINT)
+        signum = _signal_of(e)
+        if signum is not None:
+            end_children()  # spaCy's workers must not outlive an interrupted run (also under Prefect)
             report.status = "interrupted"
             report.error = f"interrupted by {signal.Signals(signum).name}"
             finish_run(report)
             if isinstance(e, Interrupted):
                 e.run_id = report.run_id
                 raise
-            raise Interrupted(signum, report.run_id) from e
+            if isinstance(e, KeyboardInterrupt):
+                raise Interrupted(signum, report.run_id) from e
+            raise  # Prefect's own TerminationSignal: Prefect reports the flow run
         report.status = "failed"
         report.error = f"{type(e).__name__}: {e}"
         finish_run(report)
         raise
     conclude(report)
     finish_run(report)
+
+
+def _signal_of(e: BaseException) -> int | None:
+    """The signal behind an exception that ends a run, if it is one: ours (whatever it became on its way up: a
+    library may wrap it), a plain KeyboardInterrupt, or Prefect's TerminationSignal (SIGTERM to a flow run)."""
+    if interrupted_by() is not None:
+        return interrupted_by()
+    if isinstance(e, KeyboardInterrupt):
+        return int(getattr(e, "signum", signal.SIGINT))
+    sig = getattr(e, "signal", None)
+    if not isinstance(e, Exception) and isinstance(sig, int):
+        return int(sig)
+    return None
 
 
 def conclude(report: RunReport) -> None:

@@ -237,3 +237,19 @@ def test_prefect_flows_fail_when_the_run_or_the_delivery_failed(prefect_server: 
     state = digest(config_path=str(_smtp_config(tmp_path, refused_port())), db_path=str(db), return_state=True)
     assert state.is_failed() and "not delivered" in (state.message or "")
     assert _runs(db)[0][0] == "failed"
+
+
+def test_a_prefect_termination_signal_records_the_run_interrupted(tmp_path: Path) -> None:
+    """Prefect turns SIGTERM to a flow-run process into TerminationSignal; the run row must say interrupted
+    (it said `failed | TerminationSignal`), and Prefect's exception goes on up for Prefect to report."""
+    import signal
+
+    from prefect.exceptions import TerminationSignal
+
+    from flows import pipeline
+
+    db = str(tmp_path / "t.duckdb")
+    report = pipeline.RunReport(run_id=pipeline.begin_run(db, "run", ["w"]), db_path=db)
+    with pytest.raises(TerminationSignal), pipeline.recorded(report):
+        raise TerminationSignal(signal.SIGTERM)
+    assert _runs(Path(db)) == [("interrupted", "interrupted by SIGTERM")]
