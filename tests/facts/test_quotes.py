@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractors.facts import extract_facts_batch
+from extractors.facts import extract_facts_batch, extract_facts_from_spans
 from newswatch.models import Quote
 
 
@@ -100,3 +100,60 @@ def test_seed_quotes(seed_facts: dict) -> None:
     ids1 = {q.quote_id for q in seed_facts["001"].quotes}
     ids2 = {q.quote_id for q in seed_facts["002"].quotes}
     assert len(ids1 & ids2) == 1  # Med Hughes's quote; the spokeswoman's differs by one word ("work"/"co-operate")
+
+
+# ---- issue 10 §3: speakers on real news shapes (NER spans given, so only the rules are tested) ----------------
+
+def spoken(text: str, people: list[str], places: list[str] = ()) -> list[tuple[str, str | None]]:
+    ents = []
+    for names, label in ((people, "PERSON"), (places, "GPE")):
+        for n in names:
+            for i in [i for i in range(len(text)) if text.startswith(n, i)]:
+                ents.append((i, i + len(n), label))
+    # overlapping spans: keep the longest ("Donald Trump" over "Trump")
+    ents = [e for e in ents if not any(o != e and o[0] <= e[0] and e[1] <= o[1] for o in ents)]
+    fx = extract_facts_from_spans("a", text, sorted(ents), [(0, len(text))])
+    return [(q.quote, q.speaker) for q in fx.quotes]
+
+
+def test_pronoun_gender_picks_the_matching_person() -> None:
+    text = 'Donald Trump spoke first, and Hillary Clinton answered him.\n\n"We are stronger together," she said.'
+    assert spoken(text, ["Donald Trump", "Hillary Clinton"]) == [("We are stronger together", "Hillary Clinton")]
+
+
+def test_a_definite_role_with_a_place_in_it_is_the_person_named_before() -> None:
+    text = 'Marco Rubio spoke in Miami.\n\n"I stand by everything I said," the Florida senator said.'
+    assert spoken(text, ["Marco Rubio"], ["Miami", "Florida"])[0][1] == "Marco Rubio"
+
+
+def test_long_apposition_after_the_quote() -> None:
+    text = ('"The decision recognizes that religious freedom can be preserved," Robert McDuff, attorney for one '
+            'of four groups to file suit over the law, said in a statement.')
+    assert spoken(text, ["Robert McDuff"])[0][1] == "Robert McDuff"
+
+
+def test_the_subject_after_the_last_comma_and_nearest_the_verb() -> None:
+    text = 'Asked by George Stephanopoulos about the attacks, Ben Carson said, "We tell the truth, always."'
+    assert spoken(text, ["George Stephanopoulos", "Ben Carson"])[0][1] == "Ben Carson"
+    text = '"He is absolutely innocent of this charge," Donald Trump spokeswoman Hope Hicks said.'
+    assert spoken(text, ["Donald Trump", "Hope Hicks"])[0][1] == "Hope Hicks"
+
+
+def test_question_split_by_its_attribution_is_one_quote() -> None:
+    text = '"Have I started writing my speech?" Bernie Sanders replied. "Look, the answer is yes."'
+    assert spoken(text, ["Bernie Sanders"]) == [
+        ("Have I started writing my speech? Look, the answer is yes.", "Bernie Sanders")]
+
+
+def test_verb_first_and_name_colon_attributions() -> None:
+    text = 'Said Dorothy Poynter, who grew up nearby, "We were all so proud of him."'
+    assert spoken(text, ["Dorothy Poynter"])[0][1] == "Dorothy Poynter"
+    text = 'Soon after, Donald Trump: "Appreciate the congrats for being right."'
+    assert spoken(text, ["Donald Trump"])[0][1] == "Donald Trump"
+
+
+def test_he_continued_is_the_previous_speaker_not_the_interviewer() -> None:
+    text = ('"We tell the truth, we deal with the issues," Ben Carson said.\n\n'
+            'Asked by George Stephanopoulos about it again, he paused.\n\n'
+            '"Let me put it this way," he continued.')
+    assert [s for _, s in spoken(text, ["Ben Carson", "George Stephanopoulos"])] == ["Ben Carson", "Ben Carson"]
