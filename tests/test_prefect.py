@@ -1,18 +1,15 @@
-"""The Prefect flows against Prefect's test harness (a real temporary Prefect server), and prefect.yaml
-against the same server with `prefect deploy --all`."""
+"""The Prefect flows against Prefect's test harness (a real temporary Prefect server). prefect.yaml, the
+scheduler and a worker are tested against a real `prefect server start` in tests/test_prefect_server.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.nwtest import REPO, counts, seed_of
+from tests.nwtest import counts, seed_of
 from warehouse.db import connect
 
 pytestmark = pytest.mark.prefect
@@ -64,27 +61,3 @@ def test_monitor_flow_runs_the_pipeline_in_batches(prefect_server: str, fixture_
     out = digest(config_path=str(cfg), db_path=db)
     assert out == [{"watch": "rotherham", "status": "written", "items": 2}]
     assert digest(config_path=str(cfg), db_path=db)[0]["status"] == "empty"
-
-
-def test_prefect_yaml_deploys_against_a_local_server(prefect_server: str, tmp_path: Path) -> None:
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "NEWSWATCH_HOME": str(REPO),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(tmp_path / "prefect-home")}
-    prefect = [sys.executable, "-m", "prefect"]
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*prefect, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
-
-    created = run("work-pool", "create", "newswatch", "--type", "process")
-    assert created.returncode == 0, created.stdout + created.stderr
-    deployed = run("--no-prompt", "deploy", "--all")
-    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    listed = run("deployment", "ls")
-    assert "newswatch-monitor/monitor" in listed.stdout, listed.stdout
-    assert "newswatch-digest/digest" in listed.stdout, listed.stdout
-    inspected = run("deployment", "inspect", "newswatch-monitor/monitor")
-    assert inspected.returncode == 0, inspected.stderr
-    text = inspected.stdout
-    assert "1800" in text  # every 30 minutes
-    assert "'limit': 1" in text or '"limit": 1' in text
-    daily = run("deployment", "inspect", "newswatch-digest/digest")
-    assert "0 7 * * *" in daily.stdout

@@ -57,6 +57,11 @@ def test_scheduler_creates_runs_and_a_worker_executes_a_monitor_run(fixture_serv
         server.cli("--no-prompt", "deploy", "--all", cwd=REPO, env={"NEWSWATCH_HOME": str(REPO)})
         monitor_id = server.deployment_id("newswatch-monitor/monitor")
         digest_id = server.deployment_id("newswatch-digest/digest")
+        for dep_id in (monitor_id, digest_id):  # never two runs at once; a late one is cancelled, not queued
+            dep = server.api("GET", f"/deployments/{dep_id}")
+            assert dep["global_concurrency_limit"]["limit"] == 1
+            assert dep["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+            assert dep["parameters"]["config_path"] is None and dep["parameters"]["db_path"] is None
 
         # The server's scheduler (not the test) creates the runs from the schedules in prefect.yaml.
         def scheduled() -> tuple[list[dict], list[dict]] | None:
