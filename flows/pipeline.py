@@ -151,19 +151,22 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def end_children() -> None:
-    """Kill and reap every child process (spaCy's facts workers, anything they started). They hold no state
-    worth keeping, and SIGKILL is immediate: a worker busy in compiled code would not see a gentler signal for
-    seconds, and the parent's spaCy pipe joins its workers before it lets an exception through."""
+def end_children(everything: bool = True) -> None:
+    """Kill and reap every child process (spaCy's facts workers, anything they started); everything=False: only
+    this process's multiprocessing children (a library caller such as a test process may own other children).
+    They hold no state worth keeping, and SIGKILL is immediate: a worker busy in compiled code would not see a
+    gentler signal for seconds, and the parent's spaCy pipe joins its workers before it lets an exception
+    through."""
     procs = multiprocessing.active_children()
-    for pid in _descendants(os.getpid()):
+    pids = _descendants(os.getpid()) if everything else [p.pid for p in procs if p.pid]
+    for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     for p in procs:
         p.join(2)  # reaps it and keeps multiprocessing's own bookkeeping right
-    for pid in _descendants(os.getpid()):
+    for pid in _descendants(os.getpid()) if everything else ():
         try:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
@@ -628,7 +631,7 @@ def recorded(report: RunReport) -> Iterator[RunReport]:
     except BaseException as e:
         signum = _signal_of(e)
         if signum is not None:
-            end_children()  # spaCy's workers must not outlive an interrupted run (also under Prefect)
+            end_children(everything=False)  # spaCy's workers must not outlive an interrupted run (also under Prefect)
             report.status = "interrupted"
             report.error = f"interrupted by {signal.Signals(signum).name}"
             finish_run(report)
