@@ -178,10 +178,10 @@ class PrefectServer:
         return out
 
     def api(self, method: str, path: str, json: Any = None) -> Any:
-        """One call to the server's REST API (path below /api)."""
+        """One call to the server's REST API (path below /api): the JSON answer, None for an empty one."""
         r = httpx.request(method, self.api_url + path, json=json, timeout=60)
         r.raise_for_status()
-        return r.json()
+        return r.json() if r.content else None
 
     def healthy(self) -> bool:
         try:
