@@ -8,8 +8,8 @@
 
 Every service runs in its own session (process group). Stopping it signals the group (SIGINT, then SIGTERM),
 waits, then SIGKILLs the group and every descendant found under /proc, because Prefect starts flow runs (and
-some server services) in sessions of their own, which a signal to the group would miss. Waits poll a condition up to a
-generous bound: nothing here depends on how fast the machine is, only on a ceiling.
+some server services) in sessions of their own, which a signal to the group would miss. Waits poll a condition
+up to a generous bound: nothing here depends on how fast the machine is, only on a ceiling.
 """
 
 from __future__ import annotations
