@@ -14,9 +14,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from alerts.files import write_digest_files
+from alerts.files import digest_basename, write_digest_files
 from alerts.render import RenderError, render_digest
+from alerts.rules import decide
 from alerts.send import BACKOFF_BASE_S, DeliveryResult, SmtpError, deliver
+from flows.digest_extras import channel_rows, deliver_channels, query_terms, with_channels
 from newswatch.config import Config, SmtpSettings
 from newswatch.errors import ConfigError, OutputError, describe_os_error
 from newswatch.models import utcnow
@@ -31,7 +33,7 @@ class DigestOutcome:
     digest_id: str  # '' when status is 'empty'
     watch: str
     items: int
-    status: str  # 'empty' | 'written' | 'sent' | 'failed'
+    status: str  # 'empty' | 'waiting' (digest rules: not due / quiet hours) | 'written' | 'sent' | 'failed'
     eml_path: str | None
     html_path: str | None
     message_id: str | None
@@ -118,6 +120,7 @@ def run_digest(
     out = out_dir or config.digest_dir
 
     recovered: list[DigestOutcome] = []
+    leftover_channels = deliver_channels(db_path, config, watch, sleep=sleep, backoff_base_s=backoff_base_s)
     with ExitStack() as stack:
         con = stack.enter_context(session(db_path))
         unfinished = digests.unfinished_deliveries(con, watch)
@@ -139,13 +142,18 @@ def run_digest(
                 return replace(last, recovered=tuple(r.digest_id for r in recovered))
             con = stack.enter_context(session(db_path))
 
-        plan = digests.select_new(con, watch, now=now, max_items=wc.max_items)
+        decision = decide(wc.digest, now=now, last_at=digests.last_told_at(con, watch))
+        if not decision.due:  # digest rules (alerts/rules.py): what is new waits for the next due run
+            return with_channels(DigestOutcome("", watch, 0, "waiting", None, None, None, decision.reason),
+                                 leftover_channels)
+        plan = digests.select_new(con, watch, now=now, max_items=wc.max_items, include=wc.digest.include,
+                                  people=wc.digest.people)
         if plan is None:
             if recovered:
                 last = recovered[-1]
                 return replace(last, recovered=tuple(r.digest_id for r in recovered))
             since = digests.last_told_at(con, watch)
-            return DigestOutcome(
+            return with_channels(DigestOutcome(
                 digest_id="",
                 watch=watch,
                 items=0,
@@ -155,7 +163,7 @@ def run_digest(
                 message_id=None,
                 detail=f"nothing new for watch {watch}"
                 + (f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""),
-            )
+            ), leftover_channels)
         try:
             rendered = render_digest(
                 plan.digest,
@@ -165,6 +173,11 @@ def run_digest(
                 unsubscribe_url=config.unsubscribe_url,
                 held_back=plan.held_back,
                 copy_of=plan.copy_of,
+                terms=query_terms(wc.query, plan.digest),
+                spikes=plan.spike_lines,
+                view_url=config.view_url,
+                edit_url=config.edit_url,
+                file=digest_basename(watch, plan.digest.created_at, plan.digest.digest_id) + ".html",
             )
         except RenderError as e:
             raise ConfigError(f"watch {watch}: {e}") from None
@@ -185,12 +198,17 @@ def run_digest(
             eml_path=eml_path,
             html_path=html_path,
             message=rendered.message if mail else None,
+            channels=channel_rows(config, watch),
+            chat=(rendered.chat_title, rendered.chat_body),
         )
     d = plan.digest
     recovered_ids = tuple(r.digest_id for r in recovered)
+    sent_channels = leftover_channels + deliver_channels(
+        db_path, config, watch, sleep=sleep, backoff_base_s=backoff_base_s, only_digest=d.digest_id
+    )
     if not mail:
         why = "no mail server configured" if smtp is None else "the watch has no recipients"
-        return DigestOutcome(
+        return with_channels(DigestOutcome(
             digest_id=d.digest_id,
             watch=watch,
             items=len(d.items),
@@ -201,7 +219,7 @@ def run_digest(
             detail=f"digest {d.digest_id} ({len(d.items)} items) written to {eml_path} ({why})",
             articles=len(plan.carried),
             recovered=recovered_ids,
-        )
+        ), sent_channels)
     assert smtp is not None
     entry = digests.OutboxEntry(
         digest_id=d.digest_id,
@@ -217,4 +235,4 @@ def run_digest(
     )
     result = _deliver(db_path, smtp, entry, sleep=sleep, backoff_base_s=backoff_base_s)
     outcome = _outcome(entry, result, len(plan.carried))
-    return replace(outcome, recovered=recovered_ids)
+    return with_channels(replace(outcome, recovered=recovered_ids), sent_channels)

@@ -386,11 +386,11 @@ def masked(config: Config) -> dict:
     data["fetch"]["allow_private_networks"] = config.effective_fetch().allow_private_networks
     for w in data["watches"]:
         # webhook and chat URLs carry their token in the URL: show the scheme and host only
-        w["channels"] = [_mask_channel(c) for c in w.get("channels", [])]
+        w["channels"] = [mask_channel(c) for c in w.get("channels", [])]
     return data
 
 
-def _mask_channel(url: str) -> str:
+def mask_channel(url: str) -> str:
     """json://host:port/*** for plain webhooks (the host says where it goes), scheme://*** for the rest."""
     if url.startswith("env:"):
         return url

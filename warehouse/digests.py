@@ -548,8 +548,13 @@ def record_digest(
     eml_path: str | None,
     html_path: str | None,
     message: bytes | None = None,
+    channels: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
+    chat: tuple[str, str] = ("", ""),
 ) -> None:
     """Store a digest, its items and the articles it carries in one transaction.
+
+    channels: (channel_key, masked label) of the watch's webhook/chat channels; each gets a pending
+    core.channel_outbox row holding chat = (title, body), in the same transaction (never lost, never twice).
 
     status 'written' (files only) or 'pending' (an outbox row is created with the message bytes).
     A failed digest with the same id is reused (its attempts are kept); failed digests whose articles
@@ -562,7 +567,8 @@ def record_digest(
         if plan.previous_status is not None:
             if plan.previous_status not in ("failed", "superseded"):
                 raise ValueError(f"digest {d.digest_id} already exists with status {plan.previous_status}")
-            for table in ("core.digest_items", "core.digest_articles", "core.digest_spikes", "core.digests"):
+            for table in ("core.digest_items", "core.digest_articles", "core.digest_spikes", "core.channel_outbox",
+                          "core.digests"):
                 con.execute(f"DELETE FROM {table} WHERE digest_id = ?", [d.digest_id])
         ids = [c.article_id for c in plan.carried]
         con.execute(
@@ -621,6 +627,11 @@ def record_digest(
             con.executemany(
                 "INSERT INTO core.digest_spikes VALUES (?, ?, ?, ?)",
                 [[d.digest_id, s.entity, s.day, s.line] for s in plan.spikes],
+            )
+        if channels:
+            con.executemany(
+                "INSERT INTO core.channel_outbox VALUES (?, ?, ?, 'pending', 0, NULL, ?, ?, NULL, ?, ?)",
+                [[d.digest_id, key, label, now, now, chat[0], chat[1]] for key, label in channels],
             )
         if status == "pending":
             if message is None:
@@ -752,6 +763,56 @@ def mark_written(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime, 
         con.execute(
             "UPDATE core.digests SET status = 'written', finished_at = ? WHERE digest_id = ?",
             [now, digest_id],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEntry:
+    """One digest waiting in the webhook/chat outbox for one channel."""
+
+    digest_id: str
+    watch: str
+    channel_key: str
+    channel: str
+    state: str
+    attempts: int
+    title: str
+    body: str
+
+
+def unfinished_channel_deliveries(con: duckdb.DuckDBPyConnection, watch: str) -> list[ChannelEntry]:
+    """Channel outbox rows of the watch still pending or sending (new, transient failures, interrupted)."""
+    rows = con.execute(
+        """
+        SELECT c.digest_id, d.watch, c.channel_key, c.channel, c.state, c.attempts, c.title, c.body
+        FROM core.channel_outbox c JOIN core.digests d USING (digest_id)
+        WHERE d.watch = ? AND c.state IN ('pending', 'sending')
+        ORDER BY c.created_at, c.digest_id, c.channel_key
+        """,
+        [watch],
+    ).fetchall()
+    return [ChannelEntry(*r) for r in rows]
+
+
+def mark_channel_sending(con: duckdb.DuckDBPyConnection, digest_id: str, key: str, now: datetime) -> None:
+    """Record that a notification attempt starts (before talking to the receiver: a crash leaves 'sending')."""
+    with transaction(con):
+        con.execute(
+            "UPDATE core.channel_outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+            "WHERE digest_id = ? AND channel_key = ?",
+            [now, digest_id, key],
+        )
+
+
+def mark_channel_done(
+    con: duckdb.DuckDBPyConnection, digest_id: str, key: str, now: datetime, *, state: str, error: str | None = None
+) -> None:
+    """Record how an attempt ended: 'sent', 'pending' (transient: tried again, this run or the next) or 'failed'."""
+    with transaction(con):
+        con.execute(
+            "UPDATE core.channel_outbox SET state = ?, updated_at = ?, last_error = coalesce(?, last_error), "
+            "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE digest_id = ? AND channel_key = ?",
+            [state, now, _one_line(error) if error else None, state, now, digest_id, key],
         )
 
 

@@ -183,3 +183,36 @@ COMMENT ON COLUMN digest_spikes.status IS 'Status of the digest (see digests.sta
 COMMENT ON COLUMN digest_spikes.entity IS 'The entity whose attention spiked (spikes.entity); empty for the whole watch.';
 COMMENT ON COLUMN digest_spikes.day IS 'The day of the spike (UTC).';
 COMMENT ON COLUMN digest_spikes.line IS 'The line shown in the digest.';
+
+-- The webhook/chat outbox: one row per digest and channel (apprise URL of the watch's `channels`), with the
+-- same states as core.outbox. The URL itself is not stored (webhook URLs carry tokens): channel_key is a hash
+-- of the config entry, channel its masked label. A transient failure stays 'pending' for the next run.
+CREATE TABLE IF NOT EXISTS core.channel_outbox (
+    digest_id       VARCHAR NOT NULL,
+    channel_key     VARCHAR NOT NULL,
+    channel         VARCHAR NOT NULL,
+    state           VARCHAR NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      VARCHAR,
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    sent_at         TIMESTAMPTZ,
+    title           VARCHAR NOT NULL,
+    body            VARCHAR NOT NULL,
+    PRIMARY KEY (digest_id, channel_key)
+);
+
+CREATE OR REPLACE VIEW channel_deliveries AS
+SELECT c.digest_id, d.watch, c.channel, c.state, c.attempts, c.last_error, c.created_at, c.sent_at
+FROM core.channel_outbox c
+JOIN core.digests d USING (digest_id);
+
+COMMENT ON VIEW channel_deliveries IS 'One row per digest and webhook/chat channel: how its notification went (never sent twice; transient failures retried).';
+COMMENT ON COLUMN channel_deliveries.digest_id IS 'The digest (see the digests view).';
+COMMENT ON COLUMN channel_deliveries.watch IS 'The watch the digest is for.';
+COMMENT ON COLUMN channel_deliveries.channel IS 'The channel, masked: scheme and host for json/form/xml webhooks, the scheme only for chats (tokens are never stored).';
+COMMENT ON COLUMN channel_deliveries.state IS 'pending | sending | sent | failed (permanent error, or the channel was removed from the config).';
+COMMENT ON COLUMN channel_deliveries.attempts IS 'Delivery attempts so far, all runs together.';
+COMMENT ON COLUMN channel_deliveries.last_error IS 'Last error, e.g. "HTTP 503 (...); will retry"; NULL when none.';
+COMMENT ON COLUMN channel_deliveries.created_at IS 'When the digest was recorded for this channel (UTC).';
+COMMENT ON COLUMN channel_deliveries.sent_at IS 'When the receiver accepted the notification; NULL if not yet.';
