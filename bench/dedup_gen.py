@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from extractors.fingerprint import segment
+
 CORPUS: Path | None = None  # default: bench.dedup_corpus.ensure_corpus() (built from ../shared/corpus/html)
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
 # Real English news bodies with paragraphs (US politics 2015-2016: many articles on the same debates, the hard
@@ -302,7 +304,9 @@ def build(
     """
     rng = random.Random(seed)
     corpus = corpus if corpus is not None else load_corpus()
-    bases = [d for d in corpus if len(_body_paras(d["text"])) >= 5]
+    # a base must be an article: five body paragraphs and five sentence units (a page of link teasers has
+    # paragraphs but almost no units, and its "copies" share nothing an article would)
+    bases = [d for d in corpus if len(_body_paras(d["text"])) >= 5 and len(segment(d["text"])) >= 5]
     if max_bases is not None:
         bases = bases[:max_bases]
     # every ninth text is kept aside as the fresh part of follow-up articles (so it appears nowhere else)

@@ -180,7 +180,7 @@ VARIANTS = {
 }
 
 
-def generated(polnear: int = 80, seed: int = 7, span_days: int = 20, variants: tuple[str, ...] = tuple(VARIANTS)) -> dict:
+def generated(polnear: int = 30, seed: int = 7, span_days: int = 20, variants: tuple[str, ...] = tuple(VARIANTS)) -> dict:
     """Copies and stories on the generated sets, per variant and split (whole-document simhash baseline)."""
     bases = _bases(polnear)
     out: dict = {}
@@ -230,7 +230,7 @@ def evaluate(quick: bool = False) -> dict:
         out["real_pairs"] = real_pairs()
     else:
         out["real_pairs"] = {"skipped": f"{PAIRS} not found"}
-    out["generated"] = generated(polnear=30 if quick else 80)
+    out["generated"] = generated(polnear=0 if quick else 30)
     return out
 
 
@@ -245,7 +245,7 @@ def main() -> None:
     elif args.only == "pairs":
         result = {"real_pairs": real_pairs()}
     elif args.only == "generated":
-        result = {"generated": generated(polnear=30 if args.quick else 80)}
+        result = {"generated": generated(polnear=0 if args.quick else 30)}
     else:
         result = evaluate(quick=args.quick)
     text = json.dumps(result, indent=2)

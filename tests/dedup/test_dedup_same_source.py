@@ -110,6 +110,18 @@ def test_strip_shared_edges_only_strips_a_template():
     assert strip_shared_edges(a, edited) == (a, edited)  # one sentence edited in between: still one text
 
 
+def test_strip_shared_edges_stub_and_templated_lede():
+    footer = [FOOTER.split(". ")[0] + ".", FOOTER.split(". ", 1)[1]]
+    long = [*STORY, *footer]
+    # a stub page (the outlet's footer around nothing) is not the same text as every article of the outlet
+    assert strip_shared_edges(footer, long) == ([], STORY)
+    # an outlet's templated lede aligns, but one sentence of eight is not one text: the footer is template
+    lede = "City Times has learned the details behind the report, {}, and what it means now."
+    a = [lede.format("water firm fined"), *STORY[1:], *footer]
+    b = [lede.format("library reopens"), *OTHER_BODIES[1], *footer]
+    assert strip_shared_edges(a, b) == (a[:-2], b[:-2])
+
+
 def test_boilerplate_counts_copy_groups_once():
     texts = {1: frozenset({"g1"}), 2: frozenset({"g1", "g2"}), 3: frozenset({"g1", "g2", "g3"})}
     assert boilerplate_units([1, 2, 3], texts) == {2, 3}

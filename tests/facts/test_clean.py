@@ -87,3 +87,17 @@ def test_ordinary_text_is_left_alone() -> None:
     text = ("The IOPC said: \"We will look at this.\"\n\nOfficers: 14 were found to have a case to answer. "
             "The report is 120 pages long.")
     assert clean_text(text) == text
+
+
+def test_one_furniture_list_for_cleaning_and_fingerprints():
+    # extractors/fingerprint.py used to keep its own copy of these phrases by hand; both now read clean.py's.
+    from extractors.clean import FURNITURE_OPENERS
+    from extractors.fingerprint import is_boilerplate
+
+    for opener in FURNITURE_OPENERS:
+        assert is_boilerplate(f"{opener.capitalize()}: a headline of another story on this site today"), opener
+    assert clean_text("Der Stadtrat hat am Montag den neuen Haushalt beschlossen.\nAnzeige\nWerbung") == (
+        "Der Stadtrat hat am Montag den neuen Haushalt beschlossen."
+    )
+    # a long one-line text that happens to start like a teaser is the article, not furniture
+    assert not is_boilerplate("Watch Live: " + "the parade runs along a route in Pasadena with floats " * 4)
