@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from alerts.send import BACKOFF_BASE_S, DeliveryResult, backoff_delay
-from newswatch.config import mask_channel
+from newswatch.config import load_apprise, mask_channel
 from newswatch.errors import TerminalError, TransientError
 
 RETRIES = 3  # more tries after the first, within one run, for transient failures
@@ -75,8 +75,7 @@ def classify(log_text: str, label: str) -> ChannelError:
 
 def send_once(entry: str, title: str, body: str) -> None:
     """One notification to one channel. Raises ChannelTransientError or ChannelPermanentError."""
-    import apprise
-
+    apprise = load_apprise()
     label = channel_label(entry)
     url = resolve(entry)
     apobj = apprise.Apprise()

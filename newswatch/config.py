@@ -10,8 +10,10 @@ import difflib
 import os
 import re
 import tomllib
+import warnings
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -170,14 +172,26 @@ class DigestRules(_Strict):
         return v
 
 
+def load_apprise() -> Any:
+    """The apprise module with its plugins loaded. Loading them imports the stdlib's deprecated imghdr (apprise's
+    PGP helper, Python 3.11): that one known DeprecationWarning is silenced here, where it is raised, and
+    nowhere else (tests run with filterwarnings = error)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*imghdr.* is deprecated", category=DeprecationWarning)
+        import apprise
+        from apprise.plugins import N_MGR
+
+        N_MGR.load_modules()
+    return apprise
+
+
 def _check_channel(url: str) -> str:
     """A notification URL apprise understands (json://, slack://, msteams://, matrix://...), or an error."""
     value = os.environ.get(url[4:], "") if url.startswith("env:") else url
     if url.startswith("env:") and not value:
         # the URL holds a token: it may come from the environment; an unset variable is checked at send time
         return url
-    import apprise
-
+    apprise = load_apprise()
     if apprise.Apprise.instantiate(value, suppress_exceptions=True) is None:
         scheme = value.split("://", 1)[0] if "://" in value else value[:20]
         raise ValueError(

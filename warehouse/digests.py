@@ -124,8 +124,10 @@ def _summary(text: str, limit: int = SUMMARY_CHARS, title: str = "") -> str:
     lines = [p for p in (text or "").splitlines() if p.strip()]
     while lines and title_words and _is_headline(lines[0], title_words):
         lines.pop(0)
-    paragraphs = [p for p in lines if len(p.split()) >= SUMMARY_MIN_WORDS]
-    flat = " ".join(" ".join(paragraphs).split()) or " ".join(" ".join(lines).split())
+    paragraphs = [" ".join(p.split()) for p in lines if len(p.split()) >= SUMMARY_MIN_WORDS]
+    # a standfirst without a full stop would run into the next sentence ("... for transparency Senior officers")
+    flat = " ".join(p if p[-1] in ".!?:;…\"'’”)" or i == len(paragraphs) - 1 else p + "."
+                    for i, p in enumerate(paragraphs)) or " ".join(" ".join(lines).split())
     if len(flat) <= limit:
         return flat
     cut = flat[:limit]

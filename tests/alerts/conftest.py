@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from newswatch.config import Config, parse_config
+from newswatch.models import stable_id
 from warehouse.db import connect, insert_rows
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 
@@ -197,6 +201,45 @@ class Warehouse:
             return con.execute(sql, params or []).fetchall()
         finally:
             con.close()
+
+
+def _load_seeds(warehouse: Warehouse) -> None:
+    """The five seeds as the pipeline would store them: 001/002 copies; 000-002 one story, 003-004 another."""
+    meta = {s["file"]: s for s in tomllib.loads((SEEDS / "seeds.toml").read_text(encoding="utf-8"))["seed"]}
+    ids: dict[str, str] = {}
+    for f in sorted(meta):
+        m = meta[f]
+        raw = (SEEDS / f).read_text(encoding="utf-8")
+        if "strip_prefix" in m:
+            raw = raw.removeprefix(m["strip_prefix"])
+        lines = [ln for ln in raw.splitlines() if ln.strip()]
+        title = m.get("title") or lines[0].strip()
+        body = "\n\n".join(lines if "title" in m else lines[1:])
+        url = f"https://{m['host']}{m['path']}"
+        ids[f[:3]] = stable_id(url)
+        group = {
+            "000": {},
+            "001": {"story": "000"},
+            "002": {"copy_of": "001"},
+            "003": {},
+            "004": {"story": "003"},
+        }[f[:3]]
+        warehouse.add(
+            ids[f[:3]],
+            title=title,
+            source=m["site"],
+            url=url,
+            published=datetime.fromisoformat(m["published"]).astimezone(UTC),
+            text=body,
+            copy_of=ids.get(group.get("copy_of", ""), None),
+            story=ids.get(group.get("story", ""), None) or (ids["000"] if f[:3] == "002" else None),
+        )
+
+
+@pytest.fixture
+def load_seeds() -> Any:
+    """load_seeds(warehouse): the five seed articles, grouped as dedup groups them (golden and Chromium tests)."""
+    return _load_seeds
 
 
 @pytest.fixture

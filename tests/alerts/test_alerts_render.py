@@ -7,7 +7,6 @@ Golden files live in tests/alerts/golden/. Regenerate them only on purpose and r
 from __future__ import annotations
 
 import os
-import tomllib
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import parsedate_to_datetime
@@ -369,41 +368,8 @@ def test_golden_hostile_digest():
     check_golden("hostile.html", r.html.encode("utf-8"))
 
 
-def _load_seeds(warehouse) -> None:
-    """The five seeds as the pipeline would store them: 001/002 copies; 000-002 one story, 003-004 another."""
-    meta = {s["file"]: s for s in tomllib.loads((SEEDS / "seeds.toml").read_text(encoding="utf-8"))["seed"]}
-    ids: dict[str, str] = {}
-    for f in sorted(meta):
-        m = meta[f]
-        raw = (SEEDS / f).read_text(encoding="utf-8")
-        if "strip_prefix" in m:
-            raw = raw.removeprefix(m["strip_prefix"])
-        lines = [ln for ln in raw.splitlines() if ln.strip()]
-        title = m.get("title") or lines[0].strip()
-        body = "\n\n".join(lines if "title" in m else lines[1:])
-        url = f"https://{m['host']}{m['path']}"
-        ids[f[:3]] = stable_id(url)
-        group = {
-            "000": {},
-            "001": {"story": "000"},
-            "002": {"copy_of": "001"},
-            "003": {},
-            "004": {"story": "003"},
-        }[f[:3]]
-        warehouse.add(
-            ids[f[:3]],
-            title=title,
-            source=m["site"],
-            url=url,
-            published=datetime.fromisoformat(m["published"]).astimezone(UTC),
-            text=body,
-            copy_of=ids.get(group.get("copy_of", ""), None),
-            story=ids.get(group.get("story", ""), None) or (ids["000"] if f[:3] == "002" else None),
-        )
-
-
-def test_golden_seed_digest(warehouse, make_config, tmp_path):
-    _load_seeds(warehouse)
+def test_golden_seed_digest(warehouse, make_config, tmp_path, load_seeds):
+    load_seeds(warehouse)
     now = datetime(2024, 10, 4, 7, 0, tzinfo=UTC)
     o = run_digest(warehouse.path, make_config(), "rotherham", out_dir=str(tmp_path), now=now)
     assert o.status == "written" and o.items == 2 and o.articles == 5
