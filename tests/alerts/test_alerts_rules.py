@@ -228,3 +228,20 @@ def test_now_must_be_aware() -> None:
     with pytest.raises(ValueError):
         decide(rules(), now=datetime(2026, 1, 1), last_at=None)
     assert decide(rules(), now=datetime(2026, 1, 1, tzinfo=UTC), last_at=None).due
+
+
+def test_a_digest_of_spikes_only(warehouse, now, tmp_path) -> None:
+    from warehouse.db import connect
+
+    con = connect(warehouse.path, apply_schema=False)
+    try:
+        con.execute("insert into core.trend_spikes values ('rotherham', NULL, ?, 9, 1, 6.0, 1, 28)", [now.date()])
+    finally:
+        con.close()
+    cfg = _config('include = ["spikes"]')
+    o = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now)
+    assert o.status == "written" and o.items == 0
+    text = _text(o.eml_path)
+    assert "1 attention spike" in text and "attention spike: the watch rotherham, 9 stories on 2026-11-22" in text
+    again = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now + timedelta(hours=1))
+    assert again.status == "empty"
