@@ -293,7 +293,9 @@ def read_copy_path(path: str | os.PathLike[str] | None = None) -> Path:
     return p.with_name(f"{stem}.read.duckdb")
 
 
-def publish_read_copy(db_path: str | os.PathLike[str], *, force: bool = False) -> Path | None:
+def publish_read_copy(
+    db_path: str | os.PathLike[str], *, force: bool = False, lock_timeout_s: float | None = None
+) -> Path | None:
     """Refresh the trend tables, then copy the warehouse to its read copy under a temporary name, stamp it, and
     rename it into place.
 
@@ -308,7 +310,7 @@ def publish_read_copy(db_path: str | os.PathLike[str], *, force: bool = False) -
         atexit.register(_publish_pending)
     # at exit, once more: what was written after the last call (cross-article linking, a skipped copy) is included
     _pending_publish.add(key)
-    refresh_trends(src)
+    refresh_trends(src, lock_timeout_s=lock_timeout_s)
     if os.environ.get("NEWSWATCH_READ_COPY", "1") == "0":
         return None
     last = _last_publish.get(key)
@@ -321,7 +323,7 @@ def publish_read_copy(db_path: str | os.PathLike[str], *, force: bool = False) -
         remove_stale_temporaries(dest)
         for leftover in (tmp, Path(f"{tmp}.wal")):
             leftover.unlink(missing_ok=True)
-        con = connect(src, read_only=True)
+        con = connect(src, read_only=True, lock_timeout_s=lock_timeout_s)
         try:
             # A plain file copy (sequential I/O) is several times faster than COPY FROM DATABASE, which
             # re-inserts every row and rebuilds every index.
@@ -353,8 +355,8 @@ def publish_read_copy(db_path: str | os.PathLike[str], *, force: bool = False) -
 def _publish_pending() -> None:
     for key in sorted(_pending_publish):
         try:
-            if Path(key).exists():
-                publish_read_copy(key, force=True)
+            if Path(key).exists():  # at exit, do not wait long for another process's lock
+                publish_read_copy(key, force=True, lock_timeout_s=5)
         except Exception:  # noqa: BLE001 - at exit there is no one to tell but the log
             log.exception("read copy of %s not published at exit", key)
     _pending_publish.clear()
