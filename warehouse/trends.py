@@ -53,8 +53,9 @@ class TrendSeries:
 _SERIES_SQL = """
 WITH a AS (
     SELECT *, {bucket} AS bucket FROM core.trend_articles WHERE watch = $watch {filter}
-), f AS (
-    SELECT story_id, min(bucket) AS first_bucket FROM a GROUP BY story_id
+), f AS (   -- a story is new in the period of its first article (whatever that article mentions), as in attention
+    SELECT story_id, {bucket_of_min} AS first_bucket FROM core.trend_articles
+    WHERE story_id IN (SELECT story_id FROM a) GROUP BY story_id
 )
 SELECT a.bucket AS day, count(DISTINCT a.story_id) AS stories,
        count(DISTINCT a.story_id) FILTER (WHERE f.first_bucket = a.bucket) AS new_stories,
@@ -130,10 +131,16 @@ def series(
             "SELECT day, stories, new_stories, texts, articles, outlets FROM attention WHERE watch = ? AND period = ?",
             [watch, by]).fetchall()}
         spike_sql = "SELECT day FROM spikes WHERE watch = ? AND entity IS NULL"
-    else:                # one entity's articles, counted the same way
-        bucket = "day" if by == "day" else "CAST(date_trunc('week', day) AS DATE)"
+    elif by == "day":    # the entity's pre-aggregated days
         rows = {r[0]: r[1:] for r in con.execute(
-            _SERIES_SQL.format(bucket=bucket, filter=_ENTITY_FILTER), {"watch": watch, "entity": entity}).fetchall()}
+            "SELECT day, stories, new_stories, texts, articles, outlets FROM core.trend_entity_days "
+            "WHERE watch = ? AND entity = ?", [watch, entity]).fetchall()}
+        spike_sql = "SELECT day FROM spikes WHERE watch = ? AND entity = ?"
+    else:                # weeks: one entity's articles, counted the same way (distinct stories do not add up)
+        bucket = "CAST(date_trunc('week', day) AS DATE)"
+        rows = {r[0]: r[1:] for r in con.execute(
+            _SERIES_SQL.format(bucket=bucket, bucket_of_min="CAST(date_trunc('week', min(day)) AS DATE)",
+                               filter=_ENTITY_FILTER), {"watch": watch, "entity": entity}).fetchall()}
         spike_sql = "SELECT day FROM spikes WHERE watch = ? AND entity = ?"
     spike_days = {r[0] for r in con.execute(spike_sql, [watch] + ([entity] if entity else [])).fetchall()}
     spiky = {d if by == "day" else d - timedelta(days=d.weekday()) for d in spike_days}
@@ -410,7 +417,10 @@ _REFRESH = [
 _REFRESH_ENTITIES = [
     "DELETE FROM core.trend_entity_days t USING tr_entity_days d WHERE t.watch = d.watch AND t.day = d.day",
     """CREATE OR REPLACE TEMP TABLE tr_entity_articles AS
-       SELECT a.* FROM core.trend_articles a JOIN tr_entity_days d ON d.watch = a.watch AND d.day = a.day""",
+       WITH a AS (SELECT a.* FROM core.trend_articles a JOIN tr_entity_days d ON d.watch = a.watch AND d.day = a.day)
+       SELECT a.*, f.first_day AS story_first_day
+       FROM a JOIN (SELECT story_id, min(day) AS first_day FROM core.trend_articles
+                    WHERE story_id IN (SELECT story_id FROM a) GROUP BY story_id) f USING (story_id)""",
     """INSERT INTO core.trend_entity_days
        WITH m AS (   -- one row per (article, entity): several mentions in one article count once
            SELECT article_id, entity, arg_min(entity_type, seq) AS entity_type, count(*) AS mentions
@@ -421,7 +431,8 @@ _REFRESH_ENTITIES = [
        SELECT a.watch, m.entity, mode(m.entity_type), a.day, count(DISTINCT a.story_id),
               count(DISTINCT a.syndication_id), count(*), sum(m.mentions)::BIGINT, min(a.ran_at),
               arg_min(a.article_id, (a.ran_at, a.article_id)), arg_min(a.story_id, (a.ran_at, a.article_id)),
-              arg_min(a.source, (a.ran_at, a.article_id)), arg_min(a.title, (a.ran_at, a.article_id))
+              arg_min(a.source, (a.ran_at, a.article_id)), arg_min(a.title, (a.ran_at, a.article_id)),
+              count(DISTINCT a.source), count(DISTINCT a.story_id) FILTER (WHERE a.story_first_day = a.day)
        FROM m JOIN tr_entity_articles a USING (article_id)
        GROUP BY a.watch, m.entity, a.day""",
 ]

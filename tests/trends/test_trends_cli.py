@@ -124,3 +124,20 @@ def test_bad_input_is_one_line_a_non_zero_exit_and_nothing_written(tmp_path: Pat
         assert len(lines) == 1 and message in lines[0] and "Traceback" not in err, (args, err)
     assert list(out_dir.iterdir()) == []
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_entity_series_by_day_and_by_week_agree(tmp_path: Path) -> None:
+    w = quiet_then_burst(6)
+    first = w.articles[0]["article_id"]
+    w.add(date(2026, 1, 2), source="Follow", story=first, entities=("Steady Org",))   # a follow-up, not new
+    db = w.write(tmp_path / "t.duckdb")
+    code, out, _ = trends("--db", str(db), "--entity", "steady org", "--format", "json")
+    days = json.loads(out)
+    assert (days[0]["day"], days[0]["stories"], days[0]["new_stories"]) == ("2026-01-01", 1, 1)
+    assert (days[1]["stories"], days[1]["new_stories"], days[1]["articles"], days[1]["outlets"]) == (2, 1, 2, 2)
+    assert (days[-1]["day"], days[-1]["stories"], days[-1]["new_stories"], days[-1]["outlets"]) == \
+        ("2026-01-31", 6, 6, 6)
+    code, out, _ = trends("--db", str(db), "--entity", "Steady Org", "--by", "week", "--format", "json")
+    weeks = json.loads(out)
+    assert sum(r["articles"] for r in weeks) == sum(r["articles"] for r in days) == 37
+    assert sum(r["new_stories"] for r in weeks) == sum(r["new_stories"] for r in days) == 36

@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS core.trend_entity_days (
     first_source    VARCHAR NOT NULL,
     first_title     VARCHAR NOT NULL
 );
+-- the columns an entity series shares with attention (for `newswatch trends --entity` by day)
+ALTER TABLE core.trend_entity_days ADD COLUMN IF NOT EXISTS outlets BIGINT;
+ALTER TABLE core.trend_entity_days ADD COLUMN IF NOT EXISTS new_stories BIGINT;
 
 CREATE TABLE IF NOT EXISTS core.trend_story_days (
     watch           VARCHAR NOT NULL,
