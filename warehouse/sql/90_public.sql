@@ -46,7 +46,7 @@ COMMENT ON COLUMN articles.story_id IS 'Shared by articles about the same event,
 COMMENT ON COLUMN articles.watch IS 'The watch the article was collected for.';
 COMMENT ON COLUMN articles.canonical_url IS 'Canonical URL (tracking parameters, AMP forms and fragments removed).';
 COMMENT ON COLUMN articles.author IS 'Byline, when the page names one.';
-COMMENT ON COLUMN articles.language IS 'Language code from the page, when known.';
+COMMENT ON COLUMN articles.language IS 'Language of the text (ISO 639-1, detected with py3langid); the page''s declared language when the text is too short to tell.';
 COMMENT ON COLUMN articles.published_origin IS 'Where published_at came from: feed, page_meta, url or text.';
 COMMENT ON COLUMN articles.published_confidence IS 'Confidence in published_at, 0 to 1.';
 COMMENT ON COLUMN articles.first_seen_at IS 'When newswatch first stored this article (UTC).';
