@@ -72,6 +72,7 @@ class _SpeechVerbs:
 
 
 _WORD_AT = re.compile(r"[A-Za-z]+")
+_DASH_SOURCE = re.compile(r"\s*[-–—]\s*([A-Z][\w.’' -]{1,60}?)[.,]?\s*$")
 _SPEECH_RE = _SpeechVerbs(_SPEECH)
 _PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "ORG", "we": "ANY", "i": "PERSON"}
 _PERSON_ROLES = (
@@ -730,6 +731,13 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             verbs = list(_SPEECH_RE.finditer(masked[s0:pb]))
             if verbs:
                 speaker = speakers.from_clause(s0, s0 + verbs[0].start(), first.start, before_verb=True)
+        last_para = lq.parts[-1].para
+        if speaker is None and last_para + 1 < len(paras):
+            # a fact-check's quote, then its source on a line of its own: '"…"' / '- Hillary Clinton.'
+            na, nb = paras[last_para + 1]
+            dash = _DASH_SOURCE.match(text, na, nb)
+            if dash:
+                speaker = speakers.from_clause(dash.start(1), dash.end(1), first.start)
         if speaker is None and opens_para and first.para - prev_para <= 2:
             speaker = prev_speaker
         sentence_end = _sentence_end(text, first.start, para_end)

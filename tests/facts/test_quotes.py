@@ -157,3 +157,9 @@ def test_he_continued_is_the_previous_speaker_not_the_interviewer() -> None:
             'Asked by George Stephanopoulos about it again, he paused.\n\n'
             '"Let me put it this way," he continued.')
     assert [s for _, s in spoken(text, ["Ben Carson", "George Stephanopoulos"])] == ["Ben Carson", "Ben Carson"]
+
+
+def test_source_on_its_own_line_after_the_quote() -> None:
+    text = ('Sanders voted for the law.\n\n"Boeing and GE and other multinationals pay zero taxes."\n\n'
+            '- Bernie Sanders.\n\nThis is a complex issue.')
+    assert spoken(text, ["Bernie Sanders"])[0][1] == "Bernie Sanders"
