@@ -86,7 +86,8 @@ def url_note(url: str | None) -> str:
         return ""
     reason = link_refusal(url) or "address contains control characters"
     if " is loopback" in reason or " is private" in reason:
-        reason += " (a local address, such as the demo's server)"
+        # the demo serves its pages on 127.0.0.1 only while it runs: say so rather than print a dead link
+        reason += ", a local address (the demo's pages are served there only while it runs)"
     return f"link not shown: {reason}"
 
 
@@ -186,7 +187,12 @@ def _item_view(item: DigestItem, copy_of: Mapping[str, str], terms: Sequence[str
     lead = _article_view(item.lead)
     summary = clean_line(item.summary, 600)
     runs = split_marked(summary, terms)
-    matched = list(dict.fromkeys(r.casefold() for r, hit in runs if hit))
+    # each term once, as the text first writes it ("IOPC", "Rotherham")
+    firsts: dict[str, str] = {}
+    for r, hit in runs:
+        if hit:
+            firsts.setdefault(" ".join(r.split()).casefold(), " ".join(r.split()))
+    matched = list(firsts.values())
     return {
         "title": title,
         # shown separately when the item's title is not the lead's own (updates, hand-built digests)

@@ -191,7 +191,7 @@ def test_refused_links_are_plain_text_with_the_reason_in_both_parts():
     # the links of issue 8 §4: refused by the fetch guard, they were clickable digest items
     refused = {
         "http://169.254.169.254/latest/meta-data/iam/": "169.254.169.254 is link-local",
-        "http://127.0.0.1:22/x": "127.0.0.1 is loopback (a local address, such as the demo's server)",
+        "http://127.0.0.1:22/x": "127.0.0.1 is loopback, a local address (the demo's pages are served there only while it runs)",
         "http://[fe80::1]/x": "fe80::1 is link-local",
         "https://news.example.org:8443/x": "port 8443 is not allowed (only 80 and 443)",
     }
@@ -226,7 +226,9 @@ def test_the_demo_digest_says_its_loopback_links_are_not_shown(tmp_path):
     d = digest_of(DigestItem("s1", "Demo story", article("a1", "Demo story", url), (), 0, 1, "A summary."))
     r = render_digest(d, recipients=["desk@example.org"])
     assert "<a href" not in r.html and url not in r.html and url not in r.text
-    assert "(link not shown: 127.0.0.1 is loopback (a local address, such as the demo&#39;s server))" in r.html
+    note = "(link not shown: 127.0.0.1 is loopback, a local address (the demo&#39;s pages are served there only while it runs))"
+    assert note in r.html
+    assert note.replace("&#39;", "'") in r.text
 
 
 # ---- E27: the Subject -----------------------------------------------------------------------------------
