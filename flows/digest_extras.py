@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from alerts import channels as ch
@@ -67,7 +68,10 @@ def deliver_channels(
     """Deliver every pending or interrupted channel notification of the watch (earlier runs' included), or
     only those of one digest (the one just recorded: leftovers were tried at the start of the run)."""
     by_key = {ch.channel_key(c): c for c in config.watch(watch).channels}
-    with session(db_path) as con:
+    if not Path(db_path).exists():
+        return []
+    # no schema pass: this runs at the start of every digest, and a warehouse without the table has nothing
+    with session(db_path, apply_schema=False) as con:
         entries = [e for e in digests.unfinished_channel_deliveries(con, watch)
                    if only_digest is None or e.digest_id == only_digest]
         for e in entries:

@@ -783,7 +783,15 @@ class ChannelEntry:
 
 
 def unfinished_channel_deliveries(con: duckdb.DuckDBPyConnection, watch: str) -> list[ChannelEntry]:
-    """Channel outbox rows of the watch still pending or sending (new, transient failures, interrupted)."""
+    """Channel outbox rows of the watch still pending or sending (new, transient failures, interrupted).
+
+    A warehouse made before channels existed has no core.channel_outbox yet: nothing is waiting there.
+    """
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core' AND table_name = 'channel_outbox'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return []
     rows = con.execute(
         """
         SELECT c.digest_id, d.watch, c.channel_key, c.channel, c.state, c.attempts, c.title, c.body
