@@ -118,16 +118,61 @@ def pct(xs: list[float], q: float) -> float:
     return xs[k]
 
 
+def batch_refresh(db: str, n: int = 100, rounds: int = 3) -> None:
+    """Cost of keeping the trend tables current: store `n` new articles the way a batch does (a new story on the
+    last day with copies, entity mentions, group rows stamped now), then time refresh_trends. Adds rows to db."""
+    import pyarrow as pa
+
+    from warehouse.db import connect, refresh_trends
+
+    refresh_trends(db)  # start from current trend tables
+    for r in range(rounds):
+        con = connect(db)
+        try:
+            day, watch = con.execute("select max(day), arg_max(watch, day) from core.trend_articles").fetchone()
+            ids = [f"batch{r:03d}{i:08d}" for i in range(n)]
+            at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+            now = datetime.now(UTC)
+            b_articles = pa.table({  # noqa: F841 - read by name in the SQL below
+                "article_id": ids, "watch": [watch] * n, "source": [f"Outlet {i % 50:03d}" for i in range(n)],
+                             "title": [f"batch {r} article {i}" for i in range(n)], "ts": [at] * n})
+            b_groups = pa.table({  # noqa: F841
+                "article_id": ids, "syndication_id": [ids[0] if i % 3 else ids[i] for i in range(n)],
+                               "story_id": [ids[0]] * n, "assigned_at": [now] * n})
+            b_mentions = pa.table({  # noqa: F841
+                "article_id": [a for a in ids for _ in range(5)], "seq": [k for _ in ids for k in range(5)],
+                              "entity": [f"Batch Entity {k}" for _ in ids for k in range(5)]})
+            con.execute("INSERT INTO core.articles (article_id, watch, url, canonical_url, source, title, published_at, "
+                        "fetched_at, first_seen_at, fetch_status, text, raw_text, word_count, content_hash) "
+                        "SELECT article_id, watch, 'u' || article_id, 'u' || article_id, source, title, ts, ts, ts, 'ok', "
+                        "title, title, 3, article_id FROM b_articles")
+            con.execute("INSERT INTO core.article_groups SELECT * FROM b_groups")
+            con.execute("INSERT INTO core.entity_mentions SELECT article_id, seq, entity, 'ORG', entity, 0, 1, entity "
+                        "FROM b_mentions")
+        finally:
+            con.close()
+        t = time.perf_counter()
+        counts = refresh_trends(db)
+        print(f"refresh after a batch of {n} new articles: {(time.perf_counter() - t) * 1000:.0f} ms {counts}",
+              flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("db")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--only")
+    ap.add_argument("--batch-refresh", type=int, metavar="N", help="time the refresh after batches of N new articles "
+                    "(adds them to DB)")
     ap.add_argument("--worker", help="internal: a JSON list [kind, *args] to run in this process")
     a = ap.parse_args()
     if a.worker:
         kind, *wargs = json.loads(a.worker)
         print(json.dumps(worker(kind, wargs, a.runs)))
+        return
+    if a.batch_refresh:
+        print(f"load {os.getloadavg()[0]:.1f}")
+        batch_refresh(a.db, a.batch_refresh)
         return
     from warehouse.db import connect_reader
 
