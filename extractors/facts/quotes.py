@@ -267,7 +267,8 @@ class _Speakers:
 
         # names inside quotes are not attributions; quoted spans do not overlap, so one lookup suffices
         kept = [m for m in ents.mentions if not inside(m.start)]
-        self.mentions: list[EntityMention] = sorted(kept + _missed_people(text, kept), key=lambda m: m.start)
+        kept = _known_people(text, kept + _missed_people(text, kept))
+        self.mentions: list[EntityMention] = sorted(kept, key=lambda m: m.start)
         self.starts = [m.start for m in self.mentions]
         self.gender = _genders(text, self.mentions)
         self._surnames: dict[str, str] | None = None
@@ -319,6 +320,13 @@ class _Speakers:
         """A mention that is a possessive or follows a preposition (rarely what a later pronoun means)."""
         if re.match(r"[’']s?\b", self.text[m.end : m.end + 2]):
             return True
+        # "Obama consultant Cornell Belcher", "Clinton campaign chairman John Podesta": a name that modifies
+        # the role of the person named next
+        mod = _MODIFIER.match(self.text, m.end, min(len(self.text), m.end + 80))
+        if mod:
+            i = bisect.bisect_left(self.starts, mod.end())
+            if i < len(self.mentions) and self.mentions[i].start == mod.end() and self.mentions[i].entity_type == "PERSON":
+                return True
         return bool(re.search(r"\b(?:by|to|with|of|for|about|against|at|from|on|than|like|told|asked)\s+(?:the\s+)?(?:[A-Z][\w.-]*\s+){0,3}$",
                               self.text[max(0, m.start - 60) : m.start]))
 
@@ -464,12 +472,73 @@ class _Speakers:
 
 # A pronoun refers to the previous quote's speaker when that quote ended this close before (about two paragraphs).
 _RECENT_SPEAKER_CHARS = 600
+_MODIFIER = re.compile(
+    r"(?:[’']s)?\s+(?:(?:campaign|press|communications|senior|deputy|chief|top|former|policy|political|national|"
+    r"digital|media|staff|of|spokes(?:wo)?man|spokesperson|aide|consultant|pollster|" + _PERSON_ROLES + r")\s+){1,4}",
+    re.IGNORECASE,
+)
 _OBLIQUE_LOOKBACK = 1
 _NAME_RUN = re.compile(r"(?<![\w’'])[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+){0,2}")
 _SPEAKS_AFTER = re.compile(r"(?:\s*,[^,.!?]{1,100},)?\s*(?:" + _SPEECH + r")\b", re.IGNORECASE)
 _FIRST_LAST = re.compile(r"(?<![\w’'.-])([A-Z][a-z]+)\s+(?:[A-Z]\.\s+)?[A-Z][a-z’'-]+(?:-[A-Z][a-z]+)?(?![\w’'-])")
 _NOT_NAME_WORDS = {"but", "and", "the", "a", "an", "mr", "mrs", "ms", "dr", "sen", "rep", "gov", "then", "when",
                    "in", "on", "at", "as", "so", "yet", "also", "later", "earlier", "meanwhile", "today"}
+
+
+_CAP_WORD = re.compile(r"(?<![\w’'.-])[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?![\w-])")
+
+
+def _known_people(text: str, mentions: list[EntityMention]) -> list[EntityMention]:
+    """Later mentions of the article's people that NER tagged as something else or not at all: a person's
+    surname or full name tagged ORG or PRODUCT ("Cole said", "Pate claimed"), or left untagged, becomes a
+    PERSON mention of that person, so pronouns and roles can find them. One pass over the capitalised words."""
+    by_last: dict[str, set[str]] = defaultdict(set)
+    full: dict[str, str] = {}
+    mentions = [_person_by_first_name(m) for m in mentions]
+    for m in mentions:
+        if m.entity_type == "PERSON":
+            # the surface's surname too: a canonical name can be longer than any one mention
+            for name in (m.entity, re.sub(r"[’']s?$", "", m.surface)):
+                by_last[name.split()[-1]].add(m.entity)
+                full[name] = m.entity
+    people = {k: next(iter(v)) for k, v in by_last.items() if len(v) == 1}
+    people.update(full)
+    if not people:
+        return mentions
+    out = []
+    taken = bytearray(len(text))
+    for m in mentions:
+        taken[m.start : m.end] = b"\x01" * (m.end - m.start)
+        if m.entity_type != "PERSON":
+            surface = re.sub(r"[’']s?$", "", m.surface)
+            if surface in people:
+                m = EntityMention(m.article_id, people[surface], "PERSON", m.surface, m.start, m.end)
+        out.append(m)
+    for w in _CAP_WORD.finditer(text):
+        if w.group(0) in people and not taken[w.start()] and not taken[w.end() - 1]:
+            out.append(EntityMention("", people[w.group(0)], "PERSON", w.group(0), w.start(), w.end()))
+    return out
+
+
+_ORG_WORDS = {
+    "foundation", "institute", "center", "centre", "university", "college", "campaign", "committee", "company",
+    "group", "fund", "party", "association", "council", "news", "times", "post", "journal", "media", "county",
+    "city", "state", "street", "avenue", "hall", "school", "church", "bank", "house", "tower", "project",
+}
+
+
+def _person_by_first_name(m: EntityMention) -> EntityMention:
+    """A two- or three-word name that NER tagged as an organisation but starts with a common first name
+    ("Carly Fiorina" as ORG) is a person."""
+    toks = m.surface.split()
+    if (
+        m.entity_type in ("ORG", "GPE", "PRODUCT", "NORP", "FAC", "WORK_OF_ART")
+        and 2 <= len(toks) <= 3
+        and toks[0].casefold() in _FEMALE_NAMES | _MALE_NAMES
+        and all(t[:1].isupper() and t.casefold() not in _ORG_WORDS for t in toks)
+    ):
+        return EntityMention(m.article_id, m.entity, "PERSON", m.surface, m.start, m.end)
+    return m
 
 
 def _missed_people(text: str, mentions: Sequence[EntityMention]) -> list[EntityMention]:
