@@ -3,8 +3,8 @@
 * `align()` pairs the sentence units of two articles one-to-one by word-bigram overlap (a copy keeps most
   sentences verbatim or lightly edited, in any order); `is_copy()` turns the alignment into a decision.
 * `changes()` says what a later copy changed: headline, figures, quotes, sentences added and dropped.
-* `story_profile()` / `story_similarity()` compare articles written independently about one event: shared
-  named entities, figures, years and content words, weighted by rarity in the warehouse.
+* `story_profile()` / `story_score()` compare articles written independently about one event: TF-IDF over
+  content words (the lede weighted) and named entities, averaged over a story's members.
 
 Every threshold is a module constant or a DedupSettings field; docs/dedup.md gives the evidence.
 """
@@ -27,6 +27,8 @@ UNIT_MIN_OVERLAP = 0.7
 # A copy shares at least this many *narrative* units (unless the shorter article has fewer): independent
 # articles quote the same statement verbatim, so units that are mostly quotation do not count here.
 MIN_SHARED_UNITS = 2
+# A copy whose aligned units are mostly quotation needs this many aligned units and half the shorter article.
+QUOTED_COPY_MIN_UNITS = 3
 # A unit is "mostly quotation" when at least this share of its words is inside quotation marks.
 QUOTE_DOMINATED = 0.5
 # A sentence is boilerplate (an outlet's template, a standing disclaimer, a stock line) when at least this many
@@ -58,8 +60,6 @@ _NUMBER = re.compile(
 )
 _QUOTE = re.compile(r"[\"“]([^\"“”\n]{12,}?)[\"”]|(?<!\w)‘([^‘’\n]{12,}?)’(?!\w)")
 _OPEN_QUOTE = re.compile(r"^[\"“‘']")
-_PROPER = re.compile(r"\b([A-Z][a-z]+(?:\s+(?:of\s+|for\s+|the\s+)?[A-Z][a-z]+)*|[A-Z]{2,6})\b")
-_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 
 _STOP = frozenset(
     """a about above after again against all also am an and any are as at be because been before being below
@@ -175,8 +175,13 @@ def strip_shared_edges(units_a: Sequence[str], units_b: Sequence[str]) -> tuple[
     while a and b and tokens(a[0]) == tokens(b[0]):
         a.pop(0)
         b.pop(0)
-    if a and b and align(a, b).shared_ratio < EDGE_TEMPLATE_MAX_RATIO:
-        return a, b
+    if a and b:
+        middle = align(a, b)
+        # two texts between the ends, unless the middles still share sentences (then the identical runs
+        # were shared body, e.g. a copy that kept the lede and truncated the rest)
+        if middle.shared_ratio < EDGE_TEMPLATE_MAX_RATIO and middle.shared < MIN_SHARED_UNITS:
+            return a, b
+        return list(units_a), list(units_b)
     if not (a and b) and len(units_a) - len(a) <= MIN_SHARED_UNITS:
         # Nothing between the ends of the shorter one, and the ends are only a footer's length: a stub page
         # (an outlet's header and footer around nothing) is not a copy of every article of its outlet; the
@@ -221,7 +226,11 @@ def is_copy(
     if shorter == 0:
         return False
     needed = min(MIN_SHARED_UNITS, full_units if full_units is not None else shorter)
-    if al.narrative < needed or al.shared_ratio < min_shared_ratio:
+    if al.shared_ratio < min_shared_ratio:
+        return False
+    # Quotes are not evidence, unless most of the shorter article is aligned: a brief of a quote-heavy text
+    # (three of its five units aligned, two of them quotes) is a copy; independent articles share one or two.
+    if al.narrative < needed and not (al.shared >= QUOTED_COPY_MIN_UNITS and al.shared_ratio >= 0.5):
         return False
     if gap_days > SYNDICATION_WINDOW_DAYS:
         return al.shared / al.units_b >= LATE_COPY_MIN_RATIO if al.units_b else False
