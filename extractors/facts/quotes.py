@@ -39,7 +39,9 @@ _SPEECH = (
     r"reacted|mused|interjected|retorted|exclaimed|cautioned|complained|lamented|suggested|observed|remarked|"
     r"countered|answered|recounted|boasted|bragged|scoffed|asserted|contended|maintained|wondered|fumed|"
     r"shouted|yelled|quipped|chimed in|shot back|pointed out|joked|laughed|agreed|charged|mocked|conceded|"
-    r"opined|thanked|remembered|labeling|labelling|labeled|labelled|put it|went on"
+    r"opined|thanked|remembered|labeling|labelling|labeled|labelled|put it|went on|telling|adding|noting|"
+    r"writing|arguing|explaining|declaring|warning|insisting|beamed|boomed|emailed|texted|gushed|raved|"
+    r"sighed|snapped|barked|blasted|chided|teased|cracked|marveled|marvelled|proclaimed|intoned|whispered"
 )
 class _SpeechVerbs:
     """Speech verbs in a text, like re.finditer of one big alternation but fast: the alternation is tried only
@@ -316,17 +318,21 @@ class _Speakers:
         first = (speaking or subjects)[0]
         return first.entity, first.surface, first.entity_type, first.start
 
+    def modifier(self, m: EntityMention) -> bool:
+        """A name that modifies the role of the person named next: "Obama consultant Cornell Belcher", "Clinton
+        campaign chairman John Podesta"."""
+        mod = _MODIFIER.match(self.text, m.end, min(len(self.text), m.end + 80))
+        if not mod:
+            return False
+        i = bisect.bisect_left(self.starts, mod.end())
+        return i < len(self.mentions) and self.mentions[i].start == mod.end() and self.mentions[i].entity_type == "PERSON"
+
     def oblique(self, m: EntityMention) -> bool:
         """A mention that is a possessive or follows a preposition (rarely what a later pronoun means)."""
         if re.match(r"[’']s?\b", self.text[m.end : m.end + 2]):
             return True
-        # "Obama consultant Cornell Belcher", "Clinton campaign chairman John Podesta": a name that modifies
-        # the role of the person named next
-        mod = _MODIFIER.match(self.text, m.end, min(len(self.text), m.end + 80))
-        if mod:
-            i = bisect.bisect_left(self.starts, mod.end())
-            if i < len(self.mentions) and self.mentions[i].start == mod.end() and self.mentions[i].entity_type == "PERSON":
-                return True
+        if self.modifier(m):
+            return True
         return bool(re.search(r"\b(?:by|to|with|of|for|about|against|at|from|on|than|like|told|asked)\s+(?:the\s+)?(?:[A-Z][\w.-]*\s+){0,3}$",
                               self.text[max(0, m.start - 60) : m.start]))
 
@@ -360,8 +366,11 @@ class _Speakers:
         if before_verb and ms and ms[-1].entity_type == "PERSON" and not self.text[ms[-1].end : b].strip(" ,"):
             # the name right before the verb is its subject: "Trump campaign spokeswoman Hope Hicks said"
             return ms[-1].entity, ms[-1].surface, "PERSON"
-        # a full name beats a stray one-word PERSON ("Director for Major Investigations, Steve Noonan")
+        # a full name beats a stray one-word PERSON ("Director for Major Investigations, Steve Noonan"); a name
+        # that modifies the next person's role is not the speaker ("said Cruz constituent Dan Golvach")
         persons = sorted((m for m in ms if m.entity_type == "PERSON"), key=lambda m: len(m.entity.split()) < 2)
+        heads = [m for m in persons if not self.modifier(m)]
+        persons = heads or persons
         if persons:
             return persons[0].entity, persons[0].surface, "PERSON"
         named = self.unlabelled_name(a, b, ms)
@@ -391,6 +400,27 @@ class _Speakers:
         for w in (first_word, last_word):
             if w in _PRONOUNS:
                 return self.pronoun(w, quote_pos, a)
+        lone = _LONE_NAME.fullmatch(stripped)
+        if before_verb and lone and lone.group("name").casefold() not in _NOT_NAME_WORDS | _NOT_SPEAKERS:
+            # '"...," Viguerie concludes.': a capitalised word alone before the verb that NER left untagged
+            name = lone.group("name")
+            return self.surnames.get(name.casefold(), name), stripped, "PERSON"
+        return None
+
+    def main_subject(self, a: int, b: int, quote_pos: int) -> tuple[str, str, str] | None:
+        """The subject of the clause text[a:b] before a participle: its first person that is not an object or a
+        modifier, or its leading he/she."""
+        clause = self.text[a:b]
+        lead = _LEAD_IN.match(clause)
+        if lead:
+            a += lead.end()
+            clause = self.text[a:b]
+        first_word = clause.split()[0].casefold() if clause.split() else ""
+        if first_word in ("he", "she"):
+            return self.pronoun(first_word, quote_pos, a)
+        for m in self.in_range(a, b):
+            if m.entity_type == "PERSON" and not self.oblique(m):
+                return m.entity, m.surface, "PERSON"
         return None
 
     def unlabelled_name(self, a: int, b: int, ms: list[EntityMention]) -> tuple[str, str, str] | None:
@@ -472,6 +502,11 @@ class _Speakers:
 
 # A pronoun refers to the previous quote's speaker when that quote ended this close before (about two paragraphs).
 _RECENT_SPEAKER_CHARS = 600
+_PARTICIPLE = re.compile(r"[a-z]+ing\b", re.IGNORECASE)
+_LONE_NAME = re.compile(r"(?:(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen)\.?\s+)?(?P<name>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)")
+_NOT_SPEAKERS = {"this", "that", "these", "those", "there", "here", "who", "which", "what", "everyone", "someone",
+                 "nobody", "people", "many", "some", "others", "officials", "critics", "experts", "democrats",
+                 "republicans", "police", "sources", "reports", "polls", "one", "all", "both", "none"}
 _MODIFIER = re.compile(
     r"(?:[’']s)?\s+(?:(?:campaign|press|communications|senior|deputy|chief|top|former|policy|political|national|"
     r"digital|media|staff|of|spokes(?:wo)?man|spokesperson|aide|consultant|pollster|" + _PERSON_ROLES + r")\s+){1,4}",
@@ -718,6 +753,8 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
                 and not a.single
                 and not b.single
                 and 0 < _words(between) <= 16
+                # 'the book titled "The Tragedy of Lyndon Johnson," explaining, "..."': a title is not speech
+                and not _NAMING.search(text[max(0, a.start - 40) : a.start - 1])
                 and _SPEECH_RE.search(between)
                 and not re.search(r"[.!?]\s", between.strip())  # one clause: '," said X, who led it. "'
                 and re.search(r"[.,]\s*$", between)
@@ -763,7 +800,10 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
                 speaker = speakers.from_clause(a0, a1, first.start)
         if speaker is None:
             clause = _find_before(masked, first, para_start)
-            if clause:
+            if clause and _PARTICIPLE.match(masked, clause[1]) and masked[clause[0] : clause[1]].rstrip().endswith(","):
+                # 'Trump took to Twitter, writing: "..."': the subject of the main clause speaks
+                speaker = speakers.main_subject(clause[0], clause[1], first.start)
+            if clause and speaker is None:
                 speaker = speakers.from_clause(clause[0], clause[1], first.start, before_verb=True)
             inv = _inverted(masked, first, para_start) if clause and (speaker is None or speaker[2] != "PERSON") else None
             if inv:
