@@ -29,6 +29,7 @@ from extractors.clean import clean_text
 from extractors.facts import extract_facts_batch
 from extractors.feeds import body_hash, discover_feeds, parse_feed
 from extractors.http import Fetcher
+from extractors.robots import RobotsCache
 from extractors.query import compile_query
 from extractors.urls import canonicalize_url, is_web_url
 from flows.dedup_stage import group_articles
@@ -408,6 +409,26 @@ def _fetching(settings: FetchSettings, fetcher: Fetcher | None) -> Iterator[Fetc
         yield own
 
 
+@contextmanager
+def _run_fetcher(settings: FetchSettings, db_path: str) -> Iterator[Fetcher]:
+    """The one Fetcher of a run, with robots.txt kept in the warehouse for up to 24 h (RFC 9309 2.4) instead of
+    fetched again every run."""
+    load_kept, save = feed_store.robots_store(db_path)
+    # The kept copies are read now, in this thread; answers fetched during the run are written at its end, also
+    # from this thread: the Fetcher's worker threads never open the warehouse while a batch may be writing
+    # (two threads opening one DuckDB file at the same moment can fail, see warehouse/feeds.robots_store).
+    load_kept("")
+    fetched: list[tuple] = []
+    with Fetcher(settings) as fetcher:
+        fetcher.robots_cache = RobotsCache(load_kept, lambda *answer: fetched.append(answer))
+        yield fetcher
+    for answer in fetched:
+        try:
+            save(*answer)
+        except (WarehouseError, OSError) as e:  # a copy not kept costs one robots.txt request next run, nothing more
+            log.warning("robots.txt of %s not kept: %s", answer[0], e)
+
+
 def _looks_like_html(r: FetchResult) -> bool:
     ctype = (r.content_type or "").lower()
     return r.status == "ok" and ("html" in ctype or r.body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")))
@@ -755,7 +776,7 @@ def run_monitor(
     """One monitoring run of every (or the named) watch: poll, fetch, extract, facts, load, digest."""
     watches = [config.watch(n) for n in watch_names] if watch_names else list(config.watches)
     settings = config.effective_fetch()
-    with run_lock(db_path), Fetcher(settings) as fetcher:
+    with run_lock(db_path), _run_fetcher(settings, db_path) as fetcher:
         report = RunReport(run_id=begin_run(db_path, "run", [w.name for w in watches]), db_path=db_path)
         with recorded(report):
             for watch in watches:
@@ -865,7 +886,7 @@ def ingest_sources(
     """Ingest local files/folders and feed URLs for one watch through the same pipeline."""
     files, feed_files, urls, unsupported = _expand(sources)
     settings = config.effective_fetch()
-    with run_lock(db_path), Fetcher(settings) as fetcher:
+    with run_lock(db_path), _run_fetcher(settings, db_path) as fetcher:
         report = RunReport(run_id=begin_run(db_path, "ingest", [watch.name]), db_path=db_path)
         with recorded(report):
             articles: list[Article] = []
