@@ -347,12 +347,24 @@ class _Speakers:
         # "Asked by Stephanopoulos about Trump's criticism, Carson said" / "..., she replied": the subject is
         # after the last comma of the clause, when something is there
         comma = clause.rstrip(" ,:;").rfind(",")
+        if (
+            before_verb and comma > 0 and ms and ms[0].entity_type == "PERSON" and not self.text[a : ms[0].start].strip()
+            and self.text[ms[0].end : ms[0].end + 1] == ","
+        ):
+            # "Michael Briggs, a spokesman for Sanders, said": the name the appositive describes
+            return ms[0].entity, ms[0].surface, "PERSON"
         if comma > 0 and before_verb:
             tail = clause[comma + 1 :].strip(" ,:;")
             tail_end = a + len(clause.rstrip(" ,:;"))
             tail_persons = [m for m in ms if m.start >= a + comma and m.entity_type == "PERSON"]
             # only a bare name after the comma: ", a spokesman for House Speaker Paul Ryan," is an appositive
-            if tail_persons and tail_persons[-1].end >= tail_end - 1 and _words(tail) <= 4:
+            if (
+                tail_persons
+                and tail_persons[-1].end >= tail_end - 1
+                and _words(tail) <= 4
+                # ", a spokesman for Sanders, said": the name after a preposition is not the subject
+                and not re.search(r"\b(?:for|of|at|with|to|from|by|about)\s", self.text[a + comma : tail_persons[-1].start])
+            ):
                 return tail_persons[-1].entity, tail_persons[-1].surface, "PERSON"
             if tail.casefold() in ("he", "she"):
                 return self.pronoun(tail.casefold(), quote_pos, a)
@@ -791,10 +803,12 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
         speaker: tuple[str, str, str] | None = None
         if lq.attribution is not None:
             a0, a1 = lq.attribution
-            am = _AFTER_RE.match(text, a0, a1)
+            # matched on the slice: _AFTER_RE is anchored with '^', which match(text, pos) only meets at a
+            # line start, so the attribution between two parts was never parsed as one
+            am = _AFTER_RE.match(text[a0:a1])
             if am:
                 # '"I told Donald Trump ...," Sessions said when endorsing Trump. "...": the verb's subject
-                s0, s1, bv = _after_parts(am, 0)
+                s0, s1, bv = _after_parts(am, a0)
                 speaker = speakers.from_clause(s0, s1, first.start, before_verb=bv)
             if speaker is None:
                 speaker = speakers.from_clause(a0, a1, first.start)
