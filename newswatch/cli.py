@@ -406,6 +406,9 @@ def _print_digest(d: Any) -> None:
     if status == "empty":
         click.echo(f"digest {d.watch}: nothing new since the last digest")
         return
+    if status == "waiting":  # the watch's digest rules say not now (frequency, quiet hours)
+        click.echo(f"digest {d.watch}: waiting, {d.detail}")
+        return
     paths = [p for p in (getattr(d, "eml_path", None), getattr(d, "html_path", None)) if p]
     where = f": {' and '.join(paths)}" if paths else ""
     detail = f" ({d.detail})" if getattr(d, "detail", "") and (not paths or status == "failed") else ""
