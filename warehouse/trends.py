@@ -73,10 +73,9 @@ def _watches(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _resolve_entity(con: duckdb.DuckDBPyConnection, watch: str, entity: str) -> str:
     """The canonical name as stored: exact, else the one name equal ignoring case; else a clear error."""
+    # new_entities has one row per watch and entity (scanning every mention took 1.5 s at a million articles)
     rows = con.execute(
-        "SELECT DISTINCT m.entity FROM core.entity_mentions m JOIN core.articles a USING (article_id) "
-        "WHERE a.watch = ? AND lower(m.entity) = lower(?)",
-        [watch, entity],
+        "SELECT entity FROM new_entities WHERE watch = ? AND lower(entity) = lower(?)", [watch, entity]
     ).fetchall()
     names = [r[0] for r in rows]
     if entity in names:
@@ -85,9 +84,7 @@ def _resolve_entity(con: duckdb.DuckDBPyConnection, watch: str, entity: str) -> 
         return names[0]
     if len(names) > 1:
         raise UserError(f"entity {entity!r} is ambiguous in watch {watch!r}: {', '.join(sorted(names))}")
-    known = [r[0] for r in con.execute(
-        "SELECT DISTINCT m.entity FROM core.entity_mentions m JOIN core.articles a USING (article_id) "
-        "WHERE a.watch = ?", [watch]).fetchall()]
+    known = [r[0] for r in con.execute("SELECT entity FROM new_entities WHERE watch = ?", [watch]).fetchall()]
     close = difflib.get_close_matches(entity, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise UserError(f"unknown entity {entity!r} in watch {watch!r}{hint}; "
