@@ -521,7 +521,8 @@ _NOT_SPEAKERS = {"this", "that", "these", "those", "there", "here", "who", "whic
                  "republicans", "police", "sources", "reports", "polls", "one", "all", "both", "none"}
 _MODIFIER = re.compile(
     r"(?:[’']s)?\s+(?:(?:campaign|press|communications|senior|deputy|chief|top|former|policy|political|national|"
-    r"digital|media|staff|of|spokes(?:wo)?man|spokesperson|aide|consultant|pollster|" + _PERSON_ROLES + r")\s+){1,4}",
+    r"digital|media|staff|of|spokes(?:wo)?man|spokesperson|aide|consultant|pollster|constituent|supporter|ally|"
+    r"friend|donor|delegate|voter|" + _PERSON_ROLES + r")\s+){1,4}",
     re.IGNORECASE,
 )
 _OBLIQUE_LOOKBACK = 1
@@ -824,7 +825,7 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
                 speaker = speakers.from_clause(a0, a1, first.start)
         if speaker is None:
             clause = _find_before(masked, first, para_start)
-            if clause and _PARTICIPLE.match(masked, clause[1]) and masked[clause[0] : clause[1]].rstrip().endswith(","):
+            if clause and _PARTICIPLE.match(masked, clause[1]) and masked[clause[0] : clause[1]].rstrip(" " + _DQ).endswith(","):
                 # 'Trump took to Twitter, writing: "..."': the subject of the main clause speaks
                 speaker = speakers.main_subject(clause[0], clause[1], first.start)
             if clause and speaker is None:

@@ -163,3 +163,72 @@ def test_source_on_its_own_line_after_the_quote() -> None:
     text = ('Sanders voted for the law.\n\n"Boeing and GE and other multinationals pay zero taxes."\n\n'
             '- Bernie Sanders.\n\nThis is a complex issue.')
     assert spoken(text, ["Bernie Sanders"])[0][1] == "Bernie Sanders"
+
+
+def tagged(text: str, spans: list[tuple[str, str, int]]) -> list[tuple[str, str | None]]:
+    """Quotes with hand-made NER: (surface, label, nth occurrence), to show NER's mistakes ("Cole" as PRODUCT)."""
+    ents = []
+    for surface, label, nth in spans:
+        at = [i for i in range(len(text)) if text.startswith(surface, i)]
+        ents.append((at[nth], at[nth] + len(surface), label))
+    fx = extract_facts_from_spans("a", text, sorted(ents), [(0, len(text))])
+    return [(q.quote, q.speaker) for q in fx.quotes]
+
+
+def test_a_surname_ner_tagged_otherwise_is_still_the_person() -> None:
+    text = ('Rep. Tom Cole backed Donald Trump on Thursday.\n\n'
+            'Yet Trump is a change agent, Cole said of him.\n\n'
+            '"It seems to me they have every incentive to agree," he said.')
+    spans = [("Tom Cole", "PERSON", 0), ("Donald Trump", "PERSON", 0), ("Trump", "PERSON", 1), ("Cole", "PRODUCT", 1)]
+    assert tagged(text, spans)[-1][1] == "Tom Cole"
+    # left untagged altogether
+    assert tagged(text, spans[:3])[-1][1] == "Tom Cole"
+
+
+def test_a_first_name_and_surname_tagged_org_is_a_person() -> None:
+    text = 'Carly Fiorina endorsed Ted Cruz on Wednesday.\n\n"He has fought for our liberty over and over," she said.'
+    assert tagged(text, [("Carly Fiorina", "ORG", 0), ("Ted Cruz", "PERSON", 0)])[0][1] == "Carly Fiorina"
+
+
+def test_a_name_that_modifies_a_role_is_not_the_speaker() -> None:
+    text = ('Obama consultant Cornell Belcher picked up the thread.\n\n'
+            '"They have a lot more in common with white voters than not," he said.')
+    assert spoken(text, ["Obama", "Cornell Belcher"])[0][1] == "Cornell Belcher"
+    text = 'Ted Cruz spoke on Monday.\n\n"That is treason, plain and simple," said Cruz constituent Dan Golvach.'
+    assert tagged(text, [("Ted Cruz", "PERSON", 0), ("Cruz", "PERSON", 1), ("Dan Golvach", "PERSON", 0)])[0][1] == "Dan Golvach"
+
+
+def test_a_participle_after_a_comma_is_said_by_the_main_subject() -> None:
+    text = 'Donald Trump quickly took to Twitter, writing: "Another horrific attack, this time in Nice."'
+    assert tagged(text, [("Donald Trump", "PERSON", 0), ("Twitter", "PERSON", 0)])[0][1] == "Donald Trump"
+    text = ('Huma Abedin emailed supporters on Monday, telling them, "I am a proud Muslim, and I share your disgust."')
+    assert spoken(text, ["Huma Abedin"])[0][1] == "Huma Abedin"
+
+
+def test_a_lone_surname_before_the_verb_that_ner_missed() -> None:
+    text = '"Cruz could win the general election in a landslide," Viguerie says.'
+    assert tagged(text, [("Cruz", "PERSON", 0)])[0][1] == "Viguerie"
+
+
+def test_a_word_that_speaks_twice_is_a_person_for_pronouns() -> None:
+    text = ('Donald Trump held a rally.\n\n"They are conservative, civil people," Sexton said.\n\n'
+            'Trump, Sexton said, has created a strange zone.\n\n"So afterwards, his supporters feel justified," he said.')
+    spans = [("Donald Trump", "PERSON", 0), ("Sexton", "ORG", 0), ("Trump", "PERSON", 1), ("Sexton", "ORG", 1)]
+    assert [s for _, s in tagged(text, spans)] == ["Sexton", "Sexton"]
+
+
+def test_the_attribution_inside_a_split_quote_is_parsed() -> None:
+    text = ('Sandy Phillips said that Sanders had treated her family badly.\n\n'
+            '"Bernie promised to meet with us face to face," she said about Sanders, who was in New York. '
+            '"We did have a telephone conversation."')
+    assert spoken(text, ["Sandy Phillips", "Sanders"])[0][1] == "Sandy Phillips"
+    text = ('"They would be wrong," Michael Briggs, a spokesman for Sanders, said in an interview. '
+            '"This is going to the convention."')
+    assert spoken(text, ["Michael Briggs", "Sanders"])[0][1] == "Michael Briggs"
+
+
+def test_a_quoted_title_is_not_joined_to_the_next_quote() -> None:
+    text = ('Starr compared it to the book titled "The Tragedy of Lyndon Johnson," explaining, '
+            '"because of what could have been, there are tragic dimensions."')
+    assert spoken(text, ["Starr", "Lyndon Johnson"]) == [
+        ("because of what could have been, there are tragic dimensions.", "Starr")]
