@@ -29,8 +29,8 @@ from extractors.clean import clean_text
 from extractors.facts import extract_facts_batch
 from extractors.feeds import body_hash, discover_feeds, parse_feed
 from extractors.http import Fetcher
-from extractors.robots import RobotsCache
 from extractors.query import compile_query
+from extractors.robots import RobotsCache
 from extractors.urls import canonicalize_url, is_web_url
 from flows.dedup_stage import group_articles
 from flows.facts_stage import link_aliases
