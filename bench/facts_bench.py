@@ -7,6 +7,7 @@ clock runs (that is what a pipeline run pays).
 
     .venv/bin/python bench/facts_bench.py                 # ~2 minutes on 2 cores
     .venv/bin/python bench/facts_bench.py --docs 100 --json out.json
+    .venv/bin/python bench/facts_bench.py --pathological  # rules only, on hostile paragraphs (no model)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from extractors.clean import clean_text  # noqa: E402
-from extractors.facts import extract_facts_batch  # noqa: E402
+from extractors.facts import extract_facts_batch, extract_facts_from_spans  # noqa: E402
 from extractors.facts.nlp import load_nlp  # noqa: E402
 
 CORPUS = Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or Path(__file__).resolve().parents[2] / "shared" / "corpus" / "html")
@@ -68,12 +69,38 @@ def timed(label: str, fn, n_docs: int, n_words: int) -> dict:
     return row
 
 
+# The hostile paragraphs of tests/facts/test_robustness.py (which counts their work instead of timing it).
+PATHOLOGICAL = {
+    "apostrophes, no sentence end": "it's the officers' view that 'he'd say' ",
+    "unclosed quotes": '"a b c ',
+    "attributed quotes in one paragraph": '"a b c," he said. ',
+    "one sentence of numbers": "{i} people 1999-2011 £{i}m ",
+}
+
+
+def pathological(repeats: tuple[int, ...] = (2500, 5000)) -> int:
+    """Wall time of the rules (extract_facts_from_spans, no NER) on each hostile paragraph at two sizes."""
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    for label, piece in PATHOLOGICAL.items():
+        cells = []
+        for n in repeats:
+            text = "".join(piece.replace("{i}", str(i)) for i in range(n))
+            t0 = time.perf_counter()
+            extract_facts_from_spans("a", text, [], [(0, len(text))])
+            cells.append(f"{n} repeats ({len(text):,} chars) {time.perf_counter() - t0:.2f} s")
+        print(f"{label}: " + ", ".join(cells))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=300, help="documents per configuration")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--pathological", action="store_true", help="only time the rules on hostile paragraphs")
     args = ap.parse_args()
+    if args.pathological:
+        return pathological()
 
     base = english_texts()
     docs = [base[i % len(base)] for i in range(args.docs)]
