@@ -279,10 +279,12 @@ def remove_stale_temporaries(dest: str | os.PathLike[str]) -> list[Path]:
 
 # Publishing copies the whole file, so its cost grows with the warehouse (measured in docs/benchmarks.md).
 # A publish is skipped while the time since the previous one is under READ_COPY_COST_FACTOR times what that one
-# cost: the copy then takes at most ~1/READ_COPY_COST_FACTOR of a run's time. A skipped publish is made when
-# the process exits, so the copy ends a run fresh; published_at in the copy (the freshness view) says how fresh.
+# cost: the copy then takes at most ~1/READ_COPY_COST_FACTOR of a run's time. The trend refresh is throttled
+# the same way. What was skipped is done when the process exits, so a run ends with both fresh; published_at and
+# trends_refreshed_at (the freshness view) say how fresh.
 READ_COPY_COST_FACTOR = 10.0
 _last_publish: dict[str, tuple[float, float]] = {}  # db path -> (monotonic time of the last publish, its cost)
+_last_refresh: dict[str, tuple[float, float]] = {}  # db path -> (monotonic time of the last trend refresh, its cost)
 _pending_publish: set[str] = set()
 
 
@@ -310,7 +312,12 @@ def publish_read_copy(
         atexit.register(_publish_pending)
     # at exit, once more: what was written after the last call (cross-article linking, a skipped copy) is included
     _pending_publish.add(key)
-    refresh_trends(src, lock_timeout_s=lock_timeout_s)
+    # the trend refresh is throttled like the copy: at a million articles a batch's refresh took seconds
+    last_refresh = _last_refresh.get(key)
+    if force or last_refresh is None or time.monotonic() - last_refresh[0] >= READ_COPY_COST_FACTOR * last_refresh[1]:
+        t_refresh = time.monotonic()
+        refresh_trends(src, lock_timeout_s=lock_timeout_s)
+        _last_refresh[key] = (time.monotonic(), time.monotonic() - t_refresh)
     if os.environ.get("NEWSWATCH_READ_COPY", "1") == "0":
         return None
     last = _last_publish.get(key)
