@@ -79,7 +79,7 @@ def _populate(con, n: int) -> None:
     )
     con.execute(
         f"""
-        INSERT INTO core.article_units
+        INSERT INTO core.article_units (article_id, simhashes)
         SELECT printf('%016x', i), list_transform(range({UNITS_PER_ARTICLE}), j -> hash(i * {UNITS_PER_ARTICLE} + j))
         FROM range({n}) t(i)
         """
