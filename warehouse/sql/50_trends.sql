@@ -1,6 +1,6 @@
 -- Trend views: attention over time, story timelines, entity trends, new entities, spikes, outlet coverage.
 -- The views read pre-aggregated tables (core.trend_*) that warehouse/trends.py's refresh_aggregates keeps up to
--- date incrementally after each stored batch (only the days and stories that changed are recomputed; at a million
+-- date incrementally after stored batches (only the days and stories that changed are recomputed; at a million
 -- articles the views computed from the base tables took seconds, see docs/benchmarks.md); docs/trends.md explains
 -- the method.
 -- An article's time is its publication time, else when newswatch first saw it; its day is that time's UTC date.
@@ -326,9 +326,9 @@ SELECT
     (SELECT max(started_at) FROM core.runs) AS latest_run_started_at,
     (SELECT try_cast(value AS TIMESTAMPTZ) FROM core.meta WHERE key = 'trends_refreshed_at') AS trends_refreshed_at;
 
-COMMENT ON VIEW freshness IS 'How fresh this database is. In the read copy (<db>.read.duckdb, published after each stored batch) published_at says when it was copied; in the live file it is NULL.';
+COMMENT ON VIEW freshness IS 'How fresh this database is. In the read copy (<db>.read.duckdb, published after stored batches and at the end of a run) published_at says when it was copied; in the live file it is NULL.';
 COMMENT ON COLUMN freshness.published_at IS 'When this read copy was published (UTC); NULL in the live database.';
 COMMENT ON COLUMN freshness.source_db IS 'The live database this read copy was copied from; NULL in the live database.';
 COMMENT ON COLUMN freshness.latest_article_at IS 'When the newest article was first stored.';
 COMMENT ON COLUMN freshness.latest_run_started_at IS 'When the latest run started.';
-COMMENT ON COLUMN freshness.trends_refreshed_at IS 'When the trend views (attention, spikes, ...) were last brought up to date (after each stored batch and at the end of a run).';
+COMMENT ON COLUMN freshness.trends_refreshed_at IS 'When the trend views (attention, spikes, ...) were last brought up to date (after stored batches and at the end of a run).';
