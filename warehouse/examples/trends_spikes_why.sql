@@ -1,10 +1,17 @@
--- What spiked and why: days of abnormal attention, with the biggest stories of that day and the entities that spiked with it
-SELECT s.watch, s.day, s.stories, s.baseline, round(s.score, 1) AS score,
-       (SELECT list(t.title ORDER BY t.outlets DESC, t.articles DESC)[1:3]
-          FROM story_timeline t WHERE t.watch = s.watch AND t.day = s.day) AS top_stories,
-       (SELECT list(e.entity ORDER BY e.score DESC)[1:5]
-          FROM spikes e WHERE e.watch = s.watch AND e.day = s.day AND e.entity IS NOT NULL) AS entities_spiking
-FROM spikes s
-WHERE s.entity IS NULL
-ORDER BY s.score DESC, s.day DESC
-LIMIT 20;
+-- What spiked and why: the strongest days of abnormal attention, with the biggest stories of that day and the entities that spiked with it
+WITH top AS (
+    SELECT watch, day, stories, baseline, score FROM spikes WHERE entity IS NULL ORDER BY score DESC, day DESC LIMIT 20
+), stories_that_day AS (
+    SELECT t.watch, t.day, list(st.title ORDER BY st.outlets DESC, st.articles DESC)[1:3] AS top_stories
+    FROM top t JOIN story_timeline st ON st.watch = t.watch AND st.day = t.day
+    GROUP BY t.watch, t.day
+), entities_that_day AS (
+    SELECT t.watch, t.day, list(e.entity ORDER BY e.score DESC)[1:5] AS entities_spiking
+    FROM top t JOIN spikes e ON e.watch = t.watch AND e.day = t.day AND e.entity IS NOT NULL
+    GROUP BY t.watch, t.day
+)
+SELECT t.watch, t.day, t.stories, t.baseline, round(t.score, 1) AS score, s.top_stories, e.entities_spiking
+FROM top t
+LEFT JOIN stories_that_day s USING (watch, day)
+LEFT JOIN entities_that_day e USING (watch, day)
+ORDER BY t.score DESC, t.day DESC;
