@@ -268,7 +268,14 @@ class _Speakers:
             return i >= 0 and pos < spans[i][1]
 
         # names inside quotes are not attributions; quoted spans do not overlap, so one lookup suffices
-        kept = [m for m in ents.mentions if not inside(m.start)]
+        # names inside quotes are not attributions; "the Clintons" is not one person; a platform NER took for a
+        # person ("Twitter") is not a speaker
+        kept = [
+            m for m in ents.mentions
+            if not inside(m.start)
+            and not (m.entity_type == "PERSON" and (m.surface in _PLATFORMS or (
+                m.surface.endswith("s") and text[max(0, m.start - 4) : m.start].casefold() == "the ")))
+        ]
         kept = _known_people(text, kept + _missed_people(text, kept))
         self.mentions: list[EntityMention] = sorted(kept, key=lambda m: m.start)
         self.starts = [m.start for m in self.mentions]
@@ -514,6 +521,7 @@ class _Speakers:
 
 # A pronoun refers to the previous quote's speaker when that quote ended this close before (about two paragraphs).
 _RECENT_SPEAKER_CHARS = 600
+_PLATFORMS = {"Twitter", "Facebook", "Instagram", "YouTube", "Snapchat", "Reddit", "Periscope", "Tumblr", "Google"}
 _PARTICIPLE = re.compile(r"[a-z]+ing\b", re.IGNORECASE)
 _LONE_NAME = re.compile(r"(?:(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen)\.?\s+)?(?P<name>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)")
 _NOT_SPEAKERS = {"this", "that", "these", "those", "there", "here", "who", "which", "what", "everyone", "someone",
@@ -607,10 +615,20 @@ def _missed_people(text: str, mentions: Sequence[EntityMention]) -> list[EntityM
         taken[m.start : m.end] = b"\x01" * (m.end - m.start)
     out = []
     for r in _FIRST_LAST.finditer(text):
-        if r.group(1).casefold() in _FEMALE_NAMES | _MALE_NAMES and not any(taken[r.start() : r.end()]):
+        if any(taken[r.start() : r.end()]):
+            continue
+        # a known first name, or a name described like a person: "Maryam Violet, an Iranian journalist",
+        # "Mattie Thomas, 66,"
+        if r.group(1).casefold() in _FEMALE_NAMES | _MALE_NAMES or (
+            _PERSON_APPOSITION.match(text, r.end()) and not any(w.casefold() in _ORG_WORDS for w in r.group(0).split())
+        ):
             name = r.group(0)
             out.append(EntityMention("", name, "PERSON", name, r.start(), r.end()))
     return out
+
+
+_PERSON_APPOSITION = re.compile(r",\s+(?:\d{1,3},|(?:an?|the)\s+(?:[A-Za-z][\w-]*\s+){0,4}(?:" + _PERSON_ROLES + r"|resident|"
+                                r"voter|supporter|student|worker|delegate|journalist|spokes(?:wo)?man)\b)")
 
 
 def _genders(text: str, mentions: Sequence[EntityMention]) -> dict[str, str]:

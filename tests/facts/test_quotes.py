@@ -232,3 +232,18 @@ def test_a_quoted_title_is_not_joined_to_the_next_quote() -> None:
             '"because of what could have been, there are tragic dimensions."')
     assert spoken(text, ["Starr", "Lyndon Johnson"]) == [
         ("because of what could have been, there are tragic dimensions.", "Starr")]
+
+
+def test_a_family_or_a_platform_is_not_the_person_a_pronoun_means() -> None:
+    text = ('"It is according to age groups," said Mattie Thomas.\n\n'
+            'She concedes that most of her peers love the Clintons.\n\n'
+            '"They have a perception of them, and you will not change it," she said.')
+    assert [s for _, s in spoken(text, ["Mattie Thomas", "Clintons"])] == ["Mattie Thomas", "Mattie Thomas"]
+    text = ('Dana Moss posted a video on Twitter.\n\n"I saw that suddenly people were fleeing," she said.')
+    assert tagged(text, [("Dana Moss", "ORG", 0), ("Twitter", "PERSON", 0)])[0][1] == "Dana Moss"
+
+
+def test_an_untagged_name_described_like_a_person_is_a_speaker_candidate() -> None:
+    text = ('Maryam Violet, an Iranian journalist, told the Guardian what she saw.\n\n'
+            '"I saw that suddenly people were fleeing and shouting," she said.')
+    assert spoken(text, [])[0][1] == "Maryam Violet"
