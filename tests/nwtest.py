@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,20 @@ def counts(db: str) -> dict[str, int]:
         return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in COUNTED_TABLES}
     finally:
         con.close()
+
+
+def rotherham_config_file(path: Path, feed_url: str) -> Path:
+    """A config file with the demo's rotherham watch on one fixture feed (loopback allowed, no delays, no
+    retries), digests under path's folder: what the Prefect tests hand a flow or a worker."""
+    path.write_text(textwrap.dedent(f"""
+        digest_dir = "{path.parent / 'digests'}"
+        [fetch]
+        allow_private_networks = true
+        per_host_delay_s = 0.0
+        retries = 0
+        [[watches]]
+        name = "rotherham"
+        query = '(Rotherham OR IOPC) AND (abuse OR exploit*)'
+        feeds = ["{feed_url}"]
+    """))
+    return path

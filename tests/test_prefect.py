@@ -3,13 +3,12 @@ scheduler and a worker are tested against a real `prefect server start` in tests
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.nwtest import counts, seed_of
+from tests.nwtest import counts, rotherham_config_file, seed_of
 from warehouse.db import connect
 
 pytestmark = pytest.mark.prefect
@@ -24,26 +23,11 @@ def prefect_server() -> Iterator[str]:
         yield PREFECT_API_URL.value()
 
 
-def _config_file(tmp_path: Path, feed_url: str) -> Path:
-    cfg = tmp_path / "newswatch.toml"
-    cfg.write_text(textwrap.dedent(f"""
-        digest_dir = "{tmp_path / 'digests'}"
-        [fetch]
-        allow_private_networks = true
-        per_host_delay_s = 0.0
-        retries = 0
-        [[watches]]
-        name = "rotherham"
-        query = '(Rotherham OR IOPC) AND (abuse OR exploit*)'
-        feeds = ["{feed_url}"]
-    """))
-    return cfg
-
 
 def test_monitor_flow_runs_the_pipeline_in_batches(prefect_server: str, fixture_server, tmp_path: Path) -> None:
     from flows.monitor import digest, monitor
 
-    cfg = _config_file(tmp_path, fixture_server.feed_url)
+    cfg = rotherham_config_file(tmp_path / "newswatch.toml", fixture_server.feed_url)
     db = str(tmp_path / "flow.duckdb")
     summary = monitor(config_path=str(cfg), db_path=db, batch_size=2)
     assert summary["status"] == "succeeded"

@@ -8,13 +8,12 @@ failed on every loop and no run was ever scheduled, while `deploy` and `inspect`
 from __future__ import annotations
 
 import re
-import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.nwtest import REPO, seed_of
+from tests.nwtest import REPO, rotherham_config_file, seed_of
 from tests.support.prefect_server import PrefectServer
 from warehouse.db import connect
 
@@ -22,21 +21,6 @@ pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
-
-def _config_file(tmp_path: Path, feed_url: str) -> Path:
-    cfg = tmp_path / "my-newswatch.toml"
-    cfg.write_text(textwrap.dedent(f"""
-        digest_dir = "{tmp_path / 'digests'}"
-        [fetch]
-        allow_private_networks = true
-        per_host_delay_s = 0.0
-        retries = 0
-        [[watches]]
-        name = "rotherham"
-        query = '(Rotherham OR IOPC) AND (abuse OR exploit*)'
-        feeds = ["{feed_url}"]
-    """))
-    return cfg
 
 
 def _when(run: dict) -> datetime:
@@ -47,7 +31,7 @@ def _when(run: dict) -> datetime:
 # ~30 s when idle); the test never asserts on how long anything took.
 @pytest.mark.timeout(1200)
 def test_scheduler_creates_runs_and_a_worker_executes_a_monitor_run(fixture_server, tmp_path: Path) -> None:
-    cfg = _config_file(tmp_path, fixture_server.feed_url)
+    cfg = rotherham_config_file(tmp_path / "my-newswatch.toml", fixture_server.feed_url)
     env_db = tmp_path / "from-worker-env.duckdb"
     param_db = tmp_path / "from-parameter.duckdb"
 
