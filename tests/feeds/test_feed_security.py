@@ -72,12 +72,15 @@ def lol_feed(levels: int = 9) -> bytes:
 
 def test_billion_laughs_finishes_fast_in_bounded_memory_with_warning() -> None:
     tracemalloc.start()
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     parsed = parse_feed(lol_feed(), "https://bomb.example.com/feed")
-    elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 2.0
+    # CPU time of this process, so a loaded machine does not count. Correct parsing takes
+    # milliseconds; expanding 10^9 entities (~3 GB of text, possibly in C where tracemalloc does
+    # not see it) takes far longer than 15 s.
+    assert cpu < 15.0
     assert peak < 50 * 1024 * 1024  # 10^9 'lol's expanded would be ~3 GB
     assert parsed.warnings, "an entity bomb must leave a parse warning on the feed"
     assert "lollollol" not in dump(parsed)
@@ -92,9 +95,10 @@ def test_quadratic_blowup_entity_is_not_expanded() -> None:
         '<rss version="2.0"><channel><title>q</title><item><title>' + "&a;" * 2000 + "</title>"
         "<link>https://q.example.com/1</link></item></channel></rss>"
     ).encode()
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     parsed = parse_feed(body, "https://q.example.com/feed")
-    assert time.perf_counter() - t0 < 2.0
+    # CPU time (load-independent); expansion would build 100 MB of title text and then sanitize it.
+    assert time.process_time() - t0 < 15.0
     assert all(len(e.title) <= MAX_TITLE_CHARS + 1 for e in parsed.entries)
 
 
@@ -132,12 +136,13 @@ def test_external_dtd_and_entities_make_no_request(canary: ScriptedServer, secre
         "<title>s</title><entry><id>1</id><title>d</title><link href='https://d.example.com/4'/></entry></feed>",
     ]
     for body in variants:
-        t0 = time.perf_counter()
         parsed = parse_feed(body.encode(), "https://d.example.com/feed")
-        assert time.perf_counter() - t0 < 2.0
         assert SECRET not in dump(parsed)
         assert parsed.entries, body[:80]
-    time.sleep(0.2)  # let any (wrongly) started request reach the server before we look
+    # No sleep-and-hope: a sentinel connection is accepted only after every connection made before
+    # it (accept order = connect order), so a parser that connected (even without sending a request
+    # or waiting for the answer) shows up here; one that sent a request shows up in the log.
+    canary.assert_no_connection()
     assert canary.requests == []
 
 

@@ -258,14 +258,13 @@ def test_gzip_bomb_is_stopped_on_decompressed_bytes(srv):
 
     tracemalloc.start()
     with Fetcher(fast_settings(max_feed_bytes=1_000_000)) as f:
-        t0 = time.monotonic()
         r = f.fetch(srv.url("/bomb"), kind="feed")
-        took = time.monotonic() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert r.status == "too_large"
+    # No wall-clock bound: the cap is pinned by the status/detail (a cap on wire bytes would let the
+    # ~200 KB bomb through as "ok") and by peak memory (inflating it all first would need 200 MB).
     assert "decompressed" in r.detail
-    assert took < 5
     assert peak < 20_000_000  # bounded memory: nowhere near the 200 MB the body inflates to
 
 
@@ -341,15 +340,21 @@ def test_utf16_feed_with_bom_is_not_mistaken_for_binary(srv, fetcher):
 
 
 def test_read_timeout_fails_within_its_limit(srv):
-    srv.route("/hang", Reply(200, body=HTML, delay_s=3))
+    # The server answers only once the test releases it, after fetch() returned (or after 20 s). If the
+    # read timeout did not fire, fetch() would end on the 5 s total deadline ("total deadline" detail)
+    # or get the page ("ok"): both fail below, with no upper bound on the clock.
+    release = threading.Event()
+    srv.route("/hang", Reply(200, body=HTML, gate=release))
     with Fetcher(fast_settings(read_timeout_s=0.5, obey_robots=False)) as f:
         t0 = time.monotonic()
         r = f.fetch(srv.url("/hang"))
         took = time.monotonic() - t0
+        release.set()
     assert r.status == "timeout"
     assert "read timeout" in r.detail
-    assert 0.4 < took < 1.5
+    assert took >= 0.45  # it did wait its read timeout (a lower bound the code guarantees)
     assert r.attempts == 1  # timeouts are not retried within a run
+    assert len(srv.requests_for("/hang")) == 1
 
 
 def test_connect_timeout_fails_within_its_limit():
@@ -362,9 +367,11 @@ def test_connect_timeout_fails_within_its_limit():
     finally:
         for s in [lst, *fillers]:
             s.close()
+    # A connect that ignored its 0.5 s limit would end on the 5 s total deadline, whose detail says
+    # "total deadline", not "connect timeout": that is the upper bound, checked without a clock.
     assert r.status == "timeout", r.detail
     assert "connect timeout" in r.detail
-    assert took < 1.5
+    assert took >= 0.45  # it did wait its connect timeout
 
 
 def test_slow_trickle_is_stopped_by_the_total_deadline(srv):
@@ -378,25 +385,42 @@ def test_slow_trickle_is_stopped_by_the_total_deadline(srv):
         took = time.monotonic() - t0
     assert r.status == "timeout"
     assert "total deadline" in r.detail
-    assert 1.4 < took < 2.6
+    assert took >= 1.45  # the deadline does not fire early
+    # The full body takes 50 s to trickle out; a fetch stopped by its 1.5 s deadline is far below 15 s
+    # even on a loaded machine. The server also saw the client hang up before the body was sent.
+    assert took < 15
+    assert srv.wait_idle(timeout=20)
+    assert [q.body_complete for q in srv.requests_for("/trickle")] == [False]
 
 
 def test_slow_host_does_not_block_other_hosts():
+    # The slow host answers only once all five fast pages have been served (or after 25 s). With a
+    # working fetcher the fast pages go through the second slot meanwhile, so the slow page is then
+    # released and is "ok". If a slow host held up the others (serial fetching, a global lock, a
+    # slot not freed), the slow request would hit its 10 s read timeout first: status "timeout".
+    def all_fast_served(s: ScriptedServer) -> bool:
+        return sum(1 for q in s.requests if q.finished_at) == 5
+
     with ScriptedServer() as slow, ScriptedServer() as fast:
-        slow.route("/x", Reply(200, body=HTML, delay_s=3))
+
+        def slow_page(req: object) -> Reply:
+            fast.wait_for(all_fast_served, timeout=25)
+            return Reply(200, body=HTML)
+
+        slow.route("/x", slow_page)
         for i in range(5):
             fast.route(f"/p{i}", Reply(200, body=HTML))
         urls = [slow.url("/x")] + [fast.url(f"/p{i}") for i in range(5)]
-        with Fetcher(fast_settings(read_timeout_s=1.5, total_concurrency=2, obey_robots=False)) as f:
-            t0 = time.monotonic()
+        settings = fast_settings(
+            read_timeout_s=10, total_deadline_s=20, total_concurrency=2, obey_robots=False
+        )
+        with Fetcher(settings) as f:
             res = f.fetch_many(urls)
-            took = time.monotonic() - t0
-        assert res[0].status == "timeout"
-        assert all(r.status == "ok" for r in res[1:])
-        assert took < 2.5  # bounded by the slow host's read timeout, not by the sum
-        # every fast page was served while the slow request was still waiting for its timeout
-        assert fast.wait_idle()
-        assert max(q.finished_at for q in fast.requests) - t0 < 1.0
+        assert [r.status for r in res] == ["ok"] * 6, [r.detail for r in res]
+        # every fast page was served before the slow response was released
+        assert slow.wait_idle()
+        (slow_req,) = slow.requests
+        assert all(q.finished_at < slow_req.finished_at for q in fast.requests)
 
 
 # ---- C14 retries -------------------------------------------------------------------------------
@@ -463,7 +487,9 @@ def test_retry_after_longer_than_max_is_not_waited(srv):
     with Fetcher(fast_settings(retries=3, max_retry_after_s=5, obey_robots=False)) as f:
         t0 = time.monotonic()
         r = f.fetch(srv.url("/x"))
-    assert time.monotonic() - t0 < 1
+    # Waiting the hour would hit the 30 s test timeout; waiting max_retry_after_s and retrying would
+    # make a second request and end "ok". Correct is immediate; 20 s is far from both.
+    assert time.monotonic() - t0 < 20
     assert r.status == "http_error"
     assert r.retry_after_s == 3600
     assert "exceeds max_retry_after_s" in r.detail

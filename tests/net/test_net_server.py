@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.httpserver import Reply, ScriptedServer, gzip_bomb, unresponsive_port
 
-pytestmark = pytest.mark.timeout(20)
+pytestmark = pytest.mark.timeout(60)
 
 
 def get(srv: ScriptedServer, path: str, headers: dict[str, str] | None = None, timeout: float = 5):
@@ -132,12 +132,22 @@ def test_peak_concurrency_and_connection_ids():
     import threading
 
     with ScriptedServer() as srv:
-        srv.route("/slow", Reply(200, body=b"x", delay_s=0.3))
-        threads = [threading.Thread(target=get, args=(srv, "/slow")) for _ in range(3)]
+        # Each response is held until all three requests are in flight (or 20 s), so the overlap does
+        # not depend on threads starting within a time window. A server that served requests one at
+        # a time would never reach 3 in flight: peak 1 after the 20 s gates.
+        all_in = threading.Event()
+
+        def held(req: object) -> Reply:
+            if srv.wait_for(lambda s: s.inflight >= 3, timeout=20):
+                all_in.set()
+            return Reply(200, body=b"x", gate=all_in, gate_timeout_s=20)
+
+        srv.route("/slow", held)
+        threads = [threading.Thread(target=get, args=(srv, "/slow", None, 30)) for _ in range(3)]
         for t in threads:
             t.start()
         for t in threads:
-            t.join(5)
+            t.join(30)
         assert srv.peak_concurrency == 3
         assert len({r.connection_id for r in srv.requests}) == 3
         srv.clear_log()

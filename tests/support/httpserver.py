@@ -47,6 +47,8 @@ class Reply:
     close the connection at the end of the body (HTTP/1.0 style). chunked=True uses chunked encoding.
     drop_after: close the socket abruptly after this many body bytes (connection reset mid-body).
     hang: accept the request and never answer (the server thread sleeps up to hang_s).
+    gate: hold the response (before the status line) until the test sets this Event, or gate_timeout_s
+    passes; lets a test order events ("answer only after X happened") instead of guessing a delay.
     """
 
     status: int = 200
@@ -60,6 +62,8 @@ class Reply:
     chunked: bool = False
     drop_after: int | None = None
     hang_s: float = 0.0
+    gate: threading.Event | None = None
+    gate_timeout_s: float = 20.0
 
     def header_items(self) -> list[tuple[str, str]]:
         """The scripted headers as (name, value) pairs, in order."""
@@ -80,6 +84,7 @@ class LoggedRequest:
     client_port: int
     connection_id: int  # same value = same TCP connection (keep-alive)
     finished_at: float = 0.0  # set on the copy in the log once the reply is sent (0 if aborted)
+    body_complete: bool = False  # set with finished_at: the whole scripted body was written
 
     def header(self, name: str) -> str | None:
         """A request header by case-insensitive name, or None."""
@@ -145,6 +150,11 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     owner: ScriptedServer
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Runs on the accept thread, in accept (= connect) order, before any handler thread starts.
+        self.owner._log_accept(int(client_address[1]))
+        super().process_request(request, client_address)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients that give up mid-body (that is the point of many tests) are not errors.
         pass
@@ -186,17 +196,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
             connection_id=self._connection_id,
         )
         index = owner._log_arrival(req)
+        complete = False
         try:
             reply = owner._reply_for(req)
-            self._send(reply, head)
+            complete = self._send(reply, head)
         finally:
-            owner._log_finished(index)
+            owner._log_finished(index, complete)
 
-    def _send(self, reply: Reply, head: bool) -> None:
+    def _send(self, reply: Reply, head: bool) -> bool:
+        """Send the reply; True when all of it was written (False: hang, drop, client went away)."""
         if reply.hang_s:
             time.sleep(reply.hang_s)
             self.close_connection = True
-            return
+            return False
+        if reply.gate is not None:
+            reply.gate.wait(reply.gate_timeout_s)
         if reply.delay_s:
             time.sleep(reply.delay_s)
         body = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
@@ -223,10 +237,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # a lying length leaves the stream unusable
         self.end_headers()
         if head or reply.status in (204, 304) or 100 <= reply.status < 200:
-            return
-        self._write_body(body, reply)
+            return True
+        return self._write_body(body, reply)
 
-    def _write_body(self, body: bytes, reply: Reply) -> None:
+    def _write_body(self, body: bytes, reply: Reply) -> bool:
         step, pause = reply.trickle if reply.trickle else (64 * 1024, 0.0)
         sent = 0
         try:
@@ -241,7 +255,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                         socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
                     )
                     self.close_connection = True
-                    return
+                    return False
                 self._write(piece, reply.chunked)
                 self.wfile.flush()
                 sent += len(piece)
@@ -249,8 +263,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     time.sleep(pause)
             if reply.chunked:
                 self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
+            return False
+        return True
 
     def _write(self, data: bytes, chunked: bool) -> None:
         if chunked:
@@ -268,11 +285,13 @@ class ScriptedServer:
         self.tls = tls
         self.sni: list[str | None] = []
         self._routes: dict[str, _Route] = {}
-        self._lock = threading.Lock()
+        # reentrant: wait_for() predicates run with it held and may read self.requests
+        self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
         self._log: list[LoggedRequest] = []
         self._inflight_total = 0
         self._connections = 0
+        self.accepted_ports: list[int] = []  # client port of every accepted TCP connection, in order
         self.peak_concurrency = 0  # most requests in flight at once, all paths
         self._httpd: _Server | None = None
         self._port: int | None = None
@@ -367,6 +386,32 @@ class ScriptedServer:
         with self._idle:
             return self._idle.wait_for(lambda: self._inflight_total == 0, timeout)
 
+    def wait_for(self, predicate: Callable[[ScriptedServer], bool], timeout: float = 20.0) -> bool:
+        """Wait until predicate(self) holds; it is re-checked whenever a request arrives or finishes."""
+        with self._idle:
+            return self._idle.wait_for(lambda: predicate(self), timeout)
+
+    @property
+    def inflight(self) -> int:
+        """Requests being served right now (all paths)."""
+        return self._inflight_total
+
+    def assert_no_connection(self, timeout: float = 20.0) -> None:
+        """Assert that nothing has connected to this server so far, without sleeping and hoping.
+
+        Makes one sentinel connection and waits until the server has accepted it: the kernel queues
+        completed connects in order and the accept thread takes them in that order, so any connection
+        made before this call (even one abandoned before sending a request) is in accepted_ports first.
+        """
+        with socket.create_connection((self.host, self.port), timeout=timeout) as s:
+            mine = s.getsockname()[1]
+            with self._idle:
+                seen = self._idle.wait_for(lambda: mine in self.accepted_ports, timeout)
+            assert seen, "the sentinel connection was never accepted"
+            with self._lock:
+                before = self.accepted_ports[: self.accepted_ports.index(mine)]
+        assert before == [], f"{len(before)} unexpected connection(s) from client ports {before}"
+
     def clear_log(self) -> None:
         """Forget the request log (routes and their script positions stay)."""
         with self._lock:
@@ -377,6 +422,11 @@ class ScriptedServer:
         with self._lock:
             self._connections += 1
             return self._connections
+
+    def _log_accept(self, client_port: int) -> None:
+        with self._lock:
+            self.accepted_ports.append(client_port)
+            self._idle.notify_all()
 
     def _reply_for(self, req: LoggedRequest) -> Reply:
         path_only = req.path.split("?", 1)[0]
@@ -398,10 +448,13 @@ class ScriptedServer:
             self._log.append(req)
             self._inflight_total += 1
             self.peak_concurrency = max(self.peak_concurrency, self._inflight_total)
+            self._idle.notify_all()
             return len(self._log) - 1
 
-    def _log_finished(self, index: int) -> None:
+    def _log_finished(self, index: int, complete: bool) -> None:
         with self._lock:
             self._inflight_total -= 1
             self._idle.notify_all()
-            self._log[index] = dataclasses.replace(self._log[index], finished_at=time.monotonic())
+            self._log[index] = dataclasses.replace(
+                self._log[index], finished_at=time.monotonic(), body_complete=complete
+            )
