@@ -187,9 +187,9 @@ def fuzz_feed() -> bytes:
 
 def test_fuzzed_entries_give_valid_deterministic_rows() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # this process's CPU, so other jobs on the machine do not count
     a = parse_feed(fuzz_feed(), "https://f.example.com/feed", "application/rss+xml", now=now)
-    assert time.perf_counter() - t0 < 5.0
+    assert time.process_time() - t0 < 15.0  # milliseconds when right; a 1 MB title handled quadratically is minutes
     b = parse_feed(fuzz_feed(), "https://f.example.com/feed", "application/rss+xml", now=now)
     assert a == b  # deterministic, keys included
     keys = [e.entry_key for e in a.entries]
@@ -258,10 +258,10 @@ def test_inputs_that_crash_feedparser_still_give_entries(name: str) -> None:
 def test_huge_feed_is_truncated_with_a_warning() -> None:
     items = "".join(f"<item><guid>g{i}</guid><title>t{i}</title><link>https://e.example/{i}</link></item>"
                     for i in range(2100))
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # this process's CPU, so other jobs on the machine do not count
     parsed = parse_feed(f'<rss version="2.0"><channel><title>Big</title>{items}</channel></rss>'.encode(),
                         "https://e.example/feed")
-    assert time.perf_counter() - t0 < 10
+    assert time.process_time() - t0 < 30  # well under a second when right; per-entry quadratic work is minutes
     assert len(parsed.entries) == 2000
     assert parsed.warnings == ("feed has more than 2000 entries; only the first 2000 kept",)
 
