@@ -98,7 +98,7 @@ _TITLES = {
     "mr", "mrs", "ms", "dr", "sen", "rep", "gov", "gen", "lt", "col", "sgt", "rev", "prof", "president", "senator",
     "governor", "secretary", "former", "reporter", "gop", "democratic", "republican", "presidential", "candidate",
     "vice", "first", "lady", "speaker", "attorney", "general", "chief", "justice", "judge", "mayor", "sheriff",
-    "congressman", "congresswoman", "pastor", "host", "anchor", "u.s.", "us", "house", "state", "of", "the", "staff", "chief",
+    "congressman", "congresswoman", "pastor", "host", "anchor", "u.s.", "us", "house", "state", "of", "the", "staff",
 }
 _NOT_NAMES = {
     "i", "we", "they", "it", "you", "from", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
