@@ -210,19 +210,31 @@ def test_many_hosts_few_workers_stay_near_the_politeness_floor():
         assert max(rounds[k]) < min(rounds[k + 1]), f"round {k + 1} overlaps round {k + 2}"
 
 
-def test_retry_after_pauses_the_whole_host():
+def _three_pages_the_first_answered_429() -> tuple[list[str], list[str], float, list[float]]:
+    """Three pages of one host, one at a time; /p0 is answered 429 with Retry-After: 1 once, then 200.
+
+    Returns (statuses, request paths in order, start of the 429 exchange, starts of the other exchanges)."""
     with ScriptedServer() as srv:
         urls = _pages(srv, 3)
         srv.route("/p0", Reply(429, headers={"Retry-After": "1"}), Reply(200, body=b"<html>0</html>"))
         with Fetcher(fast_settings(per_host_concurrency=1, obey_robots=False, retries=1)) as f:
             seen = InFlight(f)
             res = f.fetch_many(urls)
-    assert [r.status for r in res] == ["ok", "ok", "ok"]
-    assert [q.path for q in srv.requests][0] == "/p0" and len(srv.requests) == 4
     first_429, *later = seen.sorted_starts(srv.port)
+    return [r.status for r in res], [q.path for q in srv.requests], first_429, later
+
+
+def _assert_nobody_started_inside_the_pause(statuses: list[str], paths: list[str], first_429: float,
+                                            later: list[float]) -> None:
+    assert statuses == ["ok", "ok", "ok"]
+    assert paths[0] == "/p0" and len(paths) == 4
     assert len(later) == 3  # the retry of /p0, /p1, /p2
     # nobody hammered the host during its Retry-After: no request started within 1 s of the one answered 429
     assert all(t - first_429 >= 1.0 for t in later), [round(t - first_429, 3) for t in later]
+
+
+def test_retry_after_pauses_the_whole_host():
+    _assert_nobody_started_inside_the_pause(*_three_pages_the_first_answered_429())
 
 
 def test_retry_after_pause_is_in_place_before_the_next_request_can_start(monkeypatch: pytest.MonkeyPatch):
@@ -236,15 +248,7 @@ def test_retry_after_pause_is_in_place_before_the_next_request_can_start(monkeyp
         return real(*args, **kwargs)
 
     monkeypatch.setattr(http, "parse_retry_after", slow_parse)
-    with ScriptedServer() as srv:
-        urls = _pages(srv, 3)
-        srv.route("/p0", Reply(429, headers={"Retry-After": "1"}), Reply(200, body=b"<html>0</html>"))
-        with Fetcher(fast_settings(per_host_concurrency=1, obey_robots=False, retries=1)) as f:
-            seen = InFlight(f)
-            res = f.fetch_many(urls)
-    assert [r.status for r in res] == ["ok", "ok", "ok"]
-    first_429, *later = seen.sorted_starts(srv.port)
-    assert all(t - first_429 >= 1.0 for t in later), [round(t - first_429, 3) for t in later]
+    _assert_nobody_started_inside_the_pause(*_three_pages_the_first_answered_429())
 
 
 def test_retry_after_beyond_the_limit_closes_the_host_for_the_run():
