@@ -31,6 +31,7 @@ from extractors.feeds import body_hash, discover_feeds, parse_feed
 from extractors.http import Fetcher
 from extractors.query import compile_query
 from extractors.robots import RobotsCache
+from extractors.sniff import SNIFF_BYTES, sniff
 from extractors.urls import canonicalize_url, is_web_url
 from flows.dedup_stage import group_articles
 from flows.facts_stage import link_aliases
@@ -430,8 +431,8 @@ def _run_fetcher(settings: FetchSettings, db_path: str) -> Iterator[Fetcher]:
 
 
 def _looks_like_html(r: FetchResult) -> bool:
-    ctype = (r.content_type or "").lower()
-    return r.status == "ok" and ("html" in ctype or r.body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")))
+    """A fetched 'feed' that is an HTML page: by its Content-Type, or by the one body sniffer the feed parser uses."""
+    return r.status == "ok" and ("html" in (r.content_type or "").lower() or sniff(r.body[:SNIFF_BYTES]).html)
 
 
 def _autodiscover(

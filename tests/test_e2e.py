@@ -170,3 +170,19 @@ def test_a_homepage_url_is_resolved_to_its_feed_and_remembered(tmp_path):
     finally:
         con.close()
     assert row == (homepage, server.feed_url)
+
+
+def test_autodiscovery_asks_the_shared_sniffer_whether_a_feed_url_gave_an_html_page():
+    """The feed parser calls such a body "an HTML page that announces X; use that URL" (extractors/sniff.py):
+    autodiscovery follows exactly those, also without an HTML Content-Type or with a BOM or comment first."""
+    from flows.pipeline import _looks_like_html
+    from newswatch.models import FetchResult
+
+    def res(body: bytes, ctype: str | None = "application/xml", status: str = "ok") -> FetchResult:
+        return FetchResult(url="http://x/", final_url="http://x/", status=status, body=body, content_type=ctype)
+
+    page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/f.xml"></head></html>'
+    assert _looks_like_html(res(page, "text/html"))
+    assert _looks_like_html(res(b"\xef\xbb\xbf<!-- site -->\n<!DOCTYPE html>" + page, "text/plain"))
+    assert not _looks_like_html(res(b'<?xml version="1.0"?><rss version="2.0"><channel/></rss>'))
+    assert not _looks_like_html(res(page, "text/html", status="http_error"))
