@@ -35,6 +35,7 @@ from extractors.dates import (
 )
 from extractors.facts.language import detect_language
 from extractors.feeds import MAX_TITLE_CHARS, clean_string, plain_text, safe_link
+from extractors.sniff import SNIFF_BYTES, sniff
 from newswatch.models import Article, DateCandidate, FeedEntry, FetchResult, Skip, stable_id
 
 EXTRACTOR = f"trafilatura-{trafilatura.__version__}"
@@ -257,16 +258,12 @@ def wall_marker(html_text: str) -> tuple[str, str] | None:
 
 
 def _is_html(result: FetchResult) -> bool:
-    head = result.body[:512].lstrip().lower()
-    for magic in (b"%pdf", b"\x89png", b"gif8", b"\xff\xd8\xff", b"pk\x03\x04", b"\x1f\x8b"):
-        if head.startswith(magic):
-            return False
-    ct = (result.content_type or "").split(";")[0].strip().lower()
-    if ct and ct not in _HTML_TYPES:
+    # the fetcher's own sniffer (binary magic, NUL bytes): a stray NUL in a text page is damage decode_html
+    # strips, as the fetcher decided when it passed the page on; leading whitespace does not hide a PDF
+    if sniff(result.body[: 2 * SNIFF_BYTES].lstrip(), result.charset).binary is not None:
         return False
-    if b"\x00" in result.body[:1024] and not result.body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return False  # binary labelled as text/html
-    return True
+    ct = (result.content_type or "").split(";")[0].strip().lower()
+    return not ct or ct in _HTML_TYPES
 
 
 def _parse_tree(text: str) -> etree._Element | None:

@@ -107,6 +107,20 @@ def test_non_html_is_skipped_before_extraction(body: bytes, content_type: str) -
     assert isinstance(out, Skip) and (out.stage, out.reason) == ("extract", "not_html")
 
 
+def test_a_stray_nul_in_a_page_is_stripped_not_a_reason_to_skip_it() -> None:
+    # issue 8 §4: the fetcher passes such a page on (extractors/sniff.py); extraction skipped it as not_html
+    body = page("news_full.html").replace(b"<title>", b"<title>\x00", 1)
+    assert body.index(b"\x00") < 1024
+    a = extract_article(fetched(body), watch="demo", entry=entry())
+    assert isinstance(a, Article) and a.fetch_status == "ok" and "\x00" not in a.title + a.text
+    assert "scale and scope of what was going on in Rotherham" in a.text
+
+
+def test_a_pdf_after_leading_whitespace_is_still_not_html() -> None:
+    out = extract_article(fetched(b"\r\n  %PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj"), watch="demo", entry=entry())
+    assert isinstance(out, Skip) and (out.stage, out.reason) == ("extract", "not_html")
+
+
 @pytest.mark.parametrize("status", ["timeout", "error", "too_large", "blocked", "http_error"])
 def test_failed_fetch_falls_back_to_summary_or_skips(status: str) -> None:
     a = extract_article(fetched(b"", status=status, detail="boom"), watch="demo", entry=entry(),
