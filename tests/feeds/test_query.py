@@ -141,10 +141,10 @@ def test_explain_lists_matched_terms_and_excluded_ones() -> None:
 def test_matching_is_fast_enough_for_long_articles() -> None:
     text = " ".join(["word"] * 20_000) + " rotherham grooming"
     q = compile_query(DEMO)
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # this process's CPU (about 0.4 s here), so other jobs on the machine do not count
     for _ in range(20):
         q.matches("title", text)
-    assert time.perf_counter() - t0 < 2.0
+    assert time.process_time() - t0 < 2.0
 
 
 def test_seeds_match_the_demo_query() -> None:

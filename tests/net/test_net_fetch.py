@@ -485,11 +485,10 @@ def test_408_is_retried(srv):
 def test_retry_after_longer_than_max_is_not_waited(srv):
     srv.route("/x", Reply(503, headers={"Retry-After": "3600"}), Reply(200, body=HTML))
     with Fetcher(fast_settings(retries=3, max_retry_after_s=5, obey_robots=False)) as f:
-        t0 = time.monotonic()
         r = f.fetch(srv.url("/x"))
     # Waiting the hour would hit the 30 s test timeout; waiting max_retry_after_s and retrying would
-    # make a second request and end "ok". Correct is immediate; 20 s is far from both.
-    assert time.monotonic() - t0 < 20
+    # make a second request and end "ok". Correct is one request and no retry, checked without a clock.
+    assert len(srv.requests_for("/x")) == 1
     assert r.status == "http_error"
     assert r.retry_after_s == 3600
     assert "exceeds max_retry_after_s" in r.detail
