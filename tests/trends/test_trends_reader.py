@@ -45,15 +45,14 @@ def test_read_copy_is_published_stamped_and_opened_while_a_writer_holds_the_file
     assert copy == read_copy_path(db) == tmp_path / "live.read.duckdb"
     holder = hold_lock(db)
     try:
-        t = time.monotonic()
-        con = connect_reader(db, lock_timeout_s=30)
+        # no wait allowed: had the reader tried to wait for the live file's lock (held for 120 s), it would raise
+        con = connect_reader(db, lock_timeout_s=0)
         try:
             published, source = con.execute("select published_at, source_db from freshness").fetchone()
-            assert published is not None and source == str(db.resolve())
+            assert published is not None and source == str(db.resolve())   # the read copy, not the live file
             assert con.execute("select count(*) from articles").fetchone()[0] == 3
         finally:
             con.close()
-        assert time.monotonic() - t < 30  # it did not wait for the lock (which is held for 120 s)
     finally:
         holder.kill()
         holder.wait()
@@ -100,8 +99,9 @@ def test_500_reads_of_the_read_copy_during_real_runs_never_fail(tmp_path: Path) 
     published = set()
     errors: list[str] = []
     proc = None
-    deadline = time.monotonic() + 600   # bounded: the loop ends at 500 reads, or fails after 10 minutes
-    while reads < 500 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 600   # a hang guard only: the loop ends at 500 reads and 2 copies seen
+    # (a loaded machine makes runs slower, so the reads go on until a run has published a new copy)
+    while (reads < 500 or len(published) < 2) and time.monotonic() < deadline:
         if proc is None or proc.poll() is not None:
             if proc is not None:
                 assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
@@ -125,7 +125,7 @@ def test_500_reads_of_the_read_copy_during_real_runs_never_fail(tmp_path: Path) 
         time.sleep(0.005)
     assert proc is not None
     proc.wait(timeout=300)
-    assert reads == 500
+    assert reads >= 500
     assert failures == 0, errors[:3]
     assert during_run >= 250, f"only {during_run} of the reads overlapped a run"
     assert len(published) >= 2, "the runs did not publish a new read copy while being read"
