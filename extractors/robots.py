@@ -284,8 +284,8 @@ class RobotsCache:
                 kept = self.load(origin)
             except Exception:  # noqa: BLE001 - the warehouse is an optimisation here, never a reason to fail
                 kept = None
-        age = (now - kept[0]) if kept is not None else None
-        if kept is not None and age is not None and timedelta(0) <= age < self.max_age:
+        age = (now - kept[0]) if kept is not None else timedelta.max  # no copy: too old for either limit
+        if kept is not None and timedelta(0) <= age < self.max_age:
             return _from_copy(origin, kept, f"robots.txt kept from {kept[0]:%Y-%m-%d %H:%M} UTC")
         res = get()
         if _keepable(res):
@@ -295,7 +295,7 @@ class RobotsCache:
                 except Exception:  # noqa: BLE001 - not kept this time; fetched again next run
                     pass
             return res
-        if _unreachable(res) and kept is not None and age is not None and timedelta(0) <= age < self.stale_max:
+        if _unreachable(res) and kept is not None and timedelta(0) <= age < self.stale_max:
             return _from_copy(
                 origin, kept,
                 f"robots.txt unreachable ({res.detail or res.status}); using the copy from {kept[0]:%Y-%m-%d %H:%M} UTC",
