@@ -63,8 +63,9 @@ HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml"}
 
 
-def _site(srv: ScriptedServer, n: int, words: int = 300, *, page_delay_s: float = 0.0, feed_delay_s: float = 0.0,
-          big_first: int = 0) -> None:
+def _site(srv: ScriptedServer, n: int, words: int = 300, *, feed_delay_s: float = 0.0, big_first: int = 0,
+          held: threading.Event | None = None, held_from: int = 0) -> None:
+    """n article pages and their feed; with held, pages held_from.. answer only once the test sets it."""
     base = srv.base_url
     feed = _feed(base, n)
     if feed_delay_s:  # the first poll hangs; later polls answer at once
@@ -73,7 +74,8 @@ def _site(srv: ScriptedServer, n: int, words: int = 300, *, page_delay_s: float 
         srv.route("/feed.xml", Reply(200, body=feed, headers=RSS))
     for i in range(n):
         w = big_first if (i == 0 and big_first) else words
-        srv.route(f"/a/{i}", Reply(200, body=_page(i, w, base), headers=HTML, delay_s=page_delay_s))
+        gate = held if held is not None and i >= held_from else None
+        srv.route(f"/a/{i}", Reply(200, body=_page(i, w, base), headers=HTML, gate=gate, gate_timeout_s=STAGE_TIMEOUT_S))
 
 
 def _config(tmp_path: Path, feed_url: str, **fetch: object) -> Path:
@@ -267,14 +269,18 @@ def test_sigterm_while_polling_a_feed_that_hangs(tmp_path: Path) -> None:
 
 def test_sigint_while_fetching_keeps_the_stored_batch_and_the_rerun_fetches_only_the_rest(tmp_path: Path) -> None:
     n, batch = 30, 10
+    held = threading.Event()  # the pages after the first batch are held: the run is fetching them at the signal
     with ScriptedServer() as srv:
-        _site(srv, n, page_delay_s=0.3)
+        _site(srv, n, held=held, held_from=batch)
         cfg, db = _config(tmp_path, srv.url("/feed.xml"), total_concurrency=2), tmp_path / "nw.duckdb"
         run = Run(cfg, db, "--batch-size", str(batch))
-        run.wait_for(r"stored 10 new")  # the first batch is committed
         pages = lambda: sum(len(srv.requests_for(f"/a/{i}")) for i in range(n))  # noqa: E731
-        run.wait_for(r"fetching 10 page", also=lambda: pages() >= batch + 3)
-        state = check_interrupted(run, signal.SIGINT, db, r"fetch")
+        try:
+            run.wait_for(r"stored 10 new")  # the first batch is committed
+            run.wait_for(r"fetching 10 page", also=lambda: pages() > batch)  # a second-batch request is held
+            state = check_interrupted(run, signal.SIGINT, db, r"fetching 10 page")
+        finally:
+            held.set()
         fetched_before = pages()
         assert state["articles"] == batch  # the committed batch is kept
         assert fetched_before < n  # it stopped fetching instead of finishing the feed
