@@ -351,19 +351,6 @@ def story_profile(title: str, units: Sequence[str], entities: Sequence[str] = ()
     return dict(prof)
 
 
-def story_similarity(
-    a: Mapping[str, float], b: Mapping[str, float], idf: Mapping[str, float] | None = None
-) -> float:
-    """Cosine similarity of two term profiles, each term weighted by its idf when given (default 1)."""
-    if not a or not b:
-        return 0.0
-    idf = idf or {}
-    dot = sum(w * b[t] * idf.get(t, 1.0) ** 2 for t, w in a.items() if t in b)
-    na = math.sqrt(sum((w * idf.get(t, 1.0)) ** 2 for t, w in a.items()))
-    nb = math.sqrt(sum((w * idf.get(t, 1.0)) ** 2 for t, w in b.items()))
-    return dot / (na * nb) if na and nb else 0.0
-
-
 def unit_profile(profile: Mapping[str, float], idf: Mapping[str, float]) -> dict[str, float]:
     """The idf-weighted profile scaled to length 1 (idf as it is when the article joins a story).
 
