@@ -455,7 +455,7 @@ def render_docs() -> str:
             elif field.is_required():
                 default = "required"
             elif field.default_factory is not None:
-                default = repr(field.default_factory()) if name not in ("fetch", "dedup", "demo", "digest") else "(section)"
+                default = repr(field.default_factory())  # sections (BaseModel fields) are named above
             else:
                 default = repr(field.default)
             desc = (field.description or "").replace("|", "\\|")
