@@ -18,8 +18,9 @@ import xml.parsers.expat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
+from extractors.urls import is_web_url
 from newswatch.errors import ConfigError, SourceError
 
 MAX_OPML_BYTES = 10_000_000
@@ -63,10 +64,7 @@ def _web_url(value: str | None) -> str | None:
     if not value:
         return None
     url = value.strip()
-    if len(url) > 2048 or _CONTROL_RE.search(url) or any(c.isspace() for c in url):
-        return None
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+    if len(url) > 2048 or _CONTROL_RE.search(url) or any(c.isspace() for c in url) or not is_web_url(url):
         return None
     return url
 
@@ -147,7 +145,7 @@ def write_opml(watches: Sequence[tuple[str, Sequence[tuple[str, str | None]]]], 
     """OPML 2.0 of the configured feeds: one folder outline per watch, one `type="rss"` outline per feed
     (text = the feed's title when known, else its URL). watches: [(watch name, [(feed URL, title), ...]), ...]."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
-             f"  <head><title>{_escape(title)}</title></head>", "  <body>"]
+             f"  <head><title>{escape(title)}</title></head>", "  <body>"]
     for watch, feeds in watches:
         lines.append(f"    <outline text={quoteattr(watch)} title={quoteattr(watch)}>")
         for url, feed_title in feeds:
@@ -157,10 +155,6 @@ def write_opml(watches: Sequence[tuple[str, Sequence[tuple[str, str | None]]]], 
         lines.append("    </outline>")
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines).encode("utf-8")
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # ---- feeds into the user's config file ------------------------------------------------------------------------
@@ -268,14 +262,8 @@ def add_feeds_to_config_text(text: str, watch: str, feeds: Sequence[OpmlFeed], o
         # no feeds key yet: a new array after the watch's name line (else right under the header), so before
         # any sub-table of the watch
         insert = "feeds = [\n" + "".join(item + "\n" for item in new_items) + "]\n"
-        pos = offset
-        for ln in lines[s + 1 : e]:
-            if _NAME_KEY.match(ln):
-                pos += len(ln)
-                break
-            pos += len(ln)
-        else:
-            pos = offset
+        name_line = next((i for i in range(s + 1, e) if _NAME_KEY.match(lines[i])), None)
+        pos = offset if name_line is None else sum(len(ln) for ln in lines[: name_line + 1])
         if not text[:pos].endswith("\n"):
             insert = "\n" + insert
         new_text = text[:pos] + insert + text[pos:]

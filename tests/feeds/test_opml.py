@@ -47,6 +47,17 @@ def test_a_feed_reader_export_is_parsed_with_folders_and_warnings():
     assert len(doc.warnings) == 4
 
 
+def test_feed_urls_the_fetcher_would_refuse_are_skipped_with_a_warning():
+    # the same web-URL rule as everywhere else (extractors/urls.is_web_url): no user:password@, a valid port
+    doc = parse_opml(b'<opml version="2.0"><body>'
+                     b'<outline text="creds" xmlUrl="https://user:secret@example.org/feed"/>'
+                     b'<outline text="port" xmlUrl="https://example.org:99999/feed"/>'
+                     b'<outline text="no host" xmlUrl="https:///feed"/>'
+                     b'<outline text="ok" xmlUrl="https://example.org/feed"/></body></opml>')
+    assert [f.url for f in doc.feeds] == ["https://example.org/feed"]
+    assert [w.split(":", 1)[0] for w in doc.warnings] == ["outline 'creds'", "outline 'port'", "outline 'no host'"]
+
+
 @pytest.mark.parametrize(
     ("data", "needle"),
     [
