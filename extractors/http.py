@@ -44,7 +44,7 @@ from extractors.netguard import (
     system_resolver,
 )
 from extractors.robots import MAX_ROBOTS_BYTES, RobotsCache, RobotsRules, parse_robots
-from extractors.sniff import sniff
+from extractors.sniff import SNIFF_BYTES, sniff
 from extractors.urls import is_web_url
 from newswatch.config import FetchSettings
 from newswatch.errors import BlockedError
@@ -961,10 +961,7 @@ class Fetcher:
                     return
                 if not sniffed and kind != "robots" and len(body) >= 512:
                     sniffed = True
-                    what = sniff(bytes(body[:1024]), charset).binary
-                    if what:
-                        ex.outcome = "not_html"
-                        ex.detail = f"body is {what} (Content-Type {mime or 'missing'})"
+                    if _refused_as_binary(ex, bytes(body[:SNIFF_BYTES]), mime, charset):
                         return
         except zlib.error as e:
             ex.outcome = "decode_error"
@@ -976,13 +973,18 @@ class Fetcher:
             ex.detail = f"{decoder.encoding} body cut off before its end ({raw} compressed bytes received)"
             ex.transient = True
             return
-        if not sniffed and kind != "robots":
-            what = sniff(bytes(body[:1024]), charset).binary
-            if what:
-                ex.outcome = "not_html"
-                ex.detail = f"body is {what} (Content-Type {mime or 'missing'})"
-                return
+        if not sniffed and kind != "robots" and _refused_as_binary(ex, bytes(body[:SNIFF_BYTES]), mime, charset):
+            return
         ex.body = bytes(body)
+
+
+def _refused_as_binary(ex: _Exchange, head: bytes, mime: str | None, charset: str | None) -> bool:
+    """Mark the exchange not_html when the body starts like a binary format, whatever its Content-Type says."""
+    what = sniff(head, charset).binary
+    if what:
+        ex.outcome = "not_html"
+        ex.detail = f"body is {what} (Content-Type {mime or 'missing'})"
+    return what is not None
 
 
 def _request_target(url: str) -> bytes:
