@@ -16,50 +16,49 @@ from pathlib import Path
 
 from simhash import Simhash
 
-from bench.dedup_gen import Doc, ari, build, pair_scores
+from bench.dedup_gen import Doc, ari, article_row, build, pair_scores
 from extractors.fingerprint import fingerprint, hamming, simhash64
 from flows.dedup_stage import group_articles
 from newswatch.config import DedupSettings
-from newswatch.models import stable_id
 from warehouse.db import connect, insert_rows, transaction
 
 
 def _row(d: Doc) -> dict:
-    return {
-        "article_id": d.doc_id,
-        "watch": "eval",
-        "url": f"https://eval.example/{d.doc_id}",
-        "canonical_url": f"https://eval.example/{d.doc_id}",
-        "source": d.source,
-        "title": d.title,
-        "published_at": d.published_at,
-        "fetched_at": d.first_seen_at,
-        "first_seen_at": d.first_seen_at,
-        "fetch_status": "ok",
-        "text": d.text,
-        "raw_text": d.text,
-        "word_count": len(d.text.split()),
-        "content_hash": stable_id(d.title, d.text, length=32),
-        "revision": 1,
-    }
+    return article_row(
+        d.doc_id,
+        d.title,
+        d.text,
+        url=f"https://eval.example/{d.doc_id}",
+        source=d.source,
+        published_at=d.published_at,
+        first_seen_at=d.first_seen_at,
+    )
+
+
+def run_rows(
+    rows: list[dict], db_path: Path, settings: DedupSettings, batch: int = 25
+) -> dict[str, tuple[str, str]]:
+    """Feed article rows to the real dedup stage in arrival (first-seen) order, in batches like runs do.
+    Returns article id -> (syndication id, story id)."""
+    con = connect(db_path)
+    try:
+        order = sorted(rows, key=lambda r: (r["first_seen_at"], r["article_id"]))
+        for i in range(0, len(order), batch):
+            chunk = order[i : i + batch]
+            with transaction(con):  # one writer transaction per batch, as flows/pipeline.py does
+                insert_rows(con, "core.articles", chunk)
+                group_articles(con, [r["article_id"] for r in chunk], settings)
+        got = con.execute("SELECT article_id, syndication_id, story_id FROM core.article_groups").fetchall()
+    finally:
+        con.close()
+    return {a: (s, t) for a, s, t in got}
 
 
 def run_pipeline(
     docs: list[Doc], db_path: Path, settings: DedupSettings, batch: int = 25
 ) -> dict[str, tuple[str, str]]:
-    """Feed the documents to the real dedup stage in arrival (first-seen) order, in batches like runs do."""
-    con = connect(db_path)
-    try:
-        order = sorted(docs, key=lambda d: (d.first_seen_at, d.doc_id))
-        for i in range(0, len(order), batch):
-            chunk = order[i : i + batch]
-            with transaction(con):  # one writer transaction per batch, as flows/pipeline.py does
-                insert_rows(con, "core.articles", [_row(d) for d in chunk])
-                group_articles(con, [d.doc_id for d in chunk], settings)
-        rows = con.execute("SELECT article_id, syndication_id, story_id FROM core.article_groups").fetchall()
-    finally:
-        con.close()
-    return {a: (s, t) for a, s, t in rows}
+    """Feed the labelled documents to the real dedup stage (see run_rows)."""
+    return run_rows([_row(d) for d in docs], db_path, settings, batch)
 
 
 def _union_find(ids: list[str], linked) -> dict[str, str]:
@@ -155,11 +154,15 @@ def main() -> None:
     ap.add_argument("--span-days", type=int, default=700, help="days over which originals are published")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    result = evaluate(build(seed=args.seed, max_bases=args.max_bases, span_days=args.span_days))
+    print_json(evaluate(build(seed=args.seed, max_bases=args.max_bases, span_days=args.span_days)), args.json)
+
+
+def print_json(result: dict, out: Path | None) -> None:
+    """Print a bench result as JSON, and write it to `out` too when given (--json OUT)."""
     text = json.dumps(result, indent=2)
     print(text)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from extractors.fingerprint import segment
+from newswatch.models import stable_id
 
 CORPUS: Path | None = None  # default: bench.dedup_corpus.ensure_corpus() (built from ../shared/corpus/html)
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
@@ -100,6 +101,37 @@ class Doc:
     story: str  # true story
     kind: str  # 'original', 'copy', 'seed', 'half', 'quote'
     ops: tuple[str, ...] = ()
+
+
+def article_row(
+    article_id: str,
+    title: str,
+    text: str,
+    *,
+    url: str,
+    source: str,
+    published_at: datetime | None,
+    first_seen_at: datetime,
+    watch: str = "eval",
+) -> dict:
+    """A core.articles row as the pipeline stores a fetched text (the benches and the dedup tests build theirs here)."""
+    return {
+        "article_id": article_id,
+        "watch": watch,
+        "url": url,
+        "canonical_url": url,
+        "source": source,
+        "title": title,
+        "published_at": published_at,
+        "fetched_at": first_seen_at,
+        "first_seen_at": first_seen_at,
+        "fetch_status": "ok",
+        "text": text,
+        "raw_text": text,
+        "word_count": len(text.split()),
+        "content_hash": stable_id(title, text, length=32),
+        "revision": 1,
+    }
 
 
 def split_of(key: str) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import re
 import tempfile
@@ -32,11 +31,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.dedup_eval import evaluate as evaluate_generated
-from bench.dedup_gen import EVAL_DIR, build, in_split, load_corpus, load_polnear, seed_docs, split_of
-from flows.dedup_stage import group_articles
+from bench.dedup_eval import print_json, run_rows
+from bench.dedup_gen import (
+    EVAL_DIR,
+    article_row,
+    build,
+    in_split,
+    load_corpus,
+    load_polnear,
+    seed_docs,
+    split_of,
+)
 from newswatch.config import DedupSettings
 from newswatch.models import stable_id
-from warehouse.db import connect, insert_rows, transaction
 
 PAIRS = EVAL_DIR / "semeval2022-en-train" / "pairs.csv"
 SPLITS = ("dev", "held-out")
@@ -65,40 +72,16 @@ def _as_ingested(aid: str, text: str) -> dict:
     title, body = (lines[0].strip(), lines[1]) if len(lines) == 2 else ("", text)
     # arrival order inside the run: a hash, so pairs are not seen back to back
     seen = T0 + timedelta(seconds=int(stable_id("order", aid)[:6], 16) % 3600)
-    return {
-        "article_id": aid,
-        "watch": "eval",
-        "url": f"file:///eval/{aid}.txt",
-        "canonical_url": f"file:///eval/{aid}.txt",
-        "source": "local file",
-        "title": title,
-        "published_at": None,
-        "fetched_at": seen,
-        "first_seen_at": seen,
-        "fetch_status": "ok",
-        "text": body,
-        "raw_text": body,
-        "word_count": len(body.split()),
-        "content_hash": stable_id(title, body, length=32),
-        "revision": 1,
-    }
+    return article_row(
+        aid, title, body, url=f"file:///eval/{aid}.txt", source="local file", published_at=None, first_seen_at=seen
+    )
 
 
 def stories_of(rows: list[dict], settings: DedupSettings | None = None, batch: int = 25) -> dict[str, str]:
     """Run the real dedup stage over these article rows (arrival order, batches) and return story ids."""
-    settings = settings or DedupSettings()
-    rows = sorted(rows, key=lambda r: (r["first_seen_at"], r["article_id"]))
     with tempfile.TemporaryDirectory() as tmp:
-        con = connect(Path(tmp) / "pairs.duckdb")
-        try:
-            for i in range(0, len(rows), batch):
-                chunk = rows[i : i + batch]
-                with transaction(con):
-                    insert_rows(con, "core.articles", chunk)
-                    group_articles(con, [r["article_id"] for r in chunk], settings)
-            return dict(con.execute("SELECT article_id, story_id FROM core.article_groups").fetchall())
-        finally:
-            con.close()
+        got = run_rows(rows, Path(tmp) / "pairs.duckdb", settings or DedupSettings(), batch)
+    return {a: story for a, (_, story) in got.items()}
 
 
 def _prf(pred: list[tuple[bool, int]]) -> dict:
@@ -248,10 +231,7 @@ def main() -> None:
         result = {"generated": generated(polnear=0 if args.quick else 30)}
     else:
         result = evaluate(quick=args.quick)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
+    print_json(result, args.json)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench.dedup_gen import article_row as stored_row
 from bench.dedup_gen import seed_meta, seed_title_text
 from newswatch.models import stable_id
 from warehouse.db import insert_rows
@@ -45,24 +46,18 @@ def article_row(
     published_at: datetime | None = None,
     first_seen_at: datetime | None = None,
 ) -> dict:
-    seen = first_seen_at or T0
-    return {
-        "article_id": article_id,
-        "watch": "test",
-        "url": f"https://example.org/{article_id}",
-        "canonical_url": f"https://example.org/{article_id}",
-        "source": source,
-        "title": title or article_id,
-        "published_at": published_at,
-        "fetched_at": seen,
-        "first_seen_at": seen,
-        "fetch_status": "ok",
-        "text": text,
-        "raw_text": text,
-        "word_count": len(text.split()),
-        "content_hash": stable_id(title, text, length=32),
-        "revision": 1,
-    }
+    row = stored_row(
+        article_id,
+        title,
+        text,
+        url=f"https://example.org/{article_id}",
+        source=source,
+        published_at=published_at,
+        first_seen_at=first_seen_at or T0,
+        watch="test",
+    )
+    # an untitled text is shown under its id; its content hash stays that of the untitled text
+    return {**row, "title": title or article_id}
 
 
 def load(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
