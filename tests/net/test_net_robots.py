@@ -500,8 +500,6 @@ def test_a_wired_fetcher_asks_robots_txt_once_across_runs(srv, tmp_path):
     db = tmp_path / "w.duckdb"
     for _run in range(2):
         with Fetcher(fast_settings()) as f:
-            if not hasattr(f, "robots_cache"):
-                pytest.skip("extractors/http.py has no robots_cache hook yet (docs/feeds.md 'robots.txt: typos and 24 hours across runs')")
             f.robots_cache = RobotsCache(*robots_store(str(db)))
             assert f.fetch(srv.url("/news/a")).status == "ok"
             assert f.fetch(srv.url("/private/b")).status == "blocked"
