@@ -28,7 +28,7 @@ import feedparser
 
 from extractors.dates import parse_iso, plausible
 from extractors.sniff import SNIFF_BYTES, sniff
-from newswatch.models import FeedEntry, ParsedFeed, stable_id
+from newswatch.models import FeedEntry, FetchResult, ParsedFeed, stable_id
 
 MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 5_000
@@ -611,3 +611,14 @@ def discover_feeds(html: bytes | str, base_url: str) -> list[str]:
         if link and link not in out and link not in comments:
             (comments if "comment" in link.lower() else out).append(link)
     return out + comments
+
+
+def parse_fetched_feed(result: FetchResult, feed_url: str, *, now: datetime | None = None) -> ParsedFeed:
+    """parse_feed on a fetched body, with the response's Content-Type as sent: the Fetcher keeps the MIME type
+    and the charset parameter apart (FetchResult.content_type / .charset), and a feed whose charset is only in
+    the header (`text/xml; charset=iso-8859-2`, no XML declaration) decodes right only when both reach the parser."""
+    header = result.content_type
+    if header and result.charset:
+        header = f"{header}; charset={result.charset}"
+    return parse_feed(result.body, feed_url, header, base_url=result.final_url, now=now)
+

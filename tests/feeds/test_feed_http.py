@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extractors.feeds import parse_feed
+from extractors.feeds import parse_fetched_feed
 from extractors.http import Fetcher
 from newswatch.config import FetchSettings
 from tests.support.httpserver import LoggedRequest, Reply, ScriptedServer
@@ -46,7 +46,7 @@ def poll_once(con: duckdb.DuckDBPyConnection, feed_url: str, now: datetime) -> t
     with Fetcher(SETTINGS) as f:
         r = f.fetch(target, kind="feed", etag=state.etag if state else None,
                     last_modified=state.last_modified if state else None)
-    parsed = parse_feed(r.body, feed_url, r.content_type) if r.status == "ok" else None
+    parsed = parse_fetched_feed(r, feed_url) if r.status == "ok" else None
     n = len(parsed.entries) if parsed else 0
     st = record_poll(con, feed_url=feed_url, watch="demo", result=r, parsed=parsed, new_entries=n, run_id="r",
                      disable_after=3, now=now)
@@ -111,8 +111,23 @@ def test_malformed_variants_over_http(srv: ScriptedServer, name: str, content_ty
     with Fetcher(SETTINGS) as f:
         r = f.fetch(srv.url("/f"), kind="feed")
     assert r.status == "ok", r.detail
-    parsed = parse_feed(r.body, srv.url("/f"), r.content_type)
+    parsed = parse_fetched_feed(r, srv.url("/f"))
     assert parsed.entries and parsed.entries[0].title == title
+
+
+def test_a_charset_given_only_in_the_header_reaches_the_parser(srv: ScriptedServer) -> None:
+    """The Fetcher keeps the MIME type and the charset apart; both must reach feedparser, or a feed whose
+    charset is only in the Content-Type header (no encoding in its XML declaration) comes out garbled."""
+    title = "Łódź: żółć"
+    body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+            f'<item><title>{title}</title><link>https://e.example/1</link></item></channel></rss>').encode("iso-8859-2")
+    srv.route("/pl", Reply(200, body=body, headers={"Content-Type": "text/xml; charset=iso-8859-2"}))
+    with Fetcher(SETTINGS) as f:
+        r = f.fetch(srv.url("/pl"), kind="feed")
+    assert r.status == "ok", r.detail
+    assert (r.content_type, r.charset) == ("text/xml", "iso-8859-2")
+    parsed = parse_fetched_feed(r, srv.url("/pl"))
+    assert parsed.title == title and parsed.entries[0].title == title
 
 
 def test_gzip_body_is_parsed(srv: ScriptedServer) -> None:
@@ -121,7 +136,7 @@ def test_gzip_body_is_parsed(srv: ScriptedServer) -> None:
     srv.route("/gz", Reply(200, body=raw, gzip=True, headers={"Content-Type": "application/rss+xml"}))
     with Fetcher(SETTINGS) as f:
         r = f.fetch(srv.url("/gz"), kind="feed")
-    assert len(parse_feed(r.body, srv.url("/gz"), r.content_type).entries) == 3
+    assert len(parse_fetched_feed(r, srv.url("/gz")).entries) == 3
 
 
 def test_feed_to_pages_over_http(srv: ScriptedServer) -> None:
@@ -147,7 +162,7 @@ def test_feed_to_pages_over_http(srv: ScriptedServer) -> None:
                               "</rss>".encode(), headers={"Content-Type": "application/rss+xml"}))
     with Fetcher(SETTINGS) as f:
         feed = f.fetch(srv.url("/feed"), kind="feed")
-        parsed = parse_feed(feed.body, srv.url("/feed"), feed.content_type, base_url=feed.final_url)
+        parsed = parse_fetched_feed(feed, srv.url("/feed"))
         results = f.fetch_many([e.link or "" for e in parsed.entries], kind="page")
     from extractors.articles import extract_article
     from newswatch.models import Article, Skip
