@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Callable
 
-from alerts.send import BACKOFF_BASE_S, DeliveryResult, backoff_delay
+from alerts.send import BACKOFF_BASE_S, DeliveryResult, with_retries
 from newswatch.config import load_apprise, mask_channel
 from newswatch.errors import TerminalError, TransientError
 
@@ -100,25 +100,22 @@ def deliver(
     backoff_base_s: float = BACKOFF_BASE_S,
     send: Callable[[str, str, str], None] = send_once,
 ) -> DeliveryResult:
-    """Notify with retries: up to `retries` more tries for transient errors, none for permanent ones.
-
-    before_attempt() runs before each try (the caller records 'sending'); after_attempt(ok, error, final).
+    """Notify with retries (alerts/send.py's loop): up to `retries` more tries for transient errors, none for
+    permanent ones. before_attempt() runs before each try (the caller records 'sending'); after_attempt(ok, error,
+    final) after it.
     """
-    attempt = 0
-    while True:
-        attempt += 1
-        before_attempt()
-        try:
-            send(entry, title, body)
-        except ChannelPermanentError as e:
-            after_attempt(False, e, True)
-            return DeliveryResult(sent=False, attempts=attempt, error=str(e))
-        except ChannelTransientError as e:
-            final = attempt > retries
-            after_attempt(False, e, final)
-            if final:
-                return DeliveryResult(sent=False, attempts=attempt, error=f"{e} (gave up after {attempt} tries)")
-            sleep(backoff_delay(attempt, backoff_base_s))
-            continue
-        after_attempt(True, None, True)
-        return DeliveryResult(sent=True, attempts=attempt)
+
+    def attempt() -> DeliveryResult:
+        send(entry, title, body)
+        return DeliveryResult(sent=True, attempts=0)
+
+    return with_retries(
+        attempt,
+        retries=retries,
+        permanent=ChannelPermanentError,
+        transient=ChannelTransientError,
+        before_attempt=before_attempt,
+        after_attempt=lambda result, error, final: after_attempt(result is not None, error, final),  # type: ignore[arg-type]
+        sleep=sleep,
+        backoff_base_s=backoff_base_s,
+    )

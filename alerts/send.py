@@ -19,7 +19,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from newswatch.config import SmtpSettings
 from newswatch.errors import TerminalError, TransientError
@@ -139,6 +139,44 @@ def backoff_delay(attempt: int, base_s: float = BACKOFF_BASE_S, max_s: float = B
     return min(max_s, base_s * (2 ** (attempt - 1)))
 
 
+def with_retries(
+    attempt: Callable[[], DeliveryResult],
+    *,
+    retries: int,
+    permanent: type[TerminalError],
+    transient: type[TransientError],
+    before_attempt: Callable[[], None],
+    after_attempt: Callable[[DeliveryResult | None, Exception | None, bool], None],
+    sleep: Callable[[float], None],
+    backoff_base_s: float,
+) -> DeliveryResult:
+    """The retry loop shared by mail and channels (alerts/channels.py): up to `retries` more tries after a
+    `transient` error, with backoff, none after a `permanent` one.
+
+    before_attempt() runs before each try; after_attempt(result, error, final) after it: the result when the
+    receiver accepted, else the error and whether it was the last try.
+    """
+    n = 0
+    while True:
+        n += 1
+        before_attempt()
+        try:
+            result = attempt()
+        except permanent as e:
+            after_attempt(None, e, True)
+            return DeliveryResult(sent=False, attempts=n, error=str(e))
+        except transient as e:
+            final = n > retries
+            after_attempt(None, e, final)
+            if final:
+                return DeliveryResult(sent=False, attempts=n, error=f"{e} (gave up after {n} tries)")
+            sleep(backoff_delay(n, backoff_base_s))
+            continue
+        result = replace(result, attempts=n)
+        after_attempt(result, None, True)
+        return result
+
+
 def deliver(
     message: bytes,
     settings: SmtpSettings,
@@ -154,29 +192,23 @@ def deliver(
     before_attempt() runs before each SMTP session (the caller records 'sending'); after_attempt(result,
     error, final) after it: result when the server accepted, else the error and whether it was the last try.
     """
-    attempt = 0
-    while True:
-        attempt += 1
-        before_attempt()
-        try:
-            refused = send_once(message, settings, recipients)
-        except SmtpPermanentError as e:
-            after_attempt(None, e, True)
-            return DeliveryResult(sent=False, attempts=attempt, error=str(e))
-        except SmtpTransientError as e:
-            final = attempt > settings.retries
-            after_attempt(None, e, final)
-            if final:
-                return DeliveryResult(
-                    sent=False, attempts=attempt, error=f"{e} (gave up after {attempt} tries)"
-                )
-            sleep(backoff_delay(attempt, backoff_base_s))
-            continue
+
+    def attempt() -> DeliveryResult:
+        refused = send_once(message, settings, recipients)
         note = None
         if refused:
             note = "accepted, but refused for " + "; ".join(
                 f"{r}: {_reply(c, m)}" for r, (c, m) in sorted(refused.items())
             )
-        result = DeliveryResult(sent=True, attempts=attempt, error=note, refused=tuple(sorted(refused)))
-        after_attempt(result, None, True)
-        return result
+        return DeliveryResult(sent=True, attempts=0, error=note, refused=tuple(sorted(refused)))
+
+    return with_retries(
+        attempt,
+        retries=settings.retries,
+        permanent=SmtpPermanentError,
+        transient=SmtpTransientError,
+        before_attempt=before_attempt,
+        after_attempt=after_attempt,  # type: ignore[arg-type]  # only Smtp errors reach it
+        sleep=sleep,
+        backoff_base_s=backoff_base_s,
+    )
