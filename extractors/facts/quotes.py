@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from extractors.facts.entities import ArticleEntities
@@ -38,7 +38,7 @@ _SPEECH = (
     r"recalled|conceded|emphasised|emphasized|predicted|reported|reports|pledged|promised|vowed|according to|"
     r"reacted|mused|interjected|retorted|exclaimed|cautioned|complained|lamented|suggested|observed|remarked|"
     r"countered|answered|recounted|boasted|bragged|scoffed|asserted|contended|maintained|wondered|fumed|"
-    r"shouted|yelled|quipped|chimed in|shot back|pointed out|joked|laughed|agreed|charged|mocked|conceded|"
+    r"shouted|yelled|chimed in|shot back|pointed out|laughed|agreed|charged|mocked|"
     r"opined|thanked|remembered|labeling|labelling|labeled|labelled|put it|went on|telling|adding|noting|"
     r"writing|arguing|explaining|declaring|warning|insisting|beamed|boomed|emailed|texted|gushed|raved|"
     r"sighed|snapped|barked|blasted|chided|teased|cracked|marveled|marvelled|proclaimed|intoned|whispered"
@@ -52,22 +52,19 @@ class _SpeechVerbs:
         self.rx = re.compile(r"\b(?P<verb>" + alternation + r")\b", re.IGNORECASE)
         self.first = {v.split()[0].casefold() for v in alternation.split("|")}
 
-    def finditer(self, string: str, pos: int = 0, endpos: int | None = None) -> list[re.Match[str]]:
+    def finditer(self, string: str, pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
         end = len(string) if endpos is None else endpos
-        out: list[re.Match[str]] = []
         last = pos
         for w in _WORD_AT.finditer(string, pos, end):
             if w.start() < last or w.group(0).casefold() not in self.first:
                 continue
             m = self.rx.match(string, w.start(), end)
             if m:
-                out.append(m)
+                yield m
                 last = m.end()
-        return out
 
     def search(self, string: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
-        found = self.finditer(string, pos, endpos)
-        return found[0] if found else None
+        return next(self.finditer(string, pos, endpos), None)
 
     def match(self, string: str, pos: int = 0) -> re.Match[str] | None:
         return self.rx.match(string, pos)
@@ -77,23 +74,21 @@ _WORD_AT = re.compile(r"[A-Za-z]+")
 _DASH_SOURCE = re.compile(r"\s*[-–—]\s*([A-Z][\w.’' -]{1,60}?)[.,]?\s*$")
 _SPEECH_RE = _SpeechVerbs(_SPEECH)
 _PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "ORG", "we": "ANY", "i": "PERSON"}
-_PERSON_ROLES = (
+# Indefinite roles that a later "he said" may refer to ("a spokesman for the force ... he said"); the wider
+# _PERSON_ROLES below would take "an Iranian journalist" from the apposition of the named person the pronoun means.
+_SPOKES_ROLES = (
     r"MP|minister|mayor|whistleblower|officer|lawyer|solicitor|barrister|judge|chief|director|commissioner|"
     r"councillor|campaigner|victim|survivor|mother|father|teacher|doctor|professor|analyst|detective|inspector|"
-    r"president|chairman|chairwoman|chair|secretary|leader|constable|superintendent|author|founder|"
-    r"senator|governor|congressman|congresswoman|lawmaker|candidate|nominee|front-?runner|businessman|"
+    r"president|chairman|chairwoman|chair|secretary|leader|constable|superintendent|author|founder"
+)
+# Every person role: the spokes roles and more.
+_PERSON_ROLES = _SPOKES_ROLES + (
+    r"|senator|governor|congressman|congresswoman|lawmaker|candidate|nominee|front-?runner|businessman|"
     r"businesswoman|billionaire|mogul|neurosurgeon|surgeon|attorney|prosecutor|sheriff|strategist|adviser|"
     r"advisor|pollster|host|anchor|activist|executive|CEO|pastor|rabbi|bishop|veteran|star|actor|actress|"
     r"singer|rapper|comedian|manager|chairperson|ambassador|diplomat|general|justice|premier|chancellor|"
     r"economist|researcher|scientist|writer|journalist|reporter|columnist|commentator|republican|democrat|"
     r"independent|politician|wife|husband|son|daughter|brother|sister|man|woman"
-)
-# Indefinite roles that a later "he said" may refer to ("a spokesman for the force ... he said"); the wider
-# list above would take "an Iranian journalist" from the apposition of the named person the pronoun means.
-_SPOKES_ROLES = (
-    r"MP|minister|mayor|whistleblower|officer|lawyer|solicitor|barrister|judge|chief|director|commissioner|"
-    r"councillor|campaigner|victim|survivor|mother|father|teacher|doctor|professor|analyst|detective|inspector|"
-    r"president|chairman|chairwoman|chair|secretary|leader|constable|superintendent|author|founder"
 )
 # role nouns that say which pronoun fits
 _ROLE_GENDER = {
@@ -129,6 +124,7 @@ _MALE_NAMES = set(
     "emmanuel vladimir xi angus dan doug greg jake jon josh luke matt nick pete phil ron sam steve will "
     "martin mario ed fred glenn rush karl newt elijah jamie bobby guy hogan reince".split()
 )
+_FIRST_NAMES = _FEMALE_NAMES | _MALE_NAMES
 _ROLE_NOUNS = (
     r"spokes(?:wo)?man|spokesperson|representative|source|sources|official|officials|statement|report|summary|"
     r"watchdog|force|police|council|government|inquiry|review|investigation|letter|" + _PERSON_ROLES
@@ -161,13 +157,14 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_DQ_MARK = re.compile("[" + _DQ + "]")
+
+
 def _double_spans(text: str, p_start: int, p_end: int, para: int) -> list[_Span]:
     spans = []
     open_at: int | None = None
-    for i in range(p_start, p_end):
-        ch = text[i]
-        if ch not in _DQ:
-            continue
+    for mark in _DQ_MARK.finditer(text, p_start, p_end):  # in C, not a Python loop over every character
+        i = mark.start()
         if open_at is None:
             open_at = i + 1
         else:
@@ -267,8 +264,8 @@ class _Speakers:
             i = bisect.bisect_right(starts, pos) - 1
             return i >= 0 and pos < spans[i][1]
 
-        # names inside quotes are not attributions; quoted spans do not overlap, so one lookup suffices
-        # names inside quotes are not attributions; "the Clintons" is not one person; a platform NER took for a
+        # names inside quotes are not attributions (quoted spans do not overlap, so one lookup suffices);
+        # "the Clintons" is not one person; a platform NER took for a
         # person ("Twitter") is not a speaker
         kept = [
             m for m in ents.mentions
@@ -420,7 +417,7 @@ class _Speakers:
             if w in _PRONOUNS:
                 return self.pronoun(w, quote_pos, a)
         lone = _LONE_NAME.fullmatch(stripped)
-        if before_verb and lone and lone.group("name").casefold() not in _NOT_NAME_WORDS | _NOT_SPEAKERS:
+        if before_verb and lone and lone.group("name").casefold() not in _NOT_LONE_NAMES:
             # '"...," Viguerie concludes.': a capitalised word alone before the verb that NER left untagged
             name = lone.group("name")
             return self.surnames.get(name.casefold(), name), stripped, "PERSON"
@@ -463,7 +460,7 @@ class _Speakers:
             start = a + r.start()
             if len(toks) >= 2 and not any(m.start < a + r.end() and start < m.end and m.entity_type != "PERSON" and
                                           m.surface.split()[-1] == toks[-1] for m in ms):
-                if toks[0].casefold() in _FEMALE_NAMES | _MALE_NAMES:
+                if toks[0].casefold() in _FIRST_NAMES:
                     return " ".join(toks), " ".join(toks), "PERSON"
         return None
 
@@ -539,6 +536,8 @@ _SPEAKS_AFTER = re.compile(r"(?:\s*,[^,.!?]{1,100},)?\s*(?:" + _SPEECH + r")\b",
 _FIRST_LAST = re.compile(r"(?<![\w’'.-])([A-Z][a-z]+)\s+(?:[A-Z]\.\s+)?[A-Z][a-z’'-]+(?:-[A-Z][a-z]+)?(?![\w’'-])")
 _NOT_NAME_WORDS = {"but", "and", "the", "a", "an", "mr", "mrs", "ms", "dr", "sen", "rep", "gov", "then", "when",
                    "in", "on", "at", "as", "so", "yet", "also", "later", "earlier", "meanwhile", "today"}
+_NOT_LONE_NAMES = _NOT_NAME_WORDS | _NOT_SPEAKERS
+_NOT_SAYERS = _NOT_LONE_NAMES | _PRONOUNS.keys()
 
 
 _SAYS = re.compile(r"(?<![\w’'.-])([A-Z][a-z]+)\s+(?:said|says|added|adds|told|tells|wrote|writes|noted|explained)\b")
@@ -564,7 +563,7 @@ def _known_people(text: str, mentions: list[EntityMention]) -> list[EntityMentio
     # person is one: speech verbs are said by people far more often than by one-word organisations
     speaking = Counter(
         w.group(1) for w in _SAYS.finditer(text)
-        if w.group(1).casefold() not in _NOT_NAME_WORDS | _NOT_SPEAKERS | _PRONOUNS.keys() and w.group(1) not in people
+        if w.group(1).casefold() not in _NOT_SAYERS and w.group(1) not in people
     )
     for word, n in speaking.items():
         if n >= 2:
@@ -600,7 +599,7 @@ def _person_by_first_name(m: EntityMention) -> EntityMention:
     if (
         m.entity_type in ("ORG", "GPE", "PRODUCT", "NORP", "FAC", "WORK_OF_ART")
         and 2 <= len(toks) <= 3
-        and toks[0].casefold() in _FEMALE_NAMES | _MALE_NAMES
+        and toks[0].casefold() in _FIRST_NAMES
         and all(t[:1].isupper() and t.casefold() not in _ORG_WORDS for t in toks)
     ):
         return EntityMention(m.article_id, m.entity, "PERSON", m.surface, m.start, m.end)
@@ -619,7 +618,7 @@ def _missed_people(text: str, mentions: Sequence[EntityMention]) -> list[EntityM
             continue
         # a known first name, or a name described like a person: "Maryam Violet, an Iranian journalist",
         # "Mattie Thomas, 66,"
-        if r.group(1).casefold() in _FEMALE_NAMES | _MALE_NAMES or (
+        if r.group(1).casefold() in _FIRST_NAMES or (
             _PERSON_APPOSITION.match(text, r.end()) and not any(w.casefold() in _ORG_WORDS for w in r.group(0).split())
         ):
             name = r.group(0)
@@ -721,8 +720,8 @@ def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int, bool] 
         return None
     after_start = span.end + 1
     para_end = min(para_end, after_start + _MAX_SENTENCE)  # an attribution is short; bounds the work
-    nxt = re.search("[" + _DQ + "]", text[after_start:para_end])
-    limit = after_start + nxt.start() if nxt else para_end
+    nxt = _DQ_MARK.search(text, after_start, para_end)
+    limit = nxt.start() if nxt else para_end
     m = _AFTER_RE.match(text[after_start:limit])
     if not m:
         # '"...," Robert McDuff, attorney for one of four groups to file suit, said in a statement.'
@@ -857,7 +856,8 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
                 verbs = list(_SPEECH_RE.finditer(masked, clause[0], clause[1]))
                 if verbs:
                     speaker = speakers.from_clause(clause[0], verbs[0].start(), first.start, before_verb=True)
-        if speaker is None and not opens_para_text(text, para_start, first):
+        opens_para = opens_para_text(text, para_start, first)
+        if speaker is None and not opens_para:
             # 'Sam Lau, the communications director, said in a statement. "There are no paper ballots."'
             s_start = _sentence_start(text, first.start - 1, para_start)
             if s_start > para_start and not text[s_start : first.start - 1].strip():
@@ -871,7 +871,6 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             after = _find_after(text, last, lp_end)
             if after:
                 speaker = speakers.from_clause(after[0], after[1], first.start, before_verb=after[2])
-        opens_para = text[para_start : first.start].strip() in tuple(_DQ)
         if speaker is None and first.para == prev_para:
             speaker = prev_speaker  # '"Have I started?" Sanders replied. "Look, the answer is yes."'
         if speaker is None and opens_para and first.para - prev_para == 1:
