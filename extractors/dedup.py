@@ -362,9 +362,7 @@ def unit_profile(profile: Mapping[str, float], idf: Mapping[str, float]) -> dict
     return {t: w / norm for t, w in weighted.items()} if norm else {}
 
 
-def story_score(
-    profile: Mapping[str, float], centroid: Mapping[str, float], idf: Mapping[str, float] | None = None
-) -> float:
+def story_score(unit: Mapping[str, float], centroid: Mapping[str, float]) -> float:
     """Average cosine between an article and a story's members: the dot product of the article's `unit_profile`
     with the story's centroid, the mean of its members' unit profiles, which is not normalised again.
 
@@ -373,10 +371,7 @@ def story_score(
     closer to it than to any one member, and undated stories grew into topics (nine different Trump events
     in one story on the real pairs). The average cosine falls as a story's members diverge.
     """
-    if not profile or not centroid:
-        return 0.0
-    a = unit_profile(profile, idf or {})
-    return sum(w * centroid[t] for t, w in a.items() if t in centroid)
+    return sum((w * centroid[t] for t, w in unit.items() if t in centroid), 0.0)
 
 
 def merge_profiles(profiles: Sequence[Mapping[str, float]]) -> dict[str, float]:

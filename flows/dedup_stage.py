@@ -131,15 +131,19 @@ def _story_for(
     text_candidates: Sequence[str],
     settings: DedupSettings,
 ) -> tuple[str | None, str, float | None, dict[str, float]]:
-    """(story_id or None for a new story, reason, similarity, idf of the terms) for an article without a story.
+    """(story_id or None for a new story, reason, similarity, the article's unit_profile) for an article
+    without a story.
 
     Stories active within story_window_days of the article are compared with STORY_MIN_SIMILARITY. Older
     or later stories are considered only when one of their articles shares text with this one (a lookup
     candidate), and then need STORY_STRONG_SIMILARITY.
     """
+    # idf of the article's own terms only: story centroids are stored already weighted (means of unit
+    # profiles), so the stories' terms need none; computed once, not once per candidate story
+    unit = unit_profile(profile, wd.term_idf(con, profile))
     if copy_stories:
         # A syndicated copy is the strongest evidence there is: it joins its original's story at any distance.
-        return copy_stories[0], "syndicated", None, wd.term_idf(con, profile)
+        return copy_stories[0], "syndicated", None, unit
     t = _when(art)
     window = timedelta(days=settings.story_window_days)
     stories = {s.story_id: s for s in wd.candidate_stories(con, t - window, t + window)}
@@ -148,20 +152,18 @@ def _story_for(
             old = wd.get_story(con, story_id)
             if old is not None and old.last_at >= t - timedelta(days=STORY_MAX_LOOKBACK_DAYS):
                 stories[story_id] = old
-    terms = set(profile).union(*(s.profile for s in stories.values()))
-    idf = wd.term_idf(con, terms)
     if not stories:
-        return None, "new", None, idf
+        return None, "new", None, unit
     best: tuple[float, str] | None = None
     for story in sorted(stories.values(), key=lambda s: s.story_id):
-        sim = story_score(profile, story.profile, idf)
+        sim = story_score(unit, story.profile)
         in_window = story.first_at - window <= t <= story.last_at + window
         threshold = STORY_MIN_SIMILARITY if in_window else STORY_STRONG_SIMILARITY
         if sim >= threshold and (best is None or sim > best[0]):
             best = (sim, story.story_id)
     if best is None:
-        return None, "new", None, idf
-    return best[1], "similar", round(best[0], 4), idf
+        return None, "new", None, unit
+    return best[1], "similar", round(best[0], 4), unit
 
 
 class _Batch:
@@ -270,10 +272,9 @@ def _process(
     recycled = boilerplate_units(fp.unit_simhashes, seen.texts, seen.stock, exclude=own_group, min_texts=1)
     own = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in recycled]
     profile = story_profile(art.title, own or list(fp.units), ents)
-    story_id, reason, sim, idf = _story_for(con, art, profile, copy_stories, text_candidates, settings)
-    t = _when(art)
     # the story keeps the mean of its members' unit-length profiles (see story_score)
-    unit = unit_profile(profile, idf)
+    story_id, reason, sim, unit = _story_for(con, art, profile, copy_stories, text_candidates, settings)
+    t = _when(art)
     if story_id is None:
         story = wd.StoryRow(art.article_id, art.title, t, t, 1, _trim(unit))
         wd.save_story(con, story, now, now)
