@@ -460,6 +460,7 @@ def pair_scores(truth: dict[str, str], pred: dict[str, str]) -> dict[str, float]
         "f1": round(f1, 4),
         "true_pairs": len(t),
         "predicted_pairs": len(p),
+        "correct_pairs": tp,
     }
 
 

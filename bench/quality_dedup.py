@@ -175,7 +175,7 @@ def generated(polnear: int = 30, seed: int = 7, span_days: int = 20, variants: t
             out[f"{name}/{split}"] = {
                 "documents": r["documents"],
                 "copies": {k: r["copies"][k] for k in ("precision", "recall", "f1", "ari", "true_pairs")},
-                "false_copy_pairs": r["copies"]["predicted_pairs"] - round(r["copies"]["precision"] * r["copies"]["predicted_pairs"]),
+                "false_copy_pairs": r["copies"]["predicted_pairs"] - r["copies"]["correct_pairs"],
                 "missed_copy_pairs": r["missed_copy_pairs"][:5],
                 "stories": {k: r["stories"][k] for k in ("precision", "recall", "f1")},
                 "seeds_ok": r["seeds_ok"],
