@@ -139,7 +139,8 @@ def run_digest(
             if any(r.status == "failed" for r in recovered):
                 # the same articles would be selected again at once and meet the same server: next run
                 last = next(r for r in recovered if r.status == "failed")
-                return replace(last, recovered=tuple(r.digest_id for r in recovered))
+                return with_channels(replace(last, recovered=tuple(r.digest_id for r in recovered)),
+                                     leftover_channels)
             con = stack.enter_context(session(db_path))
 
         decision = decide(wc.digest, now=now, last_at=digests.last_told_at(con, watch))
@@ -151,7 +152,8 @@ def run_digest(
         if plan is None:
             if recovered:
                 last = recovered[-1]
-                return replace(last, recovered=tuple(r.digest_id for r in recovered))
+                return with_channels(replace(last, recovered=tuple(r.digest_id for r in recovered)),
+                                     leftover_channels)
             since = digests.last_told_at(con, watch)
             return with_channels(DigestOutcome(
                 digest_id="",

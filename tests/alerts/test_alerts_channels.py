@@ -160,6 +160,24 @@ def test_an_interrupted_send_is_sent_again_by_the_next_run(warehouse, receiver, 
     assert warehouse.query("select state, attempts from channel_deliveries") == [("sent", 2)]
 
 
+def test_channels_delivered_beside_a_recovered_email_are_reported(warehouse, receiver, smtp_server, now,
+                                                                   tmp_path) -> None:
+    """A run that only resends an interrupted email still says how the waiting channel notifications went."""
+    rx = receiver([503, 503, 503, 503])  # the whole first run: stays pending for the next
+    srv = smtp_server()
+    cfg = parse_config(f'[smtp]\nhost = "127.0.0.1"\nport = {srv.port}\nstarttls = false\n'
+                       f'sender = "digest@newswatch.example"\n[[watches]]\nname = "rotherham"\n'
+                       f'recipients = ["desk@example.org"]\nchannels = ["json://127.0.0.1:{rx.port}/h"]\n',
+                       origin="test")
+    warehouse.add("a1", title="Police chiefs to be investigated", source="Sky News")
+    first = _run(warehouse, cfg, tmp_path, now)
+    assert first.status == "failed" and len(srv.accepted) == 1
+    warehouse.query("update core.outbox set state = 'sending'")  # killed after the email went out
+    nxt = _run(warehouse, cfg, tmp_path, now + timedelta(hours=1))
+    assert nxt.recovered and len(srv.accepted) == 2 and len(rx.accepted) == 1
+    assert "channels: json://127.0.0.1:" in nxt.detail and nxt.detail.endswith(": sent")
+
+
 def test_form_webhooks_and_tokens_from_the_environment_are_never_stored(warehouse, receiver, now, tmp_path,
                                                                          monkeypatch) -> None:
     rx = receiver()
