@@ -458,7 +458,8 @@ def select_new(
     held_back = len(ordered) - len(chosen)
     if not chosen and not spikes:
         return None
-    known = _told_story_titles(con, watch, chosen)
+    # by kind, the told titles of every candidate were read above: the chosen ones are among them
+    known = {s: known_all[s] for s in chosen if s in known_all} if by_kind else _told_story_titles(con, watch, chosen)
     # texts only for the chosen stories (a backlog can hold many thousands of untold articles)
     texts_by_id = dict(
         con.execute(
