@@ -80,13 +80,3 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(signum)
         self.signum = signum
         self.run_id = run_id
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
-
-    @property
-    def signal_name(self) -> str:
-        import signal
-
-        return signal.Signals(self.signum).name
