@@ -13,13 +13,11 @@ CREATE TABLE IF NOT EXISTS core.fact_runs (
     entities        INTEGER NOT NULL,
     figures         INTEGER NOT NULL,
     periods         INTEGER NOT NULL,
-    quotes          INTEGER NOT NULL,
-    language        VARCHAR,            -- detected from the text (py3langid); NULL when too short to tell
-    skipped_reason  VARCHAR             -- why no facts were extracted (no model for the language), else NULL
+    quotes          INTEGER NOT NULL
 );
--- databases made before languages were detected (issue 10 §4)
-ALTER TABLE core.fact_runs ADD COLUMN IF NOT EXISTS language VARCHAR;
-ALTER TABLE core.fact_runs ADD COLUMN IF NOT EXISTS skipped_reason VARCHAR;
+-- The languages (issue 10 §4), declared once here: added to new warehouses and to those made before them.
+ALTER TABLE core.fact_runs ADD COLUMN IF NOT EXISTS language VARCHAR;        -- from the text (py3langid); NULL when too short to tell
+ALTER TABLE core.fact_runs ADD COLUMN IF NOT EXISTS skipped_reason VARCHAR;  -- why no facts were extracted (no model for the language), else NULL
 
 CREATE TABLE IF NOT EXISTS core.entity_mentions (
     article_id      VARCHAR NOT NULL,
