@@ -213,22 +213,15 @@ def snapshot(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     """
     dest_p = Path(dest)
     dest_p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest_p.with_name(f".{dest_p.name}.{os.getpid()}.tmp")
-    remove_stale_temporaries(dest_p)
-    for leftover in (tmp, Path(f"{tmp}.wal")):
-        leftover.unlink(missing_ok=True)
-    con = connect(src, read_only=True)
-    try:
-        src_name = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(f"ATTACH '{tmp}' AS nw_snapshot (READ_WRITE)")
-        con.execute(f'COPY FROM DATABASE "{src_name}" TO nw_snapshot')
-        con.execute("DETACH nw_snapshot")
-    except BaseException:
-        con.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    con.close()
-    os.replace(tmp, dest_p)
+    with replaced_atomically(dest_p) as tmp:
+        con = connect(src, read_only=True)
+        try:
+            src_name = con.execute("SELECT current_database()").fetchone()[0]
+            con.execute(f"ATTACH '{tmp}' AS nw_snapshot (READ_WRITE)")
+            con.execute(f'COPY FROM DATABASE "{src_name}" TO nw_snapshot')
+            con.execute("DETACH nw_snapshot")
+        finally:
+            con.close()
     return dest_p
 
 
@@ -275,6 +268,31 @@ def remove_stale_temporaries(dest: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def temporary_path(dest: str | os.PathLike[str]) -> Path:
+    """`.<name>.<pid>.tmp` beside dest: the name remove_stale_temporaries recognises once this process is gone."""
+    dest_p = Path(dest)
+    return dest_p.with_name(f".{dest_p.name}.{os.getpid()}.tmp")
+
+
+@contextmanager
+def replaced_atomically(dest: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary file path beside dest, renamed onto dest when the block succeeds; on any error the
+    temporary (and its .wal) is removed and dest is untouched. Killed writers' temporaries are removed first."""
+    dest_p = Path(dest)
+    tmp = temporary_path(dest_p)
+    leftovers = (tmp, Path(f"{tmp}.wal"))
+    remove_stale_temporaries(dest_p)
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    try:
+        yield tmp
+        os.replace(tmp, dest_p)
+    except BaseException:
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        raise
+
+
 # ---- the read copy: readers never wait for, or fail on, a running writer ---------------------------------
 
 # Publishing copies the whole file, so its cost grows with the warehouse (measured in docs/benchmarks.md).
@@ -313,50 +331,46 @@ def publish_read_copy(
     # at exit, once more: what was written after the last call (cross-article linking, a skipped copy) is included
     _pending_publish.add(key)
     # the trend refresh is throttled like the copy: at a million articles a batch's refresh took seconds
-    last_refresh = _last_refresh.get(key)
-    if force or last_refresh is None or time.monotonic() - last_refresh[0] >= READ_COPY_COST_FACTOR * last_refresh[1]:
+    if force or not _throttled(_last_refresh, key):
         t_refresh = time.monotonic()
         refresh_trends(src, lock_timeout_s=lock_timeout_s)
         _last_refresh[key] = (time.monotonic(), time.monotonic() - t_refresh)
-    if os.environ.get("NEWSWATCH_READ_COPY", "1") == "0":
-        return None
-    last = _last_publish.get(key)
-    if not force and last is not None and time.monotonic() - last[0] < READ_COPY_COST_FACTOR * last[1]:
+    if os.environ.get("NEWSWATCH_READ_COPY", "1") == "0" or (not force and _throttled(_last_publish, key)):
         return None
     t0 = time.monotonic()
     dest = read_copy_path(src)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
-        remove_stale_temporaries(dest)
-        for leftover in (tmp, Path(f"{tmp}.wal")):
-            leftover.unlink(missing_ok=True)
-        con = connect(src, read_only=True, lock_timeout_s=lock_timeout_s)
-        try:
-            # A plain file copy (sequential I/O) is several times faster than COPY FROM DATABASE, which
-            # re-inserts every row and rebuilds every index.
-            shutil.copyfile(src, tmp)
-            wal = Path(f"{src}.wal")
-            if wal.exists():
-                shutil.copyfile(wal, f"{tmp}.wal")
-        finally:
-            con.close()
-        stamp = duckdb.connect(str(tmp))
-        try:
-            stamp.execute(
-                "INSERT OR REPLACE INTO core.meta VALUES ('read_copy_published_at', ?), ('read_copy_source', ?)",
-                [datetime.now(UTC).isoformat(), key],
-            )
-            stamp.execute("CHECKPOINT")
-        finally:
-            stamp.close()
-        os.replace(tmp, dest)
+        with replaced_atomically(dest) as tmp:
+            con = connect(src, read_only=True, lock_timeout_s=lock_timeout_s)
+            try:
+                # A plain file copy (sequential I/O) is several times faster than COPY FROM DATABASE, which
+                # re-inserts every row and rebuilds every index.
+                shutil.copyfile(src, tmp)
+                wal = Path(f"{src}.wal")
+                if wal.exists():
+                    shutil.copyfile(wal, f"{tmp}.wal")
+            finally:
+                con.close()
+            stamp = duckdb.connect(str(tmp))
+            try:
+                stamp.execute(
+                    "INSERT OR REPLACE INTO core.meta VALUES ('read_copy_published_at', ?), ('read_copy_source', ?)",
+                    [datetime.now(UTC).isoformat(), key],
+                )
+                stamp.execute("CHECKPOINT")
+            finally:
+                stamp.close()
     except (OSError, duckdb.Error, WarehouseError) as e:
-        for leftover in (tmp, Path(f"{tmp}.wal")):
-            leftover.unlink(missing_ok=True)
         log.warning("read copy of %s not published: %s", src, str(e).splitlines()[0] if str(e) else e)
         return None
     _last_publish[key] = (time.monotonic(), time.monotonic() - t0)
     return dest
+
+
+def _throttled(last: dict[str, tuple[float, float]], key: str) -> bool:
+    """True while the time since the previous call (of last's kind) is under READ_COPY_COST_FACTOR times its cost."""
+    prev = last.get(key)
+    return prev is not None and time.monotonic() - prev[0] < READ_COPY_COST_FACTOR * prev[1]
 
 
 def _publish_pending() -> None:
@@ -372,7 +386,7 @@ def _publish_pending() -> None:
 def refresh_trends(db_path: str | os.PathLike[str], *, lock_timeout_s: float | None = None) -> dict[str, int] | None:
     """Bring the trend tables behind the trend views up to date (warehouse/trends.py), in one short writer
     window. Never fails the caller: a failure is logged and the next call catches up."""
-    from warehouse.trends import refresh_aggregates  # trends.py does not import this module
+    from warehouse.trends import refresh_aggregates  # trends.py imports this module
 
     try:
         with session(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):

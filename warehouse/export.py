@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from newswatch.errors import OutputError, UserError
-from warehouse.db import remove_stale_temporaries
+from warehouse.db import remove_stale_temporaries, temporary_path
 
 # The date a table is partitioned by: the first of these columns it has, else its first DATE/TIMESTAMP column.
 DATE_PREFERENCE = ("published_at", "day", "first_seen_at", "first_at", "started_at", "fetched_at", "created_at",
@@ -80,7 +80,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, dest: str | os.PathLike[str])
     if dest_p.exists() and any(dest_p.iterdir()) and not (dest_p / "_export.txt").exists():
         raise UserError(f"export destination {dest_p} is a folder that is not a newswatch export; "
                         "choose a new or empty folder")
-    tmp = dest_p.with_name(f".{dest_p.name}.{os.getpid()}.tmp")
+    tmp = temporary_path(dest_p)   # a folder here: swapped into place whole by _swap
     try:
         dest_p.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(dest_p)

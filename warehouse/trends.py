@@ -7,9 +7,7 @@ import csv
 import difflib
 import io
 import json
-import os
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from newswatch.errors import OutputError, UnknownWatchError, UserError
+from warehouse.db import replaced_atomically  # the temp-then-rename of snapshot and the read copy
 
 COLUMNS = ("watch", "period", "day", "stories", "new_stories", "texts", "articles", "outlets", "is_spike")
 TABLE_MAX_LINES = 60  # a terminal chart longer than a screen is not a glance; --since or --by week narrows it
@@ -283,36 +282,20 @@ def render_png(all_series: Sequence[TrendSeries], path: Path) -> None:
         plt.close(fig)
 
 
-def write_atomically(out: str, render: object) -> Path:
+def write_atomically(out: str, render: str | Callable[[Path], None]) -> Path:
     """Write to a temporary file beside `out`, rename it into place: an error leaves nothing behind.
 
     `render` is a str (text output) or a callable taking the temporary path (the PNG writer).
     """
-    dest = Path(out)
-    folder = dest.parent if str(dest.parent) else Path(".")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder)
+        with replaced_atomically(out) as tmp:
+            if isinstance(render, str):
+                tmp.write_text(render, encoding="utf-8")
+            else:
+                render(tmp)
     except OSError as e:
         raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
-    tmp = Path(tmp_name)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the output is an ordinary file
-        if isinstance(render, str):
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(render)
-        else:
-            os.close(fd)
-            render(tmp)  # type: ignore[operator]
-        os.replace(tmp, dest)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return dest
+    return Path(out)
 
 
 # ---- the pre-aggregated tables behind the views ---------------------------------------------------------
