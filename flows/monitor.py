@@ -5,7 +5,7 @@ the flow plus 25-50 ms of server work, against ~80 ms of real work per article. 
 (inside the fetcher, which knows which errors are transient); parsing and loading do not.
 
 A flow run ends Failed when the newswatch run failed (no feed could be polled, a digest was not delivered) or a
-digest was not delivered, so a scheduler sees it; succeeded and partial runs are Completed (the summary says why
+digest flow's digest was not delivered, so a scheduler sees it; succeeded and partial runs are Completed (the summary says why
 a run was partial).
 """
 
@@ -63,8 +63,7 @@ def monitor(
                 batches = _chunks(jobs, batch_size)
                 for i, batch in enumerate(batches):
                     fetched = fetch_task(batch, settings)
-                    report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
-                    report.counts["pages_failed"] += pipeline.pages_failed(fetched)
+                    pipeline.count_fetched(report, fetched)
                     articles, xskips, settled = extract_task(fetched)
                     kept, off = topic_task(articles, watch.query, watch.languages)
                     facts = facts_task(kept, watch.aliases)
@@ -98,8 +97,7 @@ def digest(
     # never two deliveries at once; a scheduled digest that meets a monitoring run waits for it (up to 30 min)
     with pipeline.run_lock(db, wait_s=1800):
         outcomes = digest_task(config, db, names)
-    failed = [d for d in outcomes if d.status == "failed"]
-    if failed:
-        # the digests table says 'failed': the flow run must too
-        return Failed(message="; ".join(f"digest {d.watch} not delivered: {d.detail}" for d in failed))
+    failed = pipeline.not_delivered(outcomes)
+    if failed:  # the digests table says 'failed': the flow run must too
+        return Failed(message=failed)
     return [{"watch": d.watch, "status": d.status, "items": d.items} for d in outcomes]

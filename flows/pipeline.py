@@ -27,7 +27,7 @@ from pathlib import Path
 from extractors.articles import article_from_file, extract_article, keep_languages
 from extractors.clean import clean_text
 from extractors.facts import extract_facts_batch
-from extractors.feeds import body_hash, discover_feeds, parse_feed
+from extractors.feeds import body_hash, discover_feeds, parse_feed, parse_fetched_feed
 from extractors.http import Fetcher
 from extractors.query import compile_query
 from extractors.robots import RobotsCache
@@ -335,7 +335,7 @@ def poll_feeds(
             counts["feeds_not_modified"] += 1
             parsed_by_feed[u] = (r, None)
         elif r.status == "ok":
-            parsed = parse_feed(r.body, u, r.content_type, base_url=r.final_url)
+            parsed = parse_fetched_feed(r, u)
             if parsed.format is None and not parsed.entries:
                 # a 200 that is no feed at all (an HTML login page, an error text): a failed poll
                 counts["feeds_failed"] += 1
@@ -470,10 +470,12 @@ def fetch_pages(
     return list(zip(jobs, results, strict=True))
 
 
-def pages_failed(fetched: Sequence[tuple[PageJob, FetchResult]]) -> int:
-    """Pages that could not be fetched (timeouts, connection errors, HTTP errors): they make a run 'partial'.
-    Pages refused by policy (robots.txt, the SSRF guard, size caps, not HTML) are skips, not failures."""
-    return sum(1 for _, r in fetched if r.status in ("timeout", "error", "http_error"))
+def count_fetched(report: RunReport, fetched: Sequence[tuple[PageJob, FetchResult]]) -> None:
+    """Count a batch's pages fetched and pages that could not be fetched (timeouts, connection errors, HTTP
+    errors: they make a run 'partial'). Pages refused by policy (robots.txt, the SSRF guard, size caps, not
+    HTML) are skips, not failures."""
+    report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
+    report.counts["pages_failed"] += sum(1 for _, r in fetched if r.status in ("timeout", "error", "http_error"))
 
 
 def extract_pages(
@@ -691,11 +693,11 @@ def conclude(report: RunReport) -> None:
     disabled), or an ingest found nothing it could read. partial: some feeds or pages failed. Else succeeded
     (also when no feed was due: the summary lists when each is next polled)."""
     c = report.counts
-    undelivered = [d for d in report.digests if getattr(d, "status", "") == "failed"]
+    undelivered = not_delivered(report.digests)
     tried = c["feeds_polled"] + c["feeds_disabled"]
     if undelivered:
         report.status = "failed"
-        report.error = "; ".join(f"digest {d.watch} not delivered: {d.detail}" for d in undelivered)
+        report.error = undelivered
     elif report.nothing_ingested:
         report.status = "failed"
         report.error = f"nothing could be ingested: {report.nothing_ingested}"
@@ -712,6 +714,12 @@ def conclude(report: RunReport) -> None:
         report.error = "; ".join(parts)
     else:
         report.status = "succeeded"
+
+
+def not_delivered(outcomes: Sequence) -> str | None:
+    """One line naming each digest that could not be delivered, or None when none failed."""
+    failed = [d for d in outcomes if getattr(d, "status", "") == "failed"]
+    return "; ".join(f"digest {d.watch} not delivered: {d.detail}" for d in failed) or None
 
 
 def _feed_list(failures: Sequence[tuple[str, str]], limit: int = 5) -> str:
@@ -763,6 +771,31 @@ def process_articles(
     tally_skips(report, skips)
 
 
+@contextmanager
+def _recorded_run(
+    db_path: str, settings: FetchSettings, command: str, watch_names: Sequence[str]
+) -> Iterator[tuple[RunReport, Fetcher]]:
+    """The frame of a run: the run lock, the run's one Fetcher, and the run row with its outcome (recorded)."""
+    with run_lock(db_path), _run_fetcher(settings, db_path) as fetcher:
+        report = RunReport(run_id=begin_run(db_path, command, watch_names), db_path=db_path)
+        with recorded(report):
+            yield report, fetcher
+
+
+def _after_batches(
+    report: RunReport, config: Config, watch_names: Sequence[str], *, digest: bool, out_dir: str | None = None,
+    batch_size: int = 100,
+) -> None:
+    """Once per run, after every batch is stored: recompute stale derived values, link facts across articles,
+    then the digests."""
+    report.counts.update(reprocess_stale(report.db_path, config, batch_size))
+    log.info("linking facts across articles")
+    link_across_articles(report.db_path)
+    if digest:
+        report.digests = run_digests(config, report.db_path, watch_names, out_dir=out_dir)
+        report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
+
+
 def run_monitor(
     config: Config,
     db_path: str,
@@ -777,32 +810,25 @@ def run_monitor(
     """One monitoring run of every (or the named) watch: poll, fetch, extract, facts, load, digest."""
     watches = [config.watch(n) for n in watch_names] if watch_names else list(config.watches)
     settings = config.effective_fetch()
-    with run_lock(db_path), _run_fetcher(settings, db_path) as fetcher:
-        report = RunReport(run_id=begin_run(db_path, "run", [w.name for w in watches]), db_path=db_path)
-        with recorded(report):
-            for watch in watches:
-                feeds = list(dict.fromkeys([*watch.feeds, *extra_feeds]))
-                jobs, skips, counts = poll_feeds(
-                    db_path, report.run_id, watch, feeds, settings, config.fetch.disable_feed_after_failures,
-                    force=force, fetcher=fetcher,
-                )
-                report.counts.update(counts)
-                note_feeds(report, db_path, feeds, skips)
-                # fetch -> extract -> facts -> load one batch at a time: an interrupted or killed run keeps the
-                # batches already stored, and the next run fetches only the pages still pending
-                for i in range(0, max(len(jobs), 1), batch_size):
-                    fetched = fetch_pages(jobs[i : i + batch_size], settings, fetcher)
-                    report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
-                    report.counts["pages_failed"] += pages_failed(fetched)
-                    articles, xskips, settled = extract_pages(fetched)
-                    process_articles(report, config, watch, articles, (skips if i == 0 else []) + xskips, settled,
-                                     batch_size=batch_size)
-            report.counts.update(reprocess_stale(db_path, config, batch_size))
-            log.info("linking facts across articles")
-            link_across_articles(db_path)
-            if digest:
-                report.digests = run_digests(config, db_path, [w.name for w in watches], out_dir=out_dir)
-                report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
+    with _recorded_run(db_path, settings, "run", [w.name for w in watches]) as (report, fetcher):
+        for watch in watches:
+            feeds = list(dict.fromkeys([*watch.feeds, *extra_feeds]))
+            jobs, skips, counts = poll_feeds(
+                db_path, report.run_id, watch, feeds, settings, config.fetch.disable_feed_after_failures,
+                force=force, fetcher=fetcher,
+            )
+            report.counts.update(counts)
+            note_feeds(report, db_path, feeds, skips)
+            # fetch -> extract -> facts -> load one batch at a time: an interrupted or killed run keeps the
+            # batches already stored, and the next run fetches only the pages still pending
+            for i in range(0, max(len(jobs), 1), batch_size):
+                fetched = fetch_pages(jobs[i : i + batch_size], settings, fetcher)
+                count_fetched(report, fetched)
+                articles, xskips, settled = extract_pages(fetched)
+                process_articles(report, config, watch, articles, (skips if i == 0 else []) + xskips, settled,
+                                 batch_size=batch_size)
+        _after_batches(report, config, [w.name for w in watches], digest=digest, out_dir=out_dir,
+                       batch_size=batch_size)
     return report
 
 
@@ -887,62 +913,55 @@ def ingest_sources(
     """Ingest local files/folders and feed URLs for one watch through the same pipeline."""
     files, feed_files, urls, unsupported = _expand(sources)
     settings = config.effective_fetch()
-    with run_lock(db_path), _run_fetcher(settings, db_path) as fetcher:
-        report = RunReport(run_id=begin_run(db_path, "ingest", [watch.name]), db_path=db_path)
-        with recorded(report):
-            articles: list[Article] = []
-            # files of a folder that no stage reads are recorded, so "nothing ingested" can say why
-            skips: list[Skip] = [Skip(q.resolve().as_uri(), "extract", "unsupported",
-                                      f"unsupported file type {q.suffix.lower() or '(none)'}") for q in unsupported]
-            for path in files:
-                try:
-                    out = article_from_file(path, watch=watch.name)
-                except (OSError, UnicodeDecodeError) as e:
-                    out = Skip(path.resolve().as_uri(), "extract", "unreadable", str(e))
-                except Exception as e:  # a parser bug on one file never fails the ingest
-                    out = Skip(path.resolve().as_uri(), "extract", "error", f"{type(e).__name__}: {e}")
-                if isinstance(out, Skip):
-                    skips.append(out)
+    with _recorded_run(db_path, settings, "ingest", [watch.name]) as (report, fetcher):
+        articles: list[Article] = []
+        # files of a folder that no stage reads are recorded, so "nothing ingested" can say why
+        skips: list[Skip] = [Skip(q.resolve().as_uri(), "extract", "unsupported",
+                                  f"unsupported file type {q.suffix.lower() or '(none)'}") for q in unsupported]
+        for path in files:
+            try:
+                out = article_from_file(path, watch=watch.name)
+            except (OSError, UnicodeDecodeError) as e:
+                out = Skip(path.resolve().as_uri(), "extract", "unreadable", str(e))
+            except Exception as e:  # a parser bug on one file never fails the ingest
+                out = Skip(path.resolve().as_uri(), "extract", "error", f"{type(e).__name__}: {e}")
+            if isinstance(out, Skip):
+                skips.append(out)
+            else:
+                articles.append(clean_article(out))
+        jobs: list[PageJob] = []
+        for path in feed_files:
+            uri = path.resolve().as_uri()
+            try:
+                body = path.read_bytes()
+            except OSError as e:
+                skips.append(Skip(uri, "feed", "unreadable", str(e)))
+                continue
+            parsed = parse_feed(body, uri, None)
+            report.counts["feeds_polled"] += 1
+            skips += [Skip(uri, "feed", "parse_warning", w) for w in parsed.warnings]
+            for e in parsed.entries:
+                report.counts["entries_seen"] += 1
+                if e.link and is_web_url(e.link):
+                    # links inside a local feed are fetched under the same rules as any other link
+                    jobs.append(PageJob(canonicalize_url(e.link), watch.name, e, parsed.title))
                 else:
-                    articles.append(clean_article(out))
-            jobs: list[PageJob] = []
-            for path in feed_files:
-                uri = path.resolve().as_uri()
-                try:
-                    body = path.read_bytes()
-                except OSError as e:
-                    skips.append(Skip(uri, "feed", "unreadable", str(e)))
-                    continue
-                parsed = parse_feed(body, uri, None)
-                report.counts["feeds_polled"] += 1
-                skips += [Skip(uri, "feed", "parse_warning", w) for w in parsed.warnings]
-                for e in parsed.entries:
-                    report.counts["entries_seen"] += 1
-                    if e.link and is_web_url(e.link):
-                        # links inside a local feed are fetched under the same rules as any other link
-                        jobs.append(PageJob(canonicalize_url(e.link), watch.name, e, parsed.title))
-                    else:
-                        skips.append(Skip(e.link or uri, "feed", "no_link", f"entry {e.entry_key!r} has no web link"))
-            if urls:
-                more, fskips, counts = poll_feeds(
-                    db_path, report.run_id, watch, urls, settings, config.fetch.disable_feed_after_failures,
-                    force=True, fetcher=fetcher,
-                )
-                jobs += more
-                skips += fskips
-                report.counts.update(counts)
-                note_feeds(report, db_path, urls, fskips)
-            fetched = fetch_pages(list({j.url: j for j in jobs}.values()), settings, fetcher)
-            report.counts["pages_fetched"] += sum(1 for _, r in fetched if r.status == "ok")
-            report.counts["pages_failed"] += pages_failed(fetched)
-            more_articles, xskips, settled = extract_pages(fetched)
-            settled = [(e, u) for e, u in settled if not e.feed_url.startswith("file:")]
-            process_articles(report, config, watch, articles + more_articles, skips + xskips, settled,
-                             batch_size=batch_size)
-            report.nothing_ingested = _nothing_ingested(report, sources, unsupported)
-            report.counts.update(reprocess_stale(db_path, config, batch_size))
-            link_across_articles(db_path)
-            if digest:
-                report.digests = run_digests(config, db_path, [watch.name])
-                report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
+                    skips.append(Skip(e.link or uri, "feed", "no_link", f"entry {e.entry_key!r} has no web link"))
+        if urls:
+            more, fskips, counts = poll_feeds(
+                db_path, report.run_id, watch, urls, settings, config.fetch.disable_feed_after_failures,
+                force=True, fetcher=fetcher,
+            )
+            jobs += more
+            skips += fskips
+            report.counts.update(counts)
+            note_feeds(report, db_path, urls, fskips)
+        fetched = fetch_pages(list({j.url: j for j in jobs}.values()), settings, fetcher)
+        count_fetched(report, fetched)
+        more_articles, xskips, settled = extract_pages(fetched)
+        settled = [(e, u) for e, u in settled if not e.feed_url.startswith("file:")]
+        process_articles(report, config, watch, articles + more_articles, skips + xskips, settled,
+                         batch_size=batch_size)
+        report.nothing_ingested = _nothing_ingested(report, sources, unsupported)
+        _after_batches(report, config, [watch.name], digest=digest, batch_size=batch_size)
     return report

@@ -298,7 +298,7 @@ def format_rows(cols: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, ma
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Digest folder (default: config digest_dir).")
 def digest(config_path: str | None, db: str | None, watches: Sequence[str], out_dir: str | None) -> None:
     """Write (or send, when SMTP is configured) each watch's digest of what is new since the last one."""
-    from flows.pipeline import run_digests, run_lock
+    from flows.pipeline import not_delivered, run_digests, run_lock
 
     config = _config(config_path)
     db_path = _db(db)
@@ -310,11 +310,9 @@ def digest(config_path: str | None, db: str | None, watches: Sequence[str], out_
         outcomes = run_digests(config, db_path, names, out_dir=out_dir)
     for d in outcomes:
         _print_digest(d)
-    failed = [d for d in outcomes if getattr(d, "status", "") == "failed"]
-    if failed:
-        # a digest that was not delivered is a failure cron and Prefect must see (the files stay written)
-        click.echo("newswatch: error: " + "; ".join(f"digest {d.watch} not delivered: {d.detail}" for d in failed),
-                   err=True)
+    failed = not_delivered(outcomes)
+    if failed:  # a digest that was not delivered is a failure cron and Prefect must see (the files stay written)
+        click.echo(f"newswatch: error: {failed}", err=True)
         sys.exit(EXIT_FAILED)
 
 
