@@ -174,7 +174,7 @@ def disable_cmd(config_path: str | None, db: str | None, reason: str, url: str) 
 @click.argument("url")
 def check_cmd(config_path: str | None, show: int, url: str) -> None:
     """Poll one feed now through the real fetcher and parser and print what came back. Nothing is stored."""
-    from extractors.feeds import parse_feed
+    from extractors.feeds import parse_fetched_feed
     from extractors.http import Fetcher
     from warehouse.feeds import feed_hint, http_freshness, preview_schedule
 
@@ -200,7 +200,7 @@ def check_cmd(config_path: str | None, show: int, url: str) -> None:
                    + (f" -> fresh for {_duration(fresh[0])}" if fresh else " -> no freshness (revalidate)"))
     if r.status != "ok":
         raise SourceError(f"feed {url}: {r.status}" + (f" ({r.detail})" if r.detail else ""))
-    parsed = parse_feed(r.body, url, r.content_type, base_url=r.final_url)
+    parsed = parse_fetched_feed(r, url)
     click.echo(f"  format {parsed.format or 'none'}, title {parsed.title!r}, {len(parsed.entries)} entries, "
                f"{len(parsed.warnings)} warning(s)")
     hint = feed_hint(parsed)

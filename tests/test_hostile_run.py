@@ -171,3 +171,23 @@ def test_a_pending_entry_retried_after_a_304_keeps_its_feed_title_as_source(tmp_
         assert con.execute("select source from articles").fetchall() == [("The Loopback Gazette",)]
     finally:
         con.close()
+
+
+def test_a_feed_whose_charset_is_only_in_the_header_is_decoded_by_that_charset(tmp_path: Path) -> None:
+    """`Content-Type: text/xml; charset=iso-8859-2` and no XML declaration: the run must decode the feed as
+    ISO-8859-2 (it used to pass only the MIME type to the parser, which then guessed and stored mojibake)."""
+    title = "Rotherham: Łódź i Gdańsk śledzą sprawę"
+    with ScriptedServer() as srv:
+        base = srv.base_url
+        body = (f"<rss version=\"2.0\"><channel><title>Gazeta Zażółć</title><link>{base}/</link>"
+                f"<item><title>{title}</title><link>{base}/nowhere</link><guid>pl1</guid></item>"
+                "</channel></rss>").encode("iso-8859-2")
+        srv.route("/pl.xml", Reply(200, body=body, headers={"Content-Type": "text/xml; charset=iso-8859-2"}))
+        srv.route("/nowhere", Reply(404, body=b"gone"))
+        db = str(tmp_path / "charset.duckdb")
+        run_monitor(make_config(), db, extra_feeds=[srv.url("/pl.xml")], digest=False)
+    con = connect(db, read_only=True)
+    try:
+        assert con.execute("select title, source from core.feed_entries").fetchall() == [(title, "Gazeta Zażółć")]
+    finally:
+        con.close()
