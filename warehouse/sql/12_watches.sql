@@ -1,0 +1,28 @@
+-- Which watches each article belongs to. A page is fetched and stored once (core.articles); every watch whose
+-- query it matches gets one row here, so two watches on the same feeds each see their own articles. Stories,
+-- trends, facts-by-watch and digests are per watch through this table, never through core.articles.watch (which
+-- only records the watch that first stored the article).
+CREATE TABLE IF NOT EXISTS core.watch_articles (
+    watch           VARCHAR NOT NULL,
+    article_id      VARCHAR NOT NULL,
+    matched_at      TIMESTAMPTZ NOT NULL,
+    matched_terms   VARCHAR[],
+    PRIMARY KEY (watch, article_id)
+);
+
+-- Warehouses made before this table: every article belonged to the one watch that stored it. Done once (the
+-- meta key), so a later reprocess that drops a match is not undone by the next schema change.
+INSERT INTO core.watch_articles
+SELECT a.watch, a.article_id, a.first_seen_at, NULL
+FROM core.articles a
+WHERE NOT EXISTS (SELECT 1 FROM core.meta WHERE key = 'watch_articles_backfilled')
+ON CONFLICT DO NOTHING;
+INSERT OR REPLACE INTO core.meta VALUES ('watch_articles_backfilled', '1');
+
+CREATE OR REPLACE VIEW watch_articles AS
+SELECT watch, article_id, matched_at, matched_terms FROM core.watch_articles;
+COMMENT ON VIEW watch_articles IS 'One row per watch and article it matched: an article can belong to several watches.';
+COMMENT ON COLUMN watch_articles.watch IS 'Watch name from the config.';
+COMMENT ON COLUMN watch_articles.article_id IS 'The article (articles.article_id).';
+COMMENT ON COLUMN watch_articles.matched_at IS 'When the watch''s query first matched the article.';
+COMMENT ON COLUMN watch_articles.matched_terms IS 'The query terms found in the article (why it matched); NULL for rows carried over from before per-watch matching.';
