@@ -18,7 +18,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from warehouse.db import insert_rows
+from warehouse.db import insert_arrow, insert_rows, upsert
 
 BANDS = 4  # 4 bands of 16 bits: document simhashes within 3 bits always share a band
 BAND_BITS = 16
@@ -68,15 +68,7 @@ def band_keys(simhash: int) -> list[int]:
 def _insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table, mode: str = "INSERT") -> None:
     """Insert an Arrow table with explicit column types (warehouse.db.insert_rows infers int64, and 64-bit
     simhashes do not fit a signed integer)."""
-    if data.num_rows == 0:
-        return
-    name = "_dedup_insert"
-    con.register(name, data)
-    try:
-        cols = ", ".join(f'"{c}"' for c in data.column_names)
-        con.execute(f"{mode} INTO {table} ({cols}) SELECT {cols} FROM {name}")
-    finally:
-        con.unregister(name)
+    insert_arrow(con, table, data, mode=mode)
 
 
 def _str_list(values: Iterable[str]) -> str:
@@ -339,9 +331,10 @@ def store_edge(
     detected_at: datetime,
 ) -> None:
     """Record that article_id is a verified copy of the earlier article copy_of."""
-    con.execute(
-        "INSERT OR REPLACE INTO core.syndication_edges VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+    upsert(
+        con,
+        "core.syndication_edges",
+        [(
             article_id,
             copy_of,
             shared_units,
@@ -353,7 +346,7 @@ def store_edge(
             json.dumps(changes, ensure_ascii=False),
             version,
             detected_at,
-        ],
+        )],
     )
 
 
@@ -413,10 +406,7 @@ def assign(
     con: duckdb.DuckDBPyConnection, article_id: str, syndication_id: str, story_id: str, assigned_at: datetime
 ) -> None:
     """Write (or overwrite) one article's group row."""
-    con.execute(
-        "INSERT OR REPLACE INTO core.article_groups VALUES (?, ?, ?, ?)",
-        [article_id, syndication_id, story_id, assigned_at],
-    )
+    upsert(con, "core.article_groups", [(article_id, syndication_id, story_id, assigned_at)])
 
 
 def candidate_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[StoryRow]:
@@ -441,14 +431,11 @@ def save_story(
     con: duckdb.DuckDBPyConnection, story: StoryRow, created_at: datetime, updated_at: datetime
 ) -> None:
     """Insert a story or update its span, member count and profile (created_at is kept on update)."""
-    con.execute(
-        """
-        INSERT INTO core.stories VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (story_id) DO UPDATE SET
-            first_at = excluded.first_at, last_at = excluded.last_at, members = excluded.members,
-            profile = excluded.profile, updated_at = excluded.updated_at
-        """,
-        [
+    upsert(
+        con,
+        "core.stories",
+        update={c: f"s.{c}" for c in ("first_at", "last_at", "members", "profile", "updated_at")},
+        rows=[(
             story.story_id,
             story.title,
             story.first_at,
@@ -457,7 +444,7 @@ def save_story(
             json.dumps(story.profile, sort_keys=True),
             created_at,
             updated_at,
-        ],
+        )],
     )
 
 
@@ -470,9 +457,10 @@ def save_story_assignment(
     profile: dict[str, float],
     assigned_at: datetime,
 ) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO core.story_assignments VALUES (?, ?, ?, ?, ?, ?)",
-        [article_id, story_id, reason, similarity, json.dumps(profile, sort_keys=True), assigned_at],
+    upsert(
+        con,
+        "core.story_assignments",
+        [(article_id, story_id, reason, similarity, json.dumps(profile, sort_keys=True), assigned_at)],
     )
 
 
@@ -488,7 +476,7 @@ def reset_stories_if_version_changed(con: duckdb.DuckDBPyConnection, version: st
         return False
     for table in ("core.stories", "core.story_assignments", "core.story_terms"):
         con.execute(f"DELETE FROM {table}")
-    con.execute("INSERT OR REPLACE INTO core.meta VALUES ('story_version', ?)", [version])
+    upsert(con, "core.meta", [("story_version", version)])
     return True
 
 
@@ -516,12 +504,12 @@ def add_terms(con: duckdb.DuckDBPyConnection, terms: Iterable[str]) -> None:
     ts = sorted(set(terms))
     if not ts:
         return
-    con.execute(
-        f"""
-        INSERT INTO core.story_terms
-        SELECT unnest([{_str_list(ts)}]) AS term, 1 AS df
-        ON CONFLICT (term) DO UPDATE SET df = df + 1
-        """
+    upsert(
+        con,
+        "core.story_terms",
+        columns=("term", "df"),
+        source=f"SELECT unnest([{_str_list(ts)}]) AS term, 1 AS df",
+        update={"df": "t.df + 1"},
     )
 
 

@@ -31,7 +31,7 @@ import duckdb
 
 from newswatch.config import ITEM_KINDS
 from newswatch.models import Digest, DigestArticle, DigestItem, stable_id
-from warehouse.db import transaction
+from warehouse.db import transaction, upsert
 
 # Digest statuses whose articles count as already told.
 TOLD_STATUSES = ("sent", "written", "pending", "sending")
@@ -639,16 +639,13 @@ def record_digest(
         if status == "pending":
             if message is None:
                 raise ValueError("a pending digest needs the message bytes for the outbox")
-            con.execute(
-                """
-                INSERT INTO core.outbox (digest_id, message_id, recipients, state, attempts, last_error,
-                                         created_at, updated_at, sent_at, message)
-                VALUES (?, ?, ?, 'pending', 0, NULL, ?, ?, NULL, ?)
-                ON CONFLICT (digest_id) DO UPDATE SET
-                    message_id = excluded.message_id, recipients = excluded.recipients, state = 'pending',
-                    updated_at = excluded.updated_at, message = excluded.message
-                """,
-                [d.digest_id, message_id, rcpt, now, now, message],
+            upsert(
+                con,
+                "core.outbox",
+                [(d.digest_id, message_id, rcpt, "pending", 0, None, now, now, None, message)],
+                columns=("digest_id", "message_id", "recipients", "state", "attempts", "last_error",
+                         "created_at", "updated_at", "sent_at", "message"),
+                update={c: f"s.{c}" for c in ("message_id", "recipients", "state", "updated_at", "message")},
             )
 
 

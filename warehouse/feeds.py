@@ -41,6 +41,7 @@ from typing import Any
 import duckdb
 
 from newswatch.models import FetchResult, ParsedFeed
+from warehouse.db import upsert
 
 MIN_INTERVAL_S = 600
 MAX_INTERVAL_S = 86_400
@@ -393,11 +394,7 @@ def record_poll(
     data = {c: getattr(prev, c) for c in _COLUMNS}
     data.update(upd)
     state = FeedState(**data)
-    placeholders = ", ".join("?" for _ in _COLUMNS)
-    con.execute(
-        f"INSERT OR REPLACE INTO core.feed_state ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
-        [getattr(state, c) for c in _COLUMNS],
-    )
+    upsert(con, "core.feed_state", [[getattr(state, c) for c in _COLUMNS]], columns=_COLUMNS)
     con.execute(
         "INSERT INTO core.feed_polls (run_id, feed_url, polled_url, polled_at, status, http_status, unchanged, "
         "entries, new_entries, warnings, body_hash, elapsed_s, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -436,10 +433,10 @@ def enable_feed(con: duckdb.DuckDBPyConnection, feed_url: str) -> bool:
     """Re-enable a disabled feed (after the user fixed it): failures reset, due at once. False if unknown."""
     row = con.execute(
         "UPDATE core.feed_state SET disabled = false, disabled_reason = NULL, disabled_at = NULL, "
-        "consecutive_failures = 0, next_poll_at = NULL WHERE feed_url = ? RETURNING feed_url",
+        "consecutive_failures = 0, next_poll_at = NULL WHERE feed_url = ?",
         [feed_url],
-    ).fetchall()
-    return bool(row)
+    ).fetchone()
+    return bool(row and row[0])  # the count of updated rows (DuckLake has no UPDATE ... RETURNING)
 
 
 def disable_feed(
@@ -543,10 +540,8 @@ def save_robots(
     con: duckdb.DuckDBPyConnection, origin: str, fetched_at: datetime, http_status: int, body: bytes
 ) -> None:
     """Keep one origin's robots.txt answer (replaces the previous one)."""
-    con.execute(
-        "INSERT OR REPLACE INTO core.robots_txt (origin, fetched_at, http_status, body) VALUES (?, ?, ?, ?)",
-        [origin, _aware(fetched_at), http_status, bytes(body)],
-    )
+    upsert(con, "core.robots_txt", [(origin, _aware(fetched_at), http_status, bytes(body))],
+           columns=("origin", "fetched_at", "http_status", "body"))
 
 
 PRELOAD_MAX_BODY = 64 * 1024  # copies up to this size are read in one query at the first load of a run

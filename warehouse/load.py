@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from newswatch.models import Article, FeedEntry, Skip, stable_id, utcnow
-from warehouse.db import insert_rows, transaction
+from warehouse.db import insert_rows, transaction, upsert
 
 RUN_COUNTERS = (
     "feeds_polled",
@@ -65,11 +65,11 @@ def finish_run(
 
 def mark_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
     """Runs still 'running' when a new run starts were killed (the run lock guarantees no overlap)."""
-    n = con.execute(
+    # the count of updated rows (DuckLake has no UPDATE ... RETURNING)
+    return int(con.execute(
         "UPDATE core.runs SET status = 'killed', error = coalesce(error, 'process ended before the run finished') "
-        "WHERE status = 'running' RETURNING run_id"
-    ).fetchall()
-    return len(n)
+        "WHERE status = 'running'"
+    ).fetchone()[0])
 
 
 def seen_entries(con: duckdb.DuckDBPyConnection, entries: Sequence[FeedEntry]) -> dict[tuple[str, str], tuple]:
@@ -113,14 +113,9 @@ def record_entries(
     ]
     if not rows:
         return 0
-    tbl = pa.Table.from_pylist(rows)  # noqa: F841
-    cols = ", ".join(rows[0])
-    con.execute(
-        f"INSERT INTO core.feed_entries ({cols}) SELECT {cols} FROM tbl ON CONFLICT (feed_url, entry_key) DO UPDATE "
-        "SET title = excluded.title, published_at = excluded.published_at, link = excluded.link, "
-        "canonical_url = excluded.canonical_url, summary = excluded.summary, settled = excluded.settled, "
-        "source = coalesce(excluded.source, core.feed_entries.source)"
-    )
+    keep = ("title", "published_at", "link", "canonical_url", "summary", "settled")
+    upsert(con, "core.feed_entries", pa.Table.from_pylist(rows),
+           update={**{c: f"s.{c}" for c in keep}, "source": "coalesce(s.source, t.source)"})
     return len(rows)
 
 
@@ -129,10 +124,9 @@ def settle_entries(con: duckdb.DuckDBPyConnection, canonical_urls: Sequence[str]
     if not canonical_urls:
         return 0
     done = pa.table({"u": list(dict.fromkeys(canonical_urls))})  # noqa: F841
-    return len(con.execute(
-        "UPDATE core.feed_entries SET settled = true WHERE NOT settled AND canonical_url IN (SELECT u FROM done) "
-        "RETURNING entry_key"
-    ).fetchall())
+    return int(con.execute(  # the count of updated rows (DuckLake has no UPDATE ... RETURNING)
+        "UPDATE core.feed_entries SET settled = true WHERE NOT settled AND canonical_url IN (SELECT u FROM done)"
+    ).fetchone()[0])
 
 
 def pending_entries(con: duckdb.DuckDBPyConnection, feed_urls: Sequence[str]) -> list[tuple[FeedEntry, str]]:
@@ -287,7 +281,7 @@ _LINKS_STALE = "links_stale"
 
 
 def mark_links_stale(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("INSERT OR REPLACE INTO core.meta VALUES (?, '1')", [_LINKS_STALE])
+    upsert(con, "core.meta", [(_LINKS_STALE, "1")])
 
 
 def links_stale(con: duckdb.DuckDBPyConnection) -> bool:

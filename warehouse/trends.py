@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from newswatch.errors import OutputError, UnknownWatchError, UserError
-from warehouse.db import replaced_atomically  # the temp-then-rename of snapshot and the read copy
+from warehouse.db import replaced_atomically, upsert  # replaced_atomically: temp-then-rename
 
 COLUMNS = ("watch", "period", "day", "stories", "new_stories", "texts", "articles", "outlets", "is_spike")
 TABLE_MAX_LINES = 60  # a terminal chart longer than a screen is not a glance; --since or --by week narrows it
@@ -473,7 +473,7 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
         "SELECT EXISTS (SELECT 1 FROM tr_changed) OR EXISTS (SELECT 1 FROM core.fact_runs "
         "WHERE extracted_at >= ?)", [since]).fetchone()[0]
     if quiet:   # nothing changed: the usual case between runs, and for a batch of unchanged pages
-        con.execute("INSERT OR REPLACE INTO core.meta VALUES ('trends_refreshed_at', ?)", [now.isoformat()])
+        upsert(con, "core.meta", [("trends_refreshed_at", now.isoformat())])
         con.execute("DROP TABLE IF EXISTS tr_changed")
         return {"articles": 0, "days": 0, "entity_days": 0, "stories": 0}
     for sql in _REFRESH:
@@ -502,8 +502,8 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
         "entity_days": con.execute("SELECT count(*) FROM tr_entity_days").fetchone()[0],
         "stories": con.execute("SELECT count(*) FROM tr_stories").fetchone()[0],
     }
-    con.execute("INSERT OR REPLACE INTO core.meta VALUES ('trends_refreshed_at', ?), ('trends_alias_signature', ?), "
-                "('trends_version', ?)", [now.isoformat(), alias_sig, version])
+    upsert(con, "core.meta", [("trends_refreshed_at", now.isoformat()), ("trends_alias_signature", alias_sig),
+                              ("trends_version", version)])
     for t in ("tr_changed", "tr_stories", "tr_days", "tr_weeks", "tr_week_articles", "tr_story_first",
               "tr_story_articles", "tr_entity_days", "tr_entity_articles"):
         con.execute(f"DROP TABLE IF EXISTS {t}")

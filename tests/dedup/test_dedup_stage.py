@@ -8,7 +8,7 @@ from dedup_helpers import ROOT, T0, article_row, days, load, seed_articles, seed
 from flows.dedup_stage import group_articles as _group
 from newswatch.config import DedupSettings
 from newswatch.models import stable_id
-from warehouse.db import connect, transaction
+from warehouse.db import apply_sql, connect, transaction
 
 S = DedupSettings()
 
@@ -255,7 +255,7 @@ def test_works_without_the_facts_tables(tmp_path):
     # dedup can run before (or without) the facts stage: only the core and dedup schema files applied
     con = connect(tmp_path / "w.duckdb", apply_schema=False)
     for name in ("00_core.sql", "20_dedup.sql"):
-        con.execute((ROOT / "warehouse" / "sql" / name).read_text("utf-8"))
+        apply_sql(con, (ROOT / "warehouse" / "sql" / name).read_text("utf-8"))
     assert not con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('entity_mentions', 'figures', 'periods')"
     ).fetchone()[0]

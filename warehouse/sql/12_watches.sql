@@ -12,12 +12,14 @@ CREATE TABLE IF NOT EXISTS core.watch_articles (
 
 -- Warehouses made before this table: every article belonged to the one watch that stored it. Done once (the
 -- meta key), so a later reprocess that drops a match is not undone by the next schema change.
+-- (Plain INSERT ... WHERE NOT EXISTS and MERGE: the same SQL runs on DuckLake, which has no keys for ON CONFLICT.)
 INSERT INTO core.watch_articles
 SELECT a.watch, a.article_id, a.first_seen_at, NULL
 FROM core.articles a
 WHERE NOT EXISTS (SELECT 1 FROM core.meta WHERE key = 'watch_articles_backfilled')
-ON CONFLICT DO NOTHING;
-INSERT OR REPLACE INTO core.meta VALUES ('watch_articles_backfilled', '1');
+  AND NOT EXISTS (SELECT 1 FROM core.watch_articles w WHERE w.watch = a.watch AND w.article_id = a.article_id);
+MERGE INTO core.meta AS t USING (SELECT 'watch_articles_backfilled' AS key, '1' AS value) AS s ON t.key = s.key
+WHEN MATCHED THEN UPDATE SET value = s.value WHEN NOT MATCHED THEN INSERT (key, value) VALUES (s.key, s.value);
 
 CREATE OR REPLACE VIEW watch_articles AS
 SELECT watch, article_id, matched_at, matched_terms FROM core.watch_articles;
