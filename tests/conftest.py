@@ -18,7 +18,7 @@ os.environ.setdefault("NEWSWATCH_LOCK_TIMEOUT", "5")
 os.environ.pop("NEWSWATCH_DB", None)
 os.environ.pop("NEWSWATCH_CONFIG", None)
 
-from tests.nwtest import counts, make_config, missing_shared, skip_unless_shared
+from tests.nwtest import make_config, missing_shared, run_demo, skip_unless_shared
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -98,26 +98,47 @@ def demo_config():
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The demo watch run twice against the fixture server into one real DuckDB file (shared by several tests)."""
-    from flows.pipeline import run_monitor
-    from newswatch.demo import serve_fixtures
+    return run_demo(tmp_path_factory.mktemp("e2e"))
 
-    tmp = tmp_path_factory.mktemp("e2e")
-    db = str(tmp / "newswatch.duckdb")
-    out = tmp / "digests"
-    config = make_config()
-    with serve_fixtures(port=0) as server:
-        first = run_monitor(config, db, extra_feeds=[server.feed_url], out_dir=str(out))
-        after_first = counts(db)
-        files_after_first = sorted(p.name for p in out.iterdir())
-        second = run_monitor(config, db, extra_feeds=[server.feed_url], out_dir=str(out), force=True)
-        requests = list(server.site.requests)
-    return {
-        "db": db,
-        "out": out,
-        "first": first,
-        "second": second,
-        "after_first": after_first,
-        "after_second": counts(db),
-        "files_after_first": files_after_first,
-        "requests": requests,
-    }
+
+# ---- warehouse backends (tests/support/backends.py): contract modules run on each --------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator:
+    """A throwaway PostgreSQL server for the session (started only when a test asks for it)."""
+    from tests.support.postgres import PostgresUnavailable, start_postgres
+
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as e:
+        if os.environ.get("NEWSWATCH_REQUIRE_POSTGRES") == "1":  # CI installs it: never skip there
+            pytest.fail(f"NEWSWATCH_REQUIRE_POSTGRES=1 but {e}", pytrace=False)
+        pytest.skip(str(e))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def warehouse_backend(request: pytest.FixtureRequest):
+    """The backend a contract test runs on (parametrised by tests.support.backends.warehouse_contract)."""
+    from tests.support.backends import WarehouseBackend
+
+    name = getattr(request, "param", "duckdb")
+    server = request.getfixturevalue("postgres_server") if name == "ducklake-postgres" else None
+    return WarehouseBackend(name, server)
+
+
+@pytest.fixture
+def warehouse_env(request: pytest.FixtureRequest, warehouse_backend, tmp_path) -> Iterator:
+    """The backend's environment for one test (the demo run's own when the test reads it)."""
+    from tests.support.backends import backend_env
+
+    if "demo_run" in request.fixturenames:
+        env = request.getfixturevalue("demo_run").get("env") or warehouse_backend.env(tmp_path)
+    else:
+        env = warehouse_backend.env(tmp_path)
+    with backend_env(env):
+        yield warehouse_backend

@@ -107,3 +107,29 @@ def rotherham_config_file(path: Path, feed_url: str) -> Path:
         feeds = ["{feed_url}"]
     """))
     return path
+
+
+def run_demo(tmp) -> dict:
+    """The demo watch run twice into tmp/newswatch.duckdb, on the backend the environment selects."""
+    from flows.pipeline import run_monitor
+    from newswatch.demo import serve_fixtures
+
+    db = str(tmp / "newswatch.duckdb")
+    out = tmp / "digests"
+    config = make_config()
+    with serve_fixtures(port=0) as server:
+        first = run_monitor(config, db, extra_feeds=[server.feed_url], out_dir=str(out))
+        after_first = counts(db)
+        files_after_first = sorted(p.name for p in out.iterdir())
+        second = run_monitor(config, db, extra_feeds=[server.feed_url], out_dir=str(out), force=True)
+        requests = list(server.site.requests)
+    return {
+        "db": db,
+        "out": out,
+        "first": first,
+        "second": second,
+        "after_first": after_first,
+        "after_second": counts(db),
+        "files_after_first": files_after_first,
+        "requests": requests,
+    }

@@ -6,10 +6,25 @@ import email
 from email import policy
 from pathlib import Path
 
+import pytest
+
 from flows.pipeline import run_monitor
 from tests.nwtest import counts as _counts
-from tests.nwtest import make_config, seed_of
+from tests.nwtest import make_config, run_demo, seed_of
+from tests.support.backends import backend_env, warehouse_contract
 from warehouse.db import connect
+
+# the SQL contract: every test here runs on the DuckDB file, DuckLake (local catalog) and DuckLake on PostgreSQL
+pytestmark = warehouse_contract()
+
+
+@pytest.fixture(scope="module")
+def demo_run(warehouse_backend, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The demo run on this module's backend (conftest's is always on the DuckDB file)."""
+    tmp = tmp_path_factory.mktemp(f"e2e-{warehouse_backend.name}")
+    env = warehouse_backend.env(tmp)
+    with backend_env(env):
+        return {**run_demo(tmp), "env": env}
 
 
 def _articles(db: str) -> dict[str, dict]:

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -142,22 +143,68 @@ def _extension(name: str) -> str:
     found = sorted(root.glob(f"extensions/v{duckdb.__version__}/{name}.duckdb_extension"))
     if not found:
         raise WarehouseError(f"duckdb-extension-{name} has no build for DuckDB {duckdb.__version__} under {root}")
-    return str(found[0])
+    entry = _ENTRYPOINT_NAMES.get(name, name)
+    if entry == name:
+        return str(found[0])
+    # DuckDB calls `<file name>_duckdb_cpp_init`, and the wheel names postgres_scanner's file postgres.duckdb_extension:
+    # load it through a link with the name DuckDB expects
+    link = _extension_links_dir() / f"{entry}.duckdb_extension"
+    if not link.exists():
+        link.symlink_to(found[0])
+    return str(link)
+
+
+_ENTRYPOINT_NAMES = {"postgres": "postgres_scanner", "sqlite": "sqlite_scanner"}
+
+
+@functools.lru_cache(maxsize=1)
+def _extension_links_dir() -> Path:
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="newswatch-duckdb-ext-"))
+    atexit.register(shutil.rmtree, d, True)
+    return d
 
 
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# One in-memory DuckDB per PostgreSQL catalog and process, with the extensions loaded and the catalog attached
+# once; connect() hands out cursors of it. Loading the two extensions and reading the catalog cost ~2.7 s per
+# fresh instance here (under load), and the pipeline opens a short writer window per batch. A PostgreSQL
+# catalog holds no lock, so keeping it attached blocks no other process; a local catalog file is attached per
+# connection instead, so that closing the connection frees the file for other processes as with the DuckDB file.
+_lake_instances: dict[tuple[str, str], duckdb.DuckDBPyConnection] = {}
+_lake_instances_lock = threading.Lock()
+
+
 def _open_lake(p: Path, b: Backend, *, read_only: bool, lock_timeout_s: float) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the DuckLake catalog attached as `nw` and selected."""
+    """A DuckDB connection with the DuckLake catalog attached as `nw` and selected."""
+    if b.postgres:
+        key = (b.catalog or "", b.data_path or "", lake_name(p))
+        with _lake_instances_lock:
+            base = _lake_instances.get(key)
+            if base is None:
+                base = _attach_lake(p, b, read_only=False, lock_timeout_s=lock_timeout_s)
+                _lake_instances[key] = base
+        cur = base.cursor()
+        cur.execute(f"USE {LAKE_ALIAS}")
+        return cur
+    return _attach_lake(p, b, read_only=read_only, lock_timeout_s=lock_timeout_s)
+
+
+def _attach_lake(p: Path, b: Backend, *, read_only: bool, lock_timeout_s: float) -> duckdb.DuckDBPyConnection:
     catalog = b.catalog or str(p)
+    options = []
     if b.postgres:
         # libpq takes a postgresql:// URI as its connection string
         spec = "postgres:" + catalog.removeprefix("postgres:")
-        data = b.data_path
-        if not data:
+        if not b.data_path:
             raise WarehouseError("the ducklake backend with a PostgreSQL catalog needs [warehouse] data_path")
+        # several warehouses share one PostgreSQL database: each has its own metadata schema and data folder
+        data = str(Path(b.data_path) / lake_name(p)) if "://" not in b.data_path else f"{b.data_path}/{lake_name(p)}"
+        options.append(f"METADATA_SCHEMA {_sql_str(lake_name(p))}")
     else:
         local = _local_catalog(p, b)
         spec = f"sqlite:{local}" if catalog.startswith("sqlite:") else str(local)
@@ -178,7 +225,7 @@ def _open_lake(p: Path, b: Backend, *, read_only: bool, lock_timeout_s: float) -
     except duckdb.Error as e:
         con.close()
         raise WarehouseError(f"DuckLake extensions cannot be loaded: {str(e).splitlines()[0]}") from None
-    options = [f"DATA_PATH {_sql_str(data)}"] + (["READ_ONLY"] if read_only else [])
+    options += [f"DATA_PATH {_sql_str(data)}"] + (["READ_ONLY"] if read_only else [])
     attach = f"ATTACH {_sql_str('ducklake:' + spec)} AS {LAKE_ALIAS} ({', '.join(options)})"
     deadline = time.monotonic() + lock_timeout_s
     delay = 0.05
@@ -202,6 +249,13 @@ def _open_lake(p: Path, b: Backend, *, read_only: bool, lock_timeout_s: float) -
             delay = min(delay * 2, 1.0)
     con.execute(f"USE {LAKE_ALIAS}")
     return con
+
+
+def lake_name(path: str | os.PathLike[str]) -> str:
+    """The warehouse's name inside a shared PostgreSQL catalog: the db file's stem (`newswatch.duckdb` ->
+    `newswatch`), as a PostgreSQL identifier."""
+    stem = Path(path).name.removesuffix(".duckdb").removesuffix(".ducklake")
+    return re.sub(r"[^a-z0-9_]", "_", stem.lower()) or "newswatch"
 
 
 def _redacted(catalog: str) -> str:

@@ -8,7 +8,10 @@ from dedup_helpers import ROOT, T0, article_row, days, load, seed_articles, seed
 from flows.dedup_stage import group_articles as _group
 from newswatch.config import DedupSettings
 from newswatch.models import stable_id
+from tests.support.backends import warehouse_contract
 from warehouse.db import apply_sql, connect, transaction
+
+pytestmark = warehouse_contract()  # the SQL contract: runs on the DuckDB file and both DuckLake catalogs
 
 S = DedupSettings()
 

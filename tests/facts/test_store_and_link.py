@@ -10,8 +10,11 @@ import pytest
 
 from flows.facts_stage import link_aliases
 from newswatch.models import EntityMention, Facts, Figure, Period, Quote
+from tests.support.backends import warehouse_contract
 from warehouse.db import connect, insert_rows
 from warehouse.facts import stale_articles, store_facts
+
+pytestmark = warehouse_contract()  # the SQL contract: runs on the DuckDB file and both DuckLake catalogs
 
 T0 = datetime(2018, 7, 10, 9, 0, tzinfo=UTC)
 # 001 and 002 are syndicated copies of one text (as the dedup stage groups them)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from tests.support.backends import warehouse_contract
 from tests.trends.trendsdata import Warehouse, days
 from warehouse.db import connect, insert_rows, refresh_trends
+
+pytestmark = warehouse_contract()  # the SQL contract: runs on the DuckDB file and both DuckLake catalogs
 
 START = date(2026, 1, 1)
 
