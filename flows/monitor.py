@@ -19,7 +19,7 @@ from prefect.states import Failed, State
 
 from flows import pipeline
 from newswatch.config import load_config
-from warehouse.db import default_db_path
+from warehouse.db import default_db_path, use_backend
 
 poll_task = task(pipeline.poll_feeds, name="poll-feeds", cache_policy=NO_CACHE)
 fetch_task = task(pipeline.fetch_pages, name="fetch-pages", cache_policy=NO_CACHE)
@@ -48,10 +48,12 @@ def monitor(
     log = get_run_logger()
     config = load_config(config_path)
     pipeline.validate_config(config)
+    if config.warehouse is not None:
+        use_backend(config.warehouse.backend, config.warehouse.catalog, config.warehouse.data_path)
     db = db_path or default_db_path()
     selected = [config.watch(w) for w in watches] if watches else list(config.watches)
     settings = config.effective_fetch()
-    with pipeline.run_lock(db), pipeline.demo_feeds(config) as extra:
+    with pipeline.run_lock(db, watches=[w.name for w in selected]), pipeline.demo_feeds(config) as extra:
         report = pipeline.RunReport(run_id=pipeline.begin_run(db, "run", [w.name for w in selected]), db_path=db)
         with pipeline.recorded(report):
             for watch in selected:
@@ -95,7 +97,7 @@ def digest(
     db = db_path or default_db_path()
     names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
     # never two deliveries at once; a scheduled digest that meets a monitoring run waits for it (up to 30 min)
-    with pipeline.run_lock(db, wait_s=1800):
+    with pipeline.run_lock(db, wait_s=1800, watches=names):
         outcomes = digest_task(config, db, names)
     failed = pipeline.not_delivered(outcomes)
     if failed:  # the digests table says 'failed': the flow run must too

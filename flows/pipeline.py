@@ -9,6 +9,7 @@ that readers can get in between.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from newswatch.errors import Interrupted, NewswatchError, SourceError, Warehouse
 from newswatch.models import Article, FeedEntry, FetchResult, Skip, utcnow
 from warehouse import feeds as feed_store
 from warehouse import load
-from warehouse.db import publish_read_copy, session, transaction
+from warehouse.db import concurrent_writers, publish_read_copy, session, transaction
 from warehouse.facts import store_facts
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,16 @@ class RunLockedError(NewswatchError):
 
 
 @contextmanager
-def run_lock(db_path: str, wait_s: float = 0.0) -> Iterator[None]:
+def run_lock(db_path: str, wait_s: float = 0.0, watches: Sequence[str] = ()) -> Iterator[None]:
     """An OS file lock beside the database so two runs never overlap. The loser waits up to wait_s (the daily
-    digest waits for a monitoring run to finish), then exits writing nothing."""
+    digest waits for a monitoring run to finish), then exits writing nothing. On a warehouse that takes several
+    writers (DuckLake on PostgreSQL), the lock is per watch: runs of different watches go at once."""
+    if watches and concurrent_writers():
+        with ExitStack() as stack:
+            for name in sorted(set(watches)):  # one order for every run: no deadlock between two runs
+                stack.enter_context(run_lock(f"{db_path}.{hashlib.sha256(name.encode()).hexdigest()[:16]}", wait_s))
+            yield
+        return
     lock_path = f"{os.path.abspath(db_path)}.run-lock"
     try:
         Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
@@ -634,7 +642,7 @@ def link_across_articles(db_path: str) -> bool:
 
 def begin_run(db_path: str, command: str, watches: Sequence[str]) -> str:
     with session(db_path) as con:
-        load.mark_abandoned_runs(con)
+        load.mark_abandoned_runs(con, watches if concurrent_writers() else None)
         return load.start_run(con, command, watches)
 
 
@@ -776,7 +784,7 @@ def _recorded_run(
     db_path: str, settings: FetchSettings, command: str, watch_names: Sequence[str]
 ) -> Iterator[tuple[RunReport, Fetcher]]:
     """The frame of a run: the run lock, the run's one Fetcher, and the run row with its outcome (recorded)."""
-    with run_lock(db_path), _run_fetcher(settings, db_path) as fetcher:
+    with run_lock(db_path, watches=watch_names), _run_fetcher(settings, db_path) as fetcher:
         report = RunReport(run_id=begin_run(db_path, command, watch_names), db_path=db_path)
         with recorded(report):
             yield report, fetcher

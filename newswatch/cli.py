@@ -39,6 +39,10 @@ def _config(path: str | None):
 
     config = load_config(path)
     validate_config(config)
+    if config.warehouse is not None:  # the config's backend, for this process and the ones it starts
+        from warehouse.db import use_backend
+
+        use_backend(config.warehouse.backend, config.warehouse.catalog, config.warehouse.data_path)
     return config
 
 

@@ -13,7 +13,7 @@ import tomllib
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -262,8 +262,29 @@ class DemoSettings(_Strict):
     serve_seeds: bool = Field(False, description="Start the embedded loopback server with the seed feed.")
 
 
+class WarehouseSettings(_Strict):
+    """Where the warehouse lives (docs/operations.md). Without this section: $NEWSWATCH_WAREHOUSE_BACKEND, else the
+    DuckDB file."""
+
+    backend: Literal["duckdb", "ducklake"] = Field(
+        "duckdb", description='"duckdb": one DuckDB file (--db). "ducklake": a DuckLake catalog plus Parquet data.'
+    )
+    catalog: str | None = Field(
+        None,
+        description='DuckLake catalog: "postgresql://user@host:port/db" (several writers at once; the password '
+        'from $PGPASSWORD or ~/.pgpass, never here), "sqlite:FILE", or a DuckDB catalog file. Default: the --db file.',
+    )
+    data_path: str | None = Field(
+        None, description="Folder (or s3://...) for DuckLake's Parquet files; needed with PostgreSQL. Default: "
+        "<catalog file>.files beside a local catalog."
+    )
+
+
 class Config(_Strict):
     watches: list[WatchConfig] = Field(..., min_length=1, description="What to watch.")
+    warehouse: WarehouseSettings | None = Field(
+        None, description="Warehouse backend; without it $NEWSWATCH_WAREHOUSE_BACKEND, else the DuckDB file."
+    )
     fetch: FetchSettings = Field(default_factory=FetchSettings, description="Fetch policy.")
     dedup: DedupSettings = Field(default_factory=DedupSettings, description="Dedup thresholds.")
     smtp: SmtpSettings | None = Field(None, description="Mail server; without it digests are written to files.")

@@ -20,6 +20,7 @@ Two backends, and this is the only module that knows which one is in use (`curre
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import hashlib
 import logging
@@ -556,12 +557,66 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 @contextmanager
 def session(path: str | os.PathLike[str] | None = None, **kw: Any) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection that is closed on exit (writers: keep these windows short)."""
-    con = connect(path, **kw)
+    """A connection that is closed on exit (writers: keep these windows short).
+
+    On a catalog that takes several writer processes, a writer session holds the write lock (`write_lock`) so
+    that writer windows take turns while everything between them (fetching, extraction, facts) runs at once.
+    """
+    lock = (
+        write_lock(path)
+        if not kw.get("read_only") and current_backend().concurrent_writers
+        else contextlib.nullcontext()
+    )
+    with lock:
+        con = connect(path, **kw)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def concurrent_writers() -> bool:
+    """Whether several processes may write this process's warehouse at once (then run locks can be per watch)."""
+    return current_backend().concurrent_writers
+
+
+@contextmanager
+def write_lock(
+    path: str | os.PathLike[str] | None = None, *, timeout_s: float | None = None
+) -> Iterator[None]:
+    """An OS lock (`<db>.write-lock`) around one writer window on a shared DuckLake catalog.
+
+    DuckLake has no primary key: two writers that upsert the same article at once would each insert it (inserts
+    never conflict), and two that update or delete in one table conflict at commit even on different rows
+    (measured: "Transaction conflict - attempting to delete from table ... but another transaction has deleted
+    from it"). Taking turns for the short writer windows avoids both on one machine; a commit that still
+    conflicts (a writer on another machine) is retried by `retrying` where the whole transaction can be redone.
+    """
+    import fcntl
+
+    if timeout_s is None:
+        timeout_s = float(os.environ.get("NEWSWATCH_LOCK_TIMEOUT", "30"))
+    lock_path = f"{os.path.abspath(path or default_db_path())}.write-lock"
+    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        yield con
+        deadline = time.monotonic() + timeout_s
+        delay = 0.01
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseLockedError(
+                        f"warehouse {path} is being written by another newswatch process (waited "
+                        f"{timeout_s:.0f}s); try again when it finishes"
+                    ) from None
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 0.5)
+        yield
     finally:
-        con.close()
+        os.close(fd)
 
 
 def insert_rows(
@@ -790,9 +845,12 @@ def refresh_trends(db_path: str | os.PathLike[str], *, lock_timeout_s: float | N
     window. Never fails the caller: a failure is logged and the next call catches up."""
     from warehouse.trends import refresh_aggregates  # trends.py imports this module
 
-    try:
+    def refresh() -> dict[str, int]:
         with session(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
             return refresh_aggregates(con, schema_hash())
+
+    try:
+        return retrying(refresh, what="trend refresh")
     except (duckdb.Error, WarehouseError) as e:
         log.warning("trend tables of %s not refreshed: %s", db_path, str(e).splitlines()[0] if str(e) else e)
         return None

@@ -63,12 +63,18 @@ def finish_run(
     )
 
 
-def mark_abandoned_runs(con: duckdb.DuckDBPyConnection) -> int:
-    """Runs still 'running' when a new run starts were killed (the run lock guarantees no overlap)."""
+def mark_abandoned_runs(con: duckdb.DuckDBPyConnection, watches: Sequence[str] | None = None) -> int:
+    """Runs still 'running' when a new run starts were killed (the run lock guarantees no overlap). With run
+    locks per watch (watches given), only runs sharing one of these watches: a run of other watches may be live."""
+    where = "status = 'running'"
+    params: list = []
+    if watches is not None:
+        where += " AND list_has_any(string_split(coalesce(watches, ''), ','), ?::VARCHAR[])"
+        params.append(list(watches))
     # the count of updated rows (DuckLake has no UPDATE ... RETURNING)
     return int(con.execute(
         "UPDATE core.runs SET status = 'killed', error = coalesce(error, 'process ended before the run finished') "
-        "WHERE status = 'running'"
+        f"WHERE {where}", params
     ).fetchone()[0])
 
 
