@@ -176,7 +176,7 @@ def _sql_str(value: str) -> str:
 # fresh instance here (under load), and the pipeline opens a short writer window per batch. A PostgreSQL
 # catalog holds no lock, so keeping it attached blocks no other process; a local catalog file is attached per
 # connection instead, so that closing the connection frees the file for other processes as with the DuckDB file.
-_lake_instances: dict[tuple[str, str], duckdb.DuckDBPyConnection] = {}
+_lake_instances: dict[tuple[str, str, str], duckdb.DuckDBPyConnection] = {}  # (catalog, data path, lake name)
 _lake_instances_lock = threading.Lock()
 
 
