@@ -272,7 +272,7 @@ class WarehouseSettings(_Strict):
     catalog: str | None = Field(
         None,
         description='DuckLake catalog: "postgresql://user@host:port/db" (several writers at once; the password '
-        'from $PGPASSWORD or ~/.pgpass, never here), "sqlite:FILE", or a DuckDB catalog file. Default: the --db file.',
+        'from $PGPASSWORD or ~/.pgpass, never here) or a DuckDB catalog file (one writer). Default: the --db file.',
     )
     data_path: str | None = Field(
         None, description="Folder (or s3://...) for DuckLake's Parquet files; needed with PostgreSQL. Default: "

@@ -68,7 +68,7 @@ class Backend:
     """Where the warehouse lives: `duckdb` (the db path is the DuckDB file) or `ducklake` (catalog + data_path)."""
 
     kind: str = "duckdb"
-    catalog: str | None = None  # postgresql://... , sqlite:FILE, or a DuckDB catalog file; None: the db path
+    catalog: str | None = None  # postgresql://... or a DuckDB catalog file; None: the db path
     data_path: str | None = None  # Parquet files; None: `<catalog file>.files/` beside a local catalog
 
     @property
@@ -83,7 +83,7 @@ class Backend:
     def concurrent_writers(self) -> bool:
         """True when several processes may write at once (a DuckDB file, or a DuckDB catalog file, has one
         writer process at a time; a PostgreSQL catalog takes many)."""
-        return self.postgres or (self.lake and (self.catalog or "").startswith("sqlite:"))
+        return self.postgres
 
 
 def current_backend() -> Backend:
@@ -125,7 +125,7 @@ def exists(path: str | os.PathLike[str] | None = None) -> bool:
 def _local_catalog(p: Path, b: Backend) -> Path:
     if not b.lake or not b.catalog:
         return p
-    return Path(b.catalog.removeprefix("sqlite:").removeprefix("duckdb:"))
+    return Path(b.catalog)
 
 
 def _extension(name: str) -> str:
@@ -155,7 +155,7 @@ def _extension(name: str) -> str:
     return str(link)
 
 
-_ENTRYPOINT_NAMES = {"postgres": "postgres_scanner", "sqlite": "sqlite_scanner"}
+_ENTRYPOINT_NAMES = {"postgres": "postgres_scanner"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -208,7 +208,7 @@ def _attach_lake(p: Path, b: Backend, *, read_only: bool, lock_timeout_s: float)
         options.append(f"METADATA_SCHEMA {_sql_str(lake_name(p))}")
     else:
         local = _local_catalog(p, b)
-        spec = f"sqlite:{local}" if catalog.startswith("sqlite:") else str(local)
+        spec = str(local)
         data = b.data_path or f"{local}.files"
         if read_only and not local.exists():
             raise WarehouseError(f"database {local} does not exist; run `newswatch run` or `newswatch ingest` first")
@@ -221,8 +221,6 @@ def _attach_lake(p: Path, b: Backend, *, read_only: bool, lock_timeout_s: float)
         con.execute(f"LOAD {_sql_str(_extension('ducklake'))}")
         if spec.startswith("postgres:"):
             con.execute(f"LOAD {_sql_str(_extension('postgres'))}")
-        elif spec.startswith("sqlite:"):
-            con.execute(f"LOAD {_sql_str(_extension('sqlite'))}")
     except duckdb.Error as e:
         con.close()
         raise WarehouseError(f"DuckLake extensions cannot be loaded: {str(e).splitlines()[0]}") from None
