@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, TypeVar
 
 from alerts import channels as ch
@@ -21,6 +20,7 @@ from extractors.query import compile_query
 from newswatch.config import Config
 from newswatch.models import Digest, utcnow
 from warehouse import digests
+from warehouse.db import exists as warehouse_exists
 from warehouse.db import session
 
 T = TypeVar("T")
@@ -68,7 +68,7 @@ def deliver_channels(
     """Deliver every pending or interrupted channel notification of the watch (earlier runs' included), or
     only those of one digest (the one just recorded: leftovers were tried at the start of the run)."""
     by_key = {ch.channel_key(c): c for c in config.watch(watch).channels}
-    if not Path(db_path).exists():
+    if not warehouse_exists(db_path):
         return []
     # no schema pass: this runs at the start of every digest, and a warehouse without the table has nothing
     with session(db_path, apply_schema=False) as con:

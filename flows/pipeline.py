@@ -89,7 +89,11 @@ def run_lock(db_path: str, wait_s: float = 0.0, watches: Sequence[str] = ()) -> 
     if watches and concurrent_writers():
         with ExitStack() as stack:
             for name in sorted(set(watches)):  # one order for every run: no deadlock between two runs
-                stack.enter_context(run_lock(f"{db_path}.{hashlib.sha256(name.encode()).hexdigest()[:16]}", wait_s))
+                try:
+                    stack.enter_context(run_lock(f"{db_path}.{hashlib.sha256(name.encode()).hexdigest()[:16]}", wait_s))
+                except RunLockedError:
+                    raise RunLockedError(f"another newswatch run of watch {name!r} is using {db_path}; "
+                                         "this run exits without writing anything") from None
             yield
         return
     lock_path = f"{os.path.abspath(db_path)}.run-lock"

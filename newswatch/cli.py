@@ -33,6 +33,12 @@ def _db(db: str | None) -> str:
     return db or default_db_path()
 
 
+def _db_exists(db_path: str) -> bool:
+    from warehouse.db import exists  # a file, or (DuckLake on PostgreSQL) a catalog with the schema
+
+    return exists(db_path)
+
+
 def _config(path: str | None):
     from flows.pipeline import validate_config
     from newswatch.config import load_config
@@ -306,11 +312,11 @@ def digest(config_path: str | None, db: str | None, watches: Sequence[str], out_
 
     config = _config(config_path)
     db_path = _db(db)
-    if not os.path.exists(db_path):
+    if not _db_exists(db_path):
         raise UserError(f"database {db_path} does not exist; run `newswatch run` or `newswatch ingest` first")
     config = _with_ingested_watches(config, db_path, watches)
     names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
-    with run_lock(db_path):  # never two deliveries at once (the outbox's crash window relies on it)
+    with run_lock(db_path, watches=names):  # never two deliveries at once (the outbox's crash window relies on it)
         outcomes = run_digests(config, db_path, names, out_dir=out_dir)
     for d in outcomes:
         _print_digest(d)
@@ -358,9 +364,9 @@ def reprocess(config_path: str | None, db: str | None) -> None:
 
     config = _config(config_path)
     db_path = _db(db)
-    if not os.path.exists(db_path):
+    if not _db_exists(db_path):
         raise UserError(f"database {db_path} does not exist; run `newswatch run` or `newswatch ingest` first")
-    with run_lock(db_path):
+    with run_lock(db_path, watches=[w.name for w in config.watches]):
         c = reprocess_stale(db_path, config)
         link_across_articles(db_path)
     click.echo(f"recomputed facts for {c['facts_recomputed']} article(s), groups for {c['groups_recomputed']}")

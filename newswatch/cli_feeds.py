@@ -36,6 +36,12 @@ def _db(db: str | None) -> str:
     return db or default_db_path()
 
 
+def _db_exists(db_path: str) -> bool:
+    from warehouse.db import exists  # a file, or (DuckLake on PostgreSQL) a catalog with the schema
+
+    return exists(db_path)
+
+
 def _when(d: datetime | None) -> str:
     return "" if d is None else d.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
@@ -60,7 +66,7 @@ def _configured_key(config: Any, db_path: str, url: str) -> str:
     UserError when it is in no watch of the config: nothing is changed."""
     if _watches_of(config, url):
         return url
-    if os.path.exists(db_path):
+    if _db_exists(db_path):
         from warehouse.db import connect
         from warehouse.feeds import get_feed_states
 
@@ -101,7 +107,7 @@ def list_cmd(config_path: str | None, db: str | None, watches: Sequence[str], fm
     chosen = [config.watch(w) for w in watches] if watches else list(config.watches)
     pairs = [(w.name, u) for w in chosen for u in w.feeds]
     db_path = _db(db)
-    con = connect(db_path, read_only=True) if os.path.exists(db_path) else None
+    con = connect(db_path, read_only=True) if _db_exists(db_path) else None
     try:
         listing = list_feeds(con, pairs)
     finally:
@@ -131,7 +137,7 @@ def enable_cmd(config_path: str | None, db: str | None, url: str) -> None:
     config = _config(config_path)
     db_path = _db(db)
     key = _configured_key(config, db_path, url)
-    if not os.path.exists(db_path):
+    if not _db_exists(db_path):
         click.echo(f"feed {key} has never been polled; it is enabled (nothing changed)")
         return
     with session(db_path) as con:
@@ -289,7 +295,7 @@ def export_cmd(config_path: str | None, db: str | None, watches: Sequence[str], 
     chosen = [config.watch(w) for w in watches] if watches else list(config.watches)
     db_path = _db(db)
     titles: dict[str, str | None] = {}
-    if os.path.exists(db_path):
+    if _db_exists(db_path):
         con = connect(db_path, read_only=True)
         try:
             titles = {u: s.title for u, s in get_feed_states(con, [u for w in chosen for u in w.feeds]).items()}

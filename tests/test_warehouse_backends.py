@@ -73,7 +73,7 @@ def test_upsert_replaces_by_key_ignores_on_request_and_keeps_unlisted_columns(tm
 def test_run_locks_are_per_watch_only_where_several_writers_are_allowed(tmp_path: Path) -> None:
     db = str(tmp_path / "w.duckdb")
     with run_lock(db, watches=["alpha"]):
-        with pytest.raises(RunLockedError), run_lock(db, watches=["alpha"]):
+        with pytest.raises(RunLockedError, match="another newswatch run"), run_lock(db, watches=["alpha"]):
             pass
         if current_backend().concurrent_writers:
             with run_lock(db, watches=["beta"]):  # another watch runs at the same time
@@ -81,6 +81,31 @@ def test_run_locks_are_per_watch_only_where_several_writers_are_allowed(tmp_path
         else:
             with pytest.raises(RunLockedError), run_lock(db, watches=["beta"]):
                 pass
+
+
+def _nw(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "newswatch.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "60"})
+
+
+@on_every_backend
+@pytest.mark.timeout(900)
+def test_the_cli_ingests_queries_and_digests_a_warehouse_on_each_backend(tmp_path: Path) -> None:
+    """The commands find the warehouse on every backend (on PostgreSQL nothing is on local disk at --db)."""
+    import json
+
+    db = str(tmp_path / "cli.duckdb")
+    seeds = sorted(str(p) for p in (REPO / "seeds").glob("00*.txt"))
+    p = _nw("ingest", "--db", db, "--watch", "seeds", *seeds)
+    assert p.returncode == 0, p.stderr
+    assert "articles new 5" in p.stdout
+    p = _nw("sql", "--db", db, "--format", "json", "select count(*) AS n, count(DISTINCT syndication_id) AS texts "
+            "from articles")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == [{"n": 5, "texts": 4}]
+    p = _nw("digest", "--db", db, "--watch", "seeds", "--out", str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr
+    assert len(list((tmp_path / "out").glob("*.eml"))) == 1
 
 
 SECOND_WATCH = """
