@@ -275,7 +275,7 @@ class WarehouseSettings(_Strict):
         'from $PGPASSWORD or ~/.pgpass, never here) or a DuckDB catalog file (one writer). Default: the --db file.',
     )
     data_path: str | None = Field(
-        None, description="Folder (or s3://...) for DuckLake's Parquet files; needed with PostgreSQL. Default: "
+        None, description="Folder for DuckLake's Parquet files; needed with PostgreSQL. Default: "
         "<catalog file>.files beside a local catalog."
     )
 
