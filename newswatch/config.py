@@ -121,6 +121,10 @@ class DigestRules(_Strict):
         default_factory=list,
         description="Watched people (canonical entity names) whose new quotes are shown with the quotes kind.",
     )
+    chart: bool = Field(True, description="An attention chart in the HTML digest (inline PNG): stories per week "
+                        "over the last chart_weeks weeks, spike weeks in red; only once the watch has coverage "
+                        "in at least two of those weeks.")
+    chart_weeks: int = Field(12, ge=2, le=104, description="Weeks shown by the attention chart (2 to 104).")
 
     @field_validator("frequency")
     @classmethod
