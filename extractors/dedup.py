@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 
-from extractors.fingerprint import Fingerprint, hamming, tokens
+from extractors.fingerprint import tokens
 
 # Two units match when this share of the shorter one's word bigrams occurs in the other. 0.7 keeps sentences
 # with a changed figure, a swapped phrase or an added clause (0.85-0.95 on the seed copies); two writers
@@ -106,13 +106,6 @@ def _bigrams(unit: str) -> frozenset[str]:
     if len(toks) < 2:
         return frozenset(toks)
     return frozenset(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
-
-
-def unit_overlap(a: frozenset[str], b: frozenset[str]) -> float:
-    """Share of the smaller bigram set found in the other (containment, so a merged sentence still matches)."""
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b))
 
 
 def align(units_a: Sequence[str], units_b: Sequence[str], min_overlap: float = UNIT_MIN_OVERLAP) -> Alignment:
@@ -235,11 +228,6 @@ def is_copy(
     if gap_days > SYNDICATION_WINDOW_DAYS:
         return al.shared / al.units_b >= LATE_COPY_MIN_RATIO if al.units_b else False
     return True
-
-
-def unit_candidates(a: Fingerprint, b: Fingerprint, max_distance: int) -> int:
-    """How many units of A have a unit of B within max_distance bits (the cheap pre-check before align)."""
-    return sum(1 for x in a.unit_simhashes if any(hamming(x, y) <= max_distance for y in b.unit_simhashes))
 
 
 def numbers(text: str) -> list[str]:
