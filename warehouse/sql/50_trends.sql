@@ -4,38 +4,43 @@
 -- articles the views computed from the base tables took seconds, see docs/benchmarks.md); docs/trends.md explains
 -- the method.
 -- An article's time is its publication time, else when newswatch first saw it; its day is that time's UTC date.
--- Articles belong to one watch (articles.watch).
+-- An article belongs to every watch that matched it (core.watch_articles, sql/12_watches.sql) and counts in each;
+-- core.articles.watch (the watch that stored it first) is not used here.
 
 CREATE SCHEMA IF NOT EXISTS core;
 
--- One slim row per article with its day, story and text: the base of every view below (internal).
+-- One slim row per watch and article with its day, story and text: the base of every view below (internal).
 CREATE OR REPLACE VIEW core.article_days AS
 SELECT
     a.article_id,
-    a.watch,
+    w.watch,
     a.source,
     a.title,
     coalesce(g.story_id, a.article_id) AS story_id,
     coalesce(g.syndication_id, a.article_id) AS syndication_id,
     coalesce(a.published_at, a.first_seen_at) AS ran_at,
     CAST(timezone('UTC', coalesce(a.published_at, a.first_seen_at)) AS DATE) AS day
-FROM core.articles a
+FROM core.watch_articles w
+JOIN core.articles a USING (article_id)
 LEFT JOIN core.article_groups g USING (article_id);
 
 
 -- ---- pre-aggregated tables (maintained by warehouse/trends.py refresh_aggregates) ----------------------
 
--- What the aggregates were last computed from: one row per article (compared with core.article_days to find
--- the articles, days and stories that changed since).
-CREATE TABLE IF NOT EXISTS core.trend_articles (
-    article_id      VARCHAR PRIMARY KEY,
+-- What the aggregates were last computed from: one row per watch and article (compared with core.article_days
+-- to find the articles, days and stories that changed since). It replaces core.trend_articles (one row per
+-- article, from when an article had one watch); the trend tables are rebuilt whole after a schema change anyway.
+DROP TABLE IF EXISTS core.trend_articles;
+CREATE TABLE IF NOT EXISTS core.trend_watch_articles (
     watch           VARCHAR NOT NULL,
+    article_id      VARCHAR NOT NULL,
     source          VARCHAR NOT NULL,
     title           VARCHAR NOT NULL,
     story_id        VARCHAR NOT NULL,
     syndication_id  VARCHAR NOT NULL,
     ran_at          TIMESTAMPTZ NOT NULL,
-    day             DATE NOT NULL
+    day             DATE NOT NULL,
+    PRIMARY KEY (watch, article_id)
 );
 
 CREATE TABLE IF NOT EXISTS core.trend_attention (
@@ -67,6 +72,20 @@ CREATE TABLE IF NOT EXISTS core.trend_entity_days (
 -- the columns an entity series shares with attention (for `newswatch trends --entity` by day)
 ALTER TABLE core.trend_entity_days ADD COLUMN IF NOT EXISTS outlets BIGINT;
 ALTER TABLE core.trend_entity_days ADD COLUMN IF NOT EXISTS new_stories BIGINT;
+
+-- An entity's weeks, counted from its articles like attention's weeks (distinct stories do not add up from
+-- days): what `newswatch trends --entity X --by week` reads.
+CREATE TABLE IF NOT EXISTS core.trend_entity_weeks (
+    watch           VARCHAR NOT NULL,
+    entity          VARCHAR NOT NULL,
+    week            DATE NOT NULL,
+    stories         BIGINT NOT NULL,
+    new_stories     BIGINT NOT NULL,
+    texts           BIGINT NOT NULL,
+    articles        BIGINT NOT NULL,
+    outlets         BIGINT NOT NULL,
+    mentions        BIGINT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS core.trend_story_days (
     watch           VARCHAR NOT NULL,
@@ -103,7 +122,7 @@ CREATE OR REPLACE VIEW attention AS
 SELECT watch, period, day, stories, texts, articles, outlets, new_stories FROM core.trend_attention;
 
 COMMENT ON VIEW attention IS 'Attention per watch and day (period = ''day'') or ISO week (period = ''week''): stories, distinct texts and articles side by side. Syndicated copies count once as a story; a story counts on every day (or week) it gets coverage. Days without coverage have no row. Filter period first.';
-COMMENT ON COLUMN attention.watch IS 'The watch (articles.watch).';
+COMMENT ON COLUMN attention.watch IS 'The watch (watch_articles.watch): an article matched by several watches counts in each.';
 COMMENT ON COLUMN attention.period IS '''day'' or ''week'' (ISO weeks, starting Monday).';
 COMMENT ON COLUMN attention.day IS 'The day, or the Monday of the week; UTC dates of publication time (first-seen time when undated).';
 COMMENT ON COLUMN attention.stories IS 'Distinct stories with at least one article that day: the attention measure (copies and follow-ups of one event count once).';
@@ -286,8 +305,10 @@ SELECT s.source AS copy_source, o.source AS original_source, s.watch,
        to_seconds(median(epoch(s.ran_at) - epoch(o.ran_at))) AS median_lag,
        min(s.ran_at) AS first_copy_at,
        max(s.ran_at) AS last_copy_at
-FROM core.trend_articles s
-JOIN core.trend_articles o ON o.article_id = s.syndication_id
+FROM core.trend_watch_articles s
+-- the original is looked up as an article: it may belong to other watches than its copy
+JOIN (SELECT article_id, source, coalesce(published_at, first_seen_at) AS ran_at FROM core.articles) o
+  ON o.article_id = s.syndication_id
 WHERE s.article_id <> s.syndication_id
 GROUP BY s.source, o.source, s.watch;
 
