@@ -201,47 +201,7 @@ def test_quotes_by_watched_people_are_shown(warehouse, now, tmp_path) -> None:
     assert "quote: Sarah Champion: \u201cThis is a national scandal and it is not over\u201d" in _text(o.eml_path)
 
 
-def test_spikes_are_reported_once(warehouse, now, tmp_path) -> None:
-    warehouse.add("a1", title="Police chiefs to be investigated", source="Sky News")
-    from warehouse.db import connect
-
-    con = connect(warehouse.path, apply_schema=False)
-    try:
-        con.execute("insert into core.trend_spikes values ('rotherham', 'IOPC', ?, 12, 2, 5.1, 1, 28)",
-                    [now.date()])
-    finally:
-        con.close()
-    cfg = _config("")
-    first = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now)
-    line = "attention spike: IOPC, 12 stories on 2026-11-22 (usually 2 a day)"
-    assert line in _text(first.eml_path)
-    assert warehouse.query("select entity, line from digest_spikes") == [("IOPC", line)]
-    warehouse.add("b1", title="Council apologises", source="ITV", published=now + timedelta(minutes=5))
-    second = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now + timedelta(hours=1))
-    assert second.items == 1 and "attention spike" not in _text(second.eml_path)
-    # with spikes left out, a spike is not shown
-    quiet = _config('include = ["new_stories", "updates"]')
-    assert quiet.watches[0].digest.include == ["new_stories", "updates"]
-
-
 def test_now_must_be_aware() -> None:
     with pytest.raises(ValueError):
         decide(rules(), now=datetime(2026, 1, 1), last_at=None)
     assert decide(rules(), now=datetime(2026, 1, 1, tzinfo=UTC), last_at=None).due
-
-
-def test_a_digest_of_spikes_only(warehouse, now, tmp_path) -> None:
-    from warehouse.db import connect
-
-    con = connect(warehouse.path, apply_schema=False)
-    try:
-        con.execute("insert into core.trend_spikes values ('rotherham', NULL, ?, 9, 1, 6.0, 1, 28)", [now.date()])
-    finally:
-        con.close()
-    cfg = _config('include = ["spikes"]')
-    o = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now)
-    assert o.status == "written" and o.items == 0
-    text = _text(o.eml_path)
-    assert "1 attention spike" in text and "attention spike: the watch rotherham, 9 stories on 2026-11-22" in text
-    again = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now + timedelta(hours=1))
-    assert again.status == "empty"
