@@ -91,9 +91,8 @@ def attention_chart(
         return None
     peak = max(s.points, key=lambda p: (p.stories, p.day))
     spikes = sum(1 for p in s.points if p.is_spike)
-    alt = (f"stories per week in watch {watch}, week of {s.points[0].day:%Y-%m-%d} to week of "
-           f"{s.points[-1].day:%Y-%m-%d}: {sum(p.stories for p in s.points):,} story-weeks, at most "
-           f"{peak.stories:,} in the week of {peak.day:%Y-%m-%d}; "
+    alt = (f"stories per week in watch {watch} from the week of {s.points[0].day:%Y-%m-%d} to the week of "
+           f"{s.points[-1].day:%Y-%m-%d}: at most {peak.stories:,} (week of {peak.day:%Y-%m-%d}), "
            + (f"{spikes} week{'s' if spikes != 1 else ''} with an attention spike" if spikes
               else "no attention spike"))
     caption = (f"Attention over the last {rules.chart_weeks} weeks: stories per week (syndicated copies count "

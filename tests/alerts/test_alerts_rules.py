@@ -93,6 +93,8 @@ def test_a_daily_slot_inside_quiet_hours_goes_out_when_they_end() -> None:
         ('send_at = "8am"', "send_at '8am' is not a time like 08:00"),
         ('weekday = "funday"', "unknown weekday 'funday'"),
         ('include = ["news"]', "unknown item kind 'news'"),
+        ("chart_weeks = 1", "digest.chart_weeks: Input should be greater than or equal to 2"),
+        ('chart = "yes"', "digest.chart: 'yes' is not a boolean; write true or false"),
     ],
 )
 def test_bad_rules_are_one_line_naming_the_watch(line: str, message: str) -> None:
@@ -205,3 +207,19 @@ def test_now_must_be_aware() -> None:
     with pytest.raises(ValueError):
         decide(rules(), now=datetime(2026, 1, 1), last_at=None)
     assert decide(rules(), now=datetime(2026, 1, 1, tzinfo=UTC), last_at=None).due
+
+
+def test_the_rule_examples_in_docs_parse_and_show_every_rule() -> None:
+    """docs/alerts.md's 'Examples, one per rule' block is a config that parses, with each rule in it."""
+    from newswatch.config import FREQUENCIES, ITEM_KINDS
+
+    doc = (REPO / "docs" / "alerts.md").read_text(encoding="utf-8")
+    block = doc.split("### Examples, one per rule", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    rules_shown = [w.digest for w in parse_config(block, origin="docs/alerts.md").watches]
+    assert {r.frequency for r in rules_shown} == set(FREQUENCIES)
+    assert any(r.quiet_hours and r.timezone != "UTC" for r in rules_shown)
+    narrowed = [r.include for r in rules_shown if r.include != list(ITEM_KINDS)]
+    assert {k for inc in narrowed for k in inc} == set(ITEM_KINDS)  # every kind asked for on its own terms
+    assert any(r.people for r in rules_shown)
+    assert any(not r.chart for r in rules_shown) and any(r.chart_weeks != 12 for r in rules_shown)
+
