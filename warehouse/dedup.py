@@ -365,11 +365,16 @@ def term_counts(con: duckdb.DuckDBPyConnection, terms: Iterable[str]) -> tuple[i
     n = con.execute("SELECT count(*) FROM core.story_assignments").fetchone()[0]
     if not ts:
         return int(n), {}
-    df = {
-        r[0]: int(r[1])
-        for r in con.execute(f"SELECT term, df FROM core.story_terms WHERE term IN ({_str_list(ts)})").fetchall()
-    }
-    return int(n), df
+    # A join with the batch's terms, not an IN list: a batch of long texts has thousands of terms, and an IN
+    # list of that many string constants cost 0.4 s per batch to plan (bench/dedup_copies.py --stored); the
+    # join scans story_terms, whose size is the vocabulary, not the number of articles.
+    name = "_dedup_batch_terms"
+    con.register(name, pa.table({"term": ts}))
+    try:
+        rows = con.execute(f"SELECT s.term, s.df FROM core.story_terms s JOIN {name} b ON b.term = s.term").fetchall()
+    finally:
+        con.unregister(name)
+    return int(n), {r[0]: int(r[1]) for r in rows}
 
 
 def idf_of(terms: Iterable[str], n: int, df: dict[str, int]) -> dict[str, float]:
