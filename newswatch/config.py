@@ -206,6 +206,13 @@ def _check_channel(url: str) -> str:
 
 
 class WatchConfig(_Strict):
+    """One watch: a query over feeds. Several watches may list the same feed: it is polled once per run and each
+    page fetched and extracted once; every watch listing the feed applies its own query and languages, and an
+    article belongs to every watch that matched it (the watch_articles view), with its own digest, trends and
+    off-topic skips. A watch added later, or whose query, languages or feeds change, is matched against the
+    articles already stored that it can see (from its feeds, without a refetch) at the start of the next run,
+    or by `newswatch reprocess`; pages no watch matched were never stored, so it cannot see those."""
+
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Short name, used in --watch and tables.")
     description: str = Field("", description="What this watch follows, shown in the digest.")
     query: str = Field(
@@ -215,7 +222,10 @@ class WatchConfig(_Strict):
             "parentheses, prefix*. Empty keeps everything."
         ),
     )
-    feeds: list[str] = Field(default_factory=list, description="RSS/Atom/JSON Feed URLs (http/https).")
+    feeds: list[str] = Field(
+        default_factory=list,
+        description="RSS/Atom/JSON Feed URLs (http/https). A feed may be listed by several watches (polled once).",
+    )
     recipients: list[str] = Field(default_factory=list, description="Digest recipients.")
     aliases: dict[str, str] = Field(
         default_factory=dict, description="User aliases: surface form -> canonical entity name."

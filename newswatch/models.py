@@ -143,6 +143,16 @@ class Skip:
     stage: str  # 'feed', 'fetch', 'extract', 'topic', 'dedup', 'facts', 'load', 'digest'
     reason: str  # short machine-readable reason, e.g. 'too_large', 'off_topic'
     detail: str = ""
+    watch: str | None = None  # the watch that dropped it (topic skips are per watch); None when no watch did
+
+
+@dataclass(frozen=True, slots=True)
+class WatchMatch:
+    """A watch's query matched an article: a row of watch_articles (an article can belong to several watches)."""
+
+    watch: str
+    article_id: str
+    terms: tuple[str, ...] = ()  # the query terms found in the article (why it matched)
 
 
 # ---- facts -------------------------------------------------------------------------------

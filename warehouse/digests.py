@@ -163,7 +163,9 @@ def _new_articles(con: duckdb.DuckDBPyConnection, watch: str) -> list[dict[str, 
         SELECT a.article_id, a.story_id, a.syndication_id, a.source, a.title, a.url,
                a.published_at, a.first_seen_at
         FROM articles a
-        WHERE a.watch = ?
+        -- the watch's articles are those its query matched (watch_articles), whichever watch stored them
+        JOIN core.watch_articles wa ON wa.article_id = a.article_id AND wa.watch = ?
+        WHERE true
           -- a page the fetch guard refused (SSRF, robots.txt, scheme/port) is not news: it stays in
           -- `articles` (queryable, fetch_status 'blocked') but never becomes a digest item
           AND a.fetch_status IS DISTINCT FROM 'blocked'
@@ -398,8 +400,9 @@ def _first_reports(con: duckdb.DuckDBPyConnection, watch: str, story_ids: list[s
     """When each story was first reported: its earliest article of the watch, told or not."""
     rows = con.execute(
         """
-        SELECT story_id, min(coalesce(published_at, first_seen_at)) FROM articles
-        WHERE watch = ? AND story_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY story_id
+        SELECT a.story_id, min(coalesce(a.published_at, a.first_seen_at)) FROM articles a
+        JOIN core.watch_articles wa ON wa.article_id = a.article_id AND wa.watch = ?
+        WHERE a.story_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY a.story_id
         """,
         [watch, story_ids],
     ).fetchall()
