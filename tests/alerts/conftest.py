@@ -187,7 +187,7 @@ class Warehouse:
             "article_id": article_id,
             "syndication_id": copy_of or article_id,
             "story_id": story or copy_of or article_id,
-            "assigned_at": published,
+            "assigned_at": datetime.now(UTC),  # when dedup grouped it (the trend refresh reads it), not when published
         }
         con = connect(self.path, apply_schema=False)  # the schema was applied when the file was created
         try:
