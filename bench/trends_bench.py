@@ -147,7 +147,8 @@ def pct(xs: list[float], q: float) -> float:
 
 def batch_refresh(db: str, n: int = 100, rounds: int = 3) -> None:
     """Cost of keeping the trend tables current: store `n` new articles the way a batch does (a new story on the
-    last day with copies, entity mentions, group rows stamped now), then time refresh_trends. Adds rows to db."""
+    last day with copies, entity mentions, group and watch_articles rows stamped now), then time refresh_trends.
+    Adds rows to db."""
     import pyarrow as pa
 
     from warehouse.db import connect, refresh_trends
@@ -156,7 +157,7 @@ def batch_refresh(db: str, n: int = 100, rounds: int = 3) -> None:
     for r in range(rounds):
         con = connect(db)
         try:
-            day, watch = con.execute("select max(day), arg_max(watch, day) from core.trend_articles").fetchone()
+            day, watch = con.execute("select max(day), arg_max(watch, day) from core.trend_watch_articles").fetchone()
             ids = [f"batch{r:03d}{i:08d}" for i in range(n)]
             at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
             now = datetime.now(UTC)
@@ -174,6 +175,7 @@ def batch_refresh(db: str, n: int = 100, rounds: int = 3) -> None:
                         "SELECT article_id, watch, 'u' || article_id, 'u' || article_id, source, title, ts, ts, ts, 'ok', "
                         "title, title, 3, article_id FROM b_articles")
             con.execute("INSERT INTO core.article_groups SELECT * FROM b_groups")
+            con.execute("INSERT INTO core.watch_articles SELECT ?, article_id, now(), NULL FROM b_articles", [watch])
             con.execute("INSERT INTO core.entity_mentions SELECT article_id, seq, entity, 'ORG', entity, 0, 1, entity "
                         "FROM b_mentions")
         finally:

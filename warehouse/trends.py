@@ -444,6 +444,10 @@ _ENTITY_MENTIONS = """
 _REFRESH_ENTITIES = [
     """CREATE OR REPLACE TEMP TABLE tr_entity_weeks AS
        SELECT DISTINCT watch, CAST(date_trunc('week', day) AS DATE) AS week FROM tr_entity_days""",
+    # the entity series that change: those on the recomputed days, before and after (for spikes, new entities)
+    """CREATE OR REPLACE TEMP TABLE tr_entity_touched AS
+       SELECT t.watch, t.entity, t.day FROM core.trend_entity_days t
+       JOIN tr_entity_days d ON t.watch = d.watch AND t.day = d.day""",
     "DELETE FROM core.trend_entity_days t USING tr_entity_days d WHERE t.watch = d.watch AND t.day = d.day",
     "DELETE FROM core.trend_entity_weeks t USING tr_entity_weeks w WHERE t.watch = w.watch AND t.week = w.week",
     """CREATE OR REPLACE TEMP TABLE tr_entity_articles AS
@@ -472,7 +476,28 @@ _REFRESH_ENTITIES = [
               count(DISTINCT a.syndication_id), count(*), count(DISTINCT a.source), sum(m.mentions)::BIGINT
        FROM m JOIN tr_entity_articles a USING (article_id)
        GROUP BY a.watch, m.entity, a.week""",
+    """INSERT INTO tr_entity_touched
+       SELECT t.watch, t.entity, t.day FROM core.trend_entity_days t
+       JOIN tr_entity_days d ON t.watch = d.watch AND t.day = d.day""",
 ]
+
+# Spikes and new entities of the changed series only (see core.trend_spike_scope in sql/50_trends.sql): a changed
+# day moves the scores of the 28 days after it.
+_REFRESH_SCOPED = [
+    """INSERT INTO core.trend_entity_scope SELECT DISTINCT watch, entity FROM tr_entity_touched""",
+    """DELETE FROM core.trend_new_entities t USING core.trend_entity_scope k
+       WHERE t.watch = k.watch AND t.entity = k.entity""",
+    "INSERT INTO core.trend_new_entities SELECT * FROM core.new_entities_computed",
+    "DELETE FROM core.trend_entity_scope",
+    """INSERT INTO core.trend_spike_scope
+       SELECT watch, NULL, min(day), max(day) + 28 FROM tr_days GROUP BY watch
+       UNION ALL SELECT watch, entity, min(day), max(day) + 28 FROM tr_entity_touched GROUP BY watch, entity""",
+    """DELETE FROM core.trend_spikes t USING core.trend_spike_scope r
+       WHERE t.watch = r.watch AND t.entity IS NOT DISTINCT FROM r.entity AND t.day BETWEEN r.lo AND r.hi""",
+    "INSERT INTO core.trend_spikes SELECT * FROM core.spike_scores",
+    "DELETE FROM core.trend_spike_scope",
+]
+_WATCH_STARTS = "SELECT watch, min(day) FROM core.trend_attention WHERE period = 'day' GROUP BY watch ORDER BY watch"
 
 _SNAPSHOT = [
     """DELETE FROM core.trend_watch_articles t USING tr_changed c
@@ -487,7 +512,7 @@ TREND_TABLES = ("trend_watch_articles", "trend_attention", "trend_entity_days", 
                 "trend_story_days", "trend_outlet_coverage", "trend_spikes", "trend_new_entities",
                 "trend_outlet_copies")
 _TEMP_TABLES = ("tr_changed", "tr_stories", "tr_days", "tr_weeks", "tr_week_articles", "tr_story_first",
-                "tr_story_articles", "tr_entity_days", "tr_entity_weeks", "tr_entity_articles")
+                "tr_story_articles", "tr_entity_days", "tr_entity_weeks", "tr_entity_articles", "tr_entity_touched")
 
 
 def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dict[str, int]:
@@ -539,8 +564,13 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
         con.execute("INSERT OR REPLACE INTO core.meta VALUES ('trends_refreshed_at', ?)", [now.isoformat()])
         con.execute("DROP TABLE IF EXISTS tr_changed")
         return {"articles": 0, "days": 0, "entity_days": 0, "stories": 0}
+    starts = con.execute(_WATCH_STARTS).fetchall()
     for sql in _REFRESH:
         con.execute(sql)
+    # the whole of spikes and new entities when the entity tables are rebuilt whole, or when a watch's first day
+    # moved (it bounds every trailing window of the watch and its entities)
+    whole = (meta.get("trends_alias_signature") != alias_sig or "trends_refreshed_at" not in meta
+             or con.execute(_WATCH_STARTS).fetchall() != starts)
     if meta.get("trends_alias_signature") != alias_sig or "trends_refreshed_at" not in meta:
         con.execute("DELETE FROM core.trend_entity_days")
         con.execute("DELETE FROM core.trend_entity_weeks")
@@ -556,9 +586,18 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
         )
     for sql in _REFRESH_ENTITIES:
         con.execute(sql)
-    # small derived tables, recomputed whole from the aggregates above (measured in docs/benchmarks.md)
-    for table, view in (("trend_spikes", "spike_scores"), ("trend_new_entities", "new_entities_computed"),
-                        ("trend_outlet_copies", "outlet_copies_computed")):
+    # small derived tables, from the aggregates above: spikes and new entities of the changed series (their
+    # scopes must not be empty, which means everything), outlet pairs whole (measured in docs/benchmarks.md)
+    derived = [("trend_outlet_copies", "outlet_copies_computed")]
+    if whole:
+        derived += [("trend_spikes", "spike_scores"), ("trend_new_entities", "new_entities_computed")]
+    elif con.execute("SELECT EXISTS (SELECT 1 FROM tr_days) OR EXISTS (SELECT 1 FROM tr_entity_touched)").fetchone()[0]:
+        for sql in _REFRESH_SCOPED:
+            if "new_entities_computed" in sql and not con.execute(
+                    "SELECT EXISTS (SELECT 1 FROM core.trend_entity_scope)").fetchone()[0]:
+                continue   # no entity changed (an empty scope would recompute every entity)
+            con.execute(sql)
+    for table, view in derived:
         con.execute(f"DELETE FROM core.{table}")
         con.execute(f"INSERT INTO core.{table} SELECT * FROM core.{view}")
     counts = {

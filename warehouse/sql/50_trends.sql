@@ -165,12 +165,22 @@ COMMENT ON COLUMN entity_trends.texts IS 'Distinct texts (copies once) mentionin
 COMMENT ON COLUMN entity_trends.articles IS 'Articles mentioning it that day, copies included.';
 COMMENT ON COLUMN entity_trends.mentions IS 'Mentions in those articles (several per article possible).';
 
+-- Scopes of a refresh: while the refresh runs (one transaction) they hold the (watch, entity) series, and for
+-- spikes the day ranges, that changed, so that the two computed views below recompute only those; empty (as
+-- every reader sees them) means everything.
+CREATE TABLE IF NOT EXISTS core.trend_entity_scope (watch VARCHAR NOT NULL, entity VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS core.trend_spike_scope (
+    watch VARCHAR NOT NULL, entity VARCHAR, lo DATE NOT NULL, hi DATE NOT NULL   -- entity NULL: the whole watch
+);
+
 CREATE OR REPLACE VIEW core.new_entities_computed AS
 SELECT watch, entity, mode(entity_type) AS entity_type, min(day) AS first_day, min(first_at) AS first_at,
        arg_min(first_story_id, first_at) AS story_id, arg_min(first_article_id, first_at) AS article_id,
        arg_min(first_source, first_at) AS source, arg_min(first_title, first_at) AS title,
        arg_min(stories, day) AS first_day_stories, sum(articles)::BIGINT AS articles, count(*) AS days
-FROM core.trend_entity_days
+FROM core.trend_entity_days t
+WHERE NOT EXISTS (SELECT 1 FROM core.trend_entity_scope)
+   OR EXISTS (SELECT 1 FROM core.trend_entity_scope k WHERE k.watch = t.watch AND k.entity = t.entity)
 GROUP BY watch, entity;
 
 CREATE TABLE IF NOT EXISTS core.trend_new_entities (
@@ -217,17 +227,27 @@ COMMENT ON COLUMN new_entities.days IS 'Days on which it was mentioned so far.';
 -- Only days with the minimum volume are candidates, so entities are scored on a handful of days each.
 
 CREATE OR REPLACE VIEW core.spike_scores AS
-WITH series AS (
+WITH everything AS (   -- no scope: every series and day (see core.trend_spike_scope)
+    SELECT NOT EXISTS (SELECT 1 FROM core.trend_spike_scope) AS yes
+), all_series AS (
     SELECT watch, NULL::VARCHAR AS entity, day, stories FROM attention WHERE period = 'day'
     UNION ALL
     SELECT watch, entity, day, stories FROM entity_trends
+), series AS (   -- in scope: the ranges' days and the 28 days before them (their windows)
+    SELECT s.*, (SELECT yes FROM everything) OR EXISTS (
+               SELECT 1 FROM core.trend_spike_scope r WHERE r.watch = s.watch
+                  AND r.entity IS NOT DISTINCT FROM s.entity AND s.day BETWEEN r.lo AND r.hi) AS candidate
+    FROM all_series s
+    WHERE (SELECT yes FROM everything) OR EXISTS (
+        SELECT 1 FROM core.trend_spike_scope r WHERE r.watch = s.watch
+           AND r.entity IS NOT DISTINCT FROM s.entity AND s.day BETWEEN r.lo - 28 AND r.hi)
 ), watch_start AS (
     SELECT watch, min(day) AS first_day FROM core.trend_attention WHERE period = 'day' GROUP BY watch
 ), candidates AS (
     SELECT s.watch, s.entity, s.day, s.stories,
            CAST(least(28, s.day - greatest(w.first_day, s.day - 28)) AS INTEGER) AS history_days
     FROM series s JOIN watch_start w USING (watch)
-    WHERE s.stories >= 3
+    WHERE s.stories >= 3 AND s.candidate
 ), windows AS (   -- the non-zero days of each candidate's trailing window
     SELECT c.watch, c.entity, c.day, c.stories, c.history_days,
            list(p.stories) FILTER (WHERE p.stories IS NOT NULL) AS nonzero
@@ -251,8 +271,9 @@ SELECT watch, entity, day, stories, baseline, (stories - baseline) / greatest(1.
 FROM mad
 WHERE (stories - baseline) / greatest(1.4826 * mad, 1.0) >= 3.5;
 
--- The scores above are recomputed whole by each refresh that changed anything (a changed day moves the window
--- of the 28 days after it); the public view reads the stored result.
+-- The scores above are recomputed by each refresh that changed anything, for the changed series from the first
+-- changed day to 28 days after the last (a changed day moves the windows of the 28 days after it; a watch whose
+-- first day moved is recomputed whole); the public view reads the stored result.
 CREATE TABLE IF NOT EXISTS core.trend_spikes (
     watch           VARCHAR NOT NULL,
     entity          VARCHAR,
