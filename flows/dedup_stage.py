@@ -13,7 +13,7 @@ and every write is one bulk insert per table at the end.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -148,11 +148,25 @@ class _Batch:
         hits.pop(me, None)
         return sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
 
-    def index_stored(self) -> None:
-        """Per unit key, how many stored articles of each copy group hold it (computed once per call)."""
-        self.key_labels = {
-            k: Counter(self.stored_label(a) for a in arts) for k, arts in self.postings.items()
-        }
+    def index_stored(self, me: Set[str]) -> None:
+        """Per unit key, how many stored articles of each copy group hold it (computed once per call); then
+        the unit and band postings are cut to the articles that can be verified (see _cut)."""
+        self.key_labels = {k: Counter(self.stored_label(a) for a in arts) for k, arts in self.postings.items()}
+        self.postings = {k: self._cut(arts, me) for k, arts in self.postings.items()}
+        self.bands = {k: self._cut(arts, me) for k, arts in self.bands.items()}
+
+    def _cut(self, arts: list[str], me: Set[str]) -> list[str]:
+        """GROUP_SAMPLE + 1 members of each copy group (its original first, then by id: the same members for
+        every key). 1,000 copies of one text are one group, and counting hits over all of them cost more
+        with every copy; only GROUP_SAMPLE of a group are ever verified."""
+        if len(arts) <= GROUP_SAMPLE + 1:
+            return arts
+        by_label: dict[str, list[str]] = {}
+        for a in sorted(arts, key=lambda a: (a != self.stored_label(a), a)):
+            kept = by_label.setdefault(self.stored_label(a), [])
+            if len(kept) <= GROUP_SAMPLE or a in me:
+                kept.append(a)
+        return [a for kept in by_label.values() for a in kept]
 
     def stored_label(self, article_id: str) -> str:
         g = self.stored_groups.get(article_id)
@@ -370,7 +384,7 @@ def _read(
     originals = {g[0] for g in batch.stored_groups.values() if g[0]} - batch.stored_groups.keys()
     batch.stored_groups.update(wd.groups_of(con, originals))
     batch.postings_set = {k: set(v) for k, v in batch.postings.items() if set(v) & set(ids)}
-    batch.index_stored()
+    batch.index_stored(set(ids))
     # what will be verified: per article, GROUP_SAMPLE stored members of each group (originals first)
     want: set[str] = set()
     for a in todo:

@@ -29,6 +29,10 @@ BAND_BITS = 16
 # then (the first articles of a warehouse were profiled with nearly no idf), and the seeds keep their two
 # stories; with the final profile and story threshold 20 and 100 give the same real-pair figures (docs/dedup.md).
 IDF_FULL_AT = 20
+# Above this many string keys a lookup joins a registered table instead of inlining an IN list (planning
+# thousands of constants cost 0.1-0.4 s per batch in bench/dedup_copies.py; a primary-key probe per
+# constant is only worth it for short lists).
+MAX_IN_LIST = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +200,18 @@ def groups_of(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dic
     ids = list(dict.fromkeys(article_ids))
     if not ids:
         return {}
+    if len(ids) > MAX_IN_LIST:
+        # a long IN list of string constants costs more to plan than a scan of the table joined with them
+        name = "_dedup_group_ids"
+        con.register(name, pa.table({"article_id": ids}))
+        try:
+            rows = con.execute(
+                f"SELECT g.article_id, g.syndication_id, g.story_id FROM core.article_groups g "
+                f"JOIN {name} i ON i.article_id = g.article_id"
+            ).fetchall()
+        finally:
+            con.unregister(name)
+        return {r[0]: (r[1], r[2]) for r in rows}
     return {
         r[0]: (r[1], r[2])
         for r in con.execute(
