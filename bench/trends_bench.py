@@ -154,11 +154,12 @@ def batch_refresh(db: str, n: int = 100, rounds: int = 3) -> None:
     from warehouse.db import connect, refresh_trends
 
     refresh_trends(db)  # start from current trend tables
+    stamp = int(time.time())
     for r in range(rounds):
         con = connect(db)
         try:
             day, watch = con.execute("select max(day), arg_max(watch, day) from core.trend_watch_articles").fetchone()
-            ids = [f"batch{r:03d}{i:08d}" for i in range(n)]
+            ids = [f"batch{stamp}r{r:03d}i{i:06d}" for i in range(n)]  # unique across invocations
             at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
             now = datetime.now(UTC)
             b_articles = pa.table({  # noqa: F841 - read by name in the SQL below
