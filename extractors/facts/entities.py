@@ -275,8 +275,15 @@ def _place_and_demonym_types(
 
 
 def _capitalised_mid_sentence(text: str, word: str) -> bool:
-    """True if the text writes the capitalised word after a lower-case word in the same sentence."""
-    return re.search(r"\b[a-z][\w’'-]*[ ,]+(?:the |a |an )?" + re.escape(word) + r"(?![\w’'-])", text) is not None
+    """True if the text writes the capitalised word after a lower-case word in a sentence (not in a title-case
+    heading such as "Fixing at the Source": a line without a closing full stop and of a dozen words or fewer)."""
+    for m in re.finditer(r"\b[a-z][\w’'-]*[ ,]+(?:the |a |an )?" + re.escape(word) + r"(?![\w’'-])", text):
+        a = text.rfind("\n", 0, m.start()) + 1
+        b = text.find("\n", m.end())
+        line = text[a : b if b >= 0 else len(text)].strip()
+        if re.search(r"[.!?:;\"”’)]$", line) or len(line.split()) > 12:
+            return True
+    return False
 
 
 def _drop_common_words(
@@ -351,8 +358,11 @@ def canonicalise(
         pron = re.search(r"\s+(?:She|He|They|We)$", trimmed)  # not "I": "World War I"
         if pron and len(trimmed.split()) > 2:
             trimmed = trimmed[: pron.start()]  # "Outkick The Coverage She is ...": a missing full stop
-        if _not_a_name(trimmed):
-            continue
+        if _not_a_name(trimmed) or text[max(0, start - 1) : start] in ("#", "@"):
+            continue  # ... or a hashtag or handle ("#WeMissTurkey")
+        num = re.search(r"\s+\d[\d.]*$", trimmed)
+        if label == "PERSON" and num:
+            trimmed = trimmed[: num.start()]  # no person's name ends in a number: "Trump 2016" is Trump
         spans.append((start + left, start + left + len(trimmed), label, False))
     titled_surnames: set[str] = set()
     for m in _TITLED_NAME.finditer(text):
