@@ -1,9 +1,10 @@
-"""The monitoring pipeline as plain functions on batches of records: poll -> fetch -> extract -> facts -> load.
+"""The monitoring pipeline as plain functions on batches of records: poll -> fetch -> extract -> match -> facts -> load.
 
-The CLI calls `run_monitor` / `ingest_sources` directly; the Prefect flows in flows/monitor.py wrap the same
-stage functions as tasks ("remove the decorators and the code still works"). Stage functions take and return
-records (or a database path), never connections, and open the warehouse only for short writer windows so
-that readers can get in between.
+One runner, `run_batches`, is the batch loop of `run_monitor` and `ingest_sources`, which the CLI calls directly
+and the Prefect monitor flow (flows/monitor.py) calls with its stages wrapped as tasks (`Stages`: "remove the
+decorators and the code still works"). Each page is fetched and extracted once and judged by every watch whose
+feeds list it (`match_watches`). Stage functions take and return records (or a database path), never
+connections, and open the warehouse only for short writer windows so that readers can get in between.
 """
 
 from __future__ import annotations
@@ -440,8 +441,8 @@ def poll_feeds(
 
 @contextmanager
 def _fetching(settings: FetchSettings, fetcher: Fetcher | None) -> Iterator[Fetcher]:
-    """The run's Fetcher when one is given (robots.txt cache and per-host spacing shared across stages), else a
-    new one for this call (Prefect tasks take settings, not clients)."""
+    """The run's Fetcher when one is given (robots.txt cache and per-host spacing shared across stages: the
+    runner always gives it), else a new one for this call (a stage called on its own, e.g. by a benchmark)."""
     if fetcher is not None:
         yield fetcher
         return
