@@ -86,6 +86,7 @@ _GEO_FEATURE = re.compile(
 )
 _SPEECH_AFTER = re.compile(r"\s(?:said|says|wrote|writes|told|tells|added|adds|explained|noted|argued)\b")
 _LOCATIVE_BEFORE = re.compile(r"\b(?:in|on|near|across|throughout|around|off|visit|visited|to)\s+$")
+_MID_SENTENCE_CAP = re.compile(r"\b[a-z][\w’'-]*[ ,]+(?:the |a |an )?([A-Z][\w’'-]*)(?![\w’'-])")
 _INITIALS_ONLY = re.compile(r"^(?:[A-Z]\.\s*)+$")
 _PAGE_REF = re.compile(r"^(?:Page|Pages|Fig|Figure|Table)\s+[A-Z]?\d+[A-Z]?$")
 _TITLE_BEFORE = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in TITLES) + r")\.?\s+$")
@@ -274,16 +275,16 @@ def _place_and_demonym_types(
                     break
 
 
-def _capitalised_mid_sentence(text: str, word: str) -> bool:
-    """True if the text writes the capitalised word after a lower-case word in a sentence (not in a title-case
-    heading such as "Fixing at the Source": a line without a closing full stop and of a dozen words or fewer)."""
-    for m in re.finditer(r"\b[a-z][\w’'-]*[ ,]+(?:the |a |an )?" + re.escape(word) + r"(?![\w’'-])", text):
-        a = text.rfind("\n", 0, m.start()) + 1
-        b = text.find("\n", m.end())
-        line = text[a : b if b >= 0 else len(text)].strip()
-        if re.search(r"[.!?:;\"”’)]$", line) or len(line.split()) > 12:
-            return True
-    return False
+def _capitalised_mid_sentence(text: str) -> set[str]:
+    """Capitalised words the text writes after a lower-case word in a sentence (not in a title-case heading such
+    as "Fixing at the Source": a line without a closing full stop and of a dozen words or fewer). One pass."""
+    out: set[str] = set()
+    for line in text.split("\n"):
+        line = line.strip()
+        if not (re.search(r"[.!?:;\"”’)]$", line) or len(line.split()) > 12):
+            continue
+        out.update(_MID_SENTENCE_CAP.findall(line))
+    return out
 
 
 def _drop_common_words(
@@ -295,6 +296,7 @@ def _drop_common_words(
     part of a longer name of the article ("Senior" of Jayne Senior beside "senior officers"). A word capitalised
     mid-sentence ("voted Labour" beside "labour market") is a name and stays."""
     lower = set(re.findall(r"(?<![\w’'-])[a-z][a-z’'-]+(?![\w’'-])", text))
+    mid = _capitalised_mid_sentence(text)
     in_longer = {w.casefold() for *_, b, _ in items if len(b.split()) >= 2 for w in b.split()}
     out = []
     for it in items:
@@ -302,7 +304,7 @@ def _drop_common_words(
         w = base.casefold()
         if (len(base.split()) == 1 and surface == base and not base.isupper() and base.lower() in lower
                 and w not in in_longer and w not in FIRST_NAMES and not is_place(base) and not is_platform(base)
-                and not _capitalised_mid_sentence(text, base)):
+                and base not in mid):
             continue
         out.append(it)
     return out
