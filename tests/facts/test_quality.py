@@ -89,3 +89,18 @@ def test_entity_floors_on_unseen_corpus_pages(split: str) -> None:
         assert s.recall >= r_floor, f"{split} {kind} recall {s.recall:.3f} < {r_floor}: {s.misses[:10]}"
     # entity-only pages are not scored on figures, periods or quotes (they were not annotated for them)
     assert all(rep.scores[k].tp + rep.scores[k].fp + rep.scores[k].fn == 0 for k in ("figures", "periods", "quotes"))
+
+
+def test_entity_only_pages_are_not_scored_on_figures_periods_or_quotes() -> None:
+    """A page annotated for entities only ("kinds") must not count what the extractors find there as false hits."""
+    from newswatch.models import EntityMention, Figure
+
+    doc = {"id": "ent_x", "kinds": ["entities", "names", "aliases"], "entities": [["Redonda", "LOC"]],
+           "aliases": [], "figures": [], "periods": [], "quotes": []}
+    fx = Facts(article_id="ent_x",
+               entities=(EntityMention("ent_x", "Redonda", "LOC", "Redonda", 0, 7),),
+               figures=(Figure("ent_x", 60.0, "goats", None, None, "60 goats", "60 goats"),))
+    rep = score([doc], [fx])
+    assert rep.scores["entities"].tp == 1 and rep.scores["figures"].fp == 0
+    full = score([{**doc, "kinds": ["entities", "names", "aliases", "figures", "periods", "quotes"]}], [fx])
+    assert full.scores["figures"].fp == 1
