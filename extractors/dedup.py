@@ -41,9 +41,11 @@ BOILERPLATE_MIN_TEXTS = 2
 # means the ends are a template (two texts); more, and it is one text with edits (strip_shared_edges). The
 # same value as the default min_shared_ratio: the middles are judged like any pair.
 EDGE_TEMPLATE_MAX_RATIO = 0.3
-# An outlet's header or footer is a few sentences. A longer identical run at one end is the text itself: a
-# same-source copy truncated after its first paragraphs, with another outlet's teasers and footer appended,
-# lost all seven of its shared sentences to the edge rule (generated local-files set, development split).
+# An outlet's header is a few sentences. A longer identical opening is the text itself: a same-source copy
+# truncated after its first paragraphs, with other teasers and a footer appended, lost all seven of its
+# shared sentences to the edge rule (generated local-files set, development split). Only the opening: the
+# trailing run of one outlet's articles is its footer plus the link teasers it inserts before it, which
+# can repeat across its articles (the first version, both ends, made 12 false pairs on a held-out split).
 EDGE_TEMPLATE_MAX_UNITS = 3
 # Syndication happens within days. A later article that reuses an older one's text after this many days is
 # a copy only if nearly all of it is that text (a reprint); otherwise it is a follow-up that recycles
@@ -166,23 +168,22 @@ def strip_shared_edges(units_a: Sequence[str], units_b: Sequence[str]) -> tuple[
     boilerplate (see `boilerplate_units`) needs two other texts to know them; this catches the first repeat.
     Only for same-source pairs: a copy run by another outlet keeps its ends. The ends are a template only
     when the texts are otherwise different: what lies between them is there in both and less than
-    EDGE_TEMPLATE_MAX_RATIO of the shorter middle aligns, and neither end is longer than
-    EDGE_TEMPLATE_MAX_UNITS. Otherwise (the same article at a new URL, a
+    EDGE_TEMPLATE_MAX_RATIO of the shorter middle aligns, and the identical opening is at most
+    EDGE_TEMPLATE_MAX_UNITS units. Otherwise (the same article at a new URL, a
     truncated copy, a copy with one sentence edited) nothing is dropped; stripping the ends regardless made
     same-outlet copies invisible.
     """
     a, b = list(units_a), list(units_b)
-    trail = lead = 0
+    lead = 0
     while a and b and tokens(a[-1]) == tokens(b[-1]):
         a.pop()
         b.pop()
-        trail += 1
     while a and b and tokens(a[0]) == tokens(b[0]):
         a.pop(0)
         b.pop(0)
         lead += 1
-    if max(lead, trail) > EDGE_TEMPLATE_MAX_UNITS:
-        return list(units_a), list(units_b)  # a run that long is shared text, not a template
+    if lead > EDGE_TEMPLATE_MAX_UNITS:
+        return list(units_a), list(units_b)  # an opening that long is shared text, not a header template
     if a and b:
         middle = align(a, b)
         # two texts between the ends, unless the middles still share sentences (then the identical runs
