@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -43,7 +44,7 @@ from extractors.netguard import (
     resolve_checked,
     system_resolver,
 )
-from extractors.robots import MAX_ROBOTS_BYTES, RobotsCache, RobotsRules, parse_robots
+from extractors.robots import MAX_ROBOTS_BYTES, RobotsCache, RobotsRules, parse_robots, robots_answer
 from extractors.sniff import SNIFF_BYTES, sniff
 from extractors.urls import is_web_url
 from newswatch.config import FetchSettings
@@ -53,7 +54,55 @@ from newswatch.models import FetchResult
 KINDS = ("feed", "page", "robots")
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 PERMANENT_REDIRECT_CODES = (301, 308)
-RETRY_STATUS = frozenset({408, 429} | set(range(500, 600)))
+
+
+class HttpClass(StrEnum):
+    """What an HTTP status code means to the fetcher: the one decision; docs/fetching.md has the table."""
+
+    OK = "ok"  # 2xx
+    NOT_MODIFIED = "not_modified"  # 304
+    REDIRECT = "redirect"  # 301/302/303/307/308: followed (without a Location: terminal http_error)
+    GONE = "gone"  # 410
+    TRANSIENT = "transient"  # retried now (up to `retries`) and, failing that, next run
+    TERMINAL = "terminal"  # final for this URL: not retried now nor next run
+
+
+# 5xx codes that say the server will never serve this request, however often we ask (RFC 9110 15.6,
+# RFC 2295, RFC 5842, RFC 2774). Every other 5xx is the server's trouble now, Cloudflare's 520-524 (the origin
+# failed, refused, timed out) and proxies' 598/599 included.
+TERMINAL_5XX = frozenset({501, 505, 506, 508, 510})
+TRANSIENT_4XX = frozenset({408, 429})  # Request Timeout, Too Many Requests: ask again later
+
+
+def http_class(code: int) -> HttpClass:
+    """The class of an HTTP status code (any integer; unknown codes follow their hundred)."""
+    if 200 <= code < 300:
+        return HttpClass.OK
+    if code == 304:
+        return HttpClass.NOT_MODIFIED
+    if code in REDIRECT_CODES:
+        return HttpClass.REDIRECT
+    if code == 410:
+        return HttpClass.GONE
+    if code in TRANSIENT_4XX or (500 <= code < 600 and code not in TERMINAL_5XX):
+        return HttpClass.TRANSIENT
+    return HttpClass.TERMINAL
+
+
+# The statuses retried within a run (derived, for readers of the old name).
+RETRY_STATUS = frozenset(c for c in range(100, 600) if http_class(c) is HttpClass.TRANSIENT)
+TRANSIENT_FETCH_STATUSES = frozenset({"timeout", "error"})  # no usable answer: the next run asks again
+
+
+def is_transient(status: str, http_status: int | None) -> bool:
+    """Is a fetch outcome worth trying again next run? The value of FetchResult.transient, decided here only.
+
+    timeout and error (DNS, connect, reset, TLS, corrupt or cut-off body, redirect loops) are; an http_error is
+    when its code is TRANSIENT; ok, not_modified, gone, blocked, too_large, not_html and other codes are not.
+    """
+    if status in TRANSIENT_FETCH_STATUSES:
+        return True
+    return status == "http_error" and http_status is not None and http_class(http_status) is HttpClass.TRANSIENT
 HOST_PAUSE_STATUS = frozenset({429, 503})  # a Retry-After with these pauses the whole host
 # Crawl-delay is a site's wish; above this we treat it as this (one page a minute is already slow).
 MAX_CRAWL_DELAY_S = 60.0
@@ -316,7 +365,7 @@ class _Exchange:
     body: bytes = b""
     outcome: str = "ok"  # ok | too_large | not_html | timeout | error | decode_error
     detail: str = ""
-    transient: bool = False
+    retry_now: bool = False  # worth another try within this run (a transient status or a reset connection)
     attempts: int = 1  # tries for this hop, set by _exchange_with_retries
 
 
@@ -497,6 +546,10 @@ class Fetcher:
         """GET one URL (following redirects) and classify the outcome. Never raises for network problems."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        res = self._fetch_any(url, kind, etag, last_modified)
+        return replace(res, transient=is_transient(res.status, res.http_status))
+
+    def _fetch_any(self, url: str, kind: str, etag: str | None, last_modified: str | None) -> FetchResult:
         started = time.monotonic()
         try:
             return self._fetch(url, kind, etag, last_modified, started)
@@ -620,14 +673,10 @@ class Fetcher:
         if res.status not in ("ok", "not_modified"):
             with self._lock:
                 self._robots_failed[origin] = res
-        if res.status == "ok":
+        answer = robots_answer(res)
+        if answer == "rules":
             return parse_robots(res.body, self.settings.user_agent)
-        if res.status == "gone" or (
-            res.status == "http_error"
-            and res.http_status is not None
-            and 400 <= res.http_status < 500
-            and res.http_status != 429
-        ):
+        if answer == "missing":
             return RobotsRules.allow_everything("missing")
         # 5xx, 429, timeouts, connection errors, refused redirects: RFC 9309 2.3.1.4, assume complete
         # disallow; the cache lasts one run, so the next run tries again.
@@ -669,7 +718,8 @@ class Fetcher:
                     if failed is not None and failed.status in ("timeout", "error", "http_error"):
                         # robots.txt unavailable (network trouble, 5xx, 429): RFC 9309 says disallow
                         # everything, and we do for this run, but report the robots.txt failure's own
-                        # (transient) status rather than "blocked", so the page is tried again next run.
+                        # status rather than "blocked", so the page is tried again next run when that status
+                        # is transient (a 5xx other than 501 and friends, 429, network trouble).
                         # A host that cannot be connected to is down: say so, do not blame robots.txt.
                         what = failed.detail if _is_unreachable(failed.detail) else f"robots.txt: {failed.detail}"
                         return FetchResult(
@@ -826,7 +876,7 @@ class Fetcher:
             if ra is not None:
                 retry_after = ra
             ex.attempts = attempt
-            if not ex.transient or attempt > s.retries:
+            if not ex.retry_now or attempt > s.retries:
                 return ex, attempt, retry_after
             if ra is not None:
                 if ra > s.max_retry_after_s:
@@ -896,7 +946,7 @@ class Fetcher:
             ):
                 ex.status = resp.status
                 ex.headers = _header_map(resp.headers)
-                ex.transient = resp.status in RETRY_STATUS
+                ex.retry_now = http_class(resp.status) is HttpClass.TRANSIENT
                 if 200 <= resp.status < 300:
                     self._read_body(resp, ex, kind)
                 else:
@@ -909,15 +959,15 @@ class Fetcher:
                 ex.detail = _unreachable(target, f"connect timeout {s.connect_timeout_s:g}s")
             else:
                 ex.detail = f"read timeout ({s.read_timeout_s:g}s without data)"
-            ex.transient = False  # a slow host is retried next run, not now (it would multiply the budget)
+            ex.retry_now = False  # a slow host is retried next run, not now (it would multiply the budget)
         except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as e:
             ex.outcome = "error"
             ex.detail = f"{_error_kind(e)}: {e}" if str(e) else _error_kind(e)
-            ex.transient = isinstance(e, httpcore.NetworkError | httpcore.RemoteProtocolError)
+            ex.retry_now = isinstance(e, httpcore.NetworkError | httpcore.RemoteProtocolError)
             if "refusing to connect" in str(e):
-                ex.transient = False  # the pin check refused: retrying cannot help
+                ex.retry_now = False  # the pin check refused: retrying cannot help
             elif "CERTIFICATE_VERIFY_FAILED" in str(e) or "WRONG_VERSION_NUMBER" in str(e):
-                ex.transient = False  # a certificate that does not match now will not match in a second
+                ex.retry_now = False  # a certificate that does not match now will not match in a second
                 ex.detail = f"TLS handshake with {target.host} failed: {e}"
             elif isinstance(e, httpcore.ConnectError) and str(e).startswith("[Errno"):
                 # the TCP connect itself failed (refused, no route): the host is down, whatever the URL
@@ -971,7 +1021,7 @@ class Fetcher:
             # transient: the next try (or run) usually gets the whole body; a partial text is never stored
             ex.outcome = "error"
             ex.detail = f"{decoder.encoding} body cut off before its end ({raw} compressed bytes received)"
-            ex.transient = True
+            ex.retry_now = True
             return
         if not sniffed and kind != "robots" and _refused_as_binary(ex, bytes(body[:SNIFF_BYTES]), mime, charset):
             return

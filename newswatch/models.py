@@ -65,6 +65,7 @@ class FetchResult:
     attempts: int = 1
     cache_control: str | None = None  # Cache-Control response header, as sent (feeds: the poll schedule reads it)
     expires: str | None = None  # Expires response header, as sent
+    transient: bool = False  # worth trying again next run; set by the fetcher (table in docs/fetching.md)
 
 
 @dataclass(frozen=True, slots=True)
