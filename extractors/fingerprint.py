@@ -4,7 +4,8 @@ Pure functions, no I/O. The pipeline stores what `fingerprint()` returns (wareho
 verification step (extractors/dedup.py) aligns the units of two fingerprints. docs/dedup.md explains the
 choices and the evidence for every constant below.
 
-Two levels, both 64-bit simhashes computed with the `simhash` package (md5 of each feature):
+Two levels, both 64-bit simhashes of md5 feature hashes: the `simhash` package is the reference, and
+`simhash64_numpy` computes identical values faster (the dedup stage uses it, `use_numpy=True`):
 
 * the document simhash (word 3-gram shingles of the boilerplate-free text) is what the public
   `articles.simhash` column shows; on its own it misses edited copies (docs/dedup.md measures that);
