@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 import trafilatura
@@ -36,6 +36,7 @@ from extractors.dates import (
 from extractors.facts.language import detect_language
 from extractors.feeds import MAX_TITLE_CHARS, clean_string, plain_text, safe_link
 from extractors.sniff import SNIFF_BYTES, sniff
+from extractors.urls import canonicalize_url
 from newswatch.models import Article, DateCandidate, FeedEntry, FetchResult, Skip, stable_id
 
 EXTRACTOR = f"trafilatura-{trafilatura.__version__}"
@@ -152,21 +153,6 @@ def _decodes(body: bytes, enc: str) -> bool:
 # ---- URLs ------------------------------------------------------------------------------------------
 
 
-def normalize_url(url: str) -> str:
-    """Minimal normalisation: lower-case scheme and host, no default port, no fragment, '/' for an empty path."""
-    try:
-        p = urlsplit(url.strip())
-        host = (p.hostname or "").lower()
-        port = p.port
-    except ValueError:
-        return url
-    netloc = host if not port or (p.scheme == "http" and port == 80) or (p.scheme == "https" and port == 443) \
-        else f"{host}:{port}"
-    if ":" in host and not host.startswith("["):
-        netloc = f"[{host}]" + (f":{port}" if port and port not in (80, 443) else "")
-    return urlunsplit((p.scheme.lower(), netloc, p.path or "/", p.query, ""))
-
-
 def _site(host: str) -> str:
     """The registrable domain of a host, by the public suffix list (tld): news.example.co.uk and example.co.uk
     are one site, but two police forces under police.uk, two blogspot.com blogs or two github.io pages are
@@ -190,7 +176,7 @@ def _is_amp_cache(host: str | None) -> bool:
 
 
 def _canonical(tree: etree._Element | None, final_url: str) -> str:
-    base = normalize_url(final_url)
+    base = canonicalize_url(final_url)
     if tree is None:
         return base
     hrefs = [h for h in tree.xpath("//link[@rel='canonical']/@href")[:3]]
@@ -200,7 +186,7 @@ def _canonical(tree: etree._Element | None, final_url: str) -> str:
         link, _ = safe_link(str(href), final_url)
         if not link:
             continue
-        cand = normalize_url(link)
+        cand = canonicalize_url(link)
         cp = urlsplit(cand)
         if _site(cp.hostname or "") != _site(final_parts.hostname or "") and not _is_amp_cache(final_parts.hostname):
             continue  # a canonical on another site is either syndication or an attack: keep our own URL
@@ -404,7 +390,7 @@ def _fallback(
     url = result.final_url or result.url
     if summary is None or entry is None:
         return Skip(url=url, stage=stage, reason=status, detail=detail)
-    canonical = normalize_url(url)
+    canonical = canonicalize_url(url)
     cands = [DateCandidate(entry.published_at, "feed", 0.8)] if entry.published_at else []
     cands += url_candidates(canonical)
     chosen, kept = choose_date(cands, fetched_at=result.fetched_at)
