@@ -13,7 +13,7 @@ and every write is one bulk insert per table at the end.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence, Set
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,7 +96,6 @@ class _Batch:
         self.postings: dict[int, list[str]] = {}  # unit key -> stored articles
         self.bands: dict[int, list[str]] = {}  # band key -> stored articles
         self.stored_groups: dict[str, tuple[str, str]] = {}  # stored article -> (syndication id, story id)
-        self.postings_set: dict[int, set[str]] = {}
         self.key_labels: dict[int, Counter[str]] = {}
         self.tables: frozenset[str] = frozenset()  # the facts tables that exist
         self.entities: dict[str, list[str]] = {}  # article of this call -> entity names from the facts stage
@@ -148,14 +147,14 @@ class _Batch:
         hits.pop(me, None)
         return sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
 
-    def index_stored(self, me: Set[str]) -> None:
+    def index_stored(self) -> None:
         """Per unit key, how many stored articles of each copy group hold it (computed once per call); then
         the unit and band postings are cut to the articles that can be verified (see _cut)."""
         self.key_labels = {k: Counter(self.stored_label(a) for a in arts) for k, arts in self.postings.items()}
-        self.postings = {k: self._cut(arts, me) for k, arts in self.postings.items()}
-        self.bands = {k: self._cut(arts, me) for k, arts in self.bands.items()}
+        self.postings = {k: self._cut(arts) for k, arts in self.postings.items()}
+        self.bands = {k: self._cut(arts) for k, arts in self.bands.items()}
 
-    def _cut(self, arts: list[str], me: Set[str]) -> list[str]:
+    def _cut(self, arts: list[str]) -> list[str]:
         """GROUP_SAMPLE + 1 members of each copy group (its original first, then by id: the same members for
         every key). 1,000 copies of one text are one group, and counting hits over all of them cost more
         with every copy; only GROUP_SAMPLE of a group are ever verified."""
@@ -164,7 +163,7 @@ class _Batch:
         by_label: dict[str, list[str]] = {}
         for a in sorted(arts, key=lambda a: (a != self.stored_label(a), a)):
             kept = by_label.setdefault(self.stored_label(a), [])
-            if len(kept) <= GROUP_SAMPLE or a in me:
+            if len(kept) <= GROUP_SAMPLE:
                 kept.append(a)
         return [a for kept in by_label.values() for a in kept]
 
@@ -178,14 +177,8 @@ class _Batch:
         for h in set(fp.unit_simhashes):
             k = wd.key32(h)
             labels = self.key_labels.get(k)
-            if not labels:
-                continue
-            if me in self.postings_set.get(k, ()):  # our own rows of an earlier computation do not count
-                labels = labels.copy()
-                labels[self.stored_label(me)] -= 1
-            gs = {self.resolve(g) for g, n in labels.items() if n > 0}
-            if gs:
-                texts[h] = gs
+            if labels:
+                texts[h] = {self.resolve(g) for g in labels}
         stock = frozenset(h for h, gs in texts.items() if len(gs) > MAX_UNIT_TEXTS)
         texts = {h: t for h, t in texts.items() if h not in stock}
         mine = set(fp.unit_simhashes)
@@ -377,14 +370,18 @@ def _read(
 ) -> None:
     """Every read the call needs from stored articles, batched: a fixed number of queries per call."""
     ids = [a.article_id for a in todo]
-    batch.postings = wd.unit_postings(con, {wd.key32(h) for fp in fps.values() for h in fp.unit_simhashes})
-    batch.bands = wd.band_postings(con, {b for fp in fps.values() for b in wd.band_keys(fp.doc_simhash)})
+    # The stored rows of this call's own articles are an earlier computation being replaced: they are not
+    # witnesses or candidates (the call's articles find each other in memory, as they are processed).
+    mine = set(ids)
+    postings = wd.unit_postings(con, {wd.key32(h) for fp in fps.values() for h in fp.unit_simhashes})
+    bands = wd.band_postings(con, {b for fp in fps.values() for b in wd.band_keys(fp.doc_simhash)})
+    batch.postings = {k: [a for a in v if a not in mine] for k, v in postings.items()}
+    batch.bands = {k: [a for a in v if a not in mine] for k, v in bands.items()}
     found = {a for ps in (*batch.postings.values(), *batch.bands.values()) for a in ps}
     batch.stored_groups = wd.groups_of(con, found | set(ids))
     originals = {g[0] for g in batch.stored_groups.values() if g[0]} - batch.stored_groups.keys()
     batch.stored_groups.update(wd.groups_of(con, originals))
-    batch.postings_set = {k: set(v) for k, v in batch.postings.items() if set(v) & set(ids)}
-    batch.index_stored(set(ids))
+    batch.index_stored()
     # what will be verified: per article, GROUP_SAMPLE stored members of each group (originals first)
     want: set[str] = set()
     for a in todo:
