@@ -46,9 +46,11 @@ class TrendSeries:
     points: tuple[TrendPoint, ...]
 
 
-def _watches(con: duckdb.DuckDBPyConnection) -> list[str]:
-    # through watch_articles: an article counts in every watch that matched it
-    return [r[0] for r in con.execute("SELECT DISTINCT watch FROM core.watch_articles ORDER BY watch").fetchall()]
+def _watches(con: duckdb.DuckDBPyConnection, *, stored: bool = False) -> list[str]:
+    """The watches with trend rows (a small table), or with `stored` those with articles (watch_articles: every
+    watch that matched one; scanning it costs ~30 ms at a million articles)."""
+    table = "core.watch_articles" if stored else "core.trend_attention"
+    return [r[0] for r in con.execute(f"SELECT DISTINCT watch FROM {table} ORDER BY watch").fetchall()]
 
 
 def _lit(value: str) -> str:
@@ -82,6 +84,8 @@ def _resolve_entity(con: duckdb.DuckDBPyConnection, watch: str, entity: str) -> 
 
 def resolve_watches(con: duckdb.DuckDBPyConnection, watch: str | None) -> list[str]:
     known = _watches(con)
+    if not known or (watch is not None and watch not in known):   # not refreshed yet, or a mistake: ask the articles
+        known = _watches(con, stored=True)
     if not known:
         raise UserError("the warehouse has no articles yet; run `newswatch run` or `newswatch ingest` first")
     if watch is None:
