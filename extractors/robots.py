@@ -2,7 +2,7 @@
 and RobotsCache, which keeps robots.txt across runs for up to 24 h through load/save callbacks.
 
 urllib.robotparser is not used: it applies the first matching rule instead of the longest one and
-ignores wildcards (RFC 9309 section 2.2.2). Fetching lives in extractors/http.py, which gets robots.txt
+ignores wildcards (RFC 9309 section 2.2.2). Fetching lives in extractors/http/, which gets robots.txt
 through the same guarded client as everything else; the per-run cache is the Fetcher's, the cross-run
 one is RobotsCache (storage: warehouse/feeds.py robots_store, table core.robots_txt).
 
