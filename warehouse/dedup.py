@@ -586,3 +586,80 @@ def add_term_counts(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> N
         )
     finally:
         con.unregister(name)
+
+
+# ---- aggregates behind the public views stories and syndication (20_dedup.sql) ----------------------------------
+# The same expressions the views used to compute at query time; {where} narrows them to the touched keys.
+_STORY_STATS = """
+    INSERT INTO core.story_stats
+    SELECT g.story_id,
+           min(coalesce(a.published_at, a.first_seen_at)), max(coalesce(a.published_at, a.first_seen_at)),
+           count(DISTINCT g.article_id), count(DISTINCT a.source), count(DISTINCT g.syndication_id),
+           min(a.first_seen_at), max(a.first_seen_at)
+    FROM core.article_groups g JOIN core.articles a ON a.article_id = g.article_id
+    {where}
+    GROUP BY g.story_id
+"""
+_MEMBERS = """
+    INSERT INTO core.syndication_members
+    SELECT syndication_id, article_id,
+           row_number() OVER (PARTITION BY syndication_id ORDER BY ran_at, article_id),
+           count(*) OVER (PARTITION BY syndication_id),
+           -- the original's own time: NULL when the original is not (or no longer) a member, as the old join gave
+           ran_at - max(CASE WHEN article_id = syndication_id THEN ran_at END) OVER (PARTITION BY syndication_id)
+    FROM (
+        SELECT g.syndication_id, g.article_id, coalesce(a.published_at, a.first_seen_at) AS ran_at
+        FROM core.article_groups g JOIN core.articles a ON a.article_id = g.article_id
+        {where}
+    )
+"""
+AGGREGATES_KEY = "dedup_aggregates"
+
+
+def groups_touching(
+    con: duckdb.DuckDBPyConnection, article_ids: Iterable[str], syndication_ids: Iterable[str]
+) -> tuple[set[str], set[str]]:
+    """(story ids, syndication ids) of the group rows of these articles or in these copy groups."""
+    arts, synds = list(article_ids), list(syndication_ids)
+    if not arts and not synds:
+        return set(), set()
+    rows = con.execute(
+        "SELECT story_id, syndication_id FROM core.article_groups "
+        f"WHERE article_id IN ({_str_list(arts)}) OR syndication_id IN ({_str_list(synds)})"
+    ).fetchall()
+    return {r[0] for r in rows}, {r[1] for r in rows}
+
+
+def refresh_aggregates(con: duckdb.DuckDBPyConnection, story_ids: Iterable[str],
+                       syndication_ids: Iterable[str]) -> None:
+    """Recompute the core.story_stats rows of these stories and the core.syndication_members rows of these copy
+    groups from their current members (a story or group left without members loses its row). Distinct counts
+    and ranks cannot be updated by deltas, and a touched story is small next to the table: recomputing exactly
+    what changed keeps the aggregates equal to the from-scratch values."""
+    stories, synds = sorted(set(story_ids)), sorted(set(syndication_ids))
+    if stories:
+        ids = _str_list(stories)
+        con.execute(f"DELETE FROM core.story_stats WHERE story_id IN ({ids})")
+        con.execute(_STORY_STATS.format(where=f"WHERE g.story_id IN ({ids})"))
+    if synds:
+        ids = _str_list(synds)
+        con.execute(f"DELETE FROM core.syndication_members WHERE syndication_id IN ({ids})")
+        con.execute(_MEMBERS.format(where=f"WHERE g.syndication_id IN ({ids})"))
+
+
+def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> None:
+    """Both aggregate tables from scratch (a warehouse made before they existed, or rows written without the
+    dedup stage such as bench/trends_gen.py), and mark them as maintained from now on."""
+    con.execute("DELETE FROM core.story_stats")
+    con.execute(_STORY_STATS.format(where=""))
+    con.execute("DELETE FROM core.syndication_members")
+    con.execute(_MEMBERS.format(where=""))
+    con.execute("INSERT OR REPLACE INTO core.meta VALUES (?, '1')", [AGGREGATES_KEY])
+
+
+def ensure_aggregates(con: duckdb.DuckDBPyConnection) -> bool:
+    """Build the aggregate tables once for a warehouse that predates them; True when it did."""
+    if con.execute("SELECT 1 FROM core.meta WHERE key = ?", [AGGREGATES_KEY]).fetchone() is not None:
+        return False
+    rebuild_aggregates(con)
+    return True
