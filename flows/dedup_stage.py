@@ -418,11 +418,14 @@ def _read(
 
 def _write(con: duckdb.DuckDBPyConnection, batch: _Batch, revised: list[str], now: datetime) -> None:
     """Everything the call decided, one bulk statement per table, then the aggregates of what it touched."""
-    # Stories and copy groups whose membership this call changes: where its articles and merged groups were
-    # before the writes and where they are after (a merge moves stored articles the call never loaded).
-    arts = sorted(set(revised) | {r[0] for r in batch.rows})
+    # Stories and copy groups whose membership this call changes: where its articles were before (read in
+    # _read) and are now (batch.rows), and every merged group with the stories of its members (a merge moves
+    # stored articles the call never loaded: one query, only when groups merged).
+    before = [batch.stored_groups[r[0]] for r in batch.rows if r[0] in batch.stored_groups]
     groups = set(batch.moved) | {batch.resolve(g) for g in batch.moved}
-    stories, synds = wd.groups_touching(con, arts, groups)
+    stories, synds = wd.groups_touching(con, [], groups)
+    stories |= {g[1] for g in before} | {r[2] for r in batch.rows}
+    synds |= {g[0] for g in before} | {batch.resolve(r[1]) for r in batch.rows} | groups
     wd.delete_articles(con, revised)
     wd.repoint_groups(con, {g: batch.resolve(g) for g in batch.moved}, now)
     wd.store_fingerprints(con, batch.fingerprints)
@@ -431,8 +434,7 @@ def _write(con: duckdb.DuckDBPyConnection, batch: _Batch, revised: list[str], no
     wd.save_story_assignments(con, batch.assignments)
     wd.add_term_counts(con, dict(batch.new_terms))
     wd.assign_many(con, [(a, batch.resolve(g), s, now) for a, g, s in batch.rows])
-    after_stories, after_synds = wd.groups_touching(con, arts, groups)
-    wd.refresh_aggregates(con, stories | after_stories, synds | after_synds | groups)
+    wd.refresh_aggregates(con, stories, synds)
 
 
 def group_articles(
@@ -454,7 +456,6 @@ def group_articles(
     if todo:
         now = utcnow()
         wd.reset_stories_if_version_changed(con, FINGERPRINT_VERSION)
-        wd.ensure_aggregates(con)
         batch = _Batch()
         batch.tables = wd.facts_tables(con)
         # the NumPy variant: the same fingerprints as the simhash package (tested), 1.3-1.6x faster

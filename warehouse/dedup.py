@@ -589,7 +589,8 @@ def add_term_counts(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> N
 
 
 # ---- aggregates behind the public views stories and syndication (20_dedup.sql) ----------------------------------
-# The same expressions the views used to compute at query time; {where} narrows them to the touched keys.
+# The SELECTs that create the tables in 20_dedup.sql (the expressions the views used to compute at query time);
+# {where} narrows them to the touched keys.
 _STORY_STATS = """
     INSERT INTO core.story_stats
     SELECT g.story_id,
@@ -613,9 +614,6 @@ _MEMBERS = """
         {where}
     )
 """
-AGGREGATES_KEY = "dedup_aggregates"
-
-
 def groups_touching(
     con: duckdb.DuckDBPyConnection, article_ids: Iterable[str], syndication_ids: Iterable[str]
 ) -> tuple[set[str], set[str]]:
@@ -648,18 +646,9 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, story_ids: Iterable[str],
 
 
 def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> None:
-    """Both aggregate tables from scratch (a warehouse made before they existed, or rows written without the
-    dedup stage such as bench/trends_gen.py), and mark them as maintained from now on."""
+    """Both aggregate tables from scratch, for group rows written without the dedup stage (bench/trends_gen.py;
+    a warehouse made before the tables gets them filled by 20_dedup.sql itself)."""
     con.execute("DELETE FROM core.story_stats")
     con.execute(_STORY_STATS.format(where=""))
     con.execute("DELETE FROM core.syndication_members")
     con.execute(_MEMBERS.format(where=""))
-    con.execute("INSERT OR REPLACE INTO core.meta VALUES (?, '1')", [AGGREGATES_KEY])
-
-
-def ensure_aggregates(con: duckdb.DuckDBPyConnection) -> bool:
-    """Build the aggregate tables once for a warehouse that predates them; True when it did."""
-    if con.execute("SELECT 1 FROM core.meta WHERE key = ?", [AGGREGATES_KEY]).fetchone() is not None:
-        return False
-    rebuild_aggregates(con)
-    return True

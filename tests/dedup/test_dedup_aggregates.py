@@ -108,3 +108,20 @@ def test_rows_written_without_the_stage_are_picked_up_by_a_rebuild(tmp_path):
     rebuild_aggregates(con)
     assert_views_equal_from_scratch(con)
     assert con.execute("SELECT article_count, text_count FROM stories").fetchone() == (2, 1)
+
+
+def test_a_warehouse_from_before_the_tables_gets_them_filled_when_opened(tmp_path):
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    load(con, [article_row("water", "\n".join(STORY), source="Wire", published_at=T0),
+               article_row("copy", _wire_copy(0, STORY), source="Echo", published_at=T0 + days(0.2))])
+    group(con, ["water", "copy"])
+    con.execute("DROP VIEW stories")
+    con.execute("DROP VIEW syndication")
+    con.execute("DROP TABLE core.story_stats")
+    con.execute("DROP TABLE core.syndication_members")
+    con.execute("DELETE FROM core.meta WHERE key = 'schema_hash'")  # as after an upgrade: the schema is applied
+    con.close()
+    con = connect(path)
+    assert con.execute("SELECT count(*) FROM syndication WHERE group_size > 1").fetchone() == (2,)
+    assert_views_equal_from_scratch(con)

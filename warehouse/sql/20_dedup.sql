@@ -93,25 +93,31 @@ CREATE TABLE IF NOT EXISTS core.story_terms (
 -- Per-story aggregates behind the public view stories, and per-article copy-group positions behind the
 -- view syndication: computing them at query time took 13 s and 18 s at 1M articles (docs/dedup.md). The dedup
 -- stage recomputes the rows of every story and copy group a batch touches, in the batch's transaction
--- (warehouse/dedup.py refresh_aggregates), so they always equal the from-scratch values. Types are those of the
--- aggregates they replace (count -> BIGINT, timestamp difference -> INTERVAL).
-CREATE TABLE IF NOT EXISTS core.story_stats (
-    story_id        VARCHAR NOT NULL,
-    first_seen      TIMESTAMPTZ,
-    last_seen       TIMESTAMPTZ,
-    article_count   BIGINT NOT NULL,
-    outlet_count    BIGINT NOT NULL,
-    text_count      BIGINT NOT NULL,
-    first_fetched   TIMESTAMPTZ,
-    last_fetched    TIMESTAMPTZ
-);
+-- (warehouse/dedup.py refresh_aggregates, the same SELECTs narrowed to the touched keys), so they always equal
+-- the from-scratch values.
+-- Created from the current groups, so a warehouse made before these tables gets them filled on its first
+-- connect (CREATE ... IF NOT EXISTS ... AS does not run the query when the table exists).
+CREATE TABLE IF NOT EXISTS core.story_stats AS
+SELECT g.story_id,
+       min(coalesce(a.published_at, a.first_seen_at)) AS first_seen,
+       max(coalesce(a.published_at, a.first_seen_at)) AS last_seen,
+       count(DISTINCT g.article_id) AS article_count,
+       count(DISTINCT a.source) AS outlet_count,
+       count(DISTINCT g.syndication_id) AS text_count,
+       min(a.first_seen_at) AS first_fetched,
+       max(a.first_seen_at) AS last_fetched
+FROM core.article_groups g JOIN core.articles a ON a.article_id = g.article_id
+GROUP BY g.story_id;
 
-CREATE TABLE IF NOT EXISTS core.syndication_members (
-    syndication_id  VARCHAR NOT NULL,
-    article_id      VARCHAR NOT NULL,
-    copy_rank       BIGINT NOT NULL,
-    group_size      BIGINT NOT NULL,
-    lag             INTERVAL
+CREATE TABLE IF NOT EXISTS core.syndication_members AS
+SELECT syndication_id, article_id,
+       row_number() OVER (PARTITION BY syndication_id ORDER BY ran_at, article_id) AS copy_rank,
+       count(*) OVER (PARTITION BY syndication_id) AS group_size,
+       -- NULL when the original is not a member, as the self-join of the old view gave
+       ran_at - max(CASE WHEN article_id = syndication_id THEN ran_at END) OVER (PARTITION BY syndication_id) AS lag
+FROM (
+    SELECT g.syndication_id, g.article_id, coalesce(a.published_at, a.first_seen_at) AS ran_at
+    FROM core.article_groups g JOIN core.articles a ON a.article_id = g.article_id
 );
 
 -- ---- public views -------------------------------------------------------------------------------
