@@ -182,7 +182,7 @@ def extract_facts_with_spans(
         text = items[i][1]
         otext, ospans = (items[orig][1], spans[orig]) if isinstance(orig, int) else orig
         assert ospans is not None
-        got, todo = reuse_spans(text, otext, ospans)
+        got, todo = reuse_spans(text, otext, ospans, strict=reuse is not None and reuse.strict)
         reused[i] = got
         for r in todo:
             w = context_window(text, r)

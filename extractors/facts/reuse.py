@@ -7,13 +7,17 @@ spans for every paragraph it shares with it (matched by whitespace-normalised te
 and NER runs only on the other paragraphs (`todo_ranges`), each run given one paragraph of the copy on either
 side as context; then the rules run over the whole copy as usual.
 
-Why this equals a full run, and where it may not: the pipeline (extractors/facts/nlp.py) starts a sentence
-after every line break, and spaCy's NER never crosses a sentence start, so an entity lies inside one
-paragraph; sentence boundaries (the rule sentencizer) are decided inside a paragraph too. What a paragraph's
-spans can still depend on is its neighbours' last/first few tokens, through tok2vec's convolution (4 tokens
-either side in the small English model). A todo paragraph is run with its real neighbours (the context); a
-reused paragraph next to an edit keeps the spans it had next to its old neighbour. In the bench
-(bench/facts_reuse.py) and the tests that changed no entity; the residual is stated in docs/facts.md.
+Why this equals a full run: the pipeline (extractors/facts/nlp.py) starts a sentence after every line break,
+and spaCy's NER never crosses a sentence start, so an entity lies inside one paragraph; sentence boundaries (the
+rule sentencizer) are decided inside a paragraph too. What a paragraph's spans still depend on is its
+neighbours' last/first few tokens, through tok2vec's convolution (4 tokens either side in the small English
+model). So by default (strict) a shared paragraph is reused only when its neighbours in the copy are its
+neighbours in the original; the paragraph after a new lede and the two around a dropped one run again, and
+every run gets one paragraph of context on either side. Measured (bench/facts_reuse.py, 108 edited copies of
+real pages): strict, every copy's facts equal a full run's; strict=False (only unshared paragraphs run, 2x
+less NER) 8 of 108 copies differed, each in a paragraph next to an edit ("January 13, 2020" vs "2020", a
+heading tagged PERSON or not). Reach beyond one paragraph (a paragraph of fewer than 4 tokens between an edit
+and an entity) is not covered.
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ def _mapper(orig: str, op: tuple[int, int], copy: str, cp: tuple[int, int]):
 
 
 def reuse_spans(
-    copy_text: str, original_text: str, original_spans: NerSpans
+    copy_text: str, original_text: str, original_spans: NerSpans, *, strict: bool = True
 ) -> tuple[NerSpans, tuple[tuple[int, int], ...]]:
     """(the spans of copy_text taken from the original, the character ranges of copy_text still to run NER on).
 
@@ -99,6 +103,12 @@ def reuse_spans(
         cands = by_key.get(_key(copy_text, p))
         if cands:
             match[i] = cands.pop(0)
+    if strict:
+        # a paragraph whose neighbour changed is run again too: its edge tokens see the new neighbour
+        n_o, n_c = len(opars), len(cpars)
+        match = {i: j for i, j in match.items()
+                 if (match.get(i - 1, -2) == j - 1 or (i == 0 and j == 0))
+                 and (match.get(i + 1, -2) == j + 1 or (i == n_c - 1 and j == n_o - 1))}
     # spans by original paragraph (an entity or sentence never crosses a line break: see the module docstring)
     starts = [p[0] for p in opars]
 
@@ -168,9 +178,10 @@ class SpanCache:
     kilobytes is a few megabytes. Paragraphs shorter than min_chars (bylines, "Advertisement") do not
     select an original."""
 
-    def __init__(self, capacity: int = 2000, min_chars: int = 40) -> None:
+    def __init__(self, capacity: int = 2000, min_chars: int = 40, *, strict: bool = True) -> None:
         self.capacity = capacity
         self.min_chars = min_chars
+        self.strict = strict  # passed to reuse_spans: also rerun the paragraphs next to an edit
         self._texts: OrderedDict[int, tuple[str, NerSpans]] = OrderedDict()
         self._by_par: dict[bytes, set[int]] = {}
         self._next = 0

@@ -52,29 +52,50 @@ def edited_copy(original: str) -> tuple[str, list[str]]:
     return "\n\n".join(out), new
 
 
+def expected_todo(copy: str, original: str, new_pars: list[str], *, strict: bool) -> list[str]:
+    """The copy's paragraphs NER must see: the new ones, and with strict also every paragraph whose neighbour
+    in the copy is not its neighbour in the original (after the new lede, around the dropped paragraph)."""
+    cp = [copy[s:e] for s, e in paragraphs(copy)]
+    op = [original[s:e] for s, e in paragraphs(original)]
+    todo = set(new_pars)
+    if strict:
+        for k, p in enumerate(cp):
+            if p in new_pars:
+                continue
+            j = op.index(p)
+            prev_ok = (k == 0 and j == 0) or (k > 0 and j > 0 and cp[k - 1] == op[j - 1])
+            next_ok = (k == len(cp) - 1 and j == len(op) - 1) or (
+                k < len(cp) - 1 and j < len(op) - 1 and cp[k + 1] == op[j + 1])
+            if not (prev_ok and next_ok):
+                todo.add(p)
+    return [p for p in cp if p in todo]
+
+
+@pytest.mark.parametrize("strict", [True, False])
 @pytest.mark.parametrize("seed", ["000", "001", "002", "003", "004"])
-def test_edited_copy_gets_the_facts_of_a_full_run_with_ner_on_the_changed_paragraphs_only(seed, counting):
+def test_edited_copy_gets_the_facts_of_a_full_run_with_ner_on_the_changed_paragraphs_only(seed, strict, counting):
     original = seed_texts()[seed]
     copy, new_pars = edited_copy(original)
     assert len(new_pars) == 2, "each seed has a figure to change"
     full = extract_facts_batch([("copy", copy)])[0]
     full_spans = ner_spans([copy])[0]
 
-    cache = SpanCache()
+    cache = SpanCache(strict=strict)
     extract_facts_with_spans([("orig", original)], reuse=cache)
-    counting.chars = 0
     counting.texts = []
     facts, spans = extract_facts_with_spans([("copy", copy)], reuse=cache)[0]
     seen = list(counting.texts)
 
+    # strict: equal by construction (up to one paragraph of reach); not strict: a paragraph next to an edit
+    # keeps its old spans, which on the seeds changes nothing (bench/facts_reuse.py: 8 of 108 copies differ)
     assert facts == full
     assert spans == full_spans
-    # NER saw the two new paragraphs, each with one paragraph of context on either side, and nothing else
-    got, todo = reuse_spans(copy, original, ner_spans([original])[0])
-    assert [copy[s:e] for s, e in todo] == new_pars
-    windows = [copy[slice(*context_window(copy, r))] for r in todo]
-    assert seen == windows
-    assert sum(len(w) for w in windows) < 0.6 * len(copy)
+    # NER saw the todo paragraphs, each run with one paragraph of context on either side, and nothing else
+    _, todo = reuse_spans(copy, original, ner_spans([original])[0], strict=strict)
+    got = [copy[s:e] for r in todo for s, e in paragraphs(copy) if r[0] <= s < r[1]]
+    assert got == expected_todo(copy, original, new_pars, strict=strict)
+    assert seen == [copy[slice(*context_window(copy, r))] for r in todo]
+    assert sum(map(len, seen)) < (0.9 if strict else 0.6) * len(copy)
 
 
 def test_reused_spans_are_the_originals_moved_to_the_copy():
@@ -88,7 +109,9 @@ def test_reused_spans_are_the_originals_moved_to_the_copy():
     sents = (at("Alice Smith met Bob Jones."), at("The ORG met in Paris."), at("Dropped paragraph here."))
     spans = NerSpans("p", "en", ents, sents)
     copy = "A new lede.\n\nAlice  Smith met Bob Jones.\n\nThe ORG met in Paris."
-    got, todo = reuse_spans(copy, original, spans)
+    # strict (the default): every paragraph here has a new neighbour, so NER runs on the whole copy
+    assert reuse_spans(copy, original, spans)[1] == ((0, len(copy)),)
+    got, todo = reuse_spans(copy, original, spans, strict=False)
     assert [copy[s:e] for s, e in todo] == ["A new lede."]
     # the doubled space: same words, so the offsets follow the non-space characters
     assert [(copy[s:e], label) for s, e, label in got.ents] == [
