@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from warehouse.load import RUN_COUNTERS
@@ -100,16 +102,62 @@ def publish_run_artifact(report: Any, key: str = ARTIFACT_KEY) -> str | None:
     return str(artifact_id)
 
 
-def stage_logs_to_prefect(level: int = logging.INFO) -> None:
-    """Send the stage modules' log lines to the Prefect run log: what PREFECT_LOGGING_EXTRA_LOGGERS does (attach
-    Prefect's API handler to the named loggers), plus the level. Without a level the stage loggers inherit the
-    root logger's WARNING from Prefect's logging.yml and their INFO progress lines never reach the handler.
-    Idempotent; call it at the start of a flow."""
-    extra = logging.getLogger("prefect.extra")  # Prefect's template for extra loggers: its API handler
+class _OfRun(logging.Filter):
+    """Gives a record logged outside any Prefect run context (a stage's helper thread: contextvars do not cross
+    threads) the flow run it belongs to; Prefect's handler would drop it with a warning."""
+
+    def __init__(self, flow_run_id: object) -> None:
+        super().__init__()
+        self.flow_run_id = flow_run_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "flow_run_id", None) is None:
+            from prefect.context import get_run_context
+            from prefect.exceptions import MissingContextError
+
+            try:
+                get_run_context()
+            except MissingContextError:
+                record.flow_run_id = self.flow_run_id
+        return True
+
+
+@contextmanager
+def stage_logs_in_prefect(level: int = logging.INFO) -> Iterator[None]:
+    """Within the current flow run, send the stage modules' log lines (STAGE_LOGGERS, from `level` up) to its
+    Prefect run log, also those logged from the stages' helper threads; restore the loggers after.
+
+    PREFECT_LOGGING_EXTRA_LOGGERS alone is not enough: it attaches Prefect's API handler but leaves the loggers'
+    level to the root logger's WARNING (Prefect's logging.yml), so the INFO progress lines are dropped, and lines
+    from a helper thread are dropped with a warning. Its handlers are set aside here so no line is sent twice.
+    Outside a flow run this does nothing."""
+    from prefect.context import FlowRunContext
+    from prefect.logging.handlers import APILogHandler
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        yield
+        return
+    handler = APILogHandler()
+    template = next((h for h in logging.getLogger("prefect.extra").handlers if isinstance(h, APILogHandler)), None)
+    if template is not None and template.formatter is not None:
+        handler.setFormatter(template.formatter)
+    handler.addFilter(_OfRun(ctx.flow_run.id))
+    saved = []
     for name in STAGE_LOGGERS:
         logger = logging.getLogger(name)
+        theirs = [h for h in logger.handlers if isinstance(h, APILogHandler)]
+        saved.append((logger, logger.level, theirs))
+        for h in theirs:
+            logger.removeHandler(h)
         if logger.level == logging.NOTSET or logger.level > level:
             logger.setLevel(level)
-        for handler in extra.handlers:
-            if handler not in logger.handlers:
-                logger.addHandler(handler)
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, old_level, theirs in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+            for h in theirs:
+                logger.addHandler(h)

@@ -30,23 +30,23 @@ pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
 WRAPPER = textwrap.dedent('''
     """The monitor run with its artifact published, as flows/monitor.py is to do it."""
+    import contextlib
     import json
     import sys
 
     from prefect import flow
 
     from flows import pipeline
-    from flows.artifacts import publish_run_artifact, stage_logs_to_prefect
+    from flows.artifacts import publish_run_artifact, stage_logs_in_prefect
     from flows.monitor import STAGES
     from newswatch.config import load_config
 
 
     @flow(name="newswatch-monitor-watched")
     def watched(config_path: str, db_path: str, route_logs: bool) -> dict:
-        if route_logs:
-            stage_logs_to_prefect()
         config = load_config(config_path)
-        report = pipeline.run_monitor(config, db_path, digest=False, batch_size=2, stages=STAGES)
+        with stage_logs_in_prefect() if route_logs else contextlib.nullcontext():
+            report = pipeline.run_monitor(config, db_path, digest=False, batch_size=2, stages=STAGES)
         return {"run_id": report.run_id, "artifact_id": publish_run_artifact(report)}
 
 
@@ -100,7 +100,7 @@ def test_monitor_run_publishes_its_summary_and_stage_logs(server: PrefectServer,
                                                          tmp_path: Path) -> None:
     result, db, out = _run_wrapper(server, tmp_path, fixture_server.feed_url, route_logs=True)
     assert "Traceback" not in out, out[-6000:]
-    # no stage line logged from a thread outside the run's context (it would be dropped, with a warning)
+    # lines logged from the fetch helper thread (no run context there) are not dropped with a warning
     assert "without a flow run id" not in out, out[-6000:]
 
     con = connect(db, read_only=True)
@@ -135,14 +135,14 @@ def test_monitor_run_publishes_its_summary_and_stage_logs(server: PrefectServer,
     # the stage modules' lines are in the flow run's log, beside Prefect's own
     logs = _flow_run_logs(server, result["flow_run_id"])
     assert _has_stage_line(logs), sorted({r["name"] for r in logs})
-    assert any(r["name"].startswith("extractors") or r["name"].startswith("warehouse")
-               or r["name"] == "flows.pipeline" for r in logs)
+    # ... also the ones from the fetch helper thread, attributed to this flow run
+    assert any(r["name"] == "flows.pipeline" and r["message"].startswith("fetched ") for r in logs)
 
 
 @pytest.mark.timeout(1500)
 def test_extra_loggers_setting_alone_drops_the_stage_info_lines(server: PrefectServer, fixture_server,
                                                                tmp_path: Path) -> None:
-    """Why stage_logs_to_prefect sets a level: PREFECT_LOGGING_EXTRA_LOGGERS attaches Prefect's API handler to
+    """Why stage_logs_in_prefect sets a level: PREFECT_LOGGING_EXTRA_LOGGERS attaches Prefect's API handler to
     the named loggers but leaves their level to the root logger, WARNING in Prefect's logging.yml, so the stages'
     INFO progress lines never reach the run log. (If Prefect starts setting a level, this test says so.)"""
     env = {"PREFECT_LOGGING_EXTRA_LOGGERS": "flows,extractors,warehouse,alerts,newswatch"}
@@ -173,3 +173,43 @@ def test_worker_stops_cleanly_on_sigterm(server: PrefectServer, tmp_path: Path) 
     # every process that was below the worker is gone (same pid and start time: not a reused pid)
     left = [pid for pid, started in below.items() if (st := _stat(pid)) and st[1] == started]
     assert not left, f"left running: {left}\n{out}"
+
+
+SLEEPER = textwrap.dedent('''
+    """A flow run that is still running when its worker is told to stop (a long monitor run)."""
+    import time
+
+    from prefect import flow
+
+
+    @flow(name="sleeper")
+    def sleeper(seconds: float = 900.0) -> None:
+        time.sleep(seconds)
+''')
+
+
+@pytest.mark.timeout(900)
+def test_worker_stops_on_sigterm_during_a_flow_run(server: PrefectServer, tmp_path: Path) -> None:
+    (tmp_path / "sleeper.py").write_text(SLEEPER)
+    server.cli("work-pool", "create", "busy-pool", "--type", "process")
+    server.cli("--no-prompt", "deploy", "sleeper.py:sleeper", "--name", "sleep", "--pool", "busy-pool", cwd=tmp_path)
+    worker = server.spawn("worker", "start", "--pool", "busy-pool", cwd=tmp_path)
+    out = server.cli("deployment", "run", "sleeper/sleep")
+    run_id = re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)
+
+    def running() -> bool:
+        return server.api("GET", f"/flow_runs/{run_id}")["state_type"] == "RUNNING"
+
+    server.wait_for(running, "the worker to start the flow run", 300, watch=worker)
+    below = _descendants(worker.proc.pid)
+    assert below  # the flow run's process is below the worker
+    os.kill(worker.proc.pid, signal.SIGTERM)
+    try:
+        code = worker.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the worker was still running 30 s after SIGTERM:\n{worker.output()}")
+    log = worker.output(20000)
+    left = [pid for pid, started in below.items() if (st := _stat(pid)) and st[1] == started]
+    run = server.api("GET", f"/flow_runs/{run_id}")
+    assert not left, f"exit {code}; left running: {left}; flow run {run['state_name']}\n{log}"
+    assert "Traceback" not in log, log
