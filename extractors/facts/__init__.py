@@ -3,7 +3,9 @@
 `extract_facts_batch` is the one entry point the pipeline calls. spaCy runs once per text with only the
 components the extractors read (tok2vec + ner + a rule sentencizer), through `nlp.pipe` in batches, on
 `n_process` processes. Everything after NER is pure Python over the text and the NER spans, so it can be
-tested without the model (see extract_facts_from_spans).
+tested without the model (see extract_facts_from_spans). With a SpanCache (`reuse=`), a syndicated copy takes the
+NER spans of the text it copies for the paragraphs they share and NER runs only on the rest
+(extractors/facts/reuse.py); `extract_facts_with_spans` also returns each text's spans, to keep for later copies.
 """
 
 from __future__ import annotations

