@@ -314,7 +314,7 @@ def main() -> int:
         return 1
     p = json.loads(plain.stdout.strip().splitlines()[-1])
     words = p["words"]
-    counts = re.findall(r"(\d+) new", nw.stdout + nw.stderr)
+    stored = sum(int(n) for n in re.findall(r"stored (\d+) new", nw.stderr))
     stages = stage_seconds(nw.stderr)
     rate_nw, rate_plain = words / nw.wall_s, words / plain.wall_s
     ratio = rate_nw / rate_plain
@@ -339,8 +339,7 @@ def main() -> int:
     if stages:
         lines += ["", "Run stage seconds (summed over batches; stages overlap when streaming): "
                   + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()) + "."]
-    if counts:
-        lines += [f"Run summary: {counts[-1]} new articles."]
+    lines += [f"The run stored {stored} new articles (copies included: they are grouped, not dropped)."]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_record:

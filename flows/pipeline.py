@@ -81,6 +81,7 @@ class RunReport:
     feed_failures: list = field(default_factory=list)  # (feed url, one-line reason)
     not_due: list = field(default_factory=list)  # (feed url, next poll time or None when disabled)
     nothing_ingested: str | None = None  # why an ingest stored nothing (then the run is 'failed')
+    stage_seconds: Counter = field(default_factory=Counter)  # stage -> wall seconds spent in it (summed over batches)
 
 
 class RunLockedError(NewswatchError):
@@ -168,6 +169,10 @@ def end_children(everything: bool = True) -> None:
     through."""
     procs = multiprocessing.active_children()
     pids = _descendants(os.getpid()) if everything else [p.pid for p in procs if p.pid]
+    # multiprocessing's resource tracker is kept: killed, it is started again by the pool's semaphores being
+    # released while the run unwinds (with a warning and tracebacks); it ends with this process
+    tracker = sys.modules["flows.workers"].tracker_pid() if "flows.workers" in sys.modules else None
+    pids = [p for p in pids if p != tracker]
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -175,7 +180,7 @@ def end_children(everything: bool = True) -> None:
             pass
     for p in procs:
         p.join(2)  # reaps it and keeps multiprocessing's own bookkeeping right
-    for pid in _descendants(os.getpid()) if everything else ():
+    for pid in [p for p in _descendants(os.getpid()) if p != tracker] if everything else ():
         try:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
@@ -186,6 +191,8 @@ def hard_exit(code: int) -> None:
     """End the process now: no child left, output flushed, and no wait for fetch threads still in flight
     (the interpreter would join them at exit; their results are discarded anyway)."""
     end_children()
+    if "flows.workers" in sys.modules:
+        sys.modules["flows.workers"].stop_tracker()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -981,6 +988,22 @@ class RunPlan:
     skips: tuple[Skip, ...] = ()  # found before the loop (ingest: unreadable files, feed-file warnings)
 
 
+@contextmanager
+def _timed(report: RunReport, stage: str) -> Iterator[None]:
+    """Add the wall time of a stage call to report.stage_seconds (logged at the end of the run: bench/throughput.py
+    reads it)."""
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.stage_seconds[stage] += time.perf_counter() - t
+
+
+def log_stage_seconds(report: RunReport) -> None:
+    if report.stage_seconds:
+        log.info("stage seconds: %s", " ".join(f"{k}={v:.2f}" for k, v in report.stage_seconds.items()))
+
+
 def _add_counts(report: RunReport, counts: Counter) -> None:
     """Run counters by name; per-watch counters come as (counter, watch) keys."""
     for k, n in counts.items():
@@ -1009,8 +1032,9 @@ def run_batches(
     for j in plan.jobs:
         unique[j.url] = _with_watches(unique[j.url], j.watches) if j.url in unique else j
     if plan.feeds:
-        polled = stages.poll(db, run_id, plan.feeds, settings, config.fetch.disable_feed_after_failures,
-                             force=plan.force, fetcher=fetcher)
+        with _timed(report, "poll"):
+            polled = stages.poll(db, run_id, plan.feeds, settings, config.fetch.disable_feed_after_failures,
+                                 force=plan.force, fetcher=fetcher)
         _add_counts(report, polled.counts)
         note_feeds(report, db, list(plan.feeds), polled.skips)
         pending += polled.skips
@@ -1026,26 +1050,164 @@ def run_batches(
     def store(articles: Sequence[Article], candidates: Mapping[str, Sequence[str]], skips: Sequence[Skip],
               settled: Sequence[tuple[FeedEntry, str]]) -> None:
         nonlocal pending, stored_batches
-        m = stages.match(articles, candidates, plan.watches)
-        facts = stages.facts(list(m.kept), aliases) if m.kept else []
+        with _timed(report, "match"):
+            m = stages.match(articles, candidates, plan.watches)
+        with _timed(report, "facts"):
+            facts = stages.facts(list(m.kept), aliases) if m.kept else []
         batch_skips = [*pending, *skips, *m.skips]
-        _add_counts(report, stages.load(db, run_id, list(m.kept), facts, batch_skips, settled, config.dedup,
-                                        matches=list(m.matches)))
+        with _timed(report, "load"):
+            _add_counts(report, stages.load(db, run_id, list(m.kept), facts, batch_skips, settled, config.dedup,
+                                            matches=list(m.matches)))
         tally_skips(report, batch_skips)
         pending, stored_batches = [], stored_batches + 1
 
     for i in range(0, len(plan.articles), batch_size):
         chunk = plan.articles[i : i + batch_size]
         store(chunk, {a.article_id: (a.watch,) for a in chunk}, (), ())
+    workers = config.run.effective_workers()
+    if jobs and workers > 1 and stages is DIRECT:
+        # Prefect's stages are tasks of the flow run's context, called from the main thread: they keep the
+        # batch-after-batch loop below (same warehouse, see tests/test_runner_equivalence.py)
+        def store_stream(m: Matched, facts: list, skips: Sequence[Skip], settled: Sequence[tuple[FeedEntry, str]]
+                         ) -> None:
+            nonlocal pending, stored_batches
+            batch_skips = [*pending, *skips, *m.skips]
+            with _timed(report, "load"):
+                _add_counts(report, stages.load(db, run_id, list(m.kept), facts, batch_skips, settled,
+                                                config.dedup, matches=list(m.matches)))
+            tally_skips(report, batch_skips)
+            pending, stored_batches = [], stored_batches + 1
+
+        _stream_batches(report, plan, jobs, settings, fetcher, aliases, workers, batch_size, store_stream)
+        jobs = []
     for i in range(0, len(jobs), batch_size):
-        fetched = stages.fetch(jobs[i : i + batch_size], settings, fetcher)
+        with _timed(report, "fetch"):
+            fetched = stages.fetch(jobs[i : i + batch_size], settings, fetcher)
         count_fetched(report, fetched)
-        x = stages.extract(fetched)
-        # entries of local feed files are not kept in core.feed_entries: nothing to settle
-        settled = [(e, u) for e, u in x.settled if not e.feed_url.startswith("file:")]
-        store(x.articles, x.candidates, x.skips, settled)
+        with _timed(report, "extract"):
+            x = stages.extract(fetched)
+        store(x.articles, x.candidates, x.skips, _settled(x))
     if not stored_batches:
         store((), {}, (), ())  # the skips of a run with nothing to fetch, and the read copy
+
+
+def _settled(x: Extracted) -> list[tuple[FeedEntry, str]]:
+    # entries of local feed files are not kept in core.feed_entries: nothing to settle
+    return [(e, u) for e, u in x.settled if not e.feed_url.startswith("file:")]
+
+
+def merge_extracted(parts: Sequence[Extracted]) -> Extracted:
+    """The chunks of one batch extracted apart, as extract_batch would have returned the whole batch."""
+    candidates: dict[str, tuple[str, ...]] = {}
+    for x in parts:
+        for aid, ws in x.candidates.items():
+            prev = candidates.get(aid, ())
+            candidates[aid] = prev + tuple(w for w in ws if w not in prev)
+    return Extracted(tuple(a for x in parts for a in x.articles), tuple(s for x in parts for s in x.skips),
+                     tuple(e for x in parts for e in x.settled), candidates)
+
+
+# Fetched batches waiting for extraction: with the batch being fetched and the one being extracted, at most
+# (FETCH_AHEAD + 2) * batch_size page bodies are in memory at once, whatever the feed size.
+FETCH_AHEAD = 1
+
+
+def _stream_batches(
+    report: RunReport, plan: RunPlan, jobs: Sequence[PageJob], settings: FetchSettings, fetcher: Fetcher,
+    aliases: Mapping[str, str], workers: int, batch_size: int,
+    store: Callable[[Matched, list, Sequence[Skip], Sequence[tuple[FeedEntry, str]]], None],
+) -> None:
+    """The batch loop with both cores busy: a thread fetches batch after batch into a bounded queue; the worker
+    pool extracts batch i+1 while the main process stores batch i; facts of a batch run in the pool while the
+    main process waits for the next fetch. Batches are matched and committed in order by the main process, so
+    the warehouse is the one the plain loop makes; bodies are dropped once their batch is extracted."""
+    import queue
+
+    from flows.workers import WorkerPool
+
+    fetched_q: queue.Queue = queue.Queue(maxsize=FETCH_AHEAD)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                fetched_q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch_loop() -> None:
+        try:
+            for i in range(0, len(jobs), batch_size):
+                if stop.is_set() or _cancel.is_set():
+                    return
+                t = time.perf_counter()
+                chunk = jobs[i : i + batch_size]
+                batch = list(zip(chunk, _fetch_many(fetcher, [j.url for j in chunk], kind="page"), strict=True))
+                report.stage_seconds["fetch"] += time.perf_counter() - t
+                if not put(batch):
+                    return
+            put(done)
+        except BaseException as e:  # handed to the main thread
+            put(e)
+
+    def next_batch() -> object:
+        while True:
+            try:
+                return fetched_q.get(timeout=0.5)  # a short wait: a signal is handled at once
+            except queue.Empty:
+                continue
+
+    log.info("streaming: %d worker process(es), %d page(s) in batches of %d", workers, len(jobs), batch_size)
+    pool = WorkerPool(workers)
+    failed = True
+    thread = threading.Thread(target=fetch_loop, name="newswatch-fetch-ahead", daemon=True)
+    thread.start()
+    try:
+        prev: tuple | None = None  # (Matched, facts futures, skips, settled) of the batch waiting to be stored
+
+        def store_prev() -> None:
+            m, futures, skips, settled = prev
+            with _timed(report, "facts (waited)"):
+                facts = [f for fut in futures for f in fut.result()]
+            store(m, facts, skips, settled)
+
+        for i in range(0, len(jobs) + 1, batch_size):
+            if prev is not None and fetched_q.empty():
+                store_prev()  # the next batch is still downloading: nothing to overlap the commit with
+                prev = None
+            if i < len(jobs):
+                log.info("fetching %d page(s)", len(jobs[i : i + batch_size]))
+            item = next_batch()
+            if isinstance(item, BaseException):
+                raise item
+            if item is done:
+                break
+            fetched = item
+            count_fetched(report, fetched)
+            n_pages = len(fetched)
+            ex_futures = pool.extract(fetched)
+            del fetched, item  # the pool has its copy; the bodies go with the extraction results
+            if prev is not None:
+                store_prev()  # the main process loads batch i while the pool extracts batch i+1
+                prev = None
+            log.info("extracting %d page(s)", n_pages)
+            with _timed(report, "extract (waited)"):
+                x = merge_extracted([f.result() for f in ex_futures])
+            m = match_watches(x.articles, x.candidates, plan.watches)
+            words = sum(a.word_count for a in m.kept)
+            if m.kept:
+                log.info("facts: %d article(s), %d words, %d process(es) (pool)", len(m.kept), words, workers)
+            futures = pool.facts([(a.article_id, a.text) for a in m.kept], aliases) if m.kept else []
+            prev = (m, futures, x.skips, _settled(x))
+        if prev is not None:
+            store_prev()
+        failed = False
+    finally:
+        stop.set()
+        pool.close(failed=failed)
 
 
 @contextmanager
@@ -1065,9 +1227,12 @@ def _after_batches(
 ) -> None:
     """Once per run, after every batch is stored: recompute stale derived values, link facts across articles,
     then the digests."""
-    report.counts.update(stages.reprocess(report.db_path, config, batch_size))
+    with _timed(report, "reprocess"):
+        report.counts.update(stages.reprocess(report.db_path, config, batch_size))
     log.info("linking facts across articles")
-    stages.link(report.db_path)
+    with _timed(report, "link"):
+        stages.link(report.db_path)
+    log_stage_seconds(report)
     if digest:
         report.digests = stages.digest(config, report.db_path, list(watch_names), out_dir=out_dir)
         report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)

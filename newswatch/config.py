@@ -270,6 +270,29 @@ class WatchConfig(_Strict):
         return feeds
 
 
+# More worker processes than this rarely pay on one machine: each holds its own spaCy model (~250 MB).
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
+
+
+class RunSettings(_Strict):
+    """How a run uses the machine. See docs/architecture.md (the runner and its queues)."""
+
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Processes that extract pages and their facts (spaCy loaded once in each) while the main "
+        "process fetches and stores; the default is the number of cores, at most 4; 1 runs everything in the "
+        "main process, batch after batch.",
+    )
+
+    def effective_workers(self) -> int:
+        return self.workers if self.workers is not None else default_workers()
+
+
 class DemoSettings(_Strict):
     """Only for the bundled demo: serve the seed fixtures on an embedded loopback server."""
 
@@ -280,6 +303,7 @@ class Config(_Strict):
     watches: list[WatchConfig] = Field(..., min_length=1, description="What to watch.")
     fetch: FetchSettings = Field(default_factory=FetchSettings, description="Fetch policy.")
     dedup: DedupSettings = Field(default_factory=DedupSettings, description="Dedup thresholds.")
+    run: RunSettings = Field(default_factory=RunSettings, description="Worker processes of a run.")
     smtp: SmtpSettings | None = Field(None, description="Mail server; without it digests are written to files.")
     digest_dir: str = Field("out/digests", description="Where digests are written (.eml and .html).")
     unsubscribe_url: str | None = Field(
@@ -439,6 +463,7 @@ def render_docs() -> str:
         ("[watches.digest]", DigestRules, "watches.digest."),
         ("[fetch]", FetchSettings, "fetch."),
         ("[dedup]", DedupSettings, "dedup."),
+        ("[run]", RunSettings, "run."),
         ("[smtp]", SmtpSettings, "smtp."),
         ("[demo]", DemoSettings, "demo."),
     ]
