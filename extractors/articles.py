@@ -35,7 +35,7 @@ from extractors.dates import (
 )
 from extractors.facts.language import detect_language
 from extractors.feeds import MAX_TITLE_CHARS, clean_string, plain_text, safe_link
-from extractors.sniff import SNIFF_BYTES, sniff
+from extractors.sniff import is_html_page
 from extractors.urls import canonicalize_url
 from newswatch.models import Article, DateCandidate, FeedEntry, FetchResult, Skip, stable_id
 
@@ -44,8 +44,6 @@ MIN_WORDS = 40  # fewer extracted words than this is not an article body (teaser
 MIN_SUMMARY_WORDS = 12  # a feed summary shorter than this is not worth keeping as a fallback text
 PAYWALL_MAX_WORDS = 250  # a paywall marker with more text than this is a metered page that gave us the text
 MAX_TEXT_CHARS = 500_000
-
-_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
 
 # ---- charsets --------------------------------------------------------------------------------------
 
@@ -244,12 +242,7 @@ def wall_marker(html_text: str) -> tuple[str, str] | None:
 
 
 def _is_html(result: FetchResult) -> bool:
-    # the fetcher's own sniffer (binary magic, NUL bytes): a stray NUL in a text page is damage decode_html
-    # strips, as the fetcher decided when it passed the page on; leading whitespace does not hide a PDF
-    if sniff(result.body[: 2 * SNIFF_BYTES].lstrip(), result.charset).binary is not None:
-        return False
-    ct = (result.content_type or "").split(";")[0].strip().lower()
-    return not ct or ct in _HTML_TYPES
+    return is_html_page(result.body, result.content_type, result.charset)
 
 
 def _parse_tree(text: str) -> etree._Element | None:
