@@ -635,14 +635,28 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, story_ids: Iterable[str],
     and ranks cannot be updated by deltas, and a touched story is small next to the table: recomputing exactly
     what changed keeps the aggregates equal to the from-scratch values."""
     stories, synds = sorted(set(story_ids)), sorted(set(syndication_ids))
+    if not stories and not synds:
+        return
+    # The members' ids first (one scan of the group rows), as constants: the group-row and article lookups then
+    # use the primary-key indexes instead of joining scans (0.7-1.1 s per batch at 1M articles without them).
+    sids, gids = _str_list(stories), _str_list(synds)
+    members = _str_list(
+        r[0]
+        for r in con.execute(
+            f"SELECT article_id FROM core.article_groups WHERE story_id IN ({sids}) OR syndication_id IN ({gids})"
+        ).fetchall()
+    )
     if stories:
-        ids = _str_list(stories)
-        con.execute(f"DELETE FROM core.story_stats WHERE story_id IN ({ids})")
-        con.execute(_STORY_STATS.format(where=f"WHERE g.story_id IN ({ids})"))
+        con.execute(f"DELETE FROM core.story_stats WHERE story_id IN ({sids})")
+        con.execute(_STORY_STATS.format(
+            where=f"WHERE g.article_id IN ({members}) AND a.article_id IN ({members}) AND g.story_id IN ({sids})"
+        ))
     if synds:
-        ids = _str_list(synds)
-        con.execute(f"DELETE FROM core.syndication_members WHERE syndication_id IN ({ids})")
-        con.execute(_MEMBERS.format(where=f"WHERE g.syndication_id IN ({ids})"))
+        con.execute(f"DELETE FROM core.syndication_members WHERE syndication_id IN ({gids})")
+        con.execute(_MEMBERS.format(
+            where=f"WHERE g.article_id IN ({members}) AND a.article_id IN ({members}) "
+            f"AND g.syndication_id IN ({gids})"
+        ))
 
 
 def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> None:
