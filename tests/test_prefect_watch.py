@@ -210,6 +210,9 @@ def test_worker_stops_on_sigterm_during_a_flow_run(server: PrefectServer, tmp_pa
         pytest.fail(f"the worker was still running 30 s after SIGTERM:\n{worker.output()}")
     log = worker.output(20000)
     left = [pid for pid, started in below.items() if (st := _stat(pid)) and st[1] == started]
-    run = server.api("GET", f"/flow_runs/{run_id}")
-    assert not left, f"exit {code}; left running: {left}; flow run {run['state_name']}\n{log}"
+    assert not left, f"exit {code}; left running: {left}\n{log}"
     assert "Traceback" not in log, log
+    assert code in (0, -signal.SIGTERM, 128 + signal.SIGTERM), f"exit {code}\n{log}"
+    # Not asserted: the flow run's state. Prefect 3.8.8 leaves it Running in the API after the worker ended its
+    # process (still Running 90 s later, also with PREFECT_FLOW_RUN_EXECUTE_SIGTERM_BEHAVIOR=reschedule);
+    # docs/prefect.md says what that means for the monitor deployment.
