@@ -257,7 +257,7 @@ def stage_seconds(stderr: str) -> dict[str, float]:
     m = re.findall(r"stage seconds: (.*)", stderr)
     if not m:
         return {}
-    return {k: float(v) for k, v in (kv.split("=") for kv in m[-1].split())}
+    return {k: float(v) for k, v in re.findall(r"(\S+)=([\d.]+)", m[-1])}
 
 
 def main() -> int:
@@ -337,7 +337,8 @@ def main() -> int:
         f"Ratio: **{ratio:.2f}x** the plain script's words/s.",
     ]
     if stages:
-        lines += ["", "Run stage seconds (summed over batches; stages overlap when streaming): "
+        lines += ["", "Run stage seconds (summed over batches; when streaming the stages overlap, and extract_wait/"
+                  "facts_wait are the main process's waits for the pool): "
                   + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()) + "."]
     lines += [f"The run stored {stored} new articles (copies included: they are grouped, not dropped)."]
     text = "\n".join(lines) + "\n"

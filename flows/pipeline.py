@@ -1170,7 +1170,7 @@ def _stream_batches(
 
         def store_prev() -> None:
             m, futures, skips, settled = prev
-            with _timed(report, "facts (waited)"):
+            with _timed(report, "facts_wait"):
                 facts = [f for fut in futures for f in fut.result()]
             store(m, facts, skips, settled)
 
@@ -1194,7 +1194,7 @@ def _stream_batches(
                 store_prev()  # the main process loads batch i while the pool extracts batch i+1
                 prev = None
             log.info("extracting %d page(s)", n_pages)
-            with _timed(report, "extract (waited)"):
+            with _timed(report, "extract_wait"):
                 x = merge_extracted([f.result() for f in ex_futures])
             m = match_watches(x.articles, x.candidates, plan.watches)
             words = sum(a.word_count for a in m.kept)
