@@ -223,18 +223,63 @@ class Measured:
     stderr: str
 
 
+def _tree(pid: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            try:
+                stat = Path(f"/proc/{e}/stat").read_text()
+            except OSError:
+                continue
+            parents.setdefault(int(stat[stat.rfind(")") + 2 :].split()[1]), []).append(int(e))
+    out, todo = [pid], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def _sample(pid: int, cpu: dict[int, float], hwm: dict[int, int], stop: threading.Event) -> None:
+    """Every 0.2 s, each process of the tree's CPU seconds and VmHWM: the pool's workers are children of the
+    fork server, which nobody waits for, so wait4 alone does not see them."""
+    tick = os.sysconf("SC_CLK_TCK")
+    while not stop.wait(0.2):
+        for p in _tree(pid):
+            try:
+                stat = Path(f"/proc/{p}/stat").read_text()
+                status = Path(f"/proc/{p}/status").read_text()
+            except OSError:
+                continue
+            f = stat[stat.rfind(")") + 2 :].split()
+            cpu[p] = (int(f[11]) + int(f[12])) / tick
+            m = re.search(r"VmHWM:\s+(\d+) kB", status)
+            if m:
+                hwm[p] = max(hwm.get(p, 0), int(m.group(1)))
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
     """Run cmd cold; wall time, CPU time of the process tree (it and every descendant it reaped) and the
     largest RSS any of them reached (wait4's ru_maxrss: max over the process and its reaped descendants)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
+        cpu: dict[int, float] = {}
+        hwm: dict[int, int] = {}
+        stop = threading.Event()
+        sampler = threading.Thread(target=_sample, args=(p.pid, cpu, hwm, stop), daemon=True)
+        sampler.start()
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t
+        stop.set()
+        sampler.join()
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Measured(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, p.returncode,
+        own = ru.ru_utime + ru.ru_stime  # the process and the descendants it reaped
+        unreaped = sum(v for k, v in cpu.items() if k != p.pid)  # the others, as last sampled
+        rss = max(ru.ru_maxrss, max(hwm.values(), default=0))
+        return Measured(wall, max(own, cpu.get(p.pid, 0.0) + unreaped), rss / 1024, p.returncode,
                         out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
