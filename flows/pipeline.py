@@ -32,7 +32,7 @@ from extractors.feeds import body_hash, discover_feeds, parse_feed, parse_fetche
 from extractors.http import Fetcher
 from extractors.query import WatchQuery, compile_query
 from extractors.robots import RobotsCache
-from extractors.sniff import SNIFF_BYTES, sniff
+from extractors.sniff import is_html_answer
 from extractors.urls import canonicalize_url, is_web_url
 from flows.dedup_stage import group_articles
 from flows.facts_stage import link_aliases
@@ -47,8 +47,6 @@ from warehouse.facts import store_facts
 log = logging.getLogger(__name__)
 
 # Fetch outcomes worth trying again next run: the feed entry stays pending (core.feed_entries.settled = false).
-TRANSIENT_STATUSES = frozenset({"timeout", "error"})
-TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".json")
 TEXT_SUFFIXES = (".txt", ".html", ".htm")
 
@@ -119,10 +117,6 @@ def run_lock(db_path: str, wait_s: float = 0.0) -> Iterator[None]:
 
 def _utc(d: datetime | None) -> datetime | None:
     return d.astimezone(UTC).replace(microsecond=0) if d is not None else None
-
-
-def _is_transient(r: FetchResult) -> bool:
-    return r.status in TRANSIENT_STATUSES or (r.status == "http_error" and r.http_status in TRANSIENT_HTTP)
 
 
 # ---- interruption (SIGINT / SIGTERM) --------------------------------------------------------------------
@@ -479,7 +473,7 @@ def _run_fetcher(settings: FetchSettings, db_path: str) -> Iterator[Fetcher]:
 
 def _looks_like_html(r: FetchResult) -> bool:
     """A fetched 'feed' that is an HTML page: by its Content-Type, or by the one body sniffer the feed parser uses."""
-    return r.status == "ok" and ("html" in (r.content_type or "").lower() or sniff(r.body[:SNIFF_BYTES]).html)
+    return r.status == "ok" and is_html_answer(r.content_type, r.body)
 
 
 def _autodiscover(
@@ -545,11 +539,11 @@ def extract_batch(fetched: Sequence[tuple[PageJob, FetchResult]]) -> Extracted:
     if fetched:
         log.info("extracting %d page(s)", len(fetched))
     for job, r in fetched:
-        if r.status != "ok" and (_is_transient(r) or job.entry is None or r.status == "not_html"):
+        if r.status != "ok" and (r.transient or job.entry is None or r.status == "not_html"):
             # transient failures are retried next run (the entry stays unsettled); without a feed entry there
             # is no summary to fall back on
             skips.append(Skip(job.url, "fetch", r.status, r.detail))
-            if job.entry is not None and not _is_transient(r):
+            if job.entry is not None and not r.transient:
                 settled.append((job.entry, job.url))
             continue
         # ok pages are extracted; terminal failures (too_large, blocked, gone, 4xx) go through extraction too,
