@@ -16,12 +16,7 @@ from newswatch.config import SmtpSettings
 
 pytestmark = [pytest.mark.prefect, pytest.mark.timeout(300)]
 
-if "password_block" in SmtpSettings.model_fields:
-    Settings = SmtpSettings
-else:  # until newswatch/config.py declares [smtp] password_block, the same field on a subclass
-
-    class Settings(SmtpSettings):  # type: ignore[no-redef]
-        password_block: str | None = None
+Settings = SmtpSettings
 
 
 USER, PASSWORD = "digest", "s3cret-from-the-block"
