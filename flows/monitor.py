@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from flows import pipeline
+from flows.artifacts import publish_run_artifact, stage_logs_in_prefect
 from newswatch.config import load_config
 from warehouse.db import default_db_path
 
@@ -62,9 +63,10 @@ def monitor(
     config = load_config(config_path)
     pipeline.validate_config(config)
     db = db_path or default_db_path()
-    with pipeline.demo_feeds(config) as extra:
+    with stage_logs_in_prefect(), pipeline.demo_feeds(config) as extra:
         report = pipeline.run_monitor(config, db, watch_names=watches or None, extra_feeds=extra, digest=digest,
                                       force=force, batch_size=batch_size, stages=STAGES)
+    publish_run_artifact(report)  # failed and partial runs too: the artifact says why
     summary = {"run_id": report.run_id, "status": report.status, **Counter(report.counts)}
     if report.error:
         summary["error"] = report.error
@@ -85,7 +87,7 @@ def digest(
     db = db_path or default_db_path()
     names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
     # never two deliveries at once; a scheduled digest that meets a monitoring run waits for it (up to 30 min)
-    with pipeline.run_lock(db, wait_s=1800):
+    with stage_logs_in_prefect(), pipeline.run_lock(db, wait_s=1800):
         outcomes = digest_task(config, db, names)
     failed = pipeline.not_delivered(outcomes)
     if failed:  # the digests table says 'failed': the flow run must too
