@@ -12,12 +12,18 @@ Everything shown comes from feeds and pages, so it is hostile input (RELIABILITY
   by the email package when not ASCII. Recipients are parsed as addresses; anything else is refused.
 - The message is multipart/alternative, text first and HTML last, with a deterministic Message-ID and
   MIME boundary derived from digest_id, so rendering the same digest twice gives the same bytes.
+- With an attention chart (DigestChart, a PNG made by the caller), the HTML part becomes multipart/related:
+  the HTML, then the image/png part whose Content-ID the <img src="cid:..."> names (RFC 2392/2387). The
+  HTML written to a file (RenderedDigest.html) names the PNG by its file name instead, to be written next
+  to it; the plain-text part says the chart is in the HTML version and gives its one-line description.
 """
 
 from __future__ import annotations
 
 import email.policy
+import functools
 import re
+import struct
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +32,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 
@@ -43,8 +50,37 @@ TEMPLATES = Path(__file__).with_name("templates")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
+CHART_WIDTH = 600  # CSS pixels the chart is shown at (mail clients ignore max-width; 600 is the usual column)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
 class RenderError(ValueError):
     """A digest cannot be rendered as asked (e.g. a recipient that is not an email address)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestChart:
+    """An attention chart for the HTML digest: the PNG, its file name next to the .html file, what it shows."""
+
+    png: bytes
+    file: str  # e.g. <watch>-<date>-<digest_id>.png: the written .html names it by this relative path
+    caption: str  # shown above the image
+    alt: str  # the image's alt text, and the line the plain-text part gives instead of the image
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk; RenderError when the bytes are not a PNG."""
+    if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        raise RenderError("the attention chart is not a PNG image")
+    width, height = struct.unpack(">II", data[16:24])
+    if not width or not height:
+        raise RenderError("the attention chart PNG has no pixels")
+    return width, height
+
+
+def chart_cid(digest_id: str, sender: str) -> str:
+    """The chart part's Content-ID (without <>): unique per digest, in the sender's domain like the Message-ID."""
+    return f"chart-{digest_id}@{message_domain(sender)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,13 +282,27 @@ def render_parts(
     view_url: str | None = None,
     edit_url: str | None = None,
     file: str = "",
+    chart: DigestChart | None = None,
+    chart_src: str | None = None,
 ) -> tuple[str, str]:
     """The plain-text and HTML bodies of a digest (copy_of: copy article_id -> article shown for its text).
 
     terms: the watch query's term labels to mark in summaries; spikes: attention-spike lines;
-    view_url / edit_url: link templates ({watch}, {digest_id}, {file} = the .html file name).
+    view_url / edit_url: link templates ({watch}, {digest_id}, {file} = the .html file name);
+    chart: the attention chart, shown from chart_src (default: its file name, relative to the .html file).
     """
     links = {"watch": digest.watch, "digest_id": digest.digest_id, "file": file}
+    chart_view = None
+    if chart is not None:
+        width, height = png_size(chart.png)
+        shown_w = min(CHART_WIDTH, width)
+        chart_view = {
+            "src": chart_src or quote(chart.file),
+            "caption": clean_line(chart.caption, 300),
+            "alt": clean_line(chart.alt, 300),
+            "width": shown_w,
+            "height": max(1, round(height * shown_w / width)),
+        }
     context = {
         "watch": clean_line(digest.watch, 60),
         "description": clean_line(description, 300),
@@ -266,6 +316,7 @@ def render_parts(
         "view": link_for(view_url, **links),
         "edit": link_for(edit_url, **links),
         "digest_id": digest.digest_id,
+        "chart": chart_view,
     }
     text = _env(autoescape=False).get_template("digest.txt.j2").render(context)
     html = _env(autoescape=True).get_template("digest.html.j2").render(context)
@@ -286,18 +337,24 @@ def render_digest(
     view_url: str | None = None,
     edit_url: str | None = None,
     file: str = "",
+    chart: DigestChart | None = None,
 ) -> RenderedDigest:
     """Render a digest to a complete multipart/alternative message (deterministic bytes).
 
     copy_of maps each folded copy's article_id to the article shown for its text, so "also ran in" sits
-    under the right headline; without it every copy is folded under the item's lead.
+    under the right headline; without it every copy is folded under the item's lead. chart: an attention
+    chart, inline in the message by Content-ID; RenderedDigest.html names it by chart.file instead.
     """
     sender_addr = _check_address(sender or DEFAULT_SENDER)
     rcpts = tuple(_check_address(r) for r in recipients)
-    text, html = render_parts(
-        digest, description=description, unsubscribe_url=unsubscribe_url, held_back=held_back, copy_of=copy_of,
-        terms=terms, spikes=spikes, view_url=view_url, edit_url=edit_url, file=file,
+    bodies = functools.partial(
+        render_parts, digest, description=description, unsubscribe_url=unsubscribe_url, held_back=held_back,
+        copy_of=copy_of, terms=terms, spikes=spikes, view_url=view_url, edit_url=edit_url, file=file, chart=chart,
     )
+    text, html = bodies()
+    cid = chart_cid(digest.digest_id, sender_addr)
+    # the message's HTML differs only in where the image comes from: its own part, by Content-ID
+    mail_html = bodies(chart_src=f"cid:{cid}")[1] if chart else html
     subject = make_subject(digest, spikes)
     msg_id = message_id_for(digest.digest_id, sender_addr)
     domain = message_domain(sender_addr)
@@ -321,9 +378,15 @@ def render_digest(
     msg["X-Newswatch-Digest"] = digest.digest_id
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(
-        html, subtype="html", charset="utf-8", cte="quoted-printable"
+        mail_html, subtype="html", charset="utf-8", cte="quoted-printable"
     )  # last part = preferred (RFC 2046)
-    msg.set_boundary(_boundary(digest.digest_id, text, html))
+    if chart is not None:
+        html_part = list(msg.iter_parts())[-1]
+        html_part.add_related(chart.png, maintype="image", subtype="png", cid=f"<{cid}>",
+                              disposition="inline", filename=chart.file)
+        html_part.set_param("type", "text/html")  # RFC 2387: the type of the root part
+        html_part.set_boundary(_boundary(digest.digest_id + "-related", text, mail_html))
+    msg.set_boundary(_boundary(digest.digest_id, text, mail_html))
     data = msg.as_bytes(policy=email.policy.SMTP)
     return RenderedDigest(
         digest_id=digest.digest_id,

@@ -11,6 +11,10 @@ Transient errors are retried up to SmtpSettings.retries times with exponential b
 are not retried. The outbox bookkeeping lives with the caller (flows/digest_stage.py) through the
 before_attempt/after_attempt callbacks, so this module never touches the warehouse and no database
 connection is held while talking to the server.
+
+The password (when smtp.username is set) comes from NEWSWATCH_SMTP_PASSWORD or, when that is unset, from the
+Prefect Secret block named by smtp.password_block (`smtp_password`), read at each session so a rotated secret
+is used by the next try.
 """
 
 from __future__ import annotations
@@ -87,6 +91,48 @@ def classify(exc: BaseException, host: str, port: int) -> SmtpError:
     raise TypeError(f"not an SMTP error: {exc!r}")
 
 
+def smtp_password(settings: SmtpSettings) -> str | None:
+    """NEWSWATCH_SMTP_PASSWORD when it is set, else the value of the Prefect Secret block smtp.password_block.
+
+    None when neither is configured. A block that does not exist is SmtpPermanentError (a config mistake); a
+    Prefect API that cannot be reached is SmtpTransientError (the digest stays in the outbox, tried again).
+    """
+    password = settings.password
+    if password is not None:
+        return password
+    block = getattr(settings, "password_block", None)  # the config field; absent from older configs
+    return load_secret_block(block) if block else None
+
+
+def load_secret_block(name: str) -> str:
+    """The value of the Prefect Secret block `name` (from the Prefect API the environment points at)."""
+    try:
+        from prefect.blocks.system import Secret  # only configs that name a block need Prefect here
+        from prefect.exceptions import ObjectNotFound
+    except ImportError as e:  # pragma: no cover - prefect is a dependency; a trimmed install may lack it
+        raise SmtpPermanentError(f"smtp.password_block = {name!r} needs Prefect installed ({e})") from None
+    try:
+        value = Secret.load(name).get()  # type: ignore[union-attr]  # sync outside an event loop
+    except (ValueError, ObjectNotFound) as e:
+        # Prefect raises ValueError("Unable to find block document named ...") for a missing block
+        raise SmtpPermanentError(
+            f"smtp.password_block: no Prefect Secret block named {name!r} ({_one_line(e)}); "
+            f"create it with `prefect block create secret` or fix the name"
+        ) from None
+    except Exception as e:  # noqa: BLE001 - the API is down or unreachable: the next try may reach it
+        raise SmtpTransientError(
+            f"smtp.password_block: cannot read Prefect Secret block {name!r}: {type(e).__name__}: {_one_line(e)}"
+        ) from None
+    if not isinstance(value, str):
+        raise SmtpPermanentError(f"smtp.password_block: Prefect block {name!r} does not hold a text secret")
+    return value
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else type(e).__name__
+
+
 def send_once(
     message: bytes, settings: SmtpSettings, recipients: Sequence[str]
 ) -> dict[str, tuple[int, bytes]]:
@@ -98,6 +144,13 @@ def send_once(
     if not recipients:
         raise SmtpPermanentError("no recipients; add recipients to the watch in the config")
     host, port = settings.host, settings.port
+    # the password before the connection: a slow Prefect API must not hold an SMTP session open
+    password = smtp_password(settings) if settings.username else None
+    if settings.username and password is None:
+        raise SmtpPermanentError(
+            f"SMTP {host}:{port}: smtp.username is set but neither NEWSWATCH_SMTP_PASSWORD nor "
+            "smtp.password_block gives a password"
+        )
     client: smtplib.SMTP | None = None
     try:
         if settings.ssl:
@@ -113,12 +166,7 @@ def send_once(
                 raise smtplib.SMTPNotSupportedError("the server does not offer STARTTLS")
             client.starttls(context=ssl.create_default_context())
             client.ehlo()
-        if settings.username:
-            password = settings.password
-            if password is None:
-                raise SmtpPermanentError(
-                    f"SMTP {host}:{port}: smtp.username is set but NEWSWATCH_SMTP_PASSWORD is not"
-                )
+        if settings.username and password is not None:
             client.login(settings.username, password)
         refused = client.sendmail(settings.sender, list(recipients), message)
     except (SmtpTransientError, SmtpPermanentError):

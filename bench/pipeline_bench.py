@@ -103,7 +103,8 @@ def main() -> int:
         db = os.path.join(d, "bench.duckdb")
         run_id = pipeline.begin_run(db, "bench", ["bench"])
         t = time.perf_counter()
-        jobs, skips, _ = pipeline.poll_feeds(db, run_id, watch, [base + "/feed.xml"], settings, 10, force=True)
+        polled = pipeline.poll_feeds(db, run_id, {base + "/feed.xml": (watch.name,)}, settings, 10, force=True)
+        jobs, skips = list(polled.jobs), list(polled.skips)
         timings["poll feed + plan"] = time.perf_counter() - t
         t = time.perf_counter()
         fetched = pipeline.fetch_pages(jobs, settings)

@@ -281,10 +281,10 @@ def system_text(doc: GoldDoc) -> str:
 
 def _ner(texts: Sequence[str], n_process: int = 1) -> list[tuple[list[tuple[int, int, str]], list[tuple[int, int]]]]:
     """(entities, sentences) per text, through the facts pipeline's spaCy model, cached on disk."""
-    from extractors.facts.nlp import MODEL
+    from extractors.facts.nlp import PIPELINE
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    keys = [hashlib.sha1((MODEL + "\0" + t).encode("utf-8")).hexdigest() for t in texts]
+    keys = [hashlib.sha1((PIPELINE + "\0" + t).encode("utf-8")).hexdigest() for t in texts]
     out: dict[str, Any] = {}
     todo = []
     for k, t in zip(keys, texts, strict=True):
@@ -301,7 +301,7 @@ def _ner(texts: Sequence[str], n_process: int = 1) -> list[tuple[list[tuple[int,
         if n_process > 1:
             kw["n_process"] = n_process
         for (k, _), d in zip(todo, nlp.pipe([t for _, t in todo], **kw), strict=True):
-            val = [[(e.start_char, e.end_char, e.label_) for e in d.ents], [(s.start_char, s.end_char) for s in d.sents]]
+            val = [[(e.start_char, e.end_char, e.label_) for e in d.ents], [(s.start_char, s.end_char) for s in d.sents if not s.text.isspace()]]
             (CACHE / f"{k}.json").write_text(json.dumps(val), encoding="utf-8")
             out[k] = val
     return [([tuple(e) for e in out[k][0]], [tuple(s) for s in out[k][1]]) for k in keys]  # type: ignore[misc]

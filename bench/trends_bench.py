@@ -2,8 +2,15 @@
 generated warehouse (bench/trends_gen.py): p50/p95 over repeated runs and peak memory, each case in its own
 process so that its peak RSS is its own. Also times publishing the read copy.
 
-Run: .venv/bin/python -m bench.trends_bench DB [--runs 10] [--only trends_]
-Prints a markdown table (for docs/benchmarks.md) and the machine, date and load.
+Each `trends` call is timed twice: in-process (a CliRunner invocation in a process that has run it before:
+connect, query, render) and as the user calls it, a cold `newswatch trends` process from start to exit (Python
+start-up and imports included).
+
+`--baseline CODE_DIR=DB` times the same cases with the code in CODE_DIR (e.g. `git archive` of an older commit)
+against DB in the same run, interleaved case by case, so that before and after share the machine's load.
+
+Run: .venv/bin/python -m bench.trends_bench DB [--runs 10] [--only trends] [--baseline DIR=DB]
+Prints a markdown table (for docs/benchmarks.md) and the machine, date and load (`uptime`).
 """
 
 from __future__ import annotations
@@ -30,12 +37,12 @@ def cases(db: str, only: str | None) -> list[tuple[str, str, list[str]]]:
     from warehouse.db import connect_reader
 
     con = connect_reader(db)
-    try:
+    try:   # the biggest watch and its most mentioned entity (articles.watch: the same in old and new warehouses)
         watch = con.execute("select watch from core.articles group by 1 order by count(*) desc limit 1").fetchone()[0]
         entity = con.execute(
             "select m.entity from core.entity_mentions m join core.articles a using (article_id) where a.watch = ? "
             "group by 1 order by count(*) desc limit 1", [watch]).fetchone()[0]
-        last = con.execute("select max(day) from core.article_days").fetchone()[0]
+        last = con.execute("select max(day) from attention").fetchone()[0]
     finally:
         con.close()
     since = (last.replace(day=1)).isoformat()
@@ -51,6 +58,7 @@ def cases(db: str, only: str | None) -> list[tuple[str, str, list[str]]]:
     out.append(("trends --entity (top) --by week --format table", "trends",
                 [*base, "--entity", entity, "--by", "week"]))
     out.append((f"trends --since {since} --format json", "trends", [*base, "--since", since, "--format", "json"]))
+    out += [(f"{label} [cold process]", "cold", args) for label, kind, args in out if kind == "trends"]
     out.append(("connect_reader (open the file, check the schema)", "connect", [db]))
     out.append(("publish_read_copy", "publish", [db]))
     if only:
@@ -59,8 +67,10 @@ def cases(db: str, only: str | None) -> list[tuple[str, str, list[str]]]:
 
 
 def worker(kind: str, args: list[str], runs: int) -> dict:
-    """Runs one case `runs` times in this process; times in ms, peak RSS in MiB."""
-    times = []
+    """Runs one case `runs` times in this process; wall times in ms, CPU times in ms (trends calls: this process's,
+    DuckDB's threads included; cold processes: the child's user + system), peak RSS in MiB."""
+    times: list[float] = []
+    cpu: list[float] = []
     if kind == "sql":
         from warehouse.db import connect_reader
 
@@ -69,9 +79,10 @@ def worker(kind: str, args: list[str], runs: int) -> dict:
         con = connect_reader(os.environ["NW_BENCH_DB"])
         try:
             for _ in range(runs):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 con.execute(sql).fetchall()
                 times.append((time.perf_counter() - t) * 1000)
+                cpu.append((time.process_time() - c) * 1000)
         finally:
             con.close()
     elif kind == "connect":
@@ -88,11 +99,22 @@ def worker(kind: str, args: list[str], runs: int) -> dict:
 
         runner = CliRunner()
         for _ in range(runs):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             r = runner.invoke(main, ["trends", *args])
             times.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
             if r.exit_code != 0:
                 raise SystemExit(f"trends {args} failed: {r.stderr or r.output}")
+    elif kind == "cold":
+        # what the console script `newswatch` runs, as a new process each time; cwd puts the code under test first
+        code = "import sys; from newswatch.cli import main; sys.argv[0] = 'newswatch'; sys.exit(main())"
+        for _ in range(runs):
+            t, c = time.perf_counter(), _children_cpu()
+            p = subprocess.run([sys.executable, "-c", code, "trends", *args], capture_output=True, text=True)
+            times.append((time.perf_counter() - t) * 1000)
+            cpu.append((_children_cpu() - c) * 1000)
+            if p.returncode != 0:
+                raise SystemExit(f"trends {args} failed: {p.stderr}")
     elif kind == "publish":
         from warehouse.db import publish_read_copy
 
@@ -100,7 +122,12 @@ def worker(kind: str, args: list[str], runs: int) -> dict:
             t = time.perf_counter()
             assert publish_read_copy(args[0], force=True) is not None
             times.append((time.perf_counter() - t) * 1000)
-    return {"times": times, "peak_mib": peak_rss_mib()}
+    return {"times": times, "cpu": cpu, "peak_mib": peak_rss_mib()}
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def peak_rss_mib() -> float:
@@ -120,17 +147,19 @@ def pct(xs: list[float], q: float) -> float:
 
 def batch_refresh(db: str, n: int = 100, rounds: int = 3) -> None:
     """Cost of keeping the trend tables current: store `n` new articles the way a batch does (a new story on the
-    last day with copies, entity mentions, group rows stamped now), then time refresh_trends. Adds rows to db."""
+    last day with copies, entity mentions, group and watch_articles rows stamped now), then time refresh_trends.
+    Adds rows to db."""
     import pyarrow as pa
 
     from warehouse.db import connect, refresh_trends
 
     refresh_trends(db)  # start from current trend tables
+    stamp = int(time.time())
     for r in range(rounds):
         con = connect(db)
         try:
-            day, watch = con.execute("select max(day), arg_max(watch, day) from core.trend_articles").fetchone()
-            ids = [f"batch{r:03d}{i:08d}" for i in range(n)]
+            day, watch = con.execute("select max(day), arg_max(watch, day) from core.trend_watch_articles").fetchone()
+            ids = [f"batch{stamp}r{r:03d}i{i:06d}" for i in range(n)]  # unique across invocations
             at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
             now = datetime.now(UTC)
             b_articles = pa.table({  # noqa: F841 - read by name in the SQL below
@@ -147,6 +176,7 @@ def batch_refresh(db: str, n: int = 100, rounds: int = 3) -> None:
                         "SELECT article_id, watch, 'u' || article_id, 'u' || article_id, source, title, ts, ts, ts, 'ok', "
                         "title, title, 3, article_id FROM b_articles")
             con.execute("INSERT INTO core.article_groups SELECT * FROM b_groups")
+            con.execute("INSERT INTO core.watch_articles SELECT ?, article_id, now(), NULL FROM b_articles", [watch])
             con.execute("INSERT INTO core.entity_mentions SELECT article_id, seq, entity, 'ORG', entity, 0, 1, entity "
                         "FROM b_mentions")
         finally:
@@ -164,6 +194,8 @@ def main() -> None:
     ap.add_argument("--only")
     ap.add_argument("--batch-refresh", type=int, metavar="N", help="time the refresh after batches of N new articles "
                     "(adds them to DB)")
+    ap.add_argument("--baseline", metavar="CODE_DIR=DB", help="also time every case with the code in CODE_DIR "
+                    "against DB (before/after columns)")
     ap.add_argument("--worker", help="internal: a JSON list [kind, *args] to run in this process")
     a = ap.parse_args()
     if a.worker:
@@ -184,30 +216,50 @@ def main() -> None:
         con.close()
     size_mb = Path(a.db).stat().st_size / 2**20
     load_before = os.getloadavg()
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"warehouse {a.db}: {n:,} articles, {m:,} entity mentions, {size_mb:,.0f} MiB; "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {load_before[0]:.1f}", flush=True)
-    print("\n| case | p50 ms | p95 ms | first ms | peak RSS MiB |\n| --- | --- | --- | --- | --- |", flush=True)
-    env = {**os.environ, "NW_BENCH_DB": a.db, "NEWSWATCH_READ_COPY": "0"}
-    results = []
-    for label, kind, args in cases(a.db, a.only):
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; uptime: {uptime}", flush=True)
+    base_dir, base_db = a.baseline.split("=", 1) if a.baseline else (None, None)
+    if base_dir:
+        print(f"baseline: code in {base_dir}, warehouse {base_db}")
+        print("\n| case | before p50 | before p95 | before CPU p50 | after p50 | after p95 | after CPU p50 | after first "
+              "| after peak RSS MiB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+    else:
+        print("\n| case | p50 ms | p95 ms | CPU p50 ms | first ms | peak RSS MiB |\n| --- | --- | --- | --- | --- | --- |",
+              flush=True)
+
+    def measure(code_dir: str, db: str, kind: str, args: list[str]) -> tuple[float, ...] | str:
         runs = a.runs if kind != "publish" else 3
-        env_case = {**env, "NEWSWATCH_READ_COPY": "1"} if kind == "publish" else env
-        p = subprocess.run([sys.executable, "-m", "bench.trends_bench", a.db, "--runs", str(runs), "--worker",
-                            json.dumps([kind, *args])], cwd=REPO, capture_output=True, text=True, env=env_case)
+        env = {**os.environ, "NW_BENCH_DB": db, "NEWSWATCH_READ_COPY": "1" if kind == "publish" else "0",
+               "PYTHONPATH": code_dir}
+        # this script by path, its imports (warehouse, newswatch) from code_dir
+        p = subprocess.run([sys.executable, str(Path(__file__).resolve()), db, "--runs", str(runs), "--worker",
+                            json.dumps([kind, *args])], cwd=code_dir, capture_output=True, text=True, env=env)
         if p.returncode != 0:
-            print(f"| {label} | failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode} "
-                  "| | | |", flush=True)
-            continue
+            return f"failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode}"
         r = json.loads(p.stdout.strip().splitlines()[-1])
         ts = r["times"]
         steady = ts[1:] if len(ts) > 2 else ts
-        row = (label, statistics.median(steady), pct(steady, 0.95), ts[0], r["peak_mib"])
-        results.append(row)
-        print(f"| {row[0]} | {row[1]:.0f} | {row[2]:.0f} | {row[3]:.0f} | {row[4]:.0f} |", flush=True)
+        cpu = r.get("cpu") or [float("nan")]
+        return statistics.median(steady), pct(steady, 0.95), ts[0], r["peak_mib"], statistics.median(cpu[1:] or cpu)
+
+    for label, kind, args in cases(a.db, a.only):
+        after = measure(str(REPO), a.db, kind, args)
+        if isinstance(after, str):
+            print(f"| {label} | {after} | | | |", flush=True)
+            continue
+        cells = f"{after[0]:.0f} | {after[1]:.0f} | {after[4]:.0f} | {after[2]:.0f} | {after[3]:.0f}"
+        if base_dir:
+            before = measure(base_dir, base_db, kind, [base_db if x == a.db else x for x in args])
+            b_cells = (f"{before} | |" if isinstance(before, str)
+                       else f"{before[0]:.0f} | {before[1]:.0f} | {before[4]:.0f}")
+            cells = f"{b_cells} | {cells}"
+        print(f"| {label} | {cells} |", flush=True)
     load_after = os.getloadavg()
     print(f"\nload average before {load_before[0]:.1f}, after {load_after[0]:.1f} (2 cores shared with other jobs); "
-          f"p50/p95 over runs 2..{a.runs} (the first, cold run shown apart)")
+          f"p50/p95 (wall) and CPU p50 over runs 2..{a.runs} (the first run shown apart); uptime: "
+          + subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 
 if __name__ == "__main__":

@@ -214,6 +214,9 @@ def generate(n_articles: int, db: str, seed: int = 20261201) -> dict:
             "INSERT INTO core.stories SELECT s.story_id, a.title, a.published_at, a.published_at, s.n, '{}', "
             "a.published_at, a.published_at FROM gen_stories s JOIN core.articles a ON a.article_id = s.story_id"
         )
+        from warehouse.dedup import rebuild_aggregates  # groups written here, not by the dedup stage
+
+        rebuild_aggregates(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()

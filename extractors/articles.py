@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 import trafilatura
@@ -35,7 +35,8 @@ from extractors.dates import (
 )
 from extractors.facts.language import detect_language
 from extractors.feeds import MAX_TITLE_CHARS, clean_string, plain_text, safe_link
-from extractors.sniff import SNIFF_BYTES, sniff
+from extractors.sniff import is_html_page
+from extractors.urls import canonicalize_url
 from newswatch.models import Article, DateCandidate, FeedEntry, FetchResult, Skip, stable_id
 
 EXTRACTOR = f"trafilatura-{trafilatura.__version__}"
@@ -43,8 +44,6 @@ MIN_WORDS = 40  # fewer extracted words than this is not an article body (teaser
 MIN_SUMMARY_WORDS = 12  # a feed summary shorter than this is not worth keeping as a fallback text
 PAYWALL_MAX_WORDS = 250  # a paywall marker with more text than this is a metered page that gave us the text
 MAX_TEXT_CHARS = 500_000
-
-_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
 
 # ---- charsets --------------------------------------------------------------------------------------
 
@@ -152,21 +151,6 @@ def _decodes(body: bytes, enc: str) -> bool:
 # ---- URLs ------------------------------------------------------------------------------------------
 
 
-def normalize_url(url: str) -> str:
-    """Minimal normalisation: lower-case scheme and host, no default port, no fragment, '/' for an empty path."""
-    try:
-        p = urlsplit(url.strip())
-        host = (p.hostname or "").lower()
-        port = p.port
-    except ValueError:
-        return url
-    netloc = host if not port or (p.scheme == "http" and port == 80) or (p.scheme == "https" and port == 443) \
-        else f"{host}:{port}"
-    if ":" in host and not host.startswith("["):
-        netloc = f"[{host}]" + (f":{port}" if port and port not in (80, 443) else "")
-    return urlunsplit((p.scheme.lower(), netloc, p.path or "/", p.query, ""))
-
-
 def _site(host: str) -> str:
     """The registrable domain of a host, by the public suffix list (tld): news.example.co.uk and example.co.uk
     are one site, but two police forces under police.uk, two blogspot.com blogs or two github.io pages are
@@ -190,7 +174,7 @@ def _is_amp_cache(host: str | None) -> bool:
 
 
 def _canonical(tree: etree._Element | None, final_url: str) -> str:
-    base = normalize_url(final_url)
+    base = canonicalize_url(final_url)
     if tree is None:
         return base
     hrefs = [h for h in tree.xpath("//link[@rel='canonical']/@href")[:3]]
@@ -200,7 +184,7 @@ def _canonical(tree: etree._Element | None, final_url: str) -> str:
         link, _ = safe_link(str(href), final_url)
         if not link:
             continue
-        cand = normalize_url(link)
+        cand = canonicalize_url(link)
         cp = urlsplit(cand)
         if _site(cp.hostname or "") != _site(final_parts.hostname or "") and not _is_amp_cache(final_parts.hostname):
             continue  # a canonical on another site is either syndication or an attack: keep our own URL
@@ -258,12 +242,7 @@ def wall_marker(html_text: str) -> tuple[str, str] | None:
 
 
 def _is_html(result: FetchResult) -> bool:
-    # the fetcher's own sniffer (binary magic, NUL bytes): a stray NUL in a text page is damage decode_html
-    # strips, as the fetcher decided when it passed the page on; leading whitespace does not hide a PDF
-    if sniff(result.body[: 2 * SNIFF_BYTES].lstrip(), result.charset).binary is not None:
-        return False
-    ct = (result.content_type or "").split(";")[0].strip().lower()
-    return not ct or ct in _HTML_TYPES
+    return is_html_page(result.body, result.content_type, result.charset)
 
 
 def _parse_tree(text: str) -> etree._Element | None:
@@ -404,7 +383,7 @@ def _fallback(
     url = result.final_url or result.url
     if summary is None or entry is None:
         return Skip(url=url, stage=stage, reason=status, detail=detail)
-    canonical = normalize_url(url)
+    canonical = canonicalize_url(url)
     cands = [DateCandidate(entry.published_at, "feed", 0.8)] if entry.published_at else []
     cands += url_candidates(canonical)
     chosen, kept = choose_date(cands, fetched_at=result.fetched_at)

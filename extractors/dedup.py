@@ -4,7 +4,9 @@
   sentences verbatim or lightly edited, in any order); `is_copy()` turns the alignment into a decision.
 * `changes()` says what a later copy changed: headline, figures, quotes, sentences added and dropped.
 * `story_profile()` / `story_score()` compare articles written independently about one event: TF-IDF over
-  content words (the lede weighted) and named entities, averaged over a story's members.
+  content words (the lede weighted) and named entities, averaged over a story's members;
+  `stories_to_compare()` and `choose_story()` decide which story an article joins, `add_member()` updates
+  a story's centroid (flows/dedup_stage.py only wires these to the warehouse).
 
 Every threshold is a module constant or a DedupSettings field; docs/dedup.md gives the evidence.
 """
@@ -14,11 +16,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
-from extractors.fingerprint import Fingerprint, hamming, tokens
+from extractors.fingerprint import tokens
 
 # Two units match when this share of the shorter one's word bigrams occurs in the other. 0.7 keeps sentences
 # with a changed figure, a swapped phrase or an added clause (0.85-0.95 on the seed copies); two writers
@@ -38,6 +41,12 @@ BOILERPLATE_MIN_TEXTS = 2
 # means the ends are a template (two texts); more, and it is one text with edits (strip_shared_edges). The
 # same value as the default min_shared_ratio: the middles are judged like any pair.
 EDGE_TEMPLATE_MAX_RATIO = 0.3
+# An outlet's header is a few sentences. A longer identical opening is the text itself: a same-source copy
+# truncated after its first paragraphs, with other teasers and a footer appended, lost all seven of its
+# shared sentences to the edge rule (generated local-files set, development split). Only the opening: the
+# trailing run of one outlet's articles is its footer plus the link teasers it inserts before it, which
+# can repeat across its articles (the first version, both ends, made 12 false pairs on a held-out split).
+EDGE_TEMPLATE_MAX_UNITS = 3
 # Syndication happens within days. A later article that reuses an older one's text after this many days is
 # a copy only if nearly all of it is that text (a reprint); otherwise it is a follow-up that recycles
 # background paragraphs, which newsrooms do all the time (docs/dedup.md, "Follow-ups").
@@ -54,6 +63,8 @@ STORY_STRONG_SIMILARITY = 0.6
 STORY_MIN_SIMILARITY = 0.22
 # Stories older than this (days before the article) are not even considered.
 STORY_MAX_LOOKBACK_DAYS = 365
+# A story profile keeps its heaviest terms only, so stored profiles stay small.
+PROFILE_TERMS = 300
 
 _NUMBER = re.compile(
     r"(?<![\w.-])(?:£|\$|€)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|per cent|m|bn|million|billion))?(?![\w])"
@@ -108,13 +119,6 @@ def _bigrams(unit: str) -> frozenset[str]:
     return frozenset(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
 
 
-def unit_overlap(a: frozenset[str], b: frozenset[str]) -> float:
-    """Share of the smaller bigram set found in the other (containment, so a merged sentence still matches)."""
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b))
-
-
 def align(units_a: Sequence[str], units_b: Sequence[str], min_overlap: float = UNIT_MIN_OVERLAP) -> Alignment:
     """Pair units one-to-one, best overlap first (greedy), keeping pairs with overlap >= min_overlap.
 
@@ -164,17 +168,22 @@ def strip_shared_edges(units_a: Sequence[str], units_b: Sequence[str]) -> tuple[
     boilerplate (see `boilerplate_units`) needs two other texts to know them; this catches the first repeat.
     Only for same-source pairs: a copy run by another outlet keeps its ends. The ends are a template only
     when the texts are otherwise different: what lies between them is there in both and less than
-    EDGE_TEMPLATE_MAX_RATIO of the shorter middle aligns. Otherwise (the same article at a new URL, a
+    EDGE_TEMPLATE_MAX_RATIO of the shorter middle aligns, and the identical opening is at most
+    EDGE_TEMPLATE_MAX_UNITS units. Otherwise (the same article at a new URL, a
     truncated copy, a copy with one sentence edited) nothing is dropped; stripping the ends regardless made
     same-outlet copies invisible.
     """
     a, b = list(units_a), list(units_b)
+    lead = 0
     while a and b and tokens(a[-1]) == tokens(b[-1]):
         a.pop()
         b.pop()
     while a and b and tokens(a[0]) == tokens(b[0]):
         a.pop(0)
         b.pop(0)
+        lead += 1
+    if lead > EDGE_TEMPLATE_MAX_UNITS:
+        return list(units_a), list(units_b)  # an opening that long is shared text, not a header template
     if a and b:
         middle = align(a, b)
         # two texts between the ends, unless the middles still share sentences (then the identical runs
@@ -235,11 +244,6 @@ def is_copy(
     if gap_days > SYNDICATION_WINDOW_DAYS:
         return al.shared / al.units_b >= LATE_COPY_MIN_RATIO if al.units_b else False
     return True
-
-
-def unit_candidates(a: Fingerprint, b: Fingerprint, max_distance: int) -> int:
-    """How many units of A have a unit of B within max_distance bits (the cheap pre-check before align)."""
-    return sum(1 for x in a.unit_simhashes if any(hamming(x, y) <= max_distance for y in b.unit_simhashes))
 
 
 def numbers(text: str) -> list[str]:
@@ -355,7 +359,7 @@ def unit_profile(profile: Mapping[str, float], idf: Mapping[str, float]) -> dict
     """The idf-weighted profile scaled to length 1 (idf as it is when the article joins a story).
 
     A story's centroid is the mean of these; scoring against it never re-weights the stored vectors, so a
-    member stored while idf was still phasing in (term_idf) cannot score above 1.
+    member stored while idf was still phasing in (warehouse.dedup.idf_of) cannot score above 1.
     """
     weighted = {t: w * idf.get(t, 1.0) for t, w in profile.items()}
     norm = math.sqrt(sum(w * w for w in weighted.values()))
@@ -381,3 +385,73 @@ def merge_profiles(profiles: Sequence[Mapping[str, float]]) -> dict[str, float]:
         out.update(p)
     n = max(1, len(profiles))
     return {t: w / n for t, w in out.items()}
+
+
+class StoryLike(Protocol):
+    """What the story decision reads of a story (warehouse.dedup.StoryRow has these)."""
+
+    @property
+    def story_id(self) -> str: ...
+    @property
+    def first_at(self) -> datetime: ...
+    @property
+    def last_at(self) -> datetime: ...
+    @property
+    def profile(self) -> Mapping[str, float]: ...
+
+
+def stories_to_compare(
+    stories: Iterable[StoryLike], when: datetime, window_days: float, text_story_ids: Set[str] = frozenset()
+) -> list[StoryLike]:
+    """The stories an article at `when` is compared with: those active within window_days of it, and older
+    (or later) ones only when one of their articles shares text with this one (text_story_ids, the stories of
+    its lookup candidates) and they ended at most STORY_MAX_LOOKBACK_DAYS before it."""
+    window = timedelta(days=window_days)
+    lookback = when - timedelta(days=STORY_MAX_LOOKBACK_DAYS)
+    out = []
+    for s in stories:
+        if s.last_at >= when - window and s.first_at <= when + window:
+            out.append(s)
+        elif s.story_id in text_story_ids and s.last_at >= lookback:
+            out.append(s)
+    return sorted(out, key=lambda s: s.story_id)
+
+
+def choose_story(
+    unit: Mapping[str, float],
+    stories: Sequence[StoryLike],
+    when: datetime,
+    window_days: float,
+    copy_stories: Sequence[str] = (),
+) -> tuple[str | None, str, float | None]:
+    """(story_id, or None for a new story; reason; similarity) for an article with this `unit_profile`.
+
+    A syndicated copy joins its original's story (copy_stories[0]) at any distance: the strongest evidence.
+    Otherwise the most similar of `stories` (see stories_to_compare) that reaches STORY_MIN_SIMILARITY when
+    it is active within window_days of the article, STORY_STRONG_SIMILARITY when it is not.
+    """
+    if copy_stories:
+        return copy_stories[0], "syndicated", None
+    window = timedelta(days=window_days)
+    best: tuple[float, str] | None = None
+    for story in sorted(stories, key=lambda s: s.story_id):
+        sim = story_score(unit, story.profile)
+        in_window = story.first_at - window <= when <= story.last_at + window
+        threshold = STORY_MIN_SIMILARITY if in_window else STORY_STRONG_SIMILARITY
+        if sim >= threshold and (best is None or sim > best[0]):
+            best = (sim, story.story_id)
+    if best is None:
+        return None, "new", None
+    return best[1], "similar", round(best[0], 4)
+
+
+def trim_profile(profile: Mapping[str, float], terms: int = PROFILE_TERMS) -> dict[str, float]:
+    """The heaviest `terms` terms of a profile, rounded (what is stored)."""
+    top = sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:terms]
+    return {t: round(w, 5) for t, w in sorted(top)}
+
+
+def add_member(centroid: Mapping[str, float], members: int, unit: Mapping[str, float]) -> dict[str, float]:
+    """A story's centroid after one more member: the running mean of its members' unit profiles."""
+    merged = merge_profiles([{k: v * members for k, v in centroid.items()}, unit])
+    return trim_profile({k: v * 2 / (members + 1) for k, v in merged.items()})

@@ -7,7 +7,7 @@ what needs the network:
   loopback, private, link-local, CGNAT 100.64/10, benchmarking 198.18/15, multicast, reserved,
   unspecified, and IPv6 forms that embed such an IPv4 address (IPv4-mapped ::ffff:a.b.c.d,
   IPv4-compatible ::a.b.c.d, 6to4 2002::/16, NAT64 64:ff9b::/96);
-- the caller connects to the checked addresses only (extractors/http.py pins them), so DNS rebinding
+- the caller connects to the checked addresses only (extractors/http/transport.py pins them), so DNS rebinding
   between check and connect cannot work.
 """
 

@@ -2,7 +2,7 @@
 and RobotsCache, which keeps robots.txt across runs for up to 24 h through load/save callbacks.
 
 urllib.robotparser is not used: it applies the first matching rule instead of the longest one and
-ignores wildcards (RFC 9309 section 2.2.2). Fetching lives in extractors/http.py, which gets robots.txt
+ignores wildcards (RFC 9309 section 2.2.2). Fetching lives in extractors/http/, which gets robots.txt
 through the same guarded client as everything else; the per-run cache is the Fetcher's, the cross-run
 one is RobotsCache (storage: warehouse/feeds.py robots_store, table core.robots_txt).
 
@@ -240,21 +240,36 @@ RobotsLoad = Callable[[str], "tuple[datetime, int, bytes] | None"]  # origin -> 
 RobotsSave = Callable[[str, datetime, int, bytes], None]  # origin, fetched_at, HTTP status, body
 
 
-def _keepable(res: FetchResult) -> bool:
-    """Answers worth keeping: a robots.txt (2xx) or its absence (4xx except 429). Never an unreachable one."""
+def robots_answer(res: FetchResult) -> str:
+    """What a robots.txt fetch says, decided here only (RFC 9309 2.3.1; table in docs/fetching.md):
+
+    'rules' (2xx: parse the body), 'missing' (4xx except 429, 410 included: allow everything), 'unreachable'
+    (any 5xx, 429, timeout or connection error: disallow everything; a kept copy may stand in), 'refused'
+    (anything else, such as a redirect the guard refused or a 3xx without Location: disallow everything this run).
+    Deliberately by the RFC's codes, not FetchResult.transient: a 501 robots.txt is unreachable here, though
+    the pages of its host are then terminal (501 is never asked again).
+    """
     code = res.http_status
     if res.status == "ok":
-        return code is not None and 200 <= code < 300
-    return res.status in ("gone", "http_error") and code is not None and 400 <= code < 500 and code != 429
+        return "rules" if code is not None and 200 <= code < 300 else "refused"
+    if res.status in ("timeout", "error"):
+        return "unreachable"
+    if res.status in ("gone", "http_error") and code is not None:
+        if code >= 500 or code == 429:
+            return "unreachable"
+        if 400 <= code < 500:
+            return "missing"
+    return "refused"
+
+
+def _keepable(res: FetchResult) -> bool:
+    """Answers worth keeping: a robots.txt (2xx) or its absence (4xx except 429). Never an unreachable one."""
+    return robots_answer(res) in ("rules", "missing")
 
 
 def _unreachable(res: FetchResult) -> bool:
     """RFC 9309 2.3.1.3/2.3.1.4: a 5xx or 429, or no answer at all (timeout, connection error)."""
-    if res.status in ("timeout", "error"):
-        return True
-    return res.status == "http_error" and res.http_status is not None and (
-        res.http_status >= 500 or res.http_status == 429
-    )
+    return robots_answer(res) == "unreachable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
-"""Body sniffing, decided once: is the start of a body a binary format, an HTML page, or other text.
+"""Body and Content-Type sniffing, decided once: is a response a binary format, an HTML page, or other text.
 
-The fetcher refuses binary bodies whatever their Content-Type says (extractors/http.py), and the feed parser
-explains a "feed" that is really an HTML page (extractors/feeds.py); both ask this module.
+The fetcher refuses binary types and bodies whatever their Content-Type says (extractors/http/body.py), the page
+extractor asks whether a fetched page is HTML (`is_html_page`), and the feed parser and autodiscovery explain a
+"feed" that is really an HTML page (`sniff(...).html`, `is_html_answer`); all ask this module.
 """
 
 from __future__ import annotations
@@ -28,6 +29,31 @@ _MAGIC = (
     (b"wOFF", "web font"),
 )
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+# Content types that can never be a page or a feed: the fetcher refuses them from the header, before the body.
+_BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
+_BINARY_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "application/x-gzip",
+        "application/x-tar",
+        "application/x-7z-compressed",
+        "application/x-rar-compressed",
+        "application/vnd.rar",
+        "application/msword",
+        "application/x-shockwave-flash",
+        "application/java-archive",
+        "application/x-msdownload",
+        "application/wasm",
+        "application/postscript",
+        "application/epub+zip",
+    }
+)
+# Content types a page is extracted from (a missing type too); XML and plain text are tried, since some
+# servers send HTML under them.
+HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "text/plain")
 _HTML_MARKERS = (b"<html", b"<!doctype html")
 
 
@@ -63,3 +89,29 @@ def _binary(head: bytes, charset: str | None) -> str | None:
     if starts_as_text and nuls * 100 <= len(head[:SNIFF_BYTES]):
         return None
     return "binary data (NUL bytes)"
+
+
+def binary_mime(mime: str | None) -> bool:
+    """A Content-Type (lower case, without parameters) that can never be a page or a feed."""
+    if mime is None:
+        return False
+    if mime.endswith("+xml") or mime.endswith("+json"):
+        return False
+    return mime.startswith(_BINARY_PREFIXES) or mime in _BINARY_TYPES
+
+
+def is_html_page(body: bytes, content_type: str | None, charset: str | None = None) -> bool:
+    """May a fetched page be extracted as HTML? Not when its body starts like a binary format, else by its type.
+
+    The body's leading whitespace does not hide a PDF; a stray NUL in a text page is damage the HTML decoder
+    strips, as the fetcher decided when it passed the page on.
+    """
+    if sniff(body[: 2 * SNIFF_BYTES].lstrip(), charset).binary is not None:
+        return False
+    ct = (content_type or "").split(";")[0].strip().lower()
+    return not ct or ct in HTML_TYPES
+
+
+def is_html_answer(content_type: str | None, body: bytes) -> bool:
+    """A 'feed' URL that answered with an HTML page: by its Content-Type, or by the body sniffer."""
+    return "html" in (content_type or "").lower() or sniff(body[:SNIFF_BYTES]).html

@@ -1,9 +1,36 @@
-"""URL canonicalisation and the "is this a web URL" test, so one article reached through two feeds is fetched once."""
+"""The one canonical-URL function (feed entries and article ids) and the "is this a web URL" test.
+
+`canonicalize_url` is used for a feed entry's link (what is fetched, and how one article reached through two
+feeds is fetched once) and, through extractors.articles, for an article's canonical URL, whose hash is the
+article id (newswatch.models.stable_id). Stored ids must not move: a rule that rewrote a URL that was already
+canonical would make a refetch of a stored page a second article. So every rule below only removes a
+difference between two spellings of one document; a URL with none of them comes back unchanged, byte for
+byte, which is what the old article-id normaliser (lower-case scheme and host, no default port, no
+fragment, '/' for an empty path) returned for it.
+
+Rules, in order:
+- scheme and host lower-cased; a non-ASCII host IDNA-encoded; a trailing dot on the host dropped;
+- the default port (80 for http, 443 for https) dropped; the fragment dropped; an empty path is '/';
+- percent-escapes (path and query): an escaped unreserved character (RFC 3986 2.3: letters, digits, -._~) is
+  decoded, other escapes are upper-cased (RFC 3986 6.2.2: both keep the URL's meaning); spaces and non-ASCII
+  characters are escaped (an IRI and its URI are one page). Escaped reserved characters (%2F, %3A, %26...)
+  stay escaped: decoding them can change what a server reads;
+- query: tracking parameters removed (utm_* and other prefixes, fbclid, gclid, mc_cid, ..., see
+  _TRACKING_EXACT), empty '&&' pieces removed, the remaining pieces sorted (by decoded name, then value).
+  Each piece is kept as written otherwise: '?article8532' keeps no '=' (SPIP, Dotclear read the raw query)
+  and '+' is not rewritten to '%20';
+- AMP renderings: a last path segment 'amp' (/story/amp, /story/amp/), a leading '/amp/' segment, a '.amp'
+  or '.amp.html' suffix, and the parameters ?amp, ?amp=1, ?outputType=amp.
+Not done, on purpose: trailing slashes and 'index.html' are kept (servers may tell them apart, and stored
+ids of such URLs would move); 'amp.' hosts are kept (amp.example.com may be www.example.com or
+example.com: the page's rel=canonical, followed by extractors.articles, settles it); http and https, and
+www. and bare hosts, stay different URLs; mid-path /amp/ segments (/news/amp/123) are kept.
+"""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 # Query parameters that only say how a reader arrived, never which document they asked for.
 # Exact names (lower case) and prefixes. Kept conservative: a parameter that can select content
@@ -100,13 +127,26 @@ def _host(hostname: str) -> str:
     return host
 
 
-def canonicalize_url(url: str) -> str:
-    """The canonical form of a web URL: same document -> same string.
+def _query(query: str) -> str:
+    """Tracking parameters and empty pieces removed, the rest sorted, each piece as written (escapes normalised)."""
+    kept: list[tuple[str, str, str]] = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        dname, dvalue = unquote_plus(name), unquote_plus(value)
+        if _is_tracking(dname, dvalue):
+            continue
+        kept.append((dname, dvalue, _normalise_pct(piece, safe="/?:@!$&'()*+,;=")))
+    kept.sort()
+    return "&".join(piece for _, _, piece in kept)
 
-    Lower-cases scheme and host (IDNA-encodes non-ASCII hosts), drops the default port, the fragment,
-    tracking parameters (utm_*, fbclid, gclid, mc_cid, ...) and AMP forms (/amp, ?amp=1, /amp/ prefix,
-    .amp suffix), normalises percent-escapes and sorts the query. Idempotent. Strings that are not
-    hierarchical URLs are returned stripped but otherwise unchanged.
+
+def canonicalize_url(url: str) -> str:
+    """The canonical form of a web URL: one document -> one string (rules in the module docstring).
+
+    Idempotent, and the identity on a URL that is already canonical. Strings that are not hierarchical
+    URLs are returned stripped but otherwise unchanged.
     """
     raw = url.strip()
     try:
@@ -128,10 +168,7 @@ def canonicalize_url(url: str) -> str:
     path = _normalise_pct(parts.path or "/", safe="/:@!$&'()*+,;=")
     if scheme in _DEFAULT_PORTS:
         path = _strip_amp_path(path)
-    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k, v)]
-    pairs.sort()
-    query = urlencode(pairs, quote_via=quote, safe="/:@!$'()*,;")
-    return urlunsplit((scheme, netloc, path, query, ""))
+    return urlunsplit((scheme, netloc, path, _query(parts.query), ""))
 
 
 def is_web_url(url: str) -> bool:

@@ -1,5 +1,6 @@
 """What run_digest (flows/digest_stage.py) adds around the email digest: the watch's query terms for highlighting,
-and webhook/chat delivery through the channel outbox (alerts/channels.py + warehouse/digests.py).
+the attention chart (warehouse/trends.py's series and PNG chart), and webhook/chat delivery through the channel
+outbox (alerts/channels.py + warehouse/digests.py).
 
 Channel delivery has the email outbox's guarantees: the pending rows are written with the digest in one
 transaction, each attempt is recorded before it starts ('sending') and after it ends, no DuckDB connection
@@ -9,21 +10,31 @@ and is tried again (in this run with backoff, then by the next run), a permanent
 
 from __future__ import annotations
 
+import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
+
 from alerts import channels as ch
+from alerts.render import DigestChart
 from alerts.send import BACKOFF_BASE_S
 from extractors.query import compile_query
-from newswatch.config import Config
+from newswatch.config import Config, DigestRules
+from newswatch.errors import UserError
 from newswatch.models import Digest, utcnow
-from warehouse import digests
+from warehouse import digests, trends
 from warehouse.db import exists as warehouse_exists
 from warehouse.db import session
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+CHART_MIN_WEEKS = 2  # weeks with coverage before a chart says anything: one bar is not a trend
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,46 @@ def query_terms(query: str, digest: Digest) -> tuple[str, ...]:
             if not label.startswith(("NOT ", "(")):
                 found[label] = None
     return tuple(found)
+
+
+def attention_chart(
+    con: duckdb.DuckDBPyConnection, watch: str, rules: DigestRules, *, today: date, file: str
+) -> DigestChart | None:
+    """The watch's attention chart for its digest: stories per week over the last rules.chart_weeks weeks (the
+    attention view), spike weeks in red, drawn by `newswatch trends --format png`'s renderer.
+
+    None when the chart is switched off, when fewer than CHART_MIN_WEEKS of those weeks have coverage (no trend
+    yet: no chart rather than an empty one), or when it cannot be drawn (logged; the digest goes out without it).
+    """
+    if not rules.chart:
+        return None
+    monday = today - timedelta(days=today.weekday())
+    since = monday - timedelta(weeks=rules.chart_weeks - 1)
+    try:
+        s = trends.series(con, watch, by="week", since=since, until=today, today=today)
+    except (duckdb.Error, UserError) as e:  # a warehouse without the trend views: nothing to chart
+        log.info("no attention chart for watch %s: %s", watch, str(e).splitlines()[0] if str(e) else e)
+        return None
+    covered = [p for p in s.points if p.stories]
+    if len(covered) < CHART_MIN_WEEKS:
+        return None
+    try:
+        with tempfile.TemporaryDirectory(prefix="newswatch-chart-") as tmp:
+            path = Path(tmp) / "chart.png"
+            trends.render_png([s], path)
+            png = path.read_bytes()
+    except (ImportError, OSError, ValueError, RuntimeError) as e:  # matplotlib missing or failing
+        log.warning("attention chart of watch %s not drawn: %s", watch, e)
+        return None
+    peak = max(s.points, key=lambda p: (p.stories, p.day))
+    spikes = sum(1 for p in s.points if p.is_spike)
+    alt = (f"stories per week in watch {watch} from the week of {s.points[0].day:%Y-%m-%d} to the week of "
+           f"{s.points[-1].day:%Y-%m-%d}: at most {peak.stories:,} (week of {peak.day:%Y-%m-%d}), "
+           + (f"{spikes} week{'s' if spikes != 1 else ''} with an attention spike" if spikes
+              else "no attention spike"))
+    caption = (f"Attention over the last {rules.chart_weeks} weeks: stories per week (syndicated copies count "
+               "once)" + ("; red: a week with an attention spike." if spikes else "."))
+    return DigestChart(png=png, file=file, caption=caption, alt=alt)
 
 
 def channel_rows(config: Config, watch: str) -> tuple[tuple[str, str], ...]:

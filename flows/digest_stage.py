@@ -14,16 +14,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from alerts.files import digest_basename, write_digest_files
+from alerts.files import chart_filename, digest_basename, write_digest_files
 from alerts.render import RenderError, render_digest
 from alerts.rules import decide
 from alerts.send import BACKOFF_BASE_S, DeliveryResult, SmtpError, deliver
-from flows.digest_extras import channel_rows, deliver_channels, query_terms, with_channels
+from flows.digest_extras import attention_chart, channel_rows, deliver_channels, query_terms, with_channels
 from newswatch.config import Config, SmtpSettings
 from newswatch.errors import ConfigError, OutputError, describe_os_error
 from newswatch.models import utcnow
 from warehouse import digests
-from warehouse.db import session
+from warehouse.db import refresh_trends, session
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,8 @@ def run_digest(
 ) -> DigestOutcome:
     """Build, record, write and (with config.smtp) send the next digest of a watch.
 
-    Writes <out_dir or config.digest_dir>/<watch>-<date>-<digest_id>.eml and .html. With nothing new,
+    Writes <out_dir or config.digest_dir>/<watch>-<date>-<digest_id>.eml and .html (and .png, the attention
+    chart the .html shows, when the watch has one). With nothing new,
     returns status 'empty' and writes nothing. First re-delivers any digest an earlier run left
     pending or sending (same bytes, same Message-ID: the documented crash window).
     """
@@ -121,6 +122,11 @@ def run_digest(
 
     recovered: list[DigestOutcome] = []
     leftover_channels = deliver_channels(db_path, config, watch, sleep=sleep, backoff_base_s=backoff_base_s)
+    if "spikes" in wc.digest.include or wc.digest.chart:
+        # the spikes and attention views read tables refreshed after stored batches, throttled and not after
+        # cross-article linking: bring them up to date so the digest sees the last batch (cheap when nothing
+        # changed; never fails the digest)
+        refresh_trends(db_path)
     with ExitStack() as stack:
         con = stack.enter_context(session(db_path))
         unfinished = digests.unfinished_deliveries(con, watch)
@@ -166,6 +172,10 @@ def run_digest(
                 detail=f"nothing new for watch {watch}"
                 + (f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""),
             ), leftover_channels)
+        chart = attention_chart(
+            con, watch, wc.digest, today=now.date(),
+            file=chart_filename(watch, plan.digest.created_at, plan.digest.digest_id),
+        )
         try:
             rendered = render_digest(
                 plan.digest,
@@ -180,12 +190,14 @@ def run_digest(
                 view_url=config.view_url,
                 edit_url=config.edit_url,
                 file=digest_basename(watch, plan.digest.created_at, plan.digest.digest_id) + ".html",
+                chart=chart,
             )
         except RenderError as e:
             raise ConfigError(f"watch {watch}: {e}") from None
         try:
             eml_path, html_path = write_digest_files(
-                out, watch, plan.digest.created_at, plan.digest.digest_id, rendered.message, rendered.html
+                out, watch, plan.digest.created_at, plan.digest.digest_id, rendered.message, rendered.html,
+                chart=chart.png if chart else None,
             )
         except OSError as e:  # a read-only or impossible digest folder: nothing is recorded, the next run retries
             raise OutputError(f"watch {watch}: cannot write the digest to {out}: {describe_os_error(e)}") from None

@@ -1,7 +1,10 @@
-"""Prefect 3 flows: thin shells over flows.pipeline. Deployed from prefect.yaml (monitor every 30 min, digest daily).
+"""Prefect 3 flows: shells over flows.pipeline. Deployed from prefect.yaml (monitor every 30 min, digest daily).
 
-Stages run as tasks on batches (default 100 pages a task), not one task per article: a task costs 4-7 ms in
-the flow plus 25-50 ms of server work, against ~80 ms of real work per article. Only the network tasks retry
+The monitor flow runs flows.pipeline.run_monitor, the same runner as `newswatch run`, with each stage wrapped as
+a task (STAGES): one batch loop, one Fetcher per run (robots.txt, per-host spacing and Retry-After pauses kept
+across tasks), poll skips stored with the first batch, and `force`. Stages run as tasks on batches (default 100
+pages a task), not one task per article: a task costs 4-7 ms in the flow plus 25-50 ms of server work, against
+~80 ms of real work per article. Only the network tasks retry
 (inside the fetcher, which knows which errors are transient); parsing and loading do not.
 
 A flow run ends Failed when the newswatch run failed (no feed could be polled, a digest was not delivered) or a
@@ -18,22 +21,31 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from flows import pipeline
+from flows.artifacts import publish_run_artifact, stage_logs_in_prefect
 from newswatch.config import load_config
 from warehouse.db import default_db_path, use_backend
 
-poll_task = task(pipeline.poll_feeds, name="poll-feeds", cache_policy=NO_CACHE)
-fetch_task = task(pipeline.fetch_pages, name="fetch-pages", cache_policy=NO_CACHE)
-extract_task = task(pipeline.extract_pages, name="extract-pages", cache_policy=NO_CACHE)
-topic_task = task(pipeline.filter_topic, name="filter-topic", cache_policy=NO_CACHE)
-facts_task = task(pipeline.extract_facts, name="extract-facts", cache_policy=NO_CACHE)
-load_task = task(pipeline.load_batch, name="load-batch", cache_policy=NO_CACHE)
-digest_task = task(pipeline.run_digests, name="digest", cache_policy=NO_CACHE)
-reprocess_task = task(pipeline.reprocess_stale, name="reprocess-stale", cache_policy=NO_CACHE)
-link_task = task(pipeline.link_across_articles, name="link-across-articles", cache_policy=NO_CACHE)
+
+def _task(fn, name: str):
+    return task(fn, name=name, cache_policy=NO_CACHE)
 
 
-def _chunks(items: list, n: int) -> list[list]:
-    return [items[i : i + n] for i in range(0, len(items), n)] or [[]]
+# The runner's stages as tasks, nothing else: flows.pipeline.run_batches is the one batch loop. Tasks run in
+# this process with the default task runner (called, not submitted), so the run's one Fetcher is handed to the
+# poll and fetch tasks as the object itself (NO_CACHE: its arguments are never hashed or persisted).
+STAGES = pipeline.Stages(
+    poll=_task(pipeline.poll_feeds, "poll-feeds"),
+    judge_stored=_task(pipeline.judge_stored, "judge-stored"),
+    fetch=_task(pipeline.fetch_pages, "fetch-pages"),
+    extract=_task(pipeline.extract_batch, "extract-pages"),
+    match=_task(pipeline.match_watches, "match-watches"),
+    facts=_task(pipeline.extract_facts, "extract-facts"),
+    load=_task(pipeline.load_batch, "load-batch"),
+    reprocess=_task(pipeline.reprocess_stale, "reprocess-stale"),
+    link=_task(pipeline.link_across_articles, "link-across-articles"),
+    digest=_task(pipeline.run_digests, "digest"),
+)
+digest_task = STAGES.digest
 
 
 @flow(name="newswatch-monitor")
@@ -43,40 +55,20 @@ def monitor(
     watches: list[str] | None = None,
     batch_size: int = 100,
     digest: bool = False,
+    force: bool = False,
 ) -> dict | State:
-    """Poll every watch's feeds, fetch and extract new pages, extract facts and load the warehouse."""
+    """Poll every watch's feeds, fetch and extract new pages, judge them per watch, extract facts and load the
+    warehouse: flows.pipeline.run_monitor with its stages as tasks. force polls every enabled feed now."""
     log = get_run_logger()
     config = load_config(config_path)
     pipeline.validate_config(config)
     if config.warehouse is not None:
         use_backend(config.warehouse.backend, config.warehouse.catalog, config.warehouse.data_path)
     db = db_path or default_db_path()
-    selected = [config.watch(w) for w in watches] if watches else list(config.watches)
-    settings = config.effective_fetch()
-    with pipeline.run_lock(db, watches=[w.name for w in selected]), pipeline.demo_feeds(config) as extra:
-        report = pipeline.RunReport(run_id=pipeline.begin_run(db, "run", [w.name for w in selected]), db_path=db)
-        with pipeline.recorded(report):
-            for watch in selected:
-                feeds = list(dict.fromkeys([*watch.feeds, *extra]))
-                jobs, skips, counts = poll_task(db, report.run_id, watch, feeds, settings,
-                                                config.fetch.disable_feed_after_failures)
-                report.counts.update(counts)
-                pipeline.note_feeds(report, db, feeds, skips)
-                batches = _chunks(jobs, batch_size)
-                for i, batch in enumerate(batches):
-                    fetched = fetch_task(batch, settings)
-                    pipeline.count_fetched(report, fetched)
-                    articles, xskips, settled = extract_task(fetched)
-                    kept, off = topic_task(articles, watch.query, watch.languages)
-                    facts = facts_task(kept, watch.aliases)
-                    batch_skips = xskips + off + (skips if i == 0 else [])
-                    pipeline.tally_skips(report, batch_skips)
-                    report.counts.update(load_task(db, report.run_id, kept, facts, batch_skips, settled, config.dedup))
-            report.counts.update(reprocess_task(db, config, batch_size))
-            link_task(db)
-            if digest:
-                report.digests = digest_task(config, db, [w.name for w in selected])
-                report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
+    with stage_logs_in_prefect(), pipeline.demo_feeds(config) as extra:
+        report = pipeline.run_monitor(config, db, watch_names=watches or None, extra_feeds=extra, digest=digest,
+                                      force=force, batch_size=batch_size, stages=STAGES)
+    publish_run_artifact(report)  # failed and partial runs too: the artifact says why
     summary = {"run_id": report.run_id, "status": report.status, **Counter(report.counts)}
     if report.error:
         summary["error"] = report.error
@@ -97,7 +89,7 @@ def digest(
     db = db_path or default_db_path()
     names = [config.watch(w).name for w in watches] if watches else [w.name for w in config.watches]
     # never two deliveries at once; a scheduled digest that meets a monitoring run waits for it (up to 30 min)
-    with pipeline.run_lock(db, wait_s=1800, watches=names):
+    with stage_logs_in_prefect(), pipeline.run_lock(db, wait_s=1800, watches=names):
         outcomes = digest_task(config, db, names)
     failed = pipeline.not_delivered(outcomes)
     if failed:  # the digests table says 'failed': the flow run must too

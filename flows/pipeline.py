@@ -1,9 +1,10 @@
-"""The monitoring pipeline as plain functions on batches of records: poll -> fetch -> extract -> facts -> load.
+"""The monitoring pipeline as plain functions on batches of records: poll -> fetch -> extract -> match -> facts -> load.
 
-The CLI calls `run_monitor` / `ingest_sources` directly; the Prefect flows in flows/monitor.py wrap the same
-stage functions as tasks ("remove the decorators and the code still works"). Stage functions take and return
-records (or a database path), never connections, and open the warehouse only for short writer windows so
-that readers can get in between.
+One runner, `run_batches`, is the batch loop of `run_monitor` and `ingest_sources`, which the CLI calls directly
+and the Prefect monitor flow (flows/monitor.py) calls with its stages wrapped as tasks (`Stages`: "remove the
+decorators and the code still works"). Each page is fetched and extracted once and judged by every watch whose
+feeds list it (`match_watches`). Stage functions take and return records (or a database path), never
+connections, and open the warehouse only for short writer windows so that readers can get in between.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -30,15 +31,15 @@ from extractors.clean import clean_text
 from extractors.facts import extract_facts_batch
 from extractors.feeds import body_hash, discover_feeds, parse_feed, parse_fetched_feed
 from extractors.http import Fetcher
-from extractors.query import compile_query
+from extractors.query import WatchQuery, compile_query
 from extractors.robots import RobotsCache
-from extractors.sniff import SNIFF_BYTES, sniff
+from extractors.sniff import is_html_answer
 from extractors.urls import canonicalize_url, is_web_url
 from flows.dedup_stage import group_articles
 from flows.facts_stage import link_aliases
 from newswatch.config import Config, DedupSettings, FetchSettings, WatchConfig
 from newswatch.errors import Interrupted, NewswatchError, SourceError, WarehouseError
-from newswatch.models import Article, FeedEntry, FetchResult, Skip, utcnow
+from newswatch.models import Article, FeedEntry, FetchResult, Skip, WatchMatch, stable_id, utcnow
 from warehouse import feeds as feed_store
 from warehouse import load
 from warehouse.db import concurrent_writers, publish_read_copy, session, transaction
@@ -47,8 +48,6 @@ from warehouse.facts import store_facts
 log = logging.getLogger(__name__)
 
 # Fetch outcomes worth trying again next run: the feed entry stays pending (core.feed_entries.settled = false).
-TRANSIENT_STATUSES = frozenset({"timeout", "error"})
-TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".json")
 TEXT_SUFFIXES = (".txt", ".html", ".htm")
 
@@ -58,9 +57,14 @@ class PageJob:
     """A page to fetch for a watch, and the feed entry that pointed to it."""
 
     url: str  # canonical URL
-    watch: str
+    watches: tuple[str, ...]  # every watch whose feeds list it (ingest: the named watch), config order
     entry: FeedEntry | None = None
     feed_title: str | None = None
+
+    @property
+    def watch(self) -> str:
+        """The first watch (articles.watch: the watch that first stored the article)."""
+        return self.watches[0] if self.watches else ""
 
 
 @dataclass
@@ -69,12 +73,14 @@ class RunReport:
     db_path: str
     status: str = "running"
     counts: Counter = field(default_factory=Counter)
+    watch_counts: Counter = field(default_factory=Counter)  # (watch, counter) -> n: matched, off_topic, ...
     skips: Counter = field(default_factory=Counter)  # (stage, reason) -> n
     digests: list = field(default_factory=list)
     error: str | None = None
     feed_failures: list = field(default_factory=list)  # (feed url, one-line reason)
     not_due: list = field(default_factory=list)  # (feed url, next poll time or None when disabled)
     nothing_ingested: str | None = None  # why an ingest stored nothing (then the run is 'failed')
+    stage_seconds: Counter = field(default_factory=Counter)  # stage -> wall seconds spent in it (summed over batches)
 
 
 class RunLockedError(NewswatchError):
@@ -125,10 +131,6 @@ def _utc(d: datetime | None) -> datetime | None:
     return d.astimezone(UTC).replace(microsecond=0) if d is not None else None
 
 
-def _is_transient(r: FetchResult) -> bool:
-    return r.status in TRANSIENT_STATUSES or (r.status == "http_error" and r.http_status in TRANSIENT_HTTP)
-
-
 # ---- interruption (SIGINT / SIGTERM) --------------------------------------------------------------------
 
 # Set when the run is interrupted: the fetch loop stops between chunks (the Fetcher has no cancel hook).
@@ -173,6 +175,10 @@ def end_children(everything: bool = True) -> None:
     through."""
     procs = multiprocessing.active_children()
     pids = _descendants(os.getpid()) if everything else [p.pid for p in procs if p.pid]
+    # multiprocessing's resource tracker is kept: killed, it is started again by the pool's semaphores being
+    # released while the run unwinds (with a warning and tracebacks); it ends with this process
+    tracker = sys.modules["flows.workers"].tracker_pid() if "flows.workers" in sys.modules else None
+    pids = [p for p in pids if p != tracker]
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -180,7 +186,7 @@ def end_children(everything: bool = True) -> None:
             pass
     for p in procs:
         p.join(2)  # reaps it and keeps multiprocessing's own bookkeeping right
-    for pid in _descendants(os.getpid()) if everything else ():
+    for pid in [p for p in _descendants(os.getpid()) if p != tracker] if everything else ():
         try:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
@@ -191,6 +197,8 @@ def hard_exit(code: int) -> None:
     """End the process now: no child left, output flushed, and no wait for fetch threads still in flight
     (the interpreter would join them at exit; their results are discarded anyway)."""
     end_children()
+    if "flows.workers" in sys.modules:
+        sys.modules["flows.workers"].stop_tracker()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -305,23 +313,51 @@ def validate_config(config: Config) -> None:
             raise type(e)(f"watch {w.name!r}: query: {e}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class Polled:
+    """What polling a run's feeds produced: pages to fetch, pages already stored that a new entry now lists (they
+    are judged for its watches without a fetch), the feed skips and the counts."""
+
+    jobs: tuple[PageJob, ...]
+    skips: tuple[Skip, ...]
+    counts: Counter
+    stored: tuple[PageJob, ...] = ()
+
+
+def feeds_of(watches: Sequence[WatchConfig], extra_feeds: Sequence[str] = ()) -> dict[str, tuple[str, ...]]:
+    """Every feed of these watches, once, with the watches listing it (config order): a feed listed by several
+    watches is polled once and its pages are judged for each of them."""
+    out: dict[str, list[str]] = {}
+    for w in watches:
+        for u in dict.fromkeys([*w.feeds, *extra_feeds]):
+            names = out.setdefault(u, [])
+            if w.name not in names:
+                names.append(w.name)
+    return {u: tuple(names) for u, names in out.items()}
+
+
+def _with_watches(a: PageJob, watches: Sequence[str]) -> PageJob:
+    more = tuple(w for w in watches if w not in a.watches)
+    return replace(a, watches=a.watches + more) if more else a
+
+
 def poll_feeds(
     db_path: str,
     run_id: str,
-    watch: WatchConfig,
-    feed_urls: Sequence[str],
+    feeds: Mapping[str, Sequence[str]],
     settings: FetchSettings,
     disable_after: int,
     now: datetime | None = None,
     force: bool = False,
     fetcher: Fetcher | None = None,
-) -> tuple[list[PageJob], list[Skip], Counter]:
-    """Poll the watch's due feeds (conditional GET), record feed health, and return the pages to fetch.
+) -> Polled:
+    """Poll the due feeds (conditional GET) once each, record feed health, and return the pages to fetch.
 
-    A feed is due when its adaptive poll interval has passed (see docs/feeds.md); force polls every
-    feed that is not disabled.
+    feeds maps each feed URL to the watches that list it; every page job carries those watches. A feed is due
+    when its adaptive poll interval has passed (see docs/feeds.md); force polls every feed that is not disabled.
     """
     now = now or utcnow()
+    feed_urls = list(feeds)
     counts: Counter = Counter()
     skips: list[Skip] = []
     with session(db_path) as con:
@@ -335,7 +371,8 @@ def poll_feeds(
     validators = {
         targets[u]: (states[u].etag, states[u].last_modified) for u in due if u in states
     }
-    log.info("polling %d feed(s) for watch %s (%d not due)", len(due), watch.name, len(feed_urls) - len(due))
+    log.info("polling %d feed(s) for %s (%d not due)", len(due),
+             ", ".join(dict.fromkeys(w for ws in feeds.values() for w in ws)), len(feed_urls) - len(due))
     with _fetching(settings, fetcher) as f:
         results = _fetch_many(f, [targets[u] for u in due], kind="feed", validators=validators, what="feeds")
     results = _autodiscover(due, results, f_settings=settings, fetcher=fetcher)
@@ -379,9 +416,10 @@ def poll_feeds(
                         continue
                     canon = canonicalize_url(e.link)
                     new_entries.append((e, canon))
-                    jobs.append(PageJob(canon, watch.name, e, parsed.title))
+                    jobs.append(PageJob(canon, tuple(feeds[u]), e, parsed.title))
+            # the feeds view keeps one watch per feed: the first watch listing it
             feed_store.record_poll(
-                con, feed_url=u, watch=watch.name, result=r, parsed=parsed, new_entries=new, run_id=run_id,
+                con, feed_url=u, watch=feeds[u][0], result=r, parsed=parsed, new_entries=new, run_id=run_id,
                 disable_after=disable_after, now=now,
             )
         # Entries whose page is still to be fetched (a transient failure or a killed run): retried even when
@@ -390,31 +428,34 @@ def poll_feeds(
         for e, canon in load.pending_entries(con, feed_urls):
             if (e.feed_url, e.entry_key) not in fresh:
                 # the feed title was stored with the entry: the outlet name survives a 304 feed
-                jobs.append(PageJob(canon, watch.name, e, e.source))
+                jobs.append(PageJob(canon, tuple(feeds.get(e.feed_url, ())), e, e.source))
                 counts["entries_retried"] += 1
         # New entries are stored now, pending until their page is settled (stored, or failed for good).
         load.record_entries(con, new_entries, run_id, settled=False)
-        # One article reached through two feeds is fetched once; articles already stored are not refetched
-        # unless their entry changed (then the fetch may produce a revision).
+        # One article reached through two feeds (of one watch or of several) is fetched once, for every watch
+        # listing either feed; articles already stored are not refetched unless their entry changed (then the
+        # fetch may produce a revision).
         unique: dict[str, PageJob] = {}
         for j in jobs:
-            unique.setdefault(j.url, j)
+            unique[j.url] = _with_watches(unique[j.url], j.watches) if j.url in unique else j
         known = load.known_canonical_urls(con, list(unique))
-        out = []
+        out: list[PageJob] = []
+        stored: list[PageJob] = []
         for url, j in unique.items():
             prev = seen.get((j.entry.feed_url, j.entry.entry_key)) if j.entry else None
             if url in known and prev is None and (j.entry.feed_url, j.entry.entry_key) in fresh:
                 load.settle_entries(con, [url])  # the same article, already stored, via another feed
                 counts["entries_known_elsewhere"] += 1
+                stored.append(j)  # judged for this feed's watches from the stored text (judge_stored)
                 continue
             out.append(j)
-    return out, skips, counts
+    return Polled(tuple(out), tuple(skips), counts, tuple(stored))
 
 
 @contextmanager
 def _fetching(settings: FetchSettings, fetcher: Fetcher | None) -> Iterator[Fetcher]:
-    """The run's Fetcher when one is given (robots.txt cache and per-host spacing shared across stages), else a
-    new one for this call (Prefect tasks take settings, not clients)."""
+    """The run's Fetcher when one is given (robots.txt cache and per-host spacing shared across stages: the
+    runner always gives it), else a new one for this call (a stage called on its own, e.g. by a benchmark)."""
     if fetcher is not None:
         yield fetcher
         return
@@ -444,7 +485,7 @@ def _run_fetcher(settings: FetchSettings, db_path: str) -> Iterator[Fetcher]:
 
 def _looks_like_html(r: FetchResult) -> bool:
     """A fetched 'feed' that is an HTML page: by its Content-Type, or by the one body sniffer the feed parser uses."""
-    return r.status == "ok" and ("html" in (r.content_type or "").lower() or sniff(r.body[:SNIFF_BYTES]).html)
+    return r.status == "ok" and is_html_answer(r.content_type, r.body)
 
 
 def _autodiscover(
@@ -490,21 +531,31 @@ def count_fetched(report: RunReport, fetched: Sequence[tuple[PageJob, FetchResul
     report.counts["pages_failed"] += sum(1 for _, r in fetched if r.status in ("timeout", "error", "http_error"))
 
 
-def extract_pages(
-    fetched: Sequence[tuple[PageJob, FetchResult]],
-) -> tuple[list[Article], list[Skip], list[tuple[FeedEntry, str]]]:
-    """trafilatura extraction and cleaning. Returns articles, skips, and the entries now settled."""
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """A batch after extraction: articles, skips, the feed entries now settled, and for each article the watches
+    that will judge it (those whose feeds list its page)."""
+
+    articles: tuple[Article, ...]
+    skips: tuple[Skip, ...]
+    settled: tuple[tuple[FeedEntry, str], ...]
+    candidates: Mapping[str, tuple[str, ...]]  # article_id -> watch names
+
+
+def extract_batch(fetched: Sequence[tuple[PageJob, FetchResult]]) -> Extracted:
+    """trafilatura extraction and cleaning of a fetched batch (each page once, whatever number of watches)."""
     articles: list[Article] = []
     skips: list[Skip] = []
     settled: list[tuple[FeedEntry, str]] = []
+    candidates: dict[str, tuple[str, ...]] = {}
     if fetched:
         log.info("extracting %d page(s)", len(fetched))
     for job, r in fetched:
-        if r.status != "ok" and (_is_transient(r) or job.entry is None or r.status == "not_html"):
+        if r.status != "ok" and (r.transient or job.entry is None or r.status == "not_html"):
             # transient failures are retried next run (the entry stays unsettled); without a feed entry there
             # is no summary to fall back on
             skips.append(Skip(job.url, "fetch", r.status, r.detail))
-            if job.entry is not None and not _is_transient(r):
+            if job.entry is not None and not r.transient:
                 settled.append((job.entry, job.url))
             continue
         # ok pages are extracted; terminal failures (too_large, blocked, gone, 4xx) go through extraction too,
@@ -519,7 +570,17 @@ def extract_pages(
             skips.append(out)
         else:
             articles.append(clean_article(out))
-    return articles, skips, settled
+            prev = candidates.get(out.article_id, ())
+            candidates[out.article_id] = prev + tuple(w for w in job.watches if w not in prev)
+    return Extracted(tuple(articles), tuple(skips), tuple(settled), candidates)
+
+
+def extract_pages(
+    fetched: Sequence[tuple[PageJob, FetchResult]],
+) -> tuple[list[Article], list[Skip], list[tuple[FeedEntry, str]]]:
+    """extract_batch as (articles, skips, entries now settled), for callers that judge one watch."""
+    x = extract_batch(fetched)
+    return list(x.articles), list(x.skips), list(x.settled)
 
 
 def clean_article(a: Article) -> Article:
@@ -542,6 +603,115 @@ def filter_topic(articles: Sequence[Article], query: str,
             skipped.append(Skip(a.url, "topic", "off_topic",
                                 f"{a.title[:80]!r} does not match the watch query (matched: {matched})"))
     return kept, skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """A batch judged by its watches: the articles to store (matched by at least one watch; `watch` is the first
+    of them), one WatchMatch per (watch, article) and the per-watch skips (language, off_topic)."""
+
+    kept: tuple[Article, ...]
+    matches: tuple[WatchMatch, ...]
+    skips: tuple[Skip, ...]
+
+
+def query_terms(q: WatchQuery, title: str, text: str) -> tuple[str, ...]:
+    """The query's own terms found in an article (why it matched): excluded terms and the empty query give none."""
+    return () if q.match_all else tuple(t for t in q.explain(title, text) if not t.startswith("NOT "))
+
+
+def match_watches(
+    articles: Sequence[Article], candidates: Mapping[str, Sequence[str]], watches: Sequence[WatchConfig],
+) -> Matched:
+    """Apply each candidate watch's languages and query to each article (an article without candidates is
+    judged by every watch given). The text is extracted once; each watch decides for itself."""
+    compiled = [(w, compile_query(w.query), {lang.casefold() for lang in w.languages}) for w in watches]
+    kept: list[Article] = []
+    matches: list[WatchMatch] = []
+    skips: list[Skip] = []
+    for a in articles:
+        cands = candidates.get(a.article_id)
+        first = None
+        for w, q, wanted in compiled:
+            if cands is not None and w.name not in cands:
+                continue
+            if wanted and a.language is not None and a.language.casefold() not in wanted:
+                skips.append(Skip(a.url, "topic", "language",
+                                  f"{a.title[:80]!r} is in {a.language!r}, not in {sorted(wanted)}", watch=w.name))
+            elif q.matches(a.title, a.text):
+                matches.append(WatchMatch(w.name, a.article_id, query_terms(q, a.title, a.text)))
+                first = first or w.name
+            else:
+                found = ", ".join(q.explain(a.title, a.text)) or "no term"
+                skips.append(Skip(a.url, "topic", "off_topic",
+                                  f"{a.title[:80]!r} does not match the query of watch {w.name} (matched: {found})",
+                                  watch=w.name))
+        if first is not None:
+            kept.append(a if a.watch == first else replace(a, watch=first))
+    return Matched(tuple(kept), tuple(matches), tuple(skips))
+
+
+def watch_key(watch: WatchConfig) -> str:
+    """What a watch's membership depends on: its query, languages and feeds. When it changes (or the watch is
+    new), the stored articles the watch can see are judged for it again (judge_stored)."""
+    return stable_id(watch.query or "", ",".join(sorted(watch.languages)), *sorted(watch.feeds))
+
+
+def judge_stored(
+    db_path: str,
+    run_id: str,
+    watches: Sequence[WatchConfig],
+    feeds: Mapping[str, Sequence[str]],
+    jobs: Sequence[PageJob] | None = None,
+    *,
+    everything: bool = False,
+    batch_size: int = 500,
+) -> tuple[Counter, list[Skip]]:
+    """Judge articles already stored for watches that have not judged them, without fetching them again.
+
+    jobs given: pages a new feed entry lists that another watch (or an earlier run) already stored; each is
+    judged for the watches of its job, like a fetched page (off-topic skips recorded). jobs None: the catch-up at
+    the start of a run: for each watch whose key (watch_key: query, languages, feeds) has not been applied yet
+    (a watch added to the config, a changed query) or every watch when everything is set (`newswatch
+    reprocess`), every stored article it can see (reached through its feeds, or stored under its name) is judged;
+    only matches are recorded (no skip per old article), then the key. Matching only adds rows: an article
+    matched under an older query stays in the watch. Returns counts (("matched"|"judged_stored", watch) keys)
+    and the skips recorded."""
+    counts: Counter = Counter()
+    recorded: list[Skip] = []
+    watch_feeds = {w.name: list(dict.fromkeys([*w.feeds, *(u for u, ws in feeds.items() if w.name in ws)]))
+                   for w in watches}
+    with session(db_path) as con:
+        if jobs is None:
+            todo = {w.name: load.unmatched_stored(con, w.name, watch_feeds[w.name]) for w in watches
+                    if everything or load.watch_query_key(con, w.name) != watch_key(w)}
+        else:
+            todo = {w.name: load.unmatched_stored(con, w.name, watch_feeds[w.name],
+                                                  urls=[j.url for j in jobs if w.name in j.watches])
+                    for w in watches if any(w.name in j.watches for j in jobs)}
+    candidates: dict[str, tuple[str, ...]] = {}
+    for name, ids in todo.items():
+        for i in ids:
+            candidates[i] = candidates.get(i, ()) + (name,)
+            counts[("judged_stored", name)] += 1
+    ids = list(candidates)
+    if todo:
+        log.info("judging %d stored article(s) for %s", len(ids), ", ".join(todo))
+    for i in range(0, max(len(ids), 1), batch_size):
+        with session(db_path) as con:
+            articles = load.stored_articles(con, ids[i : i + batch_size])
+        m = match_watches(articles, candidates, [w for w in watches if w.name in todo])
+        skips = list(m.skips) if jobs is not None else []
+        with session(db_path) as con, transaction(con):
+            for new in load.record_watch_matches(con, m.matches):
+                counts[("matched", new.watch)] += 1
+            load.record_skips(con, run_id, skips)
+            if jobs is None and i + batch_size >= len(ids):
+                for w in watches:
+                    if w.name in todo:
+                        load.set_watch_query_key(con, w.name, watch_key(w))
+        recorded += skips
+    return counts, recorded
 
 
 # Below this many words a second spaCy process costs more to start than it saves; above it, two processes took
@@ -569,10 +739,12 @@ def load_batch(
     skips: Sequence[Skip],
     settled: Sequence[tuple[FeedEntry, str | None]],
     dedup: DedupSettings,
+    matches: Sequence[WatchMatch] = (),
 ) -> Counter:
     """One writer window and one transaction: articles (+revisions), their facts, aliases, syndication/story
-    groups, settled feed entries and skips. A batch is stored whole or not at all, so a killed run loses at most
-    the batch in flight, and its entries are fetched again next run."""
+    groups, the watches each article matched (watch_articles), settled feed entries and skips. A batch is stored
+    whole or not at all, so a killed run loses at most the batch in flight, and its entries are fetched again
+    next run. New watch matches are counted per watch under ("matched", watch)."""
     counts: Counter = Counter()
     log.info("loading %d article(s)", len(articles))
     with session(db_path) as con, transaction(con):
@@ -588,6 +760,8 @@ def load_batch(
             counts["copies_grouped"] += g.get("copies_grouped", 0)
             counts["stories"] += g.get("stories", 0)
             load.mark_links_stale(con)  # cross-article linking runs once per run, after every batch
+        for m in load.record_watch_matches(con, matches):
+            counts[("matched", m.watch)] += 1
         load.settle_entries(con, [url for _, url in settled if url])
         load.record_skips(con, run_id, skips)
     publish_read_copy(db_path)  # readers during a run see each committed batch (warehouse/db.py, docs/trends.md)
@@ -656,6 +830,8 @@ def finish_run(report: RunReport) -> None:
         counts["skipped"] = sum(report.skips.values())
         counts["off_topic"] = report.skips.get(("topic", "off_topic"), 0)
         load.finish_run(con, report.run_id, report.status, counts, report.error)
+        load.record_run_watches(con, report.run_id, {(w, c): n for (w, c), n in report.watch_counts.items()
+                                                     if c in load.WATCH_COUNTERS})
 
 
 @contextmanager
@@ -761,87 +937,8 @@ def note_feeds(report: RunReport, db_path: str, feed_urls: Sequence[str], skips:
 def tally_skips(report: RunReport, skips: Sequence[Skip]) -> None:
     for s in skips:
         report.skips[(s.stage, s.reason)] += 1
-
-
-def process_articles(
-    report: RunReport, config: Config, watch: WatchConfig, articles: list[Article], skips: list[Skip],
-    settled: list, batch_size: int = 100,
-) -> None:
-    """topic -> facts -> load, in batches."""
-    kept, off = filter_topic(articles, watch.query, watch.languages)
-    skips = skips + off
-    for i in range(0, max(len(kept), 1), batch_size):
-        batch = kept[i : i + batch_size]
-        facts = extract_facts(batch, watch.aliases) if batch else []
-        last = i + batch_size >= len(kept)
-        report.counts.update(
-            load_batch(
-                report.db_path, report.run_id, batch, facts,
-                skips if last else [], settled if last else [], config.dedup,
-            )
-        )
-    tally_skips(report, skips)
-
-
-@contextmanager
-def _recorded_run(
-    db_path: str, settings: FetchSettings, command: str, watch_names: Sequence[str]
-) -> Iterator[tuple[RunReport, Fetcher]]:
-    """The frame of a run: the run lock, the run's one Fetcher, and the run row with its outcome (recorded)."""
-    with run_lock(db_path, watches=watch_names), _run_fetcher(settings, db_path) as fetcher:
-        report = RunReport(run_id=begin_run(db_path, command, watch_names), db_path=db_path)
-        with recorded(report):
-            yield report, fetcher
-
-
-def _after_batches(
-    report: RunReport, config: Config, watch_names: Sequence[str], *, digest: bool, out_dir: str | None = None,
-    batch_size: int = 100,
-) -> None:
-    """Once per run, after every batch is stored: recompute stale derived values, link facts across articles,
-    then the digests."""
-    report.counts.update(reprocess_stale(report.db_path, config, batch_size))
-    log.info("linking facts across articles")
-    link_across_articles(report.db_path)
-    if digest:
-        report.digests = run_digests(config, report.db_path, watch_names, out_dir=out_dir)
-        report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
-
-
-def run_monitor(
-    config: Config,
-    db_path: str,
-    *,
-    watch_names: Sequence[str] | None = None,
-    extra_feeds: Sequence[str] = (),
-    digest: bool = True,
-    out_dir: str | None = None,
-    force: bool = False,
-    batch_size: int = 100,
-) -> RunReport:
-    """One monitoring run of every (or the named) watch: poll, fetch, extract, facts, load, digest."""
-    watches = [config.watch(n) for n in watch_names] if watch_names else list(config.watches)
-    settings = config.effective_fetch()
-    with _recorded_run(db_path, settings, "run", [w.name for w in watches]) as (report, fetcher):
-        for watch in watches:
-            feeds = list(dict.fromkeys([*watch.feeds, *extra_feeds]))
-            jobs, skips, counts = poll_feeds(
-                db_path, report.run_id, watch, feeds, settings, config.fetch.disable_feed_after_failures,
-                force=force, fetcher=fetcher,
-            )
-            report.counts.update(counts)
-            note_feeds(report, db_path, feeds, skips)
-            # fetch -> extract -> facts -> load one batch at a time: an interrupted or killed run keeps the
-            # batches already stored, and the next run fetches only the pages still pending
-            for i in range(0, max(len(jobs), 1), batch_size):
-                fetched = fetch_pages(jobs[i : i + batch_size], settings, fetcher)
-                count_fetched(report, fetched)
-                articles, xskips, settled = extract_pages(fetched)
-                process_articles(report, config, watch, articles, (skips if i == 0 else []) + xskips, settled,
-                                 batch_size=batch_size)
-        _after_batches(report, config, [w.name for w in watches], digest=digest, out_dir=out_dir,
-                       batch_size=batch_size)
-    return report
+        if s.watch is not None:
+            report.watch_counts[(s.watch, s.reason)] += 1
 
 
 @contextmanager
@@ -860,6 +957,326 @@ def run_digests(config: Config, db_path: str, watch_names: Sequence[str], out_di
     from flows.digest_stage import run_digest
 
     return [run_digest(db_path, config, name, out_dir=out_dir) for name in watch_names]
+
+
+# ---- the runner: one batch loop for `run`, `ingest` and the Prefect flow ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """How the runner calls each stage. By default the plain functions; flows/monitor.py passes Prefect tasks
+    that wrap the same functions and nothing else, so the CLI and the flow run one loop."""
+
+    poll: Callable[..., Polled] = poll_feeds
+    judge_stored: Callable[..., tuple[Counter, list[Skip]]] = judge_stored
+    fetch: Callable[..., list[tuple[PageJob, FetchResult]]] = fetch_pages
+    extract: Callable[..., Extracted] = extract_batch
+    match: Callable[..., Matched] = match_watches
+    facts: Callable[..., list] = extract_facts
+    load: Callable[..., Counter] = load_batch
+    reprocess: Callable[..., Counter] = reprocess_stale
+    link: Callable[..., bool] = link_across_articles
+    digest: Callable[..., list] = run_digests
+
+
+DIRECT = Stages()
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What one run works on."""
+
+    watches: tuple[WatchConfig, ...]  # every watch that judges the run's pages
+    feeds: Mapping[str, tuple[str, ...]]  # feed URL to poll -> the watches listing it
+    force: bool = False  # poll every enabled feed, due or not
+    jobs: tuple[PageJob, ...] = ()  # pages named by local feed files (ingest)
+    articles: tuple[Article, ...] = ()  # local files, already extracted (ingest), judged by their `watch`
+    skips: tuple[Skip, ...] = ()  # found before the loop (ingest: unreadable files, feed-file warnings)
+
+
+@contextmanager
+def _timed(report: RunReport, stage: str) -> Iterator[None]:
+    """Add the wall time of a stage call to report.stage_seconds (logged at the end of the run: bench/throughput.py
+    reads it)."""
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.stage_seconds[stage] += time.perf_counter() - t
+
+
+def log_stage_seconds(report: RunReport) -> None:
+    if report.stage_seconds:
+        log.info("stage seconds: %s", " ".join(f"{k}={v:.2f}" for k, v in report.stage_seconds.items()))
+
+
+def _add_counts(report: RunReport, counts: Counter) -> None:
+    """Run counters by name; per-watch counters come as (counter, watch) keys."""
+    for k, n in counts.items():
+        if isinstance(k, tuple):
+            report.watch_counts[(k[1], k[0])] += n
+        else:
+            report.counts[k] += n
+
+
+def run_batches(
+    report: RunReport, config: Config, plan: RunPlan, fetcher: Fetcher, *, stages: Stages = DIRECT,
+    batch_size: int = 100,
+) -> None:
+    """The one batch loop: catch up new watches/queries on stored articles, poll each feed once, judge pages
+    already stored for the watches that have not seen them, then fetch -> extract -> per-watch match -> facts ->
+    load one batch at a time. An interrupted or killed run keeps the batches already stored, and the next run
+    fetches only the pages still pending. Skips found before the first batch are stored with it."""
+    db, run_id = report.db_path, report.run_id
+    settings = config.effective_fetch()
+    aliases = {k: v for w in plan.watches for k, v in w.aliases.items()}
+    counts, skips = stages.judge_stored(db, run_id, plan.watches, plan.feeds)
+    _add_counts(report, counts)
+    tally_skips(report, skips)
+    pending: list[Skip] = list(plan.skips)
+    unique: dict[str, PageJob] = {}
+    for j in plan.jobs:
+        unique[j.url] = _with_watches(unique[j.url], j.watches) if j.url in unique else j
+    if plan.feeds:
+        with _timed(report, "poll"):
+            polled = stages.poll(db, run_id, plan.feeds, settings, config.fetch.disable_feed_after_failures,
+                                 force=plan.force, fetcher=fetcher)
+        _add_counts(report, polled.counts)
+        note_feeds(report, db, list(plan.feeds), polled.skips)
+        pending += polled.skips
+        for j in polled.jobs:
+            unique[j.url] = _with_watches(unique[j.url], j.watches) if j.url in unique else j
+        if polled.stored:
+            counts, skips = stages.judge_stored(db, run_id, plan.watches, plan.feeds, list(polled.stored))
+            _add_counts(report, counts)
+            tally_skips(report, skips)
+    jobs = list(unique.values())
+    stored_batches = 0
+
+    def store(articles: Sequence[Article], candidates: Mapping[str, Sequence[str]], skips: Sequence[Skip],
+              settled: Sequence[tuple[FeedEntry, str]]) -> None:
+        nonlocal pending, stored_batches
+        with _timed(report, "match"):
+            m = stages.match(articles, candidates, plan.watches)
+        with _timed(report, "facts"):
+            facts = stages.facts(list(m.kept), aliases) if m.kept else []
+        batch_skips = [*pending, *skips, *m.skips]
+        with _timed(report, "load"):
+            _add_counts(report, stages.load(db, run_id, list(m.kept), facts, batch_skips, settled, config.dedup,
+                                            matches=list(m.matches)))
+        tally_skips(report, batch_skips)
+        pending, stored_batches = [], stored_batches + 1
+
+    for i in range(0, len(plan.articles), batch_size):
+        chunk = plan.articles[i : i + batch_size]
+        store(chunk, {a.article_id: (a.watch,) for a in chunk}, (), ())
+    workers = config.run.effective_workers()
+    if jobs and workers > 1 and stages is DIRECT:
+        # Prefect's stages are tasks of the flow run's context, called from the main thread: they keep the
+        # batch-after-batch loop below (same warehouse, see tests/test_runner_equivalence.py)
+        def store_stream(m: Matched, facts: list, skips: Sequence[Skip], settled: Sequence[tuple[FeedEntry, str]]
+                         ) -> None:
+            nonlocal pending, stored_batches
+            batch_skips = [*pending, *skips, *m.skips]
+            with _timed(report, "load"):
+                _add_counts(report, stages.load(db, run_id, list(m.kept), facts, batch_skips, settled,
+                                                config.dedup, matches=list(m.matches)))
+            tally_skips(report, batch_skips)
+            pending, stored_batches = [], stored_batches + 1
+
+        _stream_batches(report, plan, jobs, settings, fetcher, aliases, workers, batch_size, store_stream)
+        jobs = []
+    for i in range(0, len(jobs), batch_size):
+        with _timed(report, "fetch"):
+            fetched = stages.fetch(jobs[i : i + batch_size], settings, fetcher)
+        count_fetched(report, fetched)
+        with _timed(report, "extract"):
+            x = stages.extract(fetched)
+        store(x.articles, x.candidates, x.skips, _settled(x))
+    if not stored_batches:
+        store((), {}, (), ())  # the skips of a run with nothing to fetch, and the read copy
+
+
+def _settled(x: Extracted) -> list[tuple[FeedEntry, str]]:
+    # entries of local feed files are not kept in core.feed_entries: nothing to settle
+    return [(e, u) for e, u in x.settled if not e.feed_url.startswith("file:")]
+
+
+def merge_extracted(parts: Sequence[Extracted]) -> Extracted:
+    """The chunks of one batch extracted apart, as extract_batch would have returned the whole batch."""
+    candidates: dict[str, tuple[str, ...]] = {}
+    for x in parts:
+        for aid, ws in x.candidates.items():
+            prev = candidates.get(aid, ())
+            candidates[aid] = prev + tuple(w for w in ws if w not in prev)
+    return Extracted(tuple(a for x in parts for a in x.articles), tuple(s for x in parts for s in x.skips),
+                     tuple(e for x in parts for e in x.settled), candidates)
+
+
+# Fetched batches waiting for extraction: with the batch being fetched and the one being extracted, at most
+# (FETCH_AHEAD + 2) * batch_size page bodies are in memory at once, whatever the feed size.
+FETCH_AHEAD = 1
+
+
+def _stream_batches(
+    report: RunReport, plan: RunPlan, jobs: Sequence[PageJob], settings: FetchSettings, fetcher: Fetcher,
+    aliases: Mapping[str, str], workers: int, batch_size: int,
+    store: Callable[[Matched, list, Sequence[Skip], Sequence[tuple[FeedEntry, str]]], None],
+) -> None:
+    """The batch loop with both cores busy: a thread fetches batch after batch into a bounded queue; the worker
+    pool extracts batch i+1 while the main process stores batch i; facts of a batch run in the pool while the
+    main process waits for the next fetch. Batches are matched and committed in order by the main process, so
+    the warehouse is the one the plain loop makes; bodies are dropped once their batch is extracted."""
+    import queue
+
+    from flows.workers import WorkerPool
+
+    fetched_q: queue.Queue = queue.Queue(maxsize=FETCH_AHEAD)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                fetched_q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch_loop() -> None:
+        try:
+            for i in range(0, len(jobs), batch_size):
+                if stop.is_set() or _cancel.is_set():
+                    return
+                t = time.perf_counter()
+                chunk = jobs[i : i + batch_size]
+                batch = list(zip(chunk, _fetch_many(fetcher, [j.url for j in chunk], kind="page"), strict=True))
+                report.stage_seconds["fetch"] += time.perf_counter() - t
+                if not put(batch):
+                    return
+            put(done)
+        except BaseException as e:  # handed to the main thread
+            put(e)
+
+    def next_batch() -> object:
+        while True:
+            try:
+                return fetched_q.get(timeout=0.5)  # a short wait: a signal is handled at once
+            except queue.Empty:
+                continue
+
+    log.info("streaming: %d worker process(es), %d page(s) in batches of %d", workers, len(jobs), batch_size)
+    pool = WorkerPool(workers)
+    failed = True
+    thread = threading.Thread(target=fetch_loop, name="newswatch-fetch-ahead", daemon=True)
+    thread.start()
+    try:
+        prev: tuple | None = None  # (Matched, facts futures, skips, settled) of the batch waiting to be stored
+
+        def store_prev() -> None:
+            m, futures, skips, settled = prev
+            with _timed(report, "facts_wait"):
+                facts = [f for fut in futures for f in fut.result()]
+            store(m, facts, skips, settled)
+
+        for i in range(0, len(jobs) + 1, batch_size):
+            if prev is not None and fetched_q.empty():
+                store_prev()  # the next batch is still downloading: nothing to overlap the commit with
+                prev = None
+            if i < len(jobs):
+                log.info("fetching %d page(s)", len(jobs[i : i + batch_size]))
+            item = next_batch()
+            if isinstance(item, BaseException):
+                raise item
+            if item is done:
+                break
+            fetched = item
+            count_fetched(report, fetched)
+            n_pages = len(fetched)
+            ex_futures = pool.extract(fetched)
+            del fetched, item  # the pool has its copy; the bodies go with the extraction results
+            if prev is not None:
+                store_prev()  # the main process loads batch i while the pool extracts batch i+1
+                prev = None
+            log.info("extracting %d page(s)", n_pages)
+            with _timed(report, "extract_wait"):
+                x = merge_extracted([f.result() for f in ex_futures])
+            m = match_watches(x.articles, x.candidates, plan.watches)
+            words = sum(a.word_count for a in m.kept)
+            if m.kept:
+                log.info("facts: %d article(s), %d words, %d process(es) (pool)", len(m.kept), words, workers)
+            futures = pool.facts([(a.article_id, a.text) for a in m.kept], aliases) if m.kept else []
+            prev = (m, futures, x.skips, _settled(x))
+        if prev is not None:
+            store_prev()
+        failed = False
+    finally:
+        stop.set()
+        pool.close(failed=failed)
+
+
+@contextmanager
+def _recorded_run(
+    db_path: str, settings: FetchSettings, command: str, watch_names: Sequence[str]
+) -> Iterator[tuple[RunReport, Fetcher]]:
+    """The frame of a run: the run lock, the run's one Fetcher, and the run row with its outcome (recorded)."""
+    with run_lock(db_path, watches=watch_names), _run_fetcher(settings, db_path) as fetcher:
+        report = RunReport(run_id=begin_run(db_path, command, watch_names), db_path=db_path)
+        with recorded(report):
+            yield report, fetcher
+
+
+def _after_batches(
+    report: RunReport, config: Config, watch_names: Sequence[str], *, digest: bool, out_dir: str | None = None,
+    batch_size: int = 100, stages: Stages = DIRECT,
+) -> None:
+    """Once per run, after every batch is stored: recompute stale derived values, link facts across articles,
+    then the digests."""
+    with _timed(report, "reprocess"):
+        report.counts.update(stages.reprocess(report.db_path, config, batch_size))
+    log.info("linking facts across articles")
+    with _timed(report, "link"):
+        stages.link(report.db_path)
+    log_stage_seconds(report)
+    if digest:
+        report.digests = stages.digest(config, report.db_path, list(watch_names), out_dir=out_dir)
+        report.counts["digest_items"] += sum(getattr(d, "items", 0) or 0 for d in report.digests)
+
+
+def monitor_plan(config: Config, watches: Sequence[WatchConfig], extra_feeds: Sequence[str] = (),
+                 force: bool = False) -> RunPlan:
+    """The plan of a monitoring run of these watches: their feeds (and extra_feeds, e.g. the demo's), each
+    judged by every watch of the config that lists it, so a run of one watch does not consume a shared feed's
+    entries for the others."""
+    selected = feeds_of(watches, extra_feeds)
+    feeds = {u: tuple(w.name for w in config.watches if w.name in names or u in w.feeds)
+             for u, names in selected.items()}
+    judges = tuple(w for w in config.watches if any(w.name in names for names in feeds.values())
+                   or w in watches)
+    return RunPlan(watches=judges, feeds=feeds, force=force)
+
+
+def run_monitor(
+    config: Config,
+    db_path: str,
+    *,
+    watch_names: Sequence[str] | None = None,
+    extra_feeds: Sequence[str] = (),
+    digest: bool = True,
+    out_dir: str | None = None,
+    force: bool = False,
+    batch_size: int = 100,
+    stages: Stages = DIRECT,
+) -> RunReport:
+    """One monitoring run of every (or the named) watch: poll, fetch, extract, match, facts, load, digest."""
+    watches = [config.watch(n) for n in watch_names] if watch_names else list(config.watches)
+    names = [w.name for w in watches]
+    plan = monitor_plan(config, watches, extra_feeds, force)
+    with _recorded_run(db_path, config.effective_fetch(), "run", names) as (report, fetcher):
+        run_batches(report, config, plan, fetcher, stages=stages, batch_size=batch_size)
+        _after_batches(report, config, names, digest=digest, out_dir=out_dir, batch_size=batch_size, stages=stages)
+    return report
 
 
 def expand_sources(sources: Sequence[str]) -> tuple[list[Path], list[Path], list[str]]:
@@ -920,12 +1337,12 @@ def _nothing_ingested(report: RunReport, sources: Sequence[str], unsupported: Se
 
 def ingest_sources(
     config: Config, db_path: str, watch: WatchConfig, sources: Sequence[str], *, digest: bool = False,
-    batch_size: int = 100,
+    batch_size: int = 100, stages: Stages = DIRECT,
 ) -> RunReport:
-    """Ingest local files/folders and feed URLs for one watch through the same pipeline."""
+    """Ingest local files/folders and feed URLs for one watch through the runner (run_batches): local files are
+    extracted here, pages named by local feed files and feed URLs go through the same fetch loop as a run."""
     files, feed_files, urls, unsupported = _expand(sources)
-    settings = config.effective_fetch()
-    with _recorded_run(db_path, settings, "ingest", [watch.name]) as (report, fetcher):
+    with _recorded_run(db_path, config.effective_fetch(), "ingest", [watch.name]) as (report, fetcher):
         articles: list[Article] = []
         # files of a folder that no stage reads are recorded, so "nothing ingested" can say why
         skips: list[Skip] = [Skip(q.resolve().as_uri(), "extract", "unsupported",
@@ -956,24 +1373,13 @@ def ingest_sources(
                 report.counts["entries_seen"] += 1
                 if e.link and is_web_url(e.link):
                     # links inside a local feed are fetched under the same rules as any other link
-                    jobs.append(PageJob(canonicalize_url(e.link), watch.name, e, parsed.title))
+                    jobs.append(PageJob(canonicalize_url(e.link), (watch.name,), e, parsed.title))
                 else:
                     skips.append(Skip(e.link or uri, "feed", "no_link", f"entry {e.entry_key!r} has no web link"))
-        if urls:
-            more, fskips, counts = poll_feeds(
-                db_path, report.run_id, watch, urls, settings, config.fetch.disable_feed_after_failures,
-                force=True, fetcher=fetcher,
-            )
-            jobs += more
-            skips += fskips
-            report.counts.update(counts)
-            note_feeds(report, db_path, urls, fskips)
-        fetched = fetch_pages(list({j.url: j for j in jobs}.values()), settings, fetcher)
-        count_fetched(report, fetched)
-        more_articles, xskips, settled = extract_pages(fetched)
-        settled = [(e, u) for e, u in settled if not e.feed_url.startswith("file:")]
-        process_articles(report, config, watch, articles + more_articles, skips + xskips, settled,
-                         batch_size=batch_size)
+        # feed URLs given to ingest are polled now, due or not, and judged by the named watch only
+        plan = RunPlan(watches=(watch,), feeds={u: (watch.name,) for u in dict.fromkeys(urls)}, force=True,
+                       jobs=tuple(jobs), articles=tuple(articles), skips=tuple(skips))
+        run_batches(report, config, plan, fetcher, stages=stages, batch_size=batch_size)
         report.nothing_ingested = _nothing_ingested(report, sources, unsupported)
-        _after_batches(report, config, [watch.name], digest=digest, batch_size=batch_size)
+        _after_batches(report, config, [watch.name], digest=digest, batch_size=batch_size, stages=stages)
     return report

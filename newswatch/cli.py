@@ -339,9 +339,9 @@ def _with_ingested_watches(config: Any, db_path: str, wanted: Sequence[str]) -> 
     con = connect(db_path, read_only=True)
     try:
         present = {r[0] for r in con.execute(
-            "SELECT DISTINCT watch FROM core.articles WHERE watch IN (SELECT unnest(?::VARCHAR[]))", [missing]
+            "SELECT DISTINCT watch FROM core.watch_articles WHERE watch IN (SELECT unnest(?::VARCHAR[]))", [missing]
         ).fetchall()}
-        stored = [r[0] for r in con.execute("SELECT DISTINCT watch FROM core.articles ORDER BY 1").fetchall()]
+        stored = [r[0] for r in con.execute("SELECT DISTINCT watch FROM core.watch_articles ORDER BY 1").fetchall()]
     finally:
         con.close()
     for w in missing:
@@ -359,17 +359,23 @@ def _with_ingested_watches(config: Any, db_path: str, wanted: Sequence[str]) -> 
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 def reprocess(config_path: str | None, db: str | None) -> None:
-    """Recompute facts and syndication/story groups made by an older version (every run also does this)."""
-    from flows.pipeline import link_across_articles, reprocess_stale, run_lock
+    """Recompute facts and syndication/story groups made by an older version, and judge every stored article
+    each watch of the config can see that it has not matched yet (a watch added later, a changed query).
+    Every run also does both (the second only for watches whose query, languages or feeds changed)."""
+    from flows.pipeline import feeds_of, judge_stored, link_across_articles, reprocess_stale, run_lock
 
     config = _config(config_path)
     db_path = _db(db)
     if not _db_exists(db_path):
         raise UserError(f"database {db_path} does not exist; run `newswatch run` or `newswatch ingest` first")
     with run_lock(db_path, watches=[w.name for w in config.watches]):
+        judged, _ = judge_stored(db_path, "reprocess", list(config.watches), feeds_of(config.watches), everything=True)
         c = reprocess_stale(db_path, config)
         link_across_articles(db_path)
     click.echo(f"recomputed facts for {c['facts_recomputed']} article(s), groups for {c['groups_recomputed']}")
+    for w in config.watches:
+        click.echo(f"watch {w.name}: judged {judged[('judged_stored', w.name)]} stored article(s) it had not "
+                   f"matched, {judged[('matched', w.name)]} now match")
 
 
 @main.command()
@@ -445,6 +451,13 @@ def _print_summary(report: Any) -> None:
         f"skipped {sum(report.skips.values())}"
         + (" (" + ", ".join(f"{s}/{r}: {n}" for (s, r), n in sorted(report.skips.items())) + ")" if report.skips else "")
     )
+    wc = getattr(report, "watch_counts", {})
+    for w in dict.fromkeys(w for w, _ in sorted(wc)):
+        # per watch: one page can be on topic for one watch and off topic for another
+        click.echo(f"  watch {w}: matched {wc.get((w, 'matched'), 0)}, off topic {wc.get((w, 'off_topic'), 0)}"
+                   + (f", other language {wc[(w, 'language')]}" if wc.get((w, "language")) else "")
+                   + (f" (stored articles judged without a fetch: {wc[(w, 'judged_stored')]})"
+                      if wc.get((w, "judged_stored")) else ""))
     con = connect(report.db_path, read_only=True)
     try:
         totals = con.execute(

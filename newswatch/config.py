@@ -1,7 +1,7 @@
 """The one user configuration file (TOML), validated with pydantic. Unknown keys are errors.
 
-Secrets (the SMTP password) come only from the environment. `newswatch config check` prints the
-resolved configuration with secrets masked. The bundled demo config lives beside this module.
+Secrets (the SMTP password) come from the environment or a Prefect Secret block, never this file.
+`newswatch config check` prints the resolved configuration with secrets masked. The bundled demo config lives beside this module.
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ class SmtpSettings(_Strict):
     port: int = Field(587, description="SMTP port.")
     starttls: bool = Field(True, description="Use STARTTLS.")
     ssl: bool = Field(False, description="Use implicit TLS (port 465).")
-    username: str | None = Field(None, description="Login user; the password comes from NEWSWATCH_SMTP_PASSWORD.")
+    username: str | None = Field(None, description="Login user; the password comes from NEWSWATCH_SMTP_PASSWORD, "
+                                 "or else from the Prefect Secret block named by password_block.")
+    password_block: str | None = Field(None, description="Prefect Secret block holding the SMTP password "
+                                       "(NEWSWATCH_SMTP_PASSWORD wins when both are set).")
     sender: str = Field(..., description="From address.")
     timeout_s: float = Field(20.0, gt=0, description="Socket timeout for the SMTP session.")
     retries: int = Field(3, ge=0, description="Retries for transient SMTP failures (4xx, connection errors).")
@@ -121,6 +124,10 @@ class DigestRules(_Strict):
         default_factory=list,
         description="Watched people (canonical entity names) whose new quotes are shown with the quotes kind.",
     )
+    chart: bool = Field(True, description="An attention chart in the HTML digest (inline PNG): stories per week "
+                        "over the last chart_weeks weeks, spike weeks in red; only once the watch has coverage "
+                        "in at least two of those weeks.")
+    chart_weeks: int = Field(12, ge=2, le=104, description="Weeks shown by the attention chart (2 to 104).")
 
     @field_validator("frequency")
     @classmethod
@@ -202,6 +209,13 @@ def _check_channel(url: str) -> str:
 
 
 class WatchConfig(_Strict):
+    """One watch: a query over feeds. Several watches may list the same feed: it is polled once per run and each
+    page fetched and extracted once; every watch listing the feed applies its own query and languages, and an
+    article belongs to every watch that matched it (the watch_articles view), with its own digest, trends and
+    off-topic skips. A watch added later, or whose query, languages or feeds change, is matched against the
+    articles already stored that it can see (from its feeds, without a refetch) at the start of the next run,
+    or by `newswatch reprocess`; pages no watch matched were never stored, so it cannot see those."""
+
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Short name, used in --watch and tables.")
     description: str = Field("", description="What this watch follows, shown in the digest.")
     query: str = Field(
@@ -211,7 +225,10 @@ class WatchConfig(_Strict):
             "parentheses, prefix*. Empty keeps everything."
         ),
     )
-    feeds: list[str] = Field(default_factory=list, description="RSS/Atom/JSON Feed URLs (http/https).")
+    feeds: list[str] = Field(
+        default_factory=list,
+        description="RSS/Atom/JSON Feed URLs (http/https). A feed may be listed by several watches (polled once).",
+    )
     recipients: list[str] = Field(default_factory=list, description="Digest recipients.")
     aliases: dict[str, str] = Field(
         default_factory=dict, description="User aliases: surface form -> canonical entity name."
@@ -256,6 +273,36 @@ class WatchConfig(_Strict):
         return feeds
 
 
+# More worker processes than this rarely pay on one machine: each holds its own spaCy model (~250 MB).
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """1: the pool is opt-in. On this 2-core machine it measured no gain (bench/throughput.py: 0.86x the plain
+    script with 2 workers, docs/benchmarks.md) and it has had less test time than the in-process loop."""
+    return 1
+
+
+def suggested_workers() -> int:
+    """What `[run] workers` could be set to here: the cores, at most MAX_DEFAULT_WORKERS."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
+
+
+class RunSettings(_Strict):
+    """How a run uses the machine. See docs/architecture.md (the runner and its queues)."""
+
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Processes that extract pages and their facts (spaCy loaded once in each) while the main "
+        "process fetches and stores; the default 1 runs everything in the main process, batch after batch (the "
+        "pool is opt-in: on 2 cores it measured no gain); more than the cores (at most 4 pay) rarely helps.",
+    )
+
+    def effective_workers(self) -> int:
+        return self.workers if self.workers is not None else default_workers()
+
+
 class DemoSettings(_Strict):
     """Only for the bundled demo: serve the seed fixtures on an embedded loopback server."""
 
@@ -287,6 +334,7 @@ class Config(_Strict):
     )
     fetch: FetchSettings = Field(default_factory=FetchSettings, description="Fetch policy.")
     dedup: DedupSettings = Field(default_factory=DedupSettings, description="Dedup thresholds.")
+    run: RunSettings = Field(default_factory=RunSettings, description="Worker processes of a run.")
     smtp: SmtpSettings | None = Field(None, description="Mail server; without it digests are written to files.")
     digest_dir: str = Field("out/digests", description="Where digests are written (.eml and .html).")
     unsubscribe_url: str | None = Field(
@@ -446,6 +494,7 @@ def render_docs() -> str:
         ("[watches.digest]", DigestRules, "watches.digest."),
         ("[fetch]", FetchSettings, "fetch."),
         ("[dedup]", DedupSettings, "dedup."),
+        ("[run]", RunSettings, "run."),
         ("[smtp]", SmtpSettings, "smtp."),
         ("[demo]", DemoSettings, "demo."),
     ]
@@ -456,8 +505,9 @@ def render_docs() -> str:
         "Unknown keys are errors (with the closest known key suggested). Values are strict: a boolean is `true` or",
         "`false`, never `\"yes\"` or `1`, and a number is not quoted. Every problem is listed at once, one line each,",
         "naming the watch by its `name`; the command then exits with code 2.",
-        "Secrets come only from the environment: the SMTP password is",
-        "`NEWSWATCH_SMTP_PASSWORD`. `NEWSWATCH_ALLOW_PRIVATE_NETWORKS=1` turns on `fetch.allow_private_networks`.",
+        "Secrets never live in this file: the SMTP password is `NEWSWATCH_SMTP_PASSWORD`, or else the Prefect",
+        "Secret block named by `smtp.password_block`.",
+        "`NEWSWATCH_ALLOW_PRIVATE_NETWORKS=1` turns on `fetch.allow_private_networks`.",
         "`newswatch config check` prints the resolved config with secrets masked.",
         "",
         "This file is generated from `newswatch/config.py` (`python -m newswatch.config > docs/config.md`);",

@@ -65,6 +65,7 @@ class FetchResult:
     attempts: int = 1
     cache_control: str | None = None  # Cache-Control response header, as sent (feeds: the poll schedule reads it)
     expires: str | None = None  # Expires response header, as sent
+    transient: bool = False  # worth trying again next run; set by the fetcher (table in docs/fetching.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,16 @@ class Skip:
     stage: str  # 'feed', 'fetch', 'extract', 'topic', 'dedup', 'facts', 'load', 'digest'
     reason: str  # short machine-readable reason, e.g. 'too_large', 'off_topic'
     detail: str = ""
+    watch: str | None = None  # the watch that dropped it (topic skips are per watch); None when no watch did
+
+
+@dataclass(frozen=True, slots=True)
+class WatchMatch:
+    """A watch's query matched an article: a row of watch_articles (an article can belong to several watches)."""
+
+    watch: str
+    article_id: str
+    terms: tuple[str, ...] = ()  # the query terms found in the article (why it matched)
 
 
 # ---- facts -------------------------------------------------------------------------------

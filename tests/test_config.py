@@ -144,3 +144,10 @@ def test_recipients_must_be_plain_addresses(bad: str) -> None:
 
     with pytest.raises(ConfigError, match="not a plain address"):
         parse_config(f'[[watches]]\nname = "w"\nrecipients = [{json.dumps(bad)}]\n')
+
+
+def test_smtp_password_block_is_a_config_key() -> None:
+    """[smtp] password_block names the Prefect Secret block (alerts/send.py reads it); it used to be refused."""
+    cfg = parse_config('[smtp]\nhost = "127.0.0.1"\nsender = "nw@example.org"\nusername = "u"\n'
+                       'password_block = "smtp-pw"\n[[watches]]\nname = "w"\nquery = "rotherham"\n')
+    assert cfg.smtp is not None and cfg.smtp.password_block == "smtp-pw"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import pytest
+
 from flows.pipeline import run_monitor
 from tests.nwtest import SEEDS, make_config
 from tests.support.httpserver import Reply, ScriptedServer, gzip_bomb
@@ -85,8 +87,12 @@ def test_one_run_survives_every_kind_of_bad_page_and_records_why(tmp_path: Path)
     assert run == ("partial", len(skips))
 
 
-def test_a_page_that_failed_transiently_is_fetched_next_run_even_when_the_feed_answers_304(tmp_path: Path) -> None:
-    """The feed's validators are stored at poll time; the entry stays pending until its page is settled."""
+@pytest.mark.parametrize("status", [503, 522])
+def test_a_page_that_failed_transiently_is_fetched_next_run_even_when_the_feed_answers_304(
+    tmp_path: Path, status: int
+) -> None:
+    """The feed's validators are stored at poll time; the entry stays pending until its page is settled. 522 (a
+    CDN's origin timeout) is transient like 503: the pipeline used to settle it as terminal, by its own list."""
     with ScriptedServer() as srv:
         base = srv.base_url
         good = GOOD_PAGE.read_text(encoding="utf-8").replace("__BASE__", base).encode()
@@ -98,7 +104,8 @@ def test_a_page_that_failed_transiently_is_fetched_next_run_even_when_the_feed_a
             return Reply(200, body=feed, headers={"Content-Type": "application/rss+xml", "ETag": '"v1"'})
 
         srv.route("/feed.xml", feed_reply)
-        srv.route("/article", Reply(503), Reply(200, body=good, headers={"Content-Type": "text/html; charset=utf-8"}))
+        srv.route("/article", Reply(status),
+                  Reply(200, body=good, headers={"Content-Type": "text/html; charset=utf-8"}))
         db = str(tmp_path / "retry.duckdb")
         first = run_monitor(make_config(), db, extra_feeds=[srv.url("/feed.xml")], digest=False)
         second = run_monitor(make_config(), db, extra_feeds=[srv.url("/feed.xml")], digest=False, force=True)
@@ -191,3 +198,20 @@ def test_a_feed_whose_charset_is_only_in_the_header_is_decoded_by_that_charset(t
         assert con.execute("select title, source from core.feed_entries").fetchall() == [(title, "Gazeta Zażółć")]
     finally:
         con.close()
+
+
+def test_a_page_answering_501_is_settled_and_not_fetched_again(tmp_path: Path) -> None:
+    """501 Not Implemented will not change by the next run: the entry is settled after one try (extractors/http
+    status table), so the page is not requested again."""
+    with ScriptedServer() as srv:
+        base = srv.base_url
+        srv.route("/feed.xml", Reply(200, body=_feed(base, [("a1", "Rotherham: the article", f"{base}/article")]),
+                                     headers={"Content-Type": "application/rss+xml"}))
+        srv.route("/article", Reply(501))
+        db = str(tmp_path / "terminal.duckdb")
+        first = run_monitor(make_config(), db, extra_feeds=[srv.url("/feed.xml")], digest=False)
+        second = run_monitor(make_config(), db, extra_feeds=[srv.url("/feed.xml")], digest=False, force=True)
+        article_gets = len(srv.requests_for("/article"))
+    assert first.skips[("fetch", "http_error")] == 1
+    assert second.counts["entries_retried"] == 0 and second.counts["pages_fetched"] == 0
+    assert article_gets == 1

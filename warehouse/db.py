@@ -35,12 +35,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
-import pyarrow as pa
 
 from newswatch.errors import WarehouseError, WarehouseLockedError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DEFAULT_DB = "newswatch.duckdb"
 SCHEMA_VERSION = "1"
@@ -488,7 +490,7 @@ def upsert(
     expression it is set to when the key exists, with `s.` the new row and `t.` the stored one (default: every
     non-key column from the new row); `ignore=True` keeps the stored row (INSERT OR IGNORE).
     """
-    if isinstance(rows, pa.Table):
+    if hasattr(rows, "num_rows"):  # an Arrow table (pyarrow is imported by writers only: readers start faster)
         if rows.num_rows == 0:
             return
         name = f"_nw_upsert_{id(rows)}"
@@ -634,6 +636,8 @@ def insert_rows(
         return 0
     cols = list(columns) if columns is not None else list(rows[0].keys())
     data = {c: [r.get(c) for r in rows] for c in cols}
+    import pyarrow as pa  # here, not at the top: readers (`newswatch trends`) then start without it (~0.3 s)
+
     insert_arrow(con, table, pa.table(data), mode=mode)
     return len(rows)
 

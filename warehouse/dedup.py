@@ -5,6 +5,8 @@ warehouse/sql/00_core.sql (core.fingerprints, core.article_groups) and warehouse
 The candidate lookup is two index scans: exact unit simhashes (top 32 bits) in core.unit_keys and document
 simhash bands in core.simhash_bands; docs/dedup.md measures it at 10k, 100k and 1M stored articles.
 Key lists are inlined as SQL constants (ints, or quoted strings) so that DuckDB can use its ART indexes.
+The dedup stage reads and writes a whole batch at once (unit_postings, band_postings, store_fingerprints,
+store_edges, ...): a fixed number of statements per batch, not per article (issue 9 §3).
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from warehouse.db import insert_arrow, insert_rows, upsert
 
 BANDS = 4  # 4 bands of 16 bits: document simhashes within 3 bits always share a band
 BAND_BITS = 16
-# Story idf is at full strength once this many articles have a story profile (see term_idf). 100 before the
+# Story idf is at full strength once this many articles have a story profile (see idf_of). 100 before the
 # stories of issue 10: on the real pairs' development split 20 raised recall 0.913 -> 0.957 at precision 1.0
 # then (the first articles of a warehouse were profiled with nearly no idf), and the seeds keep their two
 # stories; with the final profile and story threshold 20 and 100 give the same real-pair figures (docs/dedup.md).
 IDF_FULL_AT = 20
-# A unit simhash held by more stored articles than this is a stock sentence: template for every outlet.
-MAX_UNIT_POSTINGS = 1000
+# Above this many string keys a lookup joins a registered table instead of inlining an IN list (planning
+# thousands of constants cost 0.1-0.4 s per batch in bench/dedup_copies.py; a primary-key probe per
+# constant is only worth it for short lists).
+MAX_IN_LIST = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,96 +112,6 @@ def load_state(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> di
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def delete_article(con: duckdb.DuckDBPyConnection, article_id: str) -> None:
-    """Forget the derived rows of one article before recomputing it (its text or the algorithm changed).
-
-    The story assignment is kept: a revised article stays in its story. Edges where *other* articles copy
-    this one are kept too: they were verified when those articles arrived.
-    """
-    for table in (
-        "core.article_units",
-        "core.unit_keys",
-        "core.simhash_bands",
-        "core.fingerprints",
-        "core.dedup_state",
-    ):
-        con.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
-    con.execute("DELETE FROM core.syndication_edges WHERE article_id = ?", [article_id])
-
-
-def store_fingerprint(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    article_id: str,
-    version: str,
-    content_hash: str,
-    doc_simhash: int,
-    unit_simhashes: Sequence[int],
-    words: int,
-    computed_at: datetime,
-    boilerplate: Sequence[int] = (),
-) -> None:
-    """Write the document fingerprint, the unit fingerprints, the band index rows and the dedup state.
-
-    boilerplate: the unit simhashes that were learned boilerplate at this time (stored beside the units so
-    that a later article compared with this one can leave them out without a query per candidate).
-    """
-    _insert(
-        con,
-        "core.fingerprints",
-        pa.table(
-            {
-                "article_id": [article_id],
-                "doc_simhash": pa.array([doc_simhash], type=pa.uint64()),
-                "version": [version],
-                "computed_at": pa.array([computed_at], type=pa.timestamp("us", tz="UTC")),
-            }
-        ),
-        mode="INSERT OR REPLACE",
-    )
-    _insert(
-        con,
-        "core.article_units",
-        pa.table(
-            {
-                "article_id": [article_id],
-                "simhashes": pa.array([list(unit_simhashes)], type=pa.list_(pa.uint64())),
-                "boilerplate": pa.array([sorted(set(boilerplate))], type=pa.list_(pa.uint64())),
-            }
-        ),
-        mode="INSERT OR REPLACE",
-    )
-    keys32 = sorted({key32(h) for h in unit_simhashes})
-    _insert(
-        con,
-        "core.unit_keys",
-        pa.table({"key32": pa.array(keys32, type=pa.uint32()), "article_id": [article_id] * len(keys32)}),
-    )
-    keys = set(band_keys(doc_simhash))
-    _insert(
-        con,
-        "core.simhash_bands",
-        pa.table(
-            {"band_key": pa.array(sorted(keys), type=pa.uint32()), "article_id": [article_id] * len(keys)}
-        ),
-    )
-    insert_rows(
-        con,
-        "core.dedup_state",
-        [
-            {
-                "article_id": article_id,
-                "version": version,
-                "content_hash": content_hash,
-                "units": len(unit_simhashes),
-                "words": words,
-                "computed_at": computed_at,
-            }
-        ],
-        mode="INSERT OR REPLACE",
-    )
-
-
 def find_candidates(
     con: duckdb.DuckDBPyConnection,
     article_id: str,
@@ -237,54 +151,12 @@ class UnitWitnesses:
     texts: unit simhash -> the copy groups (syndication ids; an article not yet grouped stands for itself)
     of the *other* stored articles containing it. Copies of one text count once: a sentence is boilerplate
     only when texts that are otherwise different share it (docs/dedup.md, "Boilerplate").
-    stock: units held by more than MAX_UNIT_POSTINGS stored articles (stock sentences, boilerplate for all).
+    stock: units held by more than flows.dedup_stage.MAX_UNIT_TEXTS other texts (stock sentences, boilerplate for all).
     """
 
     texts: dict[int, frozenset[str]]
     stock: frozenset[int]
     group_of: dict[str, str]  # witness article -> its copy group
-
-
-def unit_witnesses(
-    con: duckdb.DuckDBPyConnection, article_id: str, unit_simhashes: Sequence[int]
-) -> UnitWitnesses:
-    """For each of these unit simhashes, the distinct texts (copy groups) of other stored articles with it.
-
-    Two index lookups: the unit keys, then the group rows of the articles found (primary key). Sources do
-    not matter: one outlet (or a folder of local files) can carry several copies of a text, and its
-    template is still shared by its otherwise different articles.
-    """
-    if not unit_simhashes:
-        return UnitWitnesses({}, frozenset(), {})
-    # Two index lookups instead of one join: a join would scan core.articles (measured ~0.4 s at 1M rows).
-    by_key: dict[int, list[int]] = {}
-    for h in set(unit_simhashes):
-        by_key.setdefault(key32(h), []).append(h)
-    rows = con.execute(
-        f"SELECT key32, article_id FROM core.unit_keys WHERE key32 IN ({_int_list(by_key)})"
-    ).fetchall()
-    # key32 stands for the full simhash (a collision among our own units maps to all of them)
-    hits = [(h, a) for k, a in rows for h in by_key.get(int(k), []) if a != article_id]
-    postings: dict[int, int] = {}
-    for h, _ in hits:
-        postings[int(h)] = postings.get(int(h), 0) + 1
-    # A sentence in very many articles (a stock phrase) is boilerplate for everyone.
-    stock = frozenset(h for h, n in postings.items() if n > MAX_UNIT_POSTINGS)
-    hits = [(h, a) for h, a in hits if int(h) not in stock]
-    others = sorted({a for _, a in hits})
-    group = dict.fromkeys(others, "")
-    if others:
-        group.update(
-            con.execute(
-                "SELECT article_id, syndication_id FROM core.article_groups "
-                f"WHERE article_id IN ({_str_list(others)})"
-            ).fetchall()
-        )
-    group_of = {a: g or a for a, g in group.items()}
-    texts: dict[int, set[str]] = {}
-    for h, a in hits:
-        texts.setdefault(int(h), set()).add(group_of[a])
-    return UnitWitnesses({h: frozenset(t) for h, t in texts.items()}, stock, group_of)
 
 
 def load_units(
@@ -315,68 +187,23 @@ def doc_simhashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) ->
     }
 
 
-def store_edge(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    article_id: str,
-    copy_of: str,
-    shared_units: int,
-    narrative_units: int,
-    units_copy: int,
-    units_original: int,
-    shared_ratio: float,
-    distance: int,
-    changes: dict,
-    version: str,
-    detected_at: datetime,
-) -> None:
-    """Record that article_id is a verified copy of the earlier article copy_of."""
-    upsert(
-        con,
-        "core.syndication_edges",
-        [(
-            article_id,
-            copy_of,
-            shared_units,
-            narrative_units,
-            units_copy,
-            units_original,
-            shared_ratio,
-            distance,
-            json.dumps(changes, ensure_ascii=False),
-            version,
-            detected_at,
-        )],
-    )
-
-
-def component(con: duckdb.DuckDBPyConnection, article_id: str) -> list[tuple[str, datetime | None, datetime]]:
-    """All articles linked to this one by copy edges (either direction), with (published_at, first_seen_at)."""
-    rows = con.execute(
-        """
-        WITH RECURSIVE links(a, b) AS (
-            SELECT article_id, copy_of FROM core.syndication_edges
-            UNION ALL
-            SELECT copy_of, article_id FROM core.syndication_edges
-        ),
-        comp(id) AS (
-            SELECT ?::VARCHAR
-            UNION
-            SELECT l.b FROM comp JOIN links l ON l.a = comp.id
-        )
-        SELECT a.article_id, a.published_at, a.first_seen_at
-        FROM comp JOIN core.articles a ON a.article_id = comp.id
-        """,
-        [article_id],
-    ).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
 def groups_of(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
     """article_id -> (syndication_id, story_id) for those of the ids that are assigned."""
     ids = list(dict.fromkeys(article_ids))
     if not ids:
         return {}
+    if len(ids) > MAX_IN_LIST:
+        # a long IN list of string constants costs more to plan than a scan of the table joined with them
+        name = "_dedup_group_ids"
+        con.register(name, pa.table({"article_id": ids}))
+        try:
+            rows = con.execute(
+                f"SELECT g.article_id, g.syndication_id, g.story_id FROM core.article_groups g "
+                f"JOIN {name} i ON i.article_id = g.article_id"
+            ).fetchall()
+        finally:
+            con.unregister(name)
+        return {r[0]: (r[1], r[2]) for r in rows}
     return {
         r[0]: (r[1], r[2])
         for r in con.execute(
@@ -384,29 +211,6 @@ def groups_of(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dic
             f"WHERE article_id IN ({_str_list(ids)})"
         ).fetchall()
     }
-
-
-def set_syndication(
-    con: duckdb.DuckDBPyConnection, members: Iterable[str], syndication_id: str, assigned_at: datetime
-) -> None:
-    """Point every member of a copy group at its original (only rows that change are touched)."""
-    ids = list(members)
-    if not ids:
-        return
-    con.execute(
-        f"""
-        UPDATE core.article_groups SET syndication_id = ?, assigned_at = ?
-        WHERE article_id IN ({_str_list(ids)}) AND syndication_id <> ?
-        """,
-        [syndication_id, assigned_at, syndication_id],
-    )
-
-
-def assign(
-    con: duckdb.DuckDBPyConnection, article_id: str, syndication_id: str, story_id: str, assigned_at: datetime
-) -> None:
-    """Write (or overwrite) one article's group row."""
-    upsert(con, "core.article_groups", [(article_id, syndication_id, story_id, assigned_at)])
 
 
 def candidate_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[StoryRow]:
@@ -417,51 +221,6 @@ def candidate_stories(con: duckdb.DuckDBPyConnection, start: datetime, end: date
         [start, end],
     ).fetchall()
     return [StoryRow(r[0], r[1], r[2], r[3], int(r[4]), json.loads(r[5])) for r in rows]
-
-
-def get_story(con: duckdb.DuckDBPyConnection, story_id: str) -> StoryRow | None:
-    r = con.execute(
-        "SELECT story_id, title, first_at, last_at, members, profile FROM core.stories WHERE story_id = ?",
-        [story_id],
-    ).fetchone()
-    return StoryRow(r[0], r[1], r[2], r[3], int(r[4]), json.loads(r[5])) if r else None
-
-
-def save_story(
-    con: duckdb.DuckDBPyConnection, story: StoryRow, created_at: datetime, updated_at: datetime
-) -> None:
-    """Insert a story or update its span, member count and profile (created_at is kept on update)."""
-    upsert(
-        con,
-        "core.stories",
-        update={c: f"s.{c}" for c in ("first_at", "last_at", "members", "profile", "updated_at")},
-        rows=[(
-            story.story_id,
-            story.title,
-            story.first_at,
-            story.last_at,
-            story.members,
-            json.dumps(story.profile, sort_keys=True),
-            created_at,
-            updated_at,
-        )],
-    )
-
-
-def save_story_assignment(
-    con: duckdb.DuckDBPyConnection,
-    article_id: str,
-    story_id: str,
-    reason: str,
-    similarity: float | None,
-    profile: dict[str, float],
-    assigned_at: datetime,
-) -> None:
-    upsert(
-        con,
-        "core.story_assignments",
-        [(article_id, story_id, reason, similarity, json.dumps(profile, sort_keys=True), assigned_at)],
-    )
 
 
 def reset_stories_if_version_changed(con: duckdb.DuckDBPyConnection, version: str) -> bool:
@@ -480,39 +239,6 @@ def reset_stories_if_version_changed(con: duckdb.DuckDBPyConnection, version: st
     return True
 
 
-def term_idf(con: duckdb.DuckDBPyConnection, terms: Iterable[str]) -> dict[str, float]:
-    """Smoothed idf of story-profile terms: 1 + s * ln((N + 1) / (df + 1)), N = articles with a profile.
-
-    s = min(1, N / IDF_FULL_AT): document frequencies over a handful of articles say little (on the five
-    seeds, full idf drops the 003/004 similarity from 0.49 to 0.24, level with different stories), so idf
-    phases in as the warehouse grows.
-    """
-    ts = sorted(set(terms))
-    n = con.execute("SELECT count(*) FROM core.story_assignments").fetchone()[0]
-    df = {
-        r[0]: int(r[1])
-        for r in con.execute(
-            f"SELECT term, df FROM core.story_terms WHERE term IN ({_str_list(ts)})"
-        ).fetchall()
-    }
-    strength = min(1.0, n / IDF_FULL_AT)
-    return {t: 1.0 + strength * math.log((n + 1) / (df.get(t, 0) + 1)) for t in ts}
-
-
-def add_terms(con: duckdb.DuckDBPyConnection, terms: Iterable[str]) -> None:
-    """Count one more article for each of these profile terms."""
-    ts = sorted(set(terms))
-    if not ts:
-        return
-    upsert(
-        con,
-        "core.story_terms",
-        columns=("term", "df"),
-        source=f"SELECT unnest([{_str_list(ts)}]) AS term, 1 AS df",
-        update={"df": "t.df + 1"},
-    )
-
-
 def facts_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     """Which of the facts stage's tables exist (checked once per batch: a failed query would abort the
     caller's open transaction, so absence is checked up front rather than caught)."""
@@ -521,41 +247,6 @@ def facts_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
         "AND table_name IN ('entity_mentions', 'figures', 'periods')"
     ).fetchall()
     return frozenset(r[0] for r in rows)
-
-
-def facts_for(
-    con: duckdb.DuckDBPyConnection, article_id: str, tables: frozenset[str]
-) -> tuple[list[str], list[str], list[int]]:
-    """Entities, figures and period years the facts stage stored for an article ([] when absent).
-
-    The facts tables belong to another stage and may not exist (or be empty) when dedup runs alone;
-    `tables` is what `facts_tables` found.
-    """
-    ents: list[str] = []
-    figs: list[str] = []
-    years: list[int] = []
-    if "entity_mentions" in tables:
-        ents = [
-            r[0]
-            for r in con.execute(
-                "SELECT entity FROM core.entity_mentions WHERE article_id = ?", [article_id]
-            ).fetchall()
-            if r[0]
-        ]
-    if "figures" in tables:
-        figs = [
-            f"{float(r[0]):g}"
-            for r in con.execute(
-                "SELECT value FROM core.figures WHERE article_id = ?", [article_id]
-            ).fetchall()
-            if r[0] is not None
-        ]
-    if "periods" in tables:
-        for start, end in con.execute(
-            "SELECT start_year, end_year FROM core.periods WHERE article_id = ?", [article_id]
-        ).fetchall():
-            years.extend(int(y) for y in (start, end) if y is not None)
-    return ents, figs, years
 
 
 def stale_articles(con: duckdb.DuckDBPyConnection, version: str) -> list[str]:
@@ -572,3 +263,380 @@ def stale_articles(con: duckdb.DuckDBPyConnection, version: str) -> list[str]:
         [version],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+# ---- batched reads and writes (issue 9 §3: no per-article round trips) ------------------------------------
+
+
+def unit_postings(con: duckdb.DuckDBPyConnection, keys: Iterable[int]) -> dict[int, list[str]]:
+    """key32 -> the stored articles holding a unit with that key: one index scan for a whole batch."""
+    ks = sorted({int(k) for k in keys})
+    out: dict[int, list[str]] = {}
+    if not ks:
+        return out
+    for k, a in con.execute(f"SELECT key32, article_id FROM core.unit_keys WHERE key32 IN ({_int_list(ks)})").fetchall():
+        out.setdefault(int(k), []).append(a)
+    return out
+
+
+def band_postings(con: duckdb.DuckDBPyConnection, keys: Iterable[int]) -> dict[int, list[str]]:
+    """band_key -> the stored articles whose document simhash has that band: one index scan for a batch."""
+    ks = sorted({int(k) for k in keys})
+    out: dict[int, list[str]] = {}
+    if not ks:
+        return out
+    for k, a in con.execute(
+        f"SELECT band_key, article_id FROM core.simhash_bands WHERE band_key IN ({_int_list(ks)})"
+    ).fetchall():
+        out.setdefault(int(k), []).append(a)
+    return out
+
+
+def with_dedup_rows(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> set[str]:
+    """Those of the ids that have derived rows (dedup state or a fingerprint) from an earlier computation."""
+    if not article_ids:
+        return set()
+    ids = _str_list(article_ids)
+    return {
+        r[0]
+        for r in con.execute(
+            f"SELECT article_id FROM core.dedup_state WHERE article_id IN ({ids}) "
+            f"UNION SELECT article_id FROM core.fingerprints WHERE article_id IN ({ids})"
+        ).fetchall()
+    }
+
+
+def delete_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> None:
+    """Forget the derived rows of articles before recomputing them (their text or the algorithm changed).
+
+    The story assignment is kept: a revised article stays in its story. Edges where *other* articles copy
+    these are kept too: they were verified when those articles arrived. One statement per table.
+    """
+    if not article_ids:
+        return
+    ids = _str_list(article_ids)
+    for table in (
+        "core.article_units",
+        "core.unit_keys",
+        "core.simhash_bands",
+        "core.fingerprints",
+        "core.dedup_state",
+        "core.syndication_edges",
+    ):
+        con.execute(f"DELETE FROM {table} WHERE article_id IN ({ids})")
+
+
+def with_story_assignment(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> set[str]:
+    """Those of the ids that already have a story assignment (they do not add to the idf's article count)."""
+    if not article_ids:
+        return set()
+    return {
+        r[0]
+        for r in con.execute(
+            f"SELECT article_id FROM core.story_assignments WHERE article_id IN ({_str_list(article_ids)})"
+        ).fetchall()
+    }
+
+
+def entities_for(
+    con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], tables: frozenset[str]
+) -> dict[str, list[str]]:
+    """article_id -> the entity names the facts stage stored for it ({} when that table is absent)."""
+    if "entity_mentions" not in tables or not article_ids:
+        return {}
+    out: dict[str, list[str]] = {}
+    for aid, ent in con.execute(
+        "SELECT article_id, entity FROM core.entity_mentions "
+        f"WHERE article_id IN ({_str_list(article_ids)}) ORDER BY article_id, rowid"
+    ).fetchall():
+        if ent:
+            out.setdefault(aid, []).append(ent)
+    return out
+
+
+def get_stories(con: duckdb.DuckDBPyConnection, story_ids: Iterable[str]) -> dict[str, StoryRow]:
+    """Stories by id (missing ids are left out): one primary-key lookup for a batch."""
+    ids = list(dict.fromkeys(story_ids))
+    if not ids:
+        return {}
+    rows = con.execute(
+        "SELECT story_id, title, first_at, last_at, members, profile FROM core.stories "
+        f"WHERE story_id IN ({_str_list(ids)})"
+    ).fetchall()
+    return {r[0]: StoryRow(r[0], r[1], r[2], r[3], int(r[4]), json.loads(r[5])) for r in rows}
+
+
+def term_counts(con: duckdb.DuckDBPyConnection, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+    """(articles with a story profile, document frequency of each of these terms) for `idf_of`; the stage
+    keeps both up to date in memory while it assigns a batch, and writes them with add_term_counts."""
+    ts = sorted(set(terms))
+    n = con.execute("SELECT count(*) FROM core.story_assignments").fetchone()[0]
+    if not ts:
+        return int(n), {}
+    # A join with the batch's terms, not an IN list: a batch of long texts has thousands of terms, and an IN
+    # list of that many string constants cost 0.4 s per batch to plan (bench/dedup_copies.py --stored); the
+    # join scans story_terms, whose size is the vocabulary, not the number of articles.
+    name = "_dedup_batch_terms"
+    con.register(name, pa.table({"term": ts}))
+    try:
+        rows = con.execute(f"SELECT s.term, s.df FROM core.story_terms s JOIN {name} b ON b.term = s.term").fetchall()
+    finally:
+        con.unregister(name)
+    return int(n), {r[0]: int(r[1]) for r in rows}
+
+
+def idf_of(terms: Iterable[str], n: int, df: dict[str, int]) -> dict[str, float]:
+    """Smoothed idf of story-profile terms: 1 + s * ln((N + 1) / (df + 1)), N = articles with a profile.
+
+    s = min(1, N / IDF_FULL_AT): document frequencies over a handful of articles say little (on the five
+    seeds, full idf drops the 003/004 similarity from 0.49 to 0.24, level with different stories), so idf
+    phases in as the warehouse grows.
+    """
+    strength = min(1.0, n / IDF_FULL_AT)
+    return {t: 1.0 + strength * math.log((n + 1) / (df.get(t, 0) + 1)) for t in set(terms)}
+
+
+def store_fingerprints(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:
+    """Write the document and unit fingerprints, the lookup index rows and the dedup state of a batch: one
+    insert per table. Each row has article_id, version, content_hash, doc_simhash, unit_simhashes, words,
+    computed_at and boilerplate (the units that were learned boilerplate then, stored beside the units so that
+    a later article compared with this one can leave them out without a query). Plain inserts: the caller has deleted the rows of revised articles first (delete_articles),
+    and INSERT OR REPLACE costs a key check per row."""
+    if not rows:
+        return
+    ts = pa.timestamp("us", tz="UTC")
+    _insert(
+        con,
+        "core.fingerprints",
+        pa.table(
+            {
+                "article_id": [r["article_id"] for r in rows],
+                "doc_simhash": pa.array([r["doc_simhash"] for r in rows], type=pa.uint64()),
+                "version": [r["version"] for r in rows],
+                "computed_at": pa.array([r["computed_at"] for r in rows], type=ts),
+            }
+        ),
+        mode="INSERT",
+    )
+    _insert(
+        con,
+        "core.article_units",
+        pa.table(
+            {
+                "article_id": [r["article_id"] for r in rows],
+                "simhashes": pa.array([list(r["unit_simhashes"]) for r in rows], type=pa.list_(pa.uint64())),
+                "boilerplate": pa.array([sorted(set(r["boilerplate"])) for r in rows], type=pa.list_(pa.uint64())),
+            }
+        ),
+        mode="INSERT",
+    )
+    keys = sorted({(key32(h), r["article_id"]) for r in rows for h in r["unit_simhashes"]})
+    _insert(
+        con,
+        "core.unit_keys",
+        pa.table({"key32": pa.array([k for k, _ in keys], type=pa.uint32()), "article_id": [a for _, a in keys]}),
+    )
+    bands = sorted({(b, r["article_id"]) for r in rows for b in band_keys(r["doc_simhash"])})
+    _insert(
+        con,
+        "core.simhash_bands",
+        pa.table({"band_key": pa.array([b for b, _ in bands], type=pa.uint32()), "article_id": [a for _, a in bands]}),
+    )
+    insert_rows(
+        con,
+        "core.dedup_state",
+        [
+            {
+                "article_id": r["article_id"],
+                "version": r["version"],
+                "content_hash": r["content_hash"],
+                "units": len(r["unit_simhashes"]),
+                "words": r["words"],
+                "computed_at": r["computed_at"],
+            }
+            for r in rows
+        ],
+        mode="INSERT",
+    )
+
+
+def store_edges(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:
+    """Record verified copies: article_id is a copy of the earlier copy_of (with shared_units,
+    narrative_units, units_copy, units_original, shared_ratio, distance, changes, version, detected_at)."""
+    if not rows:
+        return
+    cols = (
+        "article_id", "copy_of", "shared_units", "narrative_units", "units_copy", "units_original",
+        "shared_ratio", "distance", "changes", "version", "detected_at",
+    )
+    data = {c: [r[c] if c != "changes" else json.dumps(r[c], ensure_ascii=False) for r in rows] for c in cols}
+    data["detected_at"] = pa.array(data["detected_at"], type=pa.timestamp("us", tz="UTC"))
+    _insert(con, "core.syndication_edges", pa.table(data), mode="INSERT OR REPLACE")
+
+
+def repoint_groups(con: duckdb.DuckDBPyConnection, moved: dict[str, str], assigned_at: datetime) -> None:
+    """Copy groups that merged or got an earlier original: every stored member of group `old` now points at
+    `moved[old]` (one statement per new original; only happens when groups change)."""
+    by_new: dict[str, list[str]] = {}
+    for old, new in moved.items():
+        if old != new:
+            by_new.setdefault(new, []).append(old)
+    for new, olds in sorted(by_new.items()):
+        con.execute(
+            "UPDATE core.article_groups SET syndication_id = ?, assigned_at = ? "
+            f"WHERE syndication_id IN ({_str_list(olds)})",
+            [new, assigned_at],
+        )
+
+
+def assign_many(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str, str, datetime]]) -> None:
+    """Write (or overwrite) group rows (article_id, syndication_id, story_id, assigned_at) in one insert."""
+    if not rows:
+        return
+    _insert(
+        con,
+        "core.article_groups",
+        pa.table(
+            {
+                "article_id": [r[0] for r in rows],
+                "syndication_id": [r[1] for r in rows],
+                "story_id": [r[2] for r in rows],
+                "assigned_at": pa.array([r[3] for r in rows], type=pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        mode="INSERT OR REPLACE",
+    )
+
+
+def save_stories(con: duckdb.DuckDBPyConnection, stories: Sequence[StoryRow], created: dict[str, datetime],
+                 updated_at: datetime) -> None:
+    """Insert or update several stories in one statement (created[story_id]: when a new one was made; an
+    existing story keeps its created_at)."""
+    if not stories:
+        return
+    ts = pa.timestamp("us", tz="UTC")
+    data = pa.table(
+        {
+            "story_id": [s.story_id for s in stories],
+            "title": [s.title for s in stories],
+            "first_at": pa.array([s.first_at for s in stories], type=ts),
+            "last_at": pa.array([s.last_at for s in stories], type=ts),
+            "members": [s.members for s in stories],
+            "profile": [json.dumps(s.profile, sort_keys=True) for s in stories],
+            "created_at": pa.array([created.get(s.story_id, updated_at) for s in stories], type=ts),
+            "updated_at": pa.array([updated_at] * len(stories), type=ts),
+        }
+    )
+    # a stored story keeps its created_at
+    upsert(con, "core.stories", data,
+           update={c: f's."{c}"' for c in ("first_at", "last_at", "members", "profile", "updated_at")})
+
+
+def save_story_assignments(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]) -> None:
+    """Write story assignments (article_id, story_id, reason, similarity, profile dict, assigned_at) at once."""
+    if not rows:
+        return
+    _insert(
+        con,
+        "core.story_assignments",
+        pa.table(
+            {
+                "article_id": [r[0] for r in rows],
+                "story_id": [r[1] for r in rows],
+                "reason": [r[2] for r in rows],
+                "similarity": pa.array([r[3] for r in rows], type=pa.float64()),
+                "profile": [json.dumps(r[4], sort_keys=True) for r in rows],
+                "assigned_at": pa.array([r[5] for r in rows], type=pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        mode="INSERT OR REPLACE",
+    )
+
+
+def add_term_counts(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> None:
+    """Add to the document frequency of profile terms (counts: term -> articles added) in one statement."""
+    if not counts:
+        return
+    ts = sorted(counts)
+    upsert(con, "core.story_terms", pa.table({"term": ts, "df": pa.array([counts[t] for t in ts], type=pa.int32())}),
+           update={"df": 't."df" + s."df"'})
+
+
+# ---- aggregates behind the public views stories and syndication (20_dedup.sql) ----------------------------------
+# The SELECTs that create the tables in 20_dedup.sql (the expressions the views used to compute at query time);
+# {where} narrows them to the touched keys.
+_STORY_STATS = """
+    INSERT INTO core.story_stats
+    SELECT g.story_id,
+           min(coalesce(a.published_at, a.first_seen_at)), max(coalesce(a.published_at, a.first_seen_at)),
+           count(DISTINCT g.article_id), count(DISTINCT a.source), count(DISTINCT g.syndication_id),
+           min(a.first_seen_at), max(a.first_seen_at)
+    FROM core.article_groups g JOIN core.articles a ON a.article_id = g.article_id
+    {where}
+    GROUP BY g.story_id
+"""
+_MEMBERS = """
+    INSERT INTO core.syndication_members
+    SELECT syndication_id, article_id,
+           row_number() OVER (PARTITION BY syndication_id ORDER BY ran_at, article_id),
+           count(*) OVER (PARTITION BY syndication_id),
+           -- the original's own time: NULL when the original is not (or no longer) a member, as the old join gave
+           ran_at - max(CASE WHEN article_id = syndication_id THEN ran_at END) OVER (PARTITION BY syndication_id)
+    FROM (
+        SELECT g.syndication_id, g.article_id, coalesce(a.published_at, a.first_seen_at) AS ran_at
+        FROM core.article_groups g JOIN core.articles a ON a.article_id = g.article_id
+        {where}
+    )
+"""
+def groups_touching(
+    con: duckdb.DuckDBPyConnection, article_ids: Iterable[str], syndication_ids: Iterable[str]
+) -> tuple[set[str], set[str]]:
+    """(story ids, syndication ids) of the group rows of these articles or in these copy groups."""
+    arts, synds = list(article_ids), list(syndication_ids)
+    if not arts and not synds:
+        return set(), set()
+    rows = con.execute(
+        "SELECT story_id, syndication_id FROM core.article_groups "
+        f"WHERE article_id IN ({_str_list(arts)}) OR syndication_id IN ({_str_list(synds)})"
+    ).fetchall()
+    return {r[0] for r in rows}, {r[1] for r in rows}
+
+
+def refresh_aggregates(con: duckdb.DuckDBPyConnection, story_ids: Iterable[str],
+                       syndication_ids: Iterable[str]) -> None:
+    """Recompute the core.story_stats rows of these stories and the core.syndication_members rows of these copy
+    groups from their current members (a story or group left without members loses its row). Distinct counts
+    and ranks cannot be updated by deltas, and a touched story is small next to the table: recomputing exactly
+    what changed keeps the aggregates equal to the from-scratch values."""
+    stories, synds = sorted(set(story_ids)), sorted(set(syndication_ids))
+    if not stories and not synds:
+        return
+    # The members' ids first (one scan of the group rows), as constants: the group-row and article lookups then
+    # use the primary-key indexes instead of joining scans (0.7-1.1 s per batch at 1M articles without them).
+    sids, gids = _str_list(stories), _str_list(synds)
+    members = _str_list(
+        r[0]
+        for r in con.execute(
+            f"SELECT article_id FROM core.article_groups WHERE story_id IN ({sids}) OR syndication_id IN ({gids})"
+        ).fetchall()
+    )
+    if stories:
+        con.execute(f"DELETE FROM core.story_stats WHERE story_id IN ({sids})")
+        con.execute(_STORY_STATS.format(
+            where=f"WHERE g.article_id IN ({members}) AND a.article_id IN ({members}) AND g.story_id IN ({sids})"
+        ))
+    if synds:
+        con.execute(f"DELETE FROM core.syndication_members WHERE syndication_id IN ({gids})")
+        con.execute(_MEMBERS.format(
+            where=f"WHERE g.article_id IN ({members}) AND a.article_id IN ({members}) "
+            f"AND g.syndication_id IN ({gids})"
+        ))
+
+
+def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> None:
+    """Both aggregate tables from scratch, for group rows written without the dedup stage (bench/trends_gen.py;
+    a warehouse made before the tables gets them filled by 20_dedup.sql itself)."""
+    con.execute("DELETE FROM core.story_stats")
+    con.execute(_STORY_STATS.format(where=""))
+    con.execute("DELETE FROM core.syndication_members")
+    con.execute(_MEMBERS.format(where=""))

@@ -163,7 +163,9 @@ def _new_articles(con: duckdb.DuckDBPyConnection, watch: str) -> list[dict[str, 
         SELECT a.article_id, a.story_id, a.syndication_id, a.source, a.title, a.url,
                a.published_at, a.first_seen_at
         FROM articles a
-        WHERE a.watch = ?
+        -- the watch's articles are those its query matched (watch_articles), whichever watch stored them
+        JOIN core.watch_articles wa ON wa.article_id = a.article_id AND wa.watch = ?
+        WHERE true
           -- a page the fetch guard refused (SSRF, robots.txt, scheme/port) is not news: it stays in
           -- `articles` (queryable, fetch_status 'blocked') but never becomes a digest item
           AND a.fetch_status IS DISTINCT FROM 'blocked'
@@ -345,7 +347,9 @@ SPIKE_DAYS = 7  # a first digest shows the spikes of the last week, not the watc
 
 
 def _spike_lines(con: duckdb.DuckDBPyConnection, watch: str, now: datetime) -> list[SpikeLine]:
-    """Spikes of the last SPIKE_DAYS days not yet reported by a told digest; none when the view is absent."""
+    """Spikes not yet reported by a told digest, from the last SPIKE_DAYS days or from the day of the last told
+    digest when that is earlier (a weekly digest delayed past a week would lose spikes otherwise; core.digest_spikes
+    keeps them from being told twice); none when the view is absent."""
     if not {"watch", "entity", "day", "stories", "baseline"} <= _view_columns(con, "spikes"):
         return []
     told = ", ".join(f"'{s}'" for s in TOLD_STATUSES)
@@ -353,14 +357,17 @@ def _spike_lines(con: duckdb.DuckDBPyConnection, watch: str, now: datetime) -> l
         rows = con.execute(
             f"""
             SELECT coalesce(s.entity, '') AS entity, s.day, s.stories, s.baseline FROM spikes s
-            WHERE s.watch = ? AND s.day >= ?::DATE - INTERVAL {SPIKE_DAYS} DAY AND s.day <= ?::DATE
+            WHERE s.watch = ? AND s.day <= ?::DATE
+              AND s.day >= least((?::DATE - INTERVAL {SPIKE_DAYS} DAY)::DATE, coalesce(
+                  (SELECT max(d.created_at)::DATE FROM core.digests d WHERE d.watch = s.watch AND d.status IN ({told})),
+                  (?::DATE - INTERVAL {SPIKE_DAYS} DAY)::DATE))
               AND NOT EXISTS (
                   SELECT 1 FROM core.digest_spikes ds JOIN core.digests d USING (digest_id)
                   WHERE d.watch = s.watch AND d.status IN ({told})
                     AND ds.entity = coalesce(s.entity, '') AND ds.day = s.day)
             ORDER BY s.day DESC, s.stories DESC, entity
             """,
-            [watch, now.date(), now.date()],
+            [watch, now.date(), now.date(), now.date()],
         ).fetchall()
     except duckdb.Error:
         return []
@@ -398,8 +405,9 @@ def _first_reports(con: duckdb.DuckDBPyConnection, watch: str, story_ids: list[s
     """When each story was first reported: its earliest article of the watch, told or not."""
     rows = con.execute(
         """
-        SELECT story_id, min(coalesce(published_at, first_seen_at)) FROM articles
-        WHERE watch = ? AND story_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY story_id
+        SELECT a.story_id, min(coalesce(a.published_at, a.first_seen_at)) FROM articles a
+        JOIN core.watch_articles wa ON wa.article_id = a.article_id AND wa.watch = ?
+        WHERE a.story_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY a.story_id
         """,
         [watch, story_ids],
     ).fetchall()

@@ -14,7 +14,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from newswatch.models import Article, FeedEntry, Skip, stable_id, utcnow
+from newswatch.models import Article, FeedEntry, Skip, WatchMatch, stable_id, utcnow
 from warehouse.db import insert_rows, transaction, upsert
 
 RUN_COUNTERS = (
@@ -266,10 +266,103 @@ def record_skips(con: duckdb.DuckDBPyConnection, run_id: str, skips: Sequence[Sk
         con,
         "core.skips",
         [
-            {"run_id": run_id, "url": s.url, "stage": s.stage, "reason": s.reason, "detail": s.detail, "skipped_at": now}
+            {"run_id": run_id, "url": s.url, "stage": s.stage, "reason": s.reason, "detail": s.detail,
+             "skipped_at": now, "watch": s.watch}
             for s in skips
         ],
     )
+
+
+def record_watch_matches(
+    con: duckdb.DuckDBPyConnection, matches: Sequence[WatchMatch], now: datetime | None = None
+) -> list[WatchMatch]:
+    """Add watch_articles rows; returns the matches that were new (a watch keeps the time it first matched an
+    article). A row carried over from before per-watch matching (matched_terms NULL) gets the terms."""
+    if not matches:
+        return []
+    now = now or utcnow()
+    by_key = {(m.watch, m.article_id): m for m in matches}
+    want_matches = pa.Table.from_pylist([{"watch": w, "article_id": a} for w, a in by_key])  # noqa: F841
+    known = {(r[0], r[1]) for r in con.execute(
+        "SELECT w.watch, w.article_id FROM core.watch_articles w JOIN want_matches USING (watch, article_id)"
+    ).fetchall()}
+    match_rows = pa.Table.from_pylist(
+        [{"watch": m.watch, "article_id": m.article_id, "matched_at": now, "matched_terms": list(m.terms)}
+         for m in by_key.values()],
+        schema=pa.schema([("watch", pa.string()), ("article_id", pa.string()),
+                          ("matched_at", pa.timestamp("us", tz="UTC")), ("matched_terms", pa.list_(pa.string()))]),
+    )
+    # a stored row keeps its matched_at; one carried over from before per-watch matching gets the terms
+    upsert(con, "core.watch_articles", match_rows,
+           update={"matched_terms": 'coalesce(t."matched_terms", s."matched_terms")'})
+    return [m for k, m in by_key.items() if k not in known]
+
+
+def unmatched_stored(
+    con: duckdb.DuckDBPyConnection, watch: str, feed_urls: Sequence[str], urls: Sequence[str] | None = None
+) -> list[str]:
+    """Stored articles the watch could see but has not been matched against: those reached through one of its
+    feeds (stored by any watch) or stored under its name, without a watch_articles row for it. urls narrows
+    them to these canonical URLs (pages a feed of the watch lists that are already stored)."""
+    # (Arrow tables are found by their variable name: these must not shadow a view such as `feeds`)
+    watch_feeds = pa.table({"f": list(dict.fromkeys(feed_urls)) or [""]})  # noqa: F841
+    only_urls = pa.table({"u": list(dict.fromkeys(urls or [])) or [""]})  # noqa: F841
+    narrow = "AND a.canonical_url IN (SELECT u FROM only_urls)" if urls is not None else ""
+    return [r[0] for r in con.execute(
+        f"""
+        SELECT a.article_id FROM core.articles a
+        WHERE (a.watch = ? OR a.feed_url IN (SELECT f FROM watch_feeds)
+               OR a.canonical_url IN (SELECT e.canonical_url FROM core.feed_entries e
+                                      WHERE e.feed_url IN (SELECT f FROM watch_feeds)))
+          {narrow}
+          AND NOT EXISTS (SELECT 1 FROM core.watch_articles w WHERE w.watch = ? AND w.article_id = a.article_id)
+        ORDER BY a.first_seen_at, a.article_id
+        """,
+        [watch, watch],
+    ).fetchall()]
+
+
+def stored_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[Article]:
+    """Stored articles as records, enough to judge them for a watch again (title, text, language, urls), in
+    the order given; raw_text and date candidates are left out."""
+    if not article_ids:
+        return []
+    want = pa.table({"id": list(article_ids)})  # noqa: F841
+    rows = {r[0]: r for r in con.execute(
+        "SELECT article_id, url, canonical_url, source, title, text, published_at, fetched_at, watch, language, "
+        "feed_url, fetch_status FROM core.articles JOIN want ON article_id = id"
+    ).fetchall()}
+    return [
+        Article(article_id=r[0], url=r[1], canonical_url=r[2], source=r[3], title=r[4], text=r[5], raw_text="",
+                published_at=r[6], fetched_at=r[7], watch=r[8], language=r[9], feed_url=r[10], fetch_status=r[11])
+        for i in article_ids if (r := rows.get(i)) is not None
+    ]
+
+
+def watch_query_key(con: duckdb.DuckDBPyConnection, watch: str) -> str | None:
+    """The query key (warehouse-side watermark) last applied to every stored article the watch can see."""
+    row = con.execute("SELECT value FROM core.meta WHERE key = ?", [_WATCH_KEY + watch]).fetchone()
+    return row[0] if row else None
+
+
+def set_watch_query_key(con: duckdb.DuckDBPyConnection, watch: str, key: str) -> None:
+    upsert(con, "core.meta", [(_WATCH_KEY + watch, key)])
+
+
+_WATCH_KEY = "watch_query:"
+
+
+def record_run_watches(con: duckdb.DuckDBPyConnection, run_id: str, counts: Mapping[tuple[str, str], int]) -> None:
+    """Per-watch counts of a run (core.run_watches): articles matched, off topic, other language."""
+    by_watch: dict[str, dict[str, int]] = {}
+    for (watch, name), n in counts.items():
+        by_watch.setdefault(watch, {})[name] = int(n)
+    rows = [{"run_id": run_id, "watch": w, **{c: v.get(c, 0) for c in WATCH_COUNTERS}} for w, v in by_watch.items()]
+    con.execute("DELETE FROM core.run_watches WHERE run_id = ?", [run_id])
+    insert_rows(con, "core.run_watches", rows)
+
+
+WATCH_COUNTERS = ("matched", "off_topic", "language", "judged_stored")
 
 
 def article_texts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[tuple[str, str]]:

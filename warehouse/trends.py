@@ -46,35 +46,27 @@ class TrendSeries:
     points: tuple[TrendPoint, ...]
 
 
-# The attention view's arithmetic over any set of articles (a watch's, or those mentioning one entity), so an
-# entity series has the same columns and meaning as a watch's. `{filter}` narrows core.trend_articles (the slim
-# per-article table the refresh keeps; the core.article_days view would join every article with its group).
-_SERIES_SQL = """
-WITH a AS (
-    SELECT *, {bucket} AS bucket FROM core.trend_articles WHERE watch = $watch {filter}
-), f AS (   -- a story is new in the period of its first article (whatever that article mentions), as in attention
-    SELECT story_id, {bucket_of_min} AS first_bucket FROM core.trend_articles
-    WHERE story_id IN (SELECT story_id FROM a) GROUP BY story_id
-)
-SELECT a.bucket AS day, count(DISTINCT a.story_id) AS stories,
-       count(DISTINCT a.story_id) FILTER (WHERE f.first_bucket = a.bucket) AS new_stories,
-       count(DISTINCT a.syndication_id) AS texts, count(*) AS articles, count(DISTINCT a.source) AS outlets
-FROM a JOIN f USING (story_id)
-GROUP BY a.bucket
-ORDER BY a.bucket
-"""
-_ENTITY_FILTER = "AND article_id IN (SELECT article_id FROM core.entity_mentions WHERE entity = $entity)"
+def _watches(con: duckdb.DuckDBPyConnection, *, stored: bool = False) -> list[str]:
+    """The watches with trend rows (a small table), or with `stored` those with articles (watch_articles: every
+    watch that matched one; scanning it costs ~30 ms at a million articles)."""
+    table = "core.watch_articles" if stored else "core.trend_attention"
+    return [r[0] for r in con.execute(f"SELECT DISTINCT watch FROM {table} ORDER BY watch").fetchall()]
 
 
-def _watches(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute("SELECT DISTINCT watch FROM core.articles ORDER BY watch").fetchall()]
+def _lit(value: str) -> str:
+    """A string as an SQL literal. The read path of `newswatch trends` inlines its few values instead of binding
+    them: DuckDB's Python client imports pandas, numpy and pyarrow at the first bound parameter, which cost a
+    cold `newswatch trends` process about 1 s of CPU here."""
+    if "\x00" in value:
+        raise UserError("names cannot contain NUL characters")
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _resolve_entity(con: duckdb.DuckDBPyConnection, watch: str, entity: str) -> str:
     """The canonical name as stored: exact, else the one name equal ignoring case; else a clear error."""
     # new_entities has one row per watch and entity (scanning every mention took 1.5 s at a million articles)
     rows = con.execute(
-        "SELECT entity FROM new_entities WHERE watch = ? AND lower(entity) = lower(?)", [watch, entity]
+        f"SELECT entity FROM new_entities WHERE watch = {_lit(watch)} AND lower(entity) = lower({_lit(entity)})"
     ).fetchall()
     names = [r[0] for r in rows]
     if entity in names:
@@ -83,7 +75,7 @@ def _resolve_entity(con: duckdb.DuckDBPyConnection, watch: str, entity: str) -> 
         return names[0]
     if len(names) > 1:
         raise UserError(f"entity {entity!r} is ambiguous in watch {watch!r}: {', '.join(sorted(names))}")
-    known = [r[0] for r in con.execute("SELECT entity FROM new_entities WHERE watch = ?", [watch]).fetchall()]
+    known = [r[0] for r in con.execute(f"SELECT entity FROM new_entities WHERE watch = {_lit(watch)}").fetchall()]
     close = difflib.get_close_matches(entity, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise UserError(f"unknown entity {entity!r} in watch {watch!r}{hint}; "
@@ -92,6 +84,8 @@ def _resolve_entity(con: duckdb.DuckDBPyConnection, watch: str, entity: str) -> 
 
 def resolve_watches(con: duckdb.DuckDBPyConnection, watch: str | None) -> list[str]:
     known = _watches(con)
+    if not known or (watch is not None and watch not in known):   # not refreshed yet, or a mistake: ask the articles
+        known = _watches(con, stored=True)
     if not known:
         raise UserError("the warehouse has no articles yet; run `newswatch run` or `newswatch ingest` first")
     if watch is None:
@@ -124,21 +118,16 @@ def series(
         entity = _resolve_entity(con, watch, entity)
     if entity is None:   # the attention view's own rows (pre-aggregated)
         rows = {r[0]: r[1:] for r in con.execute(
-            "SELECT day, stories, new_stories, texts, articles, outlets FROM attention WHERE watch = ? AND period = ?",
-            [watch, by]).fetchall()}
-        spike_sql = "SELECT day FROM spikes WHERE watch = ? AND entity IS NULL"
-    elif by == "day":    # the entity's pre-aggregated days
+            "SELECT day, stories, new_stories, texts, articles, outlets FROM attention "
+            f"WHERE watch = {_lit(watch)} AND period = {_lit(by)}").fetchall()}
+        spike_sql = f"SELECT day FROM spikes WHERE watch = {_lit(watch)} AND entity IS NULL"
+    else:                # the entity's pre-aggregated days or weeks
+        table, col = ("core.trend_entity_days", "day") if by == "day" else ("core.trend_entity_weeks", "week")
         rows = {r[0]: r[1:] for r in con.execute(
-            "SELECT day, stories, new_stories, texts, articles, outlets FROM core.trend_entity_days "
-            "WHERE watch = ? AND entity = ?", [watch, entity]).fetchall()}
-        spike_sql = "SELECT day FROM spikes WHERE watch = ? AND entity = ?"
-    else:                # weeks: one entity's articles, counted the same way (distinct stories do not add up)
-        bucket = "CAST(date_trunc('week', day) AS DATE)"
-        rows = {r[0]: r[1:] for r in con.execute(
-            _SERIES_SQL.format(bucket=bucket, bucket_of_min="CAST(date_trunc('week', min(day)) AS DATE)",
-                               filter=_ENTITY_FILTER), {"watch": watch, "entity": entity}).fetchall()}
-        spike_sql = "SELECT day FROM spikes WHERE watch = ? AND entity = ?"
-    spike_days = {r[0] for r in con.execute(spike_sql, [watch] + ([entity] if entity else [])).fetchall()}
+            f"SELECT {col}, stories, new_stories, texts, articles, outlets FROM {table} "
+            f"WHERE watch = {_lit(watch)} AND entity = {_lit(entity)}").fetchall()}
+        spike_sql = f"SELECT day FROM spikes WHERE watch = {_lit(watch)} AND entity = {_lit(entity)}"
+    spike_days = {r[0] for r in con.execute(spike_sql).fetchall()}
     spiky = {d if by == "day" else d - timedelta(days=d.weekday()) for d in spike_days}
     if not rows:
         return TrendSeries(watch, entity, by, ())
@@ -243,43 +232,77 @@ def render_json(all_series: Sequence[TrendSeries]) -> str:
     return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
 
 
+def _date_ticks(first: date, last: date) -> list[tuple[date, str]]:
+    """At most ~10 x ticks: every day of a short series, Mondays for a few weeks, else month starts every 1, 2, 3,
+    6 or 12 months; the year under the first tick and wherever it changes."""
+    span = (last - first).days
+    if span <= 70:
+        step = 1 if span <= 10 else 7 * -(-span // 63)
+        start = first if span <= 10 else first + timedelta(days=-first.weekday() % 7)
+        ticks = [start + timedelta(days=i) for i in range(0, (last - start).days + 1, step)]
+        fmt = "%b %d"
+    else:
+        every = next((k for k in (1, 2, 3, 6, 12) if span / 30.4 / k <= 10), 24)
+        m = -(-(first.year * 12 + first.month - 1 + (first.day > 1)) // every) * every   # months since year 0
+        ticks = []
+        while (d := date(m // 12, m % 12 + 1, 1)) <= last:
+            ticks.append(d)
+            m += every
+        fmt = "%b"
+    return [(d, d.strftime(fmt) + (f"\n{d.year}" if i == 0 or d.year != ticks[i - 1].year else ""))
+            for i, d in enumerate(ticks)]
+
+
 def render_png(all_series: Sequence[TrendSeries], path: Path) -> None:
     """Stories per period as bars (spikes in red) with distinct texts and articles as lines, one panel per
-    series. Agg backend: no display needed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    series. Agg canvas: no display needed."""
+    # matplotlib.figure.Figure on an Agg canvas, not pyplot (whose import and figure manager cost more);
+    # imported here so that the other formats never load matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PolyCollection
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
     n = len(all_series)
-    fig, axes = plt.subplots(n, 1, figsize=(10, 3.2 * n), squeeze=False)
-    try:
-        for ax, s in zip(axes[:, 0], all_series, strict=True):
-            days = [p.day for p in s.points]
-            stories = [p.stories for p in s.points]
-            if len(days) <= 120:
-                width = 0.8 if s.by == "day" else 5.6
-                colors = ["#c0392b" if p.is_spike else "#2c7fb8" for p in s.points]
-                ax.bar(days, stories, width=width, color=colors, label="stories", zorder=2)
-            else:  # hundreds of bars cost seconds to draw; a filled step line looks the same at this width
-                ax.fill_between(days, stories, step="mid", color="#2c7fb8", linewidth=0, label="stories", zorder=2)
-                spikes = [p for p in s.points if p.is_spike]
-                ax.scatter([p.day for p in spikes], [p.stories for p in spikes], color="#c0392b", s=14, zorder=3,
-                           label="spike")
-            ax.plot(days, [p.articles for p in s.points], color="#bbbbbb", linewidth=0.8, label="articles", zorder=1)
-            ax.plot(days, [p.texts for p in s.points], color="#777777", linewidth=0.8, label="distinct texts",
-                    zorder=1)
-            ax.set_title(_label(s) + " (red: spike)")
-            ax.set_ylabel("per " + s.by)
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.legend(loc="upper left", fontsize="small")
-            ax.grid(axis="y", alpha=0.3)
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        fig.savefig(path, format="png", dpi=100)
-    finally:
-        plt.close(fig)
+    height = 3.2 * n
+    fig = Figure(figsize=(10, height), dpi=100)
+    FigureCanvasAgg(fig)
+    # fixed margins in inches instead of tight_layout, which measures every label (a third of the drawing time)
+    fig.subplots_adjust(left=0.6 / 10, right=1 - 0.2 / 10, top=1 - 0.35 / height, bottom=0.55 / height,
+                        hspace=0.9 / (3.2 - 0.9) if n > 1 else 0.2)
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    for ax, s in zip(axes, all_series, strict=True):
+        # x as day ordinals with ticks placed here: matplotlib's date locators (dateutil rrules) and unit
+        # conversion cost more than the drawing
+        xs = [p.day.toordinal() for p in s.points]
+        stories = [p.stories for p in s.points]
+        half = (0.4 if s.by == "day" else 2.8) if len(xs) <= 200 else (0.5 if s.by == "day" else 3.5)
+        # the bars as one collection (one artist): a Rectangle per bar cost ~3 ms each to lay out and draw
+        bars = [((x - half, 0), (x - half, y), (x + half, y), (x + half, 0)) for x, y in zip(xs, stories, strict=True)
+                if y]
+        colors = ["#c0392b" if p.is_spike else "#2c7fb8" for p in s.points if p.stories]
+        ax.add_collection(PolyCollection(bars, facecolors=colors, edgecolors="none", zorder=2))
+        ax.plot(xs, [p.articles for p in s.points], color="#bbbbbb", linewidth=0.8, zorder=1)
+        ax.plot(xs, [p.texts for p in s.points], color="#777777", linewidth=0.8, zorder=1)
+        if xs:
+            ax.set_xlim(xs[0] - 2 * half, xs[-1] + 2 * half)
+            ticks = _date_ticks(s.points[0].day, s.points[-1].day)
+            ax.set_xticks([d.toordinal() for d, _ in ticks], [label for _, label in ticks])
+        # headroom for the legend row above the highest line
+        ax.set_ylim(0, max([max(max(p.articles, p.stories) for p in s.points) if s.points else 0, 1]) * 1.25)
+        ax.set_title(_label(s) + " (red: spike)", fontsize="medium")
+        ax.set_ylabel("per " + s.by)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.tick_params(labelsize="small")
+        ax.legend(handles=[Patch(color="#2c7fb8", label="stories"), Patch(color="#c0392b", label="spike"),
+                           Line2D([], [], color="#777777", linewidth=0.8, label="distinct texts"),
+                           Line2D([], [], color="#bbbbbb", linewidth=0.8, label="articles")],
+                  loc="upper left", fontsize="small", ncols=4)
+        ax.grid(axis="y", alpha=0.3)
+    # zlib level 1: a chart of flat colours compresses almost as well, several times faster
+    fig.savefig(path, format="png", pil_kwargs={"compress_level": 1})
 
 
 def write_atomically(out: str, render: str | Callable[[Path], None]) -> Path:
@@ -301,44 +324,61 @@ def write_atomically(out: str, render: str | Callable[[Path], None]) -> Path:
 # ---- the pre-aggregated tables behind the views ---------------------------------------------------------
 
 # Each step recomputes only what changed since the last refresh: the (watch, day) pairs, ISO weeks and stories
-# touched by an article that is new, regrouped or revised (its old values are in the snapshot core.trend_articles),
-# and, for entities, the days of articles whose facts were stored since. A story's days are all recomputed when it changes (its first day decides new_stories).
-# A new set of cross-article aliases renames entities anywhere, so it rebuilds the entity table whole.
+# touched by a (watch, article) row that is new, gone, regrouped or revised (its old values are in the snapshot
+# core.trend_watch_articles), and, for entities, the weeks of articles whose facts were stored since. A story's
+# days are all recomputed when it changes (its first day in a watch decides new_stories). A new set of
+# cross-article aliases renames entities anywhere, so it rebuilds the entity tables whole.
+# tr_changed: one row per changed (watch, article): its current values (NULL when gone) and its old day and story
+# (NULL when new); the snapshot takes the current values from it.
 _CHANGED_ALL = """CREATE OR REPLACE TEMP TABLE tr_changed AS
-       SELECT coalesce(c.article_id, s.article_id) AS article_id,
-              c.watch AS new_watch, c.day AS new_day, c.story_id AS new_story,
-              s.watch AS old_watch, s.day AS old_day, s.story_id AS old_story
-       FROM core.article_days c FULL OUTER JOIN core.trend_articles s ON s.article_id = c.article_id
+       SELECT coalesce(c.watch, s.watch) AS watch, coalesce(c.article_id, s.article_id) AS article_id,
+              c.source, c.title, c.story_id, c.syndication_id, c.ran_at, c.day,
+              s.day AS old_day, s.story_id AS old_story
+       FROM core.article_days c
+       FULL OUTER JOIN core.trend_watch_articles s ON s.watch = c.watch AND s.article_id = c.article_id
        WHERE c.article_id IS NULL OR s.article_id IS NULL
-          OR c.watch <> s.watch OR c.source <> s.source OR c.title <> s.title OR c.story_id <> s.story_id
+          OR c.source <> s.source OR c.title <> s.title OR c.story_id <> s.story_id
           OR c.syndication_id <> s.syndication_id OR c.ran_at <> s.ran_at"""
 # Every write that adds an article or changes its text, time or groups (re)writes its core.article_groups row
-# with assigned_at = now (load_batch groups each new or revised article; reprocessing regroups), after the
-# previous refresh committed: so the candidates are those rows, not a comparison of every article.
+# with assigned_at = now (load_batch groups each new or revised article; reprocessing regroups), and a watch that
+# matches an article (a new one, or a stored one for a watch added later) adds a core.watch_articles row with
+# matched_at = now, after the previous refresh committed: so the candidates are those rows' articles, not a
+# comparison of every article.
 _CHANGED_SINCE = """CREATE OR REPLACE TEMP TABLE tr_changed AS
-       WITH cand AS (
-           SELECT article_id, story_id, syndication_id FROM core.article_groups
-           WHERE assigned_at >= $since
+       WITH g AS (   -- articles stored, revised or regrouped since: each of their watches' rows
+           SELECT article_id FROM core.article_groups WHERE assigned_at >= $since
+       ), cw AS (    -- ... and the (watch, article) matches made since (a watch added later over stored articles)
+           SELECT watch, article_id FROM core.watch_articles
+           WHERE matched_at >= $since OR article_id IN (SELECT article_id FROM g)
        ), cur AS (   -- core.article_days for the candidates only (the view would join every article first)
-           SELECT a.article_id, a.watch, cand.story_id,
+           SELECT cw.watch, a.article_id, a.source, a.title, coalesce(gr.story_id, a.article_id) AS story_id,
+                  coalesce(gr.syndication_id, a.article_id) AS syndication_id,
+                  coalesce(a.published_at, a.first_seen_at) AS ran_at,
                   CAST(timezone('UTC', coalesce(a.published_at, a.first_seen_at)) AS DATE) AS day
-           FROM cand JOIN core.articles a ON a.article_id = cand.article_id
+           FROM cw
+           JOIN core.articles a ON a.article_id = cw.article_id
+           LEFT JOIN core.article_groups gr ON gr.article_id = cw.article_id
+       ), old AS (
+           SELECT t.watch, t.article_id, t.day, t.story_id FROM core.trend_watch_articles t
+           SEMI JOIN cw ON cw.watch = t.watch AND cw.article_id = t.article_id
+           UNION
+           SELECT watch, article_id, day, story_id FROM core.trend_watch_articles
+           WHERE article_id IN (SELECT article_id FROM g)
        )
-       SELECT cand.article_id, c.watch AS new_watch, c.day AS new_day, c.story_id AS new_story,
-              s.watch AS old_watch, s.day AS old_day, s.story_id AS old_story
-       FROM cand
-       LEFT JOIN cur c ON c.article_id = cand.article_id
-       LEFT JOIN core.trend_articles s ON s.article_id = cand.article_id"""
+       SELECT coalesce(c.watch, o.watch) AS watch, coalesce(c.article_id, o.article_id) AS article_id,
+              c.source, c.title, c.story_id, c.syndication_id, c.ran_at, c.day,
+              o.day AS old_day, o.story_id AS old_story
+       FROM cur c FULL OUTER JOIN old o ON o.watch = c.watch AND o.article_id = c.article_id"""
 
 _REFRESH = [
     """CREATE OR REPLACE TEMP TABLE tr_stories AS
-       SELECT new_story AS story_id FROM tr_changed WHERE new_story IS NOT NULL
+       SELECT story_id FROM tr_changed WHERE story_id IS NOT NULL
        UNION SELECT old_story FROM tr_changed WHERE old_story IS NOT NULL""",
     # every (watch, day) whose story, text or article counts may differ
     """CREATE OR REPLACE TEMP TABLE tr_days AS
-       SELECT new_watch AS watch, new_day AS day FROM tr_changed WHERE new_day IS NOT NULL
-       UNION SELECT old_watch, old_day FROM tr_changed WHERE old_day IS NOT NULL
-       UNION SELECT s.watch, s.day FROM core.trend_articles s JOIN tr_stories USING (story_id)""",
+       SELECT watch, day FROM tr_changed WHERE day IS NOT NULL
+       UNION SELECT watch, old_day FROM tr_changed WHERE old_day IS NOT NULL
+       UNION SELECT s.watch, s.day FROM core.trend_watch_articles s JOIN tr_stories USING (story_id)""",
     """CREATE OR REPLACE TEMP TABLE tr_weeks AS
        SELECT DISTINCT watch, CAST(date_trunc('week', day) AS DATE) AS week FROM tr_days""",
     # -- attention, by day and by week
@@ -348,37 +388,39 @@ _REFRESH = [
        WHERE t.period = 'week' AND t.watch = w.watch AND t.day = w.week""",
     """CREATE OR REPLACE TEMP TABLE tr_week_articles AS
        SELECT a.*, CAST(date_trunc('week', a.day) AS DATE) AS week
-       FROM core.trend_articles a JOIN tr_weeks w ON w.watch = a.watch AND w.week = date_trunc('week', a.day)""",
+       FROM core.trend_watch_articles a
+       JOIN tr_weeks w ON w.watch = a.watch AND w.week = date_trunc('week', a.day)""",
+    # a story's first day in each watch (a story can span watches)
     """CREATE OR REPLACE TEMP TABLE tr_story_first AS
-       SELECT story_id, min(day) AS first_day FROM core.trend_articles
-       WHERE story_id IN (SELECT story_id FROM tr_week_articles) GROUP BY story_id""",
+       SELECT watch, story_id, min(day) AS first_day FROM core.trend_watch_articles
+       WHERE story_id IN (SELECT story_id FROM tr_week_articles) GROUP BY watch, story_id""",
     """INSERT INTO core.trend_attention
        SELECT a.watch, 'day', a.day, count(DISTINCT a.story_id), count(DISTINCT a.syndication_id), count(*),
               count(DISTINCT a.source), count(DISTINCT a.story_id) FILTER (WHERE f.first_day = a.day)
        FROM tr_week_articles a JOIN tr_days d ON d.watch = a.watch AND d.day = a.day
-       JOIN tr_story_first f USING (story_id)
+       JOIN tr_story_first f ON f.watch = a.watch AND f.story_id = a.story_id
        GROUP BY a.watch, a.day""",
     """INSERT INTO core.trend_attention
        SELECT a.watch, 'week', a.week, count(DISTINCT a.story_id), count(DISTINCT a.syndication_id), count(*),
               count(DISTINCT a.source),
               count(DISTINCT a.story_id) FILTER (WHERE date_trunc('week', f.first_day) = a.week)
-       FROM tr_week_articles a JOIN tr_story_first f USING (story_id)
+       FROM tr_week_articles a JOIN tr_story_first f USING (watch, story_id)
        GROUP BY a.watch, a.week""",
-    # -- story timelines and outlet coverage, per changed story
+    # -- story timelines and outlet coverage, per changed story (in every watch it has articles in)
     "DELETE FROM core.trend_story_days WHERE story_id IN (SELECT story_id FROM tr_stories)",
     "DELETE FROM core.trend_outlet_coverage WHERE story_id IN (SELECT story_id FROM tr_stories)",
     """CREATE OR REPLACE TEMP TABLE tr_story_articles AS
-       SELECT a.* FROM core.trend_articles a JOIN tr_stories USING (story_id)""",
+       SELECT a.* FROM core.trend_watch_articles a JOIN tr_stories USING (story_id)""",
     """INSERT INTO core.trend_story_days
        WITH s AS (
-           SELECT story_id, min(ran_at) AS first_at, arg_min(source, (ran_at, article_id)) AS first_source,
+           SELECT watch, story_id, min(ran_at) AS first_at, arg_min(source, (ran_at, article_id)) AS first_source,
                   arg_min(title, (ran_at, article_id)) AS first_title
-           FROM tr_story_articles GROUP BY story_id
+           FROM tr_story_articles GROUP BY watch, story_id
        )
        SELECT a.watch, a.story_id, coalesce(st.title, s.first_title), a.day, count(*),
               count(DISTINCT a.syndication_id), count(DISTINCT a.source), list(DISTINCT a.source ORDER BY a.source),
               s.first_source, s.first_at, a.day = CAST(timezone('UTC', s.first_at) AS DATE)
-       FROM tr_story_articles a JOIN s USING (story_id) LEFT JOIN core.stories st ON st.story_id = a.story_id
+       FROM tr_story_articles a JOIN s USING (watch, story_id) LEFT JOIN core.stories st ON st.story_id = a.story_id
        GROUP BY a.watch, a.story_id, st.title, s.first_title, a.day, s.first_source, s.first_at""",
     """INSERT INTO core.trend_outlet_coverage
        WITH per_outlet AS (
@@ -394,45 +436,93 @@ _REFRESH = [
        WINDOW w AS (PARTITION BY watch, story_id ORDER BY first_at, source)""",
 ]
 
-_REFRESH_ENTITIES = [
-    "DELETE FROM core.trend_entity_days t USING tr_entity_days d WHERE t.watch = d.watch AND t.day = d.day",
-    """CREATE OR REPLACE TEMP TABLE tr_entity_articles AS
-       WITH a AS (SELECT a.* FROM core.trend_articles a JOIN tr_entity_days d ON d.watch = a.watch AND d.day = a.day)
-       SELECT a.*, f.first_day AS story_first_day
-       FROM a JOIN (SELECT story_id, min(day) AS first_day FROM core.trend_articles
-                    WHERE story_id IN (SELECT story_id FROM a) GROUP BY story_id) f USING (story_id)""",
-    """INSERT INTO core.trend_entity_days
+# Entities: every entity row of each (watch, week) in tr_entity_weeks is recomputed (a week's distinct stories
+# do not add up from its days); day rows only for the (watch, day) pairs in tr_entity_days.
+_ENTITY_MENTIONS = """
        WITH m AS (   -- one row per (article, entity): several mentions in one article count once
            SELECT article_id, entity, arg_min(entity_type, seq) AS entity_type, count(*) AS mentions
            FROM core.entity_mentions
-           WHERE article_id IN (SELECT article_id FROM tr_entity_articles)
+           WHERE article_id IN (SELECT article_id FROM tr_entity_articles {only_days})
            GROUP BY article_id, entity
+       )"""
+_REFRESH_ENTITIES = [
+    """CREATE OR REPLACE TEMP TABLE tr_entity_weeks AS
+       SELECT DISTINCT watch, CAST(date_trunc('week', day) AS DATE) AS week FROM tr_entity_days""",
+    # the entity series that change: those on the recomputed days, before and after (for spikes, new entities)
+    """CREATE OR REPLACE TEMP TABLE tr_entity_touched AS
+       SELECT t.watch, t.entity, t.day FROM core.trend_entity_days t
+       JOIN tr_entity_days d ON t.watch = d.watch AND t.day = d.day""",
+    "DELETE FROM core.trend_entity_days t USING tr_entity_days d WHERE t.watch = d.watch AND t.day = d.day",
+    "DELETE FROM core.trend_entity_weeks t USING tr_entity_weeks w WHERE t.watch = w.watch AND t.week = w.week",
+    """CREATE OR REPLACE TEMP TABLE tr_entity_articles AS
+       WITH a AS (
+           SELECT a.*, CAST(date_trunc('week', a.day) AS DATE) AS week
+           FROM core.trend_watch_articles a
+           JOIN tr_entity_weeks w ON w.watch = a.watch AND w.week = date_trunc('week', a.day)
+       ), f AS (
+           SELECT watch, story_id, min(day) AS first_day FROM core.trend_watch_articles
+           WHERE story_id IN (SELECT story_id FROM a) GROUP BY watch, story_id
        )
+       SELECT a.*, f.first_day AS story_first_day, d.day IS NOT NULL AS day_changed
+       FROM a JOIN f USING (watch, story_id) LEFT JOIN tr_entity_days d ON d.watch = a.watch AND d.day = a.day""",
+    """INSERT INTO core.trend_entity_days""" + _ENTITY_MENTIONS.format(only_days="WHERE day_changed") + """
        SELECT a.watch, m.entity, mode(m.entity_type), a.day, count(DISTINCT a.story_id),
               count(DISTINCT a.syndication_id), count(*), sum(m.mentions)::BIGINT, min(a.ran_at),
               arg_min(a.article_id, (a.ran_at, a.article_id)), arg_min(a.story_id, (a.ran_at, a.article_id)),
               arg_min(a.source, (a.ran_at, a.article_id)), arg_min(a.title, (a.ran_at, a.article_id)),
               count(DISTINCT a.source), count(DISTINCT a.story_id) FILTER (WHERE a.story_first_day = a.day)
        FROM m JOIN tr_entity_articles a USING (article_id)
+       WHERE a.day_changed
        GROUP BY a.watch, m.entity, a.day""",
+    """INSERT INTO core.trend_entity_weeks""" + _ENTITY_MENTIONS.format(only_days="") + """
+       SELECT a.watch, m.entity, a.week, count(DISTINCT a.story_id),
+              count(DISTINCT a.story_id) FILTER (WHERE date_trunc('week', a.story_first_day) = a.week),
+              count(DISTINCT a.syndication_id), count(*), count(DISTINCT a.source), sum(m.mentions)::BIGINT
+       FROM m JOIN tr_entity_articles a USING (article_id)
+       GROUP BY a.watch, m.entity, a.week""",
+    """INSERT INTO tr_entity_touched
+       SELECT t.watch, t.entity, t.day FROM core.trend_entity_days t
+       JOIN tr_entity_days d ON t.watch = d.watch AND t.day = d.day""",
 ]
+
+# Spikes and new entities of the changed series only (see core.trend_spike_scope in sql/50_trends.sql): a changed
+# day moves the scores of the 28 days after it.
+_REFRESH_SCOPED = [
+    """INSERT INTO core.trend_entity_scope SELECT DISTINCT watch, entity FROM tr_entity_touched""",
+    """DELETE FROM core.trend_new_entities t USING core.trend_entity_scope k
+       WHERE t.watch = k.watch AND t.entity = k.entity""",
+    "INSERT INTO core.trend_new_entities SELECT * FROM core.new_entities_computed",
+    "DELETE FROM core.trend_entity_scope",
+    """INSERT INTO core.trend_spike_scope
+       SELECT watch, NULL, min(day), max(day) + 28 FROM tr_days GROUP BY watch
+       UNION ALL SELECT watch, entity, min(day), max(day) + 28 FROM tr_entity_touched GROUP BY watch, entity""",
+    """DELETE FROM core.trend_spikes t USING core.trend_spike_scope r
+       WHERE t.watch = r.watch AND t.entity IS NOT DISTINCT FROM r.entity AND t.day BETWEEN r.lo AND r.hi""",
+    "INSERT INTO core.trend_spikes SELECT * FROM core.spike_scores",
+    "DELETE FROM core.trend_spike_scope",
+]
+_WATCH_STARTS = "SELECT watch, min(day) FROM core.trend_attention WHERE period = 'day' GROUP BY watch ORDER BY watch"
 
 _SNAPSHOT = [
-    "DELETE FROM core.trend_articles WHERE article_id IN (SELECT article_id FROM tr_changed)",
-    """INSERT INTO core.trend_articles
-       SELECT article_id, watch, source, title, story_id, syndication_id, ran_at, day
-       FROM core.article_days WHERE article_id IN (SELECT article_id FROM tr_changed WHERE new_day IS NOT NULL)""",
+    """DELETE FROM core.trend_watch_articles t USING tr_changed c
+       WHERE t.watch = c.watch AND t.article_id = c.article_id""",
+    """INSERT INTO core.trend_watch_articles
+       SELECT watch, article_id, source, title, story_id, syndication_id, ran_at, day
+       FROM tr_changed WHERE day IS NOT NULL""",
 ]
 
 
-TREND_TABLES = ("trend_articles", "trend_attention", "trend_entity_days", "trend_story_days", "trend_outlet_coverage",
-                "trend_spikes", "trend_new_entities", "trend_outlet_copies")
+TREND_TABLES = ("trend_watch_articles", "trend_attention", "trend_entity_days", "trend_entity_weeks",
+                "trend_story_days", "trend_outlet_coverage", "trend_spikes", "trend_new_entities",
+                "trend_outlet_copies")
+_TEMP_TABLES = ("tr_changed", "tr_stories", "tr_days", "tr_weeks", "tr_week_articles", "tr_story_first",
+                "tr_story_articles", "tr_entity_days", "tr_entity_weeks", "tr_entity_articles", "tr_entity_touched")
 
 
 def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dict[str, int]:
     """Bring the core.trend_* tables up to date with the base tables (call inside a transaction). The first call
     on a warehouse, or the first with another `version` (the schema's hash: a changed view definition), builds
-    them whole. Returns how many articles, days and stories were recomputed."""
+    them whole. Returns how many (watch, article) rows, days and stories were recomputed."""
     now = con.execute("SELECT now()").fetchone()[0]
     meta = dict(con.execute(
         "SELECT key, value FROM core.meta WHERE key IN ('trends_refreshed_at', 'trends_alias_signature', "
@@ -449,19 +539,21 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
     if since is None:
         con.execute(_CHANGED_ALL)
     else:
-        if con.execute("SELECT EXISTS (SELECT 1 FROM core.article_groups WHERE assigned_at >= ?)",
-                       [since]).fetchone()[0]:
+        if con.execute("SELECT EXISTS (SELECT 1 FROM core.article_groups WHERE assigned_at >= $since) "
+                       "OR EXISTS (SELECT 1 FROM core.watch_articles WHERE matched_at >= $since)",
+                       {"since": since}).fetchone()[0]:
             con.execute(_CHANGED_SINCE, {"since": since})
-        else:   # nothing regrouped or stored: skip the join with every article
-            con.execute("CREATE OR REPLACE TEMP TABLE tr_changed AS SELECT article_id, watch AS new_watch, "
-                        "day AS new_day, story_id AS new_story, watch AS old_watch, day AS old_day, "
-                        "story_id AS old_story FROM core.trend_articles LIMIT 0")
-        # safety net for writes that bypass the groups (an article stored without a group, or deleted): counts
-        # that do not add up mean a full comparison
+        else:   # nothing regrouped, stored or matched: skip the join with every article
+            con.execute("CREATE OR REPLACE TEMP TABLE tr_changed AS SELECT watch, article_id, source, title, story_id, "
+                        "syndication_id, ran_at, day, day AS old_day, story_id AS old_story "
+                        "FROM core.trend_watch_articles LIMIT 0")
+        # safety net for writes that bypass the groups and matches (an article stored without a group, a match or
+        # an article deleted): counts that do not add up mean a full comparison
         n_now, n_snap, n_new, n_gone = con.execute(
-            "SELECT (SELECT count(*) FROM core.articles), (SELECT count(*) FROM core.trend_articles), "
-            "(SELECT count(*) FROM tr_changed WHERE old_day IS NULL AND new_day IS NOT NULL), "
-            "(SELECT count(*) FROM tr_changed WHERE new_day IS NULL AND old_day IS NOT NULL)").fetchone()
+            "SELECT (SELECT count(*) FROM core.watch_articles w SEMI JOIN core.articles a USING (article_id)), "
+            "(SELECT count(*) FROM core.trend_watch_articles), "
+            "(SELECT count(*) FROM tr_changed WHERE old_day IS NULL AND day IS NOT NULL), "
+            "(SELECT count(*) FROM tr_changed WHERE day IS NULL AND old_day IS NOT NULL)").fetchone()
         if n_now != n_snap + n_new - n_gone:
             con.execute(_CHANGED_ALL)
     # the snapshot takes the current values first: every step below reads it (a slim table) rather than the
@@ -476,24 +568,40 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
         upsert(con, "core.meta", [("trends_refreshed_at", now.isoformat())])
         con.execute("DROP TABLE IF EXISTS tr_changed")
         return {"articles": 0, "days": 0, "entity_days": 0, "stories": 0}
+    starts = con.execute(_WATCH_STARTS).fetchall()
     for sql in _REFRESH:
         con.execute(sql)
+    # the whole of spikes and new entities when the entity tables are rebuilt whole, or when a watch's first day
+    # moved (it bounds every trailing window of the watch and its entities)
+    whole = (meta.get("trends_alias_signature") != alias_sig or "trends_refreshed_at" not in meta
+             or con.execute(_WATCH_STARTS).fetchall() != starts)
     if meta.get("trends_alias_signature") != alias_sig or "trends_refreshed_at" not in meta:
         con.execute("DELETE FROM core.trend_entity_days")
-        con.execute("CREATE OR REPLACE TEMP TABLE tr_entity_days AS SELECT DISTINCT watch, day FROM core.trend_articles")
+        con.execute("DELETE FROM core.trend_entity_weeks")
+        con.execute("CREATE OR REPLACE TEMP TABLE tr_entity_days AS "
+                    "SELECT DISTINCT watch, day FROM core.trend_watch_articles")
     else:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE tr_entity_days AS
                SELECT watch, day FROM tr_days
-               UNION SELECT a.watch, a.day FROM core.trend_articles a JOIN core.fact_runs f USING (article_id)
+               UNION SELECT a.watch, a.day FROM core.trend_watch_articles a JOIN core.fact_runs f USING (article_id)
                      WHERE f.extracted_at >= ?""",
             [since],
         )
     for sql in _REFRESH_ENTITIES:
         con.execute(sql)
-    # small derived tables, recomputed whole from the aggregates above (measured in docs/benchmarks.md)
-    for table, view in (("trend_spikes", "spike_scores"), ("trend_new_entities", "new_entities_computed"),
-                        ("trend_outlet_copies", "outlet_copies_computed")):
+    # small derived tables, from the aggregates above: spikes and new entities of the changed series (their
+    # scopes must not be empty, which means everything), outlet pairs whole (measured in docs/benchmarks.md)
+    derived = [("trend_outlet_copies", "outlet_copies_computed")]
+    if whole:
+        derived += [("trend_spikes", "spike_scores"), ("trend_new_entities", "new_entities_computed")]
+    elif con.execute("SELECT EXISTS (SELECT 1 FROM tr_days) OR EXISTS (SELECT 1 FROM tr_entity_touched)").fetchone()[0]:
+        for sql in _REFRESH_SCOPED:
+            if "new_entities_computed" in sql and not con.execute(
+                    "SELECT EXISTS (SELECT 1 FROM core.trend_entity_scope)").fetchone()[0]:
+                continue   # no entity changed (an empty scope would recompute every entity)
+            con.execute(sql)
+    for table, view in derived:
         con.execute(f"DELETE FROM core.{table}")
         con.execute(f"INSERT INTO core.{table} SELECT * FROM core.{view}")
     counts = {
@@ -504,7 +612,6 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
     }
     upsert(con, "core.meta", [("trends_refreshed_at", now.isoformat()), ("trends_alias_signature", alias_sig),
                               ("trends_version", version)])
-    for t in ("tr_changed", "tr_stories", "tr_days", "tr_weeks", "tr_week_articles", "tr_story_first",
-              "tr_story_articles", "tr_entity_days", "tr_entity_articles"):
+    for t in _TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return counts

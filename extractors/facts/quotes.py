@@ -26,6 +26,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from extractors.facts.entities import ArticleEntities
+from extractors.facts.names import FEMALE_NAMES as _FEMALE_NAMES
+from extractors.facts.names import MALE_NAMES as _MALE_NAMES
 from newswatch.models import EntityMention, Quote
 
 _DQ = "\"“”„«»"
@@ -97,33 +99,6 @@ _ROLE_GENDER = {
     "businessman": "m", "father": "m", "husband": "m", "son": "m", "brother": "m", "man": "m", "spokesman": "m",
 }
 _PRONOUN_GENDER = {"he": "m", "she": "f"}
-# Common first names (US and UK news) that tell a pronoun which person it can be.
-_FEMALE_NAMES = set(
-    "mary patricia jennifer linda elizabeth barbara susan jessica sarah karen nancy lisa betty margaret sandra "
-    "ashley kimberly emily donna michelle dorothy carol amanda melissa deborah stephanie rebecca sharon laura "
-    "cynthia kathleen amy shirley angela helen anna brenda pamela nicole emma samantha katherine christine "
-    "debra rachel catherine carolyn janet ruth maria heather diane virginia julie joyce victoria olivia kelly "
-    "christina lauren joan evelyn judith megan cheryl andrea hannah martha jacqueline frances gloria ann "
-    "teresa kathryn sara janice jean alice madison doris abigail julia judy grace denise amber marilyn "
-    "beverly danielle theresa sophia marie diana brittany natalie isabella charlotte rose alexis kayla "
-    "hillary carly nikki sarah michele elizabeth nancy dianne kirsten tammy kellyanne ivanka melania chelsea "
-    "huma hope kelly jill tulsi debbie donna kamala condoleezza madeleine ruth sonia elena loretta susana "
-    "jeanne jane joni katie meghan megyn mika dana greta cecile ana jayne angie alexis theresa "
-    "nicola yvette harriet priti liz penny andrea jacinda angela ursula marine christine".split()
-)
-_MALE_NAMES = set(
-    "james robert john michael william david richard joseph thomas charles christopher daniel matthew anthony "
-    "mark donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey "
-    "ryan jacob gary nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory "
-    "alexander frank patrick raymond jack dennis jerry tyler aaron jose adam nathan henry douglas zachary "
-    "peter kyle ethan walter noah jeremy christian keith roger terry gerald harold sean austin carl arthur "
-    "lawrence dylan jesse jordan bryan billy joe bruce gabriel logan albert willie alan juan wayne elijah "
-    "randy roy vincent ralph eugene russell bobby mason philip louis barack bernie ted marco jeb ben chris "
-    "mike rand rick lindsey bill al joe tim mitch harry newt rudy reince corey jared reince sean jim tom "
-    "dick jimmy lyndon ronald gerald herbert franklin dwight hugh boris keir rishi nigel jeremy gordon tony "
-    "emmanuel vladimir xi angus dan doug greg jake jon josh luke matt nick pete phil ron sam steve will "
-    "martin mario ed fred glenn rush karl newt elijah jamie bobby guy hogan reince".split()
-)
 _FIRST_NAMES = _FEMALE_NAMES | _MALE_NAMES
 _ROLE_NOUNS = (
     r"spokes(?:wo)?man|spokesperson|representative|source|sources|official|officials|statement|report|summary|"

@@ -161,7 +161,8 @@ class Warehouse:
         published: datetime | None = None,
         text: str = "",
     ) -> None:
-        """Insert one article into core.articles and its group into core.article_groups."""
+        """Insert one article into core.articles, its group into core.article_groups, and its watch's match into
+        core.watch_articles."""
         published = published or NOW - timedelta(hours=1)
         text = text or f"{title}. Reported by {source}. " * 5
         row = {
@@ -186,12 +187,16 @@ class Warehouse:
             "article_id": article_id,
             "syndication_id": copy_of or article_id,
             "story_id": story or copy_of or article_id,
-            "assigned_at": published,
+            "assigned_at": datetime.now(UTC),  # when dedup grouped it (the trend refresh reads it), not when published
         }
         con = connect(self.path, apply_schema=False)  # the schema was applied when the file was created
         try:
             insert_rows(con, "core.articles", [row])
             insert_rows(con, "core.article_groups", [group], mode="INSERT OR REPLACE")
+            # the watch's articles are those its query matched (core.watch_articles, 12_watches.sql)
+            insert_rows(con, "core.watch_articles",
+                        [{"watch": watch, "article_id": article_id, "matched_at": row["first_seen_at"]}],
+                        mode="INSERT OR REPLACE")
         finally:
             con.close()
 

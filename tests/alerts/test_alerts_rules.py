@@ -93,6 +93,8 @@ def test_a_daily_slot_inside_quiet_hours_goes_out_when_they_end() -> None:
         ('send_at = "8am"', "send_at '8am' is not a time like 08:00"),
         ('weekday = "funday"', "unknown weekday 'funday'"),
         ('include = ["news"]', "unknown item kind 'news'"),
+        ("chart_weeks = 1", "digest.chart_weeks: Input should be greater than or equal to 2"),
+        ('chart = "yes"', "digest.chart: 'yes' is not a boolean; write true or false"),
     ],
 )
 def test_bad_rules_are_one_line_naming_the_watch(line: str, message: str) -> None:
@@ -201,47 +203,23 @@ def test_quotes_by_watched_people_are_shown(warehouse, now, tmp_path) -> None:
     assert "quote: Sarah Champion: \u201cThis is a national scandal and it is not over\u201d" in _text(o.eml_path)
 
 
-def test_spikes_are_reported_once(warehouse, now, tmp_path) -> None:
-    warehouse.add("a1", title="Police chiefs to be investigated", source="Sky News")
-    from warehouse.db import connect
-
-    con = connect(warehouse.path, apply_schema=False)
-    try:
-        con.execute("insert into core.trend_spikes values ('rotherham', 'IOPC', ?, 12, 2, 5.1, 1, 28)",
-                    [now.date()])
-    finally:
-        con.close()
-    cfg = _config("")
-    first = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now)
-    line = "attention spike: IOPC, 12 stories on 2026-11-22 (usually 2 a day)"
-    assert line in _text(first.eml_path)
-    assert warehouse.query("select entity, line from digest_spikes") == [("IOPC", line)]
-    warehouse.add("b1", title="Council apologises", source="ITV", published=now + timedelta(minutes=5))
-    second = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now + timedelta(hours=1))
-    assert second.items == 1 and "attention spike" not in _text(second.eml_path)
-    # with spikes left out, a spike is not shown
-    quiet = _config('include = ["new_stories", "updates"]')
-    assert quiet.watches[0].digest.include == ["new_stories", "updates"]
-
-
 def test_now_must_be_aware() -> None:
     with pytest.raises(ValueError):
         decide(rules(), now=datetime(2026, 1, 1), last_at=None)
     assert decide(rules(), now=datetime(2026, 1, 1, tzinfo=UTC), last_at=None).due
 
 
-def test_a_digest_of_spikes_only(warehouse, now, tmp_path) -> None:
-    from warehouse.db import connect
+def test_the_rule_examples_in_docs_parse_and_show_every_rule() -> None:
+    """docs/alerts.md's 'Examples, one per rule' block is a config that parses, with each rule in it."""
+    from newswatch.config import FREQUENCIES, ITEM_KINDS
 
-    con = connect(warehouse.path, apply_schema=False)
-    try:
-        con.execute("insert into core.trend_spikes values ('rotherham', NULL, ?, 9, 1, 6.0, 1, 28)", [now.date()])
-    finally:
-        con.close()
-    cfg = _config('include = ["spikes"]')
-    o = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now)
-    assert o.status == "written" and o.items == 0
-    text = _text(o.eml_path)
-    assert "1 attention spike" in text and "attention spike: the watch rotherham, 9 stories on 2026-11-22" in text
-    again = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now + timedelta(hours=1))
-    assert again.status == "empty"
+    doc = (REPO / "docs" / "alerts.md").read_text(encoding="utf-8")
+    block = doc.split("### Examples, one per rule", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    rules_shown = [w.digest for w in parse_config(block, origin="docs/alerts.md").watches]
+    assert {r.frequency for r in rules_shown} == set(FREQUENCIES)
+    assert any(r.quiet_hours and r.timezone != "UTC" for r in rules_shown)
+    narrowed = [r.include for r in rules_shown if r.include != list(ITEM_KINDS)]
+    assert {k for inc in narrowed for k in inc} == set(ITEM_KINDS)  # every kind asked for on its own terms
+    assert any(r.people for r in rules_shown)
+    assert any(not r.chart for r in rules_shown) and any(r.chart_weeks != 12 for r in rules_shown)
+

@@ -61,8 +61,19 @@ def article_row(
 
 
 def load(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
-    """Insert or replace article rows (replacing keeps the test in control of revisions)."""
+    """Insert or replace article rows (replacing keeps the test in control of revisions), and their
+    membership of the watch that stored them (core.watch_articles, as the pipeline records it)."""
     insert_rows(con, "core.articles", rows, mode="INSERT OR REPLACE")
+    has_watches = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name = 'watch_articles'"
+    ).fetchone()[0]
+    if has_watches:  # absent when a test applies only the core and dedup schema files
+        insert_rows(
+            con,
+            "core.watch_articles",
+            [{"watch": r["watch"], "article_id": r["article_id"], "matched_at": r["first_seen_at"]} for r in rows],
+            mode="INSERT OR IGNORE",
+        )
 
 
 def days(n: float) -> timedelta:

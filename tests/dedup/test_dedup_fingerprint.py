@@ -174,3 +174,18 @@ def test_overflow_guard_on_a_real_long_page():
     assert len(fp.units) > 100
     assert fp == fingerprint("long", page, use_numpy=True)
     assert simhash64(Simhash(0)._tokenize(page)) == simhash64_numpy(Simhash(0)._tokenize(page))
+
+
+def test_access_walls_are_not_units():
+    # A paywalled page carries its headline and the wall; the wall is not what the article is about
+    # (real pairs: it kept a snowmobile-crash page out of the crash's story).
+    page = (
+        "Two hurt when snowmobile crashed into a tree near the lake on Sunday.\n"
+        "Subscribers, click below to login or register your subscription to continue receiving unlimited "
+        "access to the site.\n"
+        "E-mail or Username: Password REMEMBER ME SIGN IN or sign in with your account today.\n"
+    )
+    assert segment(page) == ["Two hurt when snowmobile crashed into a tree near the lake on Sunday."]
+    # one marker is news, not a wall
+    news = "Voters in the county must register before the deadline on Friday, officials said."
+    assert segment(news) == [news]

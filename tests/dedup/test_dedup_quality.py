@@ -54,10 +54,11 @@ def test_every_copy_operation_is_recovered(result):
 
 
 # ---- issue 10: real pairs, copies carried by one source, seeds (bench/quality_dedup.py) -------------------
-# Measured 2026-12-01 (docs/dedup.md, "Real data"): real pairs dev P 1.0 R 0.913 F1 0.955 (TF-IDF best
+# Measured 2026-12-01 (docs/dedup.md, "Real data"): real pairs dev P 1.0 R 0.957 F1 0.978 (TF-IDF best
 # threshold 0.93), held-out P 1.0 R 0.769 F1 0.87 (TF-IDF at the dev threshold 0.87, at its own best 0.96).
+# One pair of slack under each measured recall (a pair is 0.04 of dev recall, 0.08 of held-out).
 REAL_FLOORS = {
-    "dev": {"precision": 0.95, "recall": 0.87},
+    "dev": {"precision": 0.95, "recall": 0.91},
     "held-out": {"precision": 0.9, "recall": 0.72},
 }
 

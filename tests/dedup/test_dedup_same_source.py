@@ -6,7 +6,7 @@ from __future__ import annotations
 from dedup_helpers import T0, article_row, days, load
 from test_dedup_stage import STORY, group, groups
 
-from extractors.dedup import boilerplate_units, strip_shared_edges
+from extractors.dedup import align, boilerplate_units, is_copy, strip_shared_edges
 from warehouse.db import connect
 from warehouse.digests import record_digest, select_new
 
@@ -108,6 +108,15 @@ def test_strip_shared_edges_only_strips_a_template():
     assert strip_shared_edges(a, truncated) == (a, truncated)
     edited = [*a[:2], a[2].replace("410", "412"), *a[3:]]
     assert strip_shared_edges(a, edited) == (a, edited)  # one sentence edited in between: still one text
+
+
+def test_strip_shared_edges_keeps_a_long_shared_opening():
+    # a same-source copy truncated after its first paragraphs, then another outlet's teasers and footer: the
+    # identical opening is the text, not a header template (it was stripped, and the copy was missed)
+    a = [*STORY, FOOTER]
+    b = [*STORY[:5], *OTHER_BODIES[0], "Another outlet's footer sentence that no other article has ever had."]
+    assert strip_shared_edges(a, b) == (a, b)
+    assert is_copy(align(a, b), 0.3)
 
 
 def test_strip_shared_edges_stub_and_templated_lede():

@@ -266,3 +266,81 @@ def test_works_without_the_facts_tables(tmp_path):
     load(con, [article_row("copy", copy_of_story(STORY[0]), source="Echo", published_at=T0 + days(1))])
     counts = group(con, ["orig", "copy"])
     assert counts["copies_grouped"] == 1 and counts["stories"] == 1
+
+
+OTHER = [
+    "The county library service will close four branches next year to save 1.8 million pounds.",
+    "Councillors said the mobile library would visit the affected villages twice a week instead.",
+    "A petition against the closures has been signed by more than 6,000 residents since March.",
+    "The cabinet member for culture said the decision had been the hardest of her time in office.",
+    "Volunteers in two of the villages have offered to run their branch as a community library.",
+    "The final decision will be taken at a meeting of the full council at the end of the month.",
+]
+
+
+def _wire_copy(i: int, body: list[str]) -> str:
+    # the same wire text, the outlet's credit in the lede and one paragraph dropped
+    kept = [s for j, s in enumerate(body) if j != 1 + i % (len(body) - 1)]
+    return "\n".join([f"(Outlet {i}) - {kept[0]}", *kept[1:]])
+
+
+def test_a_copy_is_verified_against_its_group_not_every_member(tmp_path):
+    # 30 outlets run one wire story, in several runs: every copy joins the original's group and story, with
+    # one verified edge to the group (its original), not one per earlier member (issue 9 §3: cost per copy
+    # must not grow with the group)
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [article_row("wire", "\n".join(STORY), source="Wire", published_at=T0)])
+    group(con, ["wire"])
+    ids = [f"c{i:02d}" for i in range(30)]
+    for start in range(0, 30, 10):
+        chunk = ids[start : start + 10]
+        load(
+            con,
+            [
+                article_row(c, _wire_copy(i, STORY), source=f"Outlet {i}", published_at=T0 + days(0.01 * (i + 1)))
+                for i, c in enumerate(chunk, start=start)
+            ],
+        )
+        group(con, chunk)
+    g = groups(con)
+    assert {g[c] for c in ids} == {g["wire"]} and g["wire"][0] == "wire"
+    edges = con.execute("SELECT article_id, copy_of FROM core.syndication_edges ORDER BY article_id").fetchall()
+    assert [a for a, _ in edges] == ids  # one edge per copy
+    assert {o for _, o in edges} == {"wire"}  # verified against the group's original
+
+
+def test_copies_of_one_text_never_become_its_boilerplate(tmp_path, monkeypatch):
+    # A sentence in more than MAX_UNIT_TEXTS other texts is a stock phrase; counted in articles, a text run
+    # by that many outlets made its own sentences stock and its next copies were not found. Counted in texts
+    # (copy groups), its copies are one text. The limit is lowered here so that a few copies reach it.
+    import flows.dedup_stage as stage
+
+    monkeypatch.setattr(stage, "MAX_UNIT_TEXTS", 3)
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [article_row("wire", "\n".join(STORY), source="Wire", published_at=T0)])
+    group(con, ["wire"])
+    ids = [f"c{i}" for i in range(8)]
+    for i, c in enumerate(ids):
+        load(con, [article_row(c, _wire_copy(i, STORY), source=f"Outlet {i}", published_at=T0 + days(0.1 * (i + 1)))])
+        group(con, [c])
+    g = groups(con)
+    assert {g[c][0] for c in ids} == {"wire"}
+
+
+def test_an_article_copying_two_groups_merges_them_under_the_earliest(tmp_path):
+    # A round-up that runs most of two wire stories links both copy groups: every member of both now points
+    # at the earliest original, and the members stored in earlier runs are re-pointed too.
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [article_row("water", "\n".join(STORY), source="Wire", published_at=T0)])
+    load(con, [article_row("water-copy", _wire_copy(0, STORY), source="Echo", published_at=T0 + days(0.2))])
+    group(con, ["water", "water-copy"])
+    load(con, [article_row("library", "\n".join(OTHER), source="Wire", published_at=T0 + days(0.1))])
+    load(con, [article_row("library-copy", _wire_copy(1, OTHER), source="Echo", published_at=T0 + days(0.3))])
+    group(con, ["library", "library-copy"])
+    g = groups(con)
+    assert g["water"][0] != g["library"][0]
+    roundup = "\n".join([*STORY[:6], *OTHER[:5]])
+    load(con, [article_row("roundup", roundup, source="Gazette", published_at=T0 + days(0.5))])
+    group(con, ["roundup"])
+    g = groups(con)
+    assert {g[a][0] for a in ("water", "water-copy", "library", "library-copy", "roundup")} == {"water"}

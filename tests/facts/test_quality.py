@@ -15,12 +15,20 @@ from tests.nwtest import skip_unless_shared
 
 # kind: (precision floor, recall floor)
 FLOORS = {
-    "entities": (0.81, 0.86),
-    "names": (0.86, 0.92),
+    "entities": (0.83, 0.88),  # facts-1.5: 0.842 / 0.899 (facts-1.4: 0.822 / 0.882)
+    "names": (0.87, 0.93),  # facts-1.5: 0.884 / 0.944
     "aliases": (0.92, 0.88),
     "figures": (0.95, 0.93),
     "periods": (0.95, 0.97),
     "quotes": (0.95, 0.95),
+}
+# Entity-only corpus pages (seeds/gold/ent_*, chosen and split by a fixed rule, annotated before any run), per split:
+# kind -> (precision floor, recall floor). Measured at facts-1.5 (docs/facts.md, "Entities on unseen pages"):
+# held-out entities 0.517 / 0.571, names 0.706 / 0.780; dev entities 0.505 / 0.614, names 0.556 / 0.676.
+# The first run (facts-1.4) gave held-out 0.484 / 0.560, dev 0.354 / 0.511.
+ENTITY_PAGE_FLOORS = {
+    "heldout": {"entities": (0.50, 0.56), "names": (0.69, 0.76)},
+    "dev": {"entities": (0.49, 0.60), "names": (0.54, 0.66)},
 }
 QUALIFIER_FLOOR = 0.95
 SPEAKER_FLOOR = 0.94
@@ -28,8 +36,9 @@ SPEAKER_FLOOR = 0.94
 
 @pytest.fixture(scope="module")
 def report():
-    skip_unless_shared("corpus/html")  # two gold documents are real corpus pages, read at run time
-    return evaluate()
+    skip_unless_shared("corpus/html")  # several gold documents are real corpus pages, read at run time
+    # the 13 fully annotated documents; the entity-only pages (ent_*) have their own floors below
+    return evaluate(exclude_prefix="ent_")
 
 
 def test_gold_covers_seeds_and_more() -> None:
@@ -56,7 +65,7 @@ def test_qualifier_and_speaker_accuracy(report) -> None:
 
 def test_the_gate_can_fail() -> None:
     """An extractor that finds nothing, or invents, scores low: the harness is not vacuous."""
-    docs = load_gold()
+    docs = load_gold(exclude_prefix="ent_")
     empty = score(docs, [Facts(article_id=d["id"]) for d in docs])
     assert all(empty.scores[k].recall == 0.0 for k in FLOORS)
     from newswatch.models import Period
@@ -64,3 +73,34 @@ def test_the_gate_can_fail() -> None:
     noisy = [Facts(article_id=d["id"], periods=tuple(Period(d["id"], y, y, "", "") for y in range(1990, 2000)))
              for d in docs]
     assert score(docs, noisy).scores["periods"].precision < 0.1
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("split", sorted(ENTITY_PAGE_FLOORS))
+def test_entity_floors_on_unseen_corpus_pages(split: str) -> None:
+    skip_unless_shared("corpus/html")
+    docs = load_gold(split=split, prefix="ent_")
+    assert len(docs) >= 10, f"the {split} entity pages are missing"
+    rep = evaluate(split=split, prefix="ent_")
+    for kind, (p_floor, r_floor) in ENTITY_PAGE_FLOORS[split].items():
+        s = rep.scores[kind]
+        assert s.tp + s.fn >= 150, f"too little gold for {kind}"
+        assert s.precision >= p_floor, f"{split} {kind} precision {s.precision:.3f} < {p_floor}: {s.false_hits[:10]}"
+        assert s.recall >= r_floor, f"{split} {kind} recall {s.recall:.3f} < {r_floor}: {s.misses[:10]}"
+    # entity-only pages are not scored on figures, periods or quotes (they were not annotated for them)
+    assert all(rep.scores[k].tp + rep.scores[k].fp + rep.scores[k].fn == 0 for k in ("figures", "periods", "quotes"))
+
+
+def test_entity_only_pages_are_not_scored_on_figures_periods_or_quotes() -> None:
+    """A page annotated for entities only ("kinds") must not count what the extractors find there as false hits."""
+    from newswatch.models import EntityMention, Figure
+
+    doc = {"id": "ent_x", "kinds": ["entities", "names", "aliases"], "entities": [["Redonda", "LOC"]],
+           "aliases": [], "figures": [], "periods": [], "quotes": []}
+    fx = Facts(article_id="ent_x",
+               entities=(EntityMention("ent_x", "Redonda", "LOC", "Redonda", 0, 7),),
+               figures=(Figure("ent_x", 60.0, "goats", None, None, "60 goats", "60 goats"),))
+    rep = score([doc], [fx])
+    assert rep.scores["entities"].tp == 1 and rep.scores["figures"].fp == 0
+    full = score([{**doc, "kinds": ["entities", "names", "aliases", "figures", "periods", "quotes"]}], [fx])
+    assert full.scores["figures"].fp == 1

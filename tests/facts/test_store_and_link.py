@@ -29,6 +29,9 @@ def add_articles(con: duckdb.DuckDBPyConnection, texts: dict[str, str]) -> None:
                          source=f"outlet{aid}", title=f"title {aid}", published_at=t, fetched_at=t, first_seen_at=t,
                          fetch_status="ok", text=text, raw_text=text, word_count=len(text.split()), content_hash=f"h{aid}"))
     insert_rows(con, "core.articles", rows)
+    # the views read an article's watches from core.watch_articles (an article can be in several)
+    insert_rows(con, "core.watch_articles", [dict(watch="demo", article_id=r["article_id"], matched_at=r["first_seen_at"])
+                                             for r in rows])
     insert_rows(con, "core.article_groups", [
         dict(article_id=a, syndication_id=SYNDICATION.get(a, a), story_id="s1", assigned_at=T0) for a in texts])
 

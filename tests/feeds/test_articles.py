@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from extractors.articles import article_from_file, extract_article, normalize_url
+from extractors.articles import article_from_file, extract_article
+from extractors.urls import canonicalize_url
 from newswatch.models import Article, FeedEntry, FetchResult, Skip, stable_id
 
 PAGES = Path(__file__).parent / "data" / "pages"
@@ -175,10 +176,13 @@ def test_amp_cache_page_takes_the_publishers_canonical() -> None:
     assert a.canonical_url == "https://www.chronicle.example/news/story-1"
 
 
-def test_normalize_url() -> None:
-    assert normalize_url("HTTPS://WWW.Example.COM:443/a?b=1#c") == "https://www.example.com/a?b=1"
-    assert normalize_url("http://example.com") == "http://example.com/"
-    assert normalize_url("http://example.com:8080/x") == "http://example.com:8080/x"
+def test_article_ids_use_the_one_canonical_url_function() -> None:
+    # extractors.urls.canonicalize_url is the only normaliser (tests/feeds/test_canonical_url.py has its rules)
+    assert canonicalize_url("HTTPS://WWW.Example.COM:443/a?b=1#c") == "https://www.example.com/a?b=1"
+    assert canonicalize_url("http://example.com") == "http://example.com/"
+    assert canonicalize_url("http://example.com:8080/x") == "http://example.com:8080/x"
+    a = _with_head('<link rel="canonical" href="https://www.chronicle.example/news/story-1?b=2&a=1&utm_source=x">')
+    assert a.canonical_url == "https://www.chronicle.example/news/story-1?a=1&b=2"
 
 
 def test_source_falls_back_to_feed_title_then_host() -> None:

@@ -239,7 +239,7 @@ def test_retry_after_pauses_the_whole_host():
 
 def test_retry_after_pause_is_in_place_before_the_next_request_can_start(monkeypatch: pytest.MonkeyPatch):
     """The race behind an occasional early request, made wide: reading Retry-After takes 0.2 s here."""
-    import extractors.http as http
+    import extractors.http.client as http  # the module whose retry loop reads Retry-After
 
     real = http.parse_retry_after
 

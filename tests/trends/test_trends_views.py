@@ -162,11 +162,12 @@ def test_incremental_refresh_equals_a_rebuild_from_scratch(tmp_path: Path) -> No
         ids = [r[0] for r in con.execute("select article_id from core.articles order by published_at").fetchall()]
         # a later batch: new articles on old and new days, a copy, an article moved to another story, one removed,
         # new facts for an old article, an outlet renamed
-        na, nm = len(w.articles), len(w.mentions)
+        na, nm, nw = len(w.articles), len(w.mentions), len(w.matches)
         late = w.add(date(2026, 1, 10), source="Late", story=ids[3], entities=("Burst Org",))
         w.add(date(2026, 2, 2), source="New", copy_of=late, story=ids[3])
         insert_rows(con, "core.articles", w.articles[na:])
         insert_rows(con, "core.article_groups", w.groups[na:])
+        insert_rows(con, "core.watch_articles", w.matches[nw:])
         insert_rows(con, "core.entity_mentions", w.mentions[nm:])
         # regrouped and revised articles get a new group row, as the dedup stage writes them
         con.execute("update core.article_groups set story_id = ?, assigned_at = now() where article_id = ?",

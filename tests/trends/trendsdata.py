@@ -12,14 +12,17 @@ from warehouse.db import connect, insert_rows, refresh_trends
 
 @dataclass
 class Warehouse:
-    """Articles added with add(); write() stores them (articles, groups, entity mentions)."""
+    """Articles added with add(); write() stores them (articles, groups, watch matches, entity mentions)."""
 
     articles: list[dict] = field(default_factory=list)
+    matches: list[dict] = field(default_factory=list)   # core.watch_articles rows
     groups: list[dict] = field(default_factory=list)
     mentions: list[dict] = field(default_factory=list)
 
     def add(self, day: date, *, watch: str = "w", source: str = "Outlet A", story: str | None = None,
-            copy_of: str | None = None, entities: tuple[str, ...] = (), hour: int = 12) -> str:
+            copy_of: str | None = None, entities: tuple[str, ...] = (), hour: int = 12,
+            also_in: tuple[str, ...] = ()) -> str:
+        """One article of `watch` (and of the watches in `also_in`, which matched it too)."""
         n = len(self.articles)
         aid = hashlib.sha1(f"{n}".encode()).hexdigest()[:16]
         at = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
@@ -29,6 +32,8 @@ class Warehouse:
             "fetch_status": "ok", "text": f"text {n}", "raw_text": f"text {n}", "word_count": 2,
             "content_hash": aid,
         })
+        for wname in (watch, *also_in):   # what the pipeline writes for every watch whose query matched
+            self.matches.append({"watch": wname, "article_id": aid, "matched_at": at, "matched_terms": None})
         self.groups.append({"article_id": aid, "syndication_id": copy_of or aid, "story_id": story or aid,
                             "assigned_at": at})
         for i, e in enumerate(entities):
@@ -41,6 +46,7 @@ class Warehouse:
         try:
             insert_rows(con, "core.articles", self.articles)
             insert_rows(con, "core.article_groups", self.groups)
+            insert_rows(con, "core.watch_articles", self.matches)
             insert_rows(con, "core.entity_mentions", self.mentions)
         finally:
             con.close()

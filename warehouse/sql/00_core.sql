@@ -108,6 +108,8 @@ CREATE TABLE IF NOT EXISTS core.skips (
     detail          VARCHAR,
     skipped_at      TIMESTAMPTZ NOT NULL
 );
+-- databases made before skips carried the watch that dropped the item (topic skips are per watch)
+ALTER TABLE core.skips ADD COLUMN IF NOT EXISTS watch VARCHAR;
 
 -- Group assignment of each article, written by the dedup stage (warehouse/dedup.py):
 -- copies of one text share syndication_id (the id of the earliest copy); coverage of one event shares story_id.

@@ -28,3 +28,25 @@ COMMENT ON COLUMN watch_articles.watch IS 'Watch name from the config.';
 COMMENT ON COLUMN watch_articles.article_id IS 'The article (articles.article_id).';
 COMMENT ON COLUMN watch_articles.matched_at IS 'When the watch''s query first matched the article.';
 COMMENT ON COLUMN watch_articles.matched_terms IS 'The query terms found in the article (why it matched); NULL for rows carried over from before per-watch matching.';
+
+-- What each run did per watch (the run's totals are in core.runs): articles newly matched, articles judged off
+-- topic or in another language, stored articles judged for the watch without a fetch.
+CREATE TABLE IF NOT EXISTS core.run_watches (
+    run_id          VARCHAR NOT NULL,
+    watch           VARCHAR NOT NULL,
+    matched         INTEGER NOT NULL DEFAULT 0,
+    off_topic       INTEGER NOT NULL DEFAULT 0,
+    language        INTEGER NOT NULL DEFAULT 0,
+    judged_stored   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, watch)
+);
+
+CREATE OR REPLACE VIEW run_watches AS
+SELECT run_id, watch, matched, off_topic, language, judged_stored FROM core.run_watches;
+COMMENT ON VIEW run_watches IS 'Per run and watch: what each watch''s query made of the pages of the run (runs has the totals).';
+COMMENT ON COLUMN run_watches.run_id IS 'The run (runs.run_id).';
+COMMENT ON COLUMN run_watches.watch IS 'Watch name from the config.';
+COMMENT ON COLUMN run_watches.matched IS 'Articles the watch''s query matched for the first time in this run (new watch_articles rows).';
+COMMENT ON COLUMN run_watches.off_topic IS 'Articles that did not match the watch''s query (skips with stage topic, reason off_topic, this watch).';
+COMMENT ON COLUMN run_watches.language IS 'Articles dropped because they are not in one of the watch''s languages.';
+COMMENT ON COLUMN run_watches.judged_stored IS 'Articles already stored (fetched for another watch, or before the watch or its query existed) judged for this watch without fetching them again.';

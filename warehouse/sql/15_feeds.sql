@@ -119,7 +119,7 @@ LEFT JOIN (SELECT feed_url, count(*) AS articles FROM core.articles GROUP BY fee
 
 COMMENT ON VIEW feeds IS 'Feed health: one row per polled feed, with its conditional-GET validators, failure count, disabled state and adaptive schedule.';
 COMMENT ON COLUMN feeds.feed_url IS 'The feed URL as configured in the watch (the key of this view).';
-COMMENT ON COLUMN feeds.watch IS 'Name of the watch that last polled this feed.';
+COMMENT ON COLUMN feeds.watch IS 'A watch listing this feed (the first in the config when several do: the feed is polled once for all of them; per-watch articles are in watch_articles).';
 COMMENT ON COLUMN feeds.title IS 'Feed title from the last successful parse (plain text).';
 COMMENT ON COLUMN feeds.poll_url IS 'URL polled next: redirected_to after a permanent redirect, else feed_url.';
 COMMENT ON COLUMN feeds.health IS 'disabled | failing (last poll failed) | never_ok | quiet (no new entry for 30 days) | ok.';

@@ -213,13 +213,15 @@ COMMENT ON COLUMN entity_aliases.evidence IS 'Text or rule that supports the ali
 COMMENT ON COLUMN entity_aliases.articles IS 'Number of articles where the alias was seen.';
 
 -- Each article's time is its publication time, else when we first saw it; copies collapse by syndication_id.
+-- Per watch through core.watch_articles: an article in two watches reports its figures in both.
 CREATE OR REPLACE VIEW figure_history AS
 WITH f AS (
-    SELECT f.*, a.source, a.watch, coalesce(a.published_at, a.first_seen_at) AS reported_at,
+    SELECT f.*, a.source, wa.watch, coalesce(a.published_at, a.first_seen_at) AS reported_at,
            coalesce(g.syndication_id, f.article_id) AS syndication_id,
            coalesce(g.story_id, f.article_id) AS story_id
     FROM core.figures f
     JOIN core.articles a USING (article_id)
+    JOIN core.watch_articles wa USING (article_id)
     LEFT JOIN core.article_groups g USING (article_id)
     WHERE f.noun <> '' OR f.currency IS NOT NULL OR f.unit = 'percent'
 ), per_copy AS (   -- one row per (claim key, value, syndication group): copies count once
@@ -254,7 +256,7 @@ FROM per_value
 WINDOW w AS (PARTITION BY watch, noun_key, currency, unit ORDER BY first_reported_at, value);
 
 COMMENT ON VIEW figure_history IS 'Each figure''s values across articles and time: one row per (counted noun phrase, value), syndicated copies counted once. Money and percentages without a noun are keyed by currency/unit.';
-COMMENT ON COLUMN figure_history.watch IS 'The watch the articles belong to.';
+COMMENT ON COLUMN figure_history.watch IS 'The watch the articles belong to (watch_articles; one row per watch when an article is in several).';
 COMMENT ON COLUMN figure_history.noun IS 'What is counted, the noun phrase in lower case (figures.noun), e.g. ''children'', ''police officers''; empty for bare money or percentages.';
 COMMENT ON COLUMN figure_history.currency IS 'ISO 4217 currency for money, else NULL.';
 COMMENT ON COLUMN figure_history.unit IS 'Unit (percent, years, ...) or NULL for counts.';

@@ -4,38 +4,43 @@
 -- articles the views computed from the base tables took seconds, see docs/benchmarks.md); docs/trends.md explains
 -- the method.
 -- An article's time is its publication time, else when newswatch first saw it; its day is that time's UTC date.
--- Articles belong to one watch (articles.watch).
+-- An article belongs to every watch that matched it (core.watch_articles, sql/12_watches.sql) and counts in each;
+-- core.articles.watch (the watch that stored it first) is not used here.
 
 CREATE SCHEMA IF NOT EXISTS core;
 
--- One slim row per article with its day, story and text: the base of every view below (internal).
+-- One slim row per watch and article with its day, story and text: the base of every view below (internal).
 CREATE OR REPLACE VIEW core.article_days AS
 SELECT
     a.article_id,
-    a.watch,
+    w.watch,
     a.source,
     a.title,
     coalesce(g.story_id, a.article_id) AS story_id,
     coalesce(g.syndication_id, a.article_id) AS syndication_id,
     coalesce(a.published_at, a.first_seen_at) AS ran_at,
     CAST(timezone('UTC', coalesce(a.published_at, a.first_seen_at)) AS DATE) AS day
-FROM core.articles a
+FROM core.watch_articles w
+JOIN core.articles a USING (article_id)
 LEFT JOIN core.article_groups g USING (article_id);
 
 
 -- ---- pre-aggregated tables (maintained by warehouse/trends.py refresh_aggregates) ----------------------
 
--- What the aggregates were last computed from: one row per article (compared with core.article_days to find
--- the articles, days and stories that changed since).
-CREATE TABLE IF NOT EXISTS core.trend_articles (
-    article_id      VARCHAR PRIMARY KEY,
+-- What the aggregates were last computed from: one row per watch and article (compared with core.article_days
+-- to find the articles, days and stories that changed since). It replaces core.trend_articles (one row per
+-- article, from when an article had one watch); the trend tables are rebuilt whole after a schema change anyway.
+DROP TABLE IF EXISTS core.trend_articles;
+CREATE TABLE IF NOT EXISTS core.trend_watch_articles (
     watch           VARCHAR NOT NULL,
+    article_id      VARCHAR NOT NULL,
     source          VARCHAR NOT NULL,
     title           VARCHAR NOT NULL,
     story_id        VARCHAR NOT NULL,
     syndication_id  VARCHAR NOT NULL,
     ran_at          TIMESTAMPTZ NOT NULL,
-    day             DATE NOT NULL
+    day             DATE NOT NULL,
+    PRIMARY KEY (watch, article_id)
 );
 
 CREATE TABLE IF NOT EXISTS core.trend_attention (
@@ -67,6 +72,20 @@ CREATE TABLE IF NOT EXISTS core.trend_entity_days (
 -- the columns an entity series shares with attention (for `newswatch trends --entity` by day)
 ALTER TABLE core.trend_entity_days ADD COLUMN IF NOT EXISTS outlets BIGINT;
 ALTER TABLE core.trend_entity_days ADD COLUMN IF NOT EXISTS new_stories BIGINT;
+
+-- An entity's weeks, counted from its articles like attention's weeks (distinct stories do not add up from
+-- days): what `newswatch trends --entity X --by week` reads.
+CREATE TABLE IF NOT EXISTS core.trend_entity_weeks (
+    watch           VARCHAR NOT NULL,
+    entity          VARCHAR NOT NULL,
+    week            DATE NOT NULL,
+    stories         BIGINT NOT NULL,
+    new_stories     BIGINT NOT NULL,
+    texts           BIGINT NOT NULL,
+    articles        BIGINT NOT NULL,
+    outlets         BIGINT NOT NULL,
+    mentions        BIGINT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS core.trend_story_days (
     watch           VARCHAR NOT NULL,
@@ -103,7 +122,7 @@ CREATE OR REPLACE VIEW attention AS
 SELECT watch, period, day, stories, texts, articles, outlets, new_stories FROM core.trend_attention;
 
 COMMENT ON VIEW attention IS 'Attention per watch and day (period = ''day'') or ISO week (period = ''week''): stories, distinct texts and articles side by side. Syndicated copies count once as a story; a story counts on every day (or week) it gets coverage. Days without coverage have no row. Filter period first.';
-COMMENT ON COLUMN attention.watch IS 'The watch (articles.watch).';
+COMMENT ON COLUMN attention.watch IS 'The watch (watch_articles.watch): an article matched by several watches counts in each.';
 COMMENT ON COLUMN attention.period IS '''day'' or ''week'' (ISO weeks, starting Monday).';
 COMMENT ON COLUMN attention.day IS 'The day, or the Monday of the week; UTC dates of publication time (first-seen time when undated).';
 COMMENT ON COLUMN attention.stories IS 'Distinct stories with at least one article that day: the attention measure (copies and follow-ups of one event count once).';
@@ -146,12 +165,22 @@ COMMENT ON COLUMN entity_trends.texts IS 'Distinct texts (copies once) mentionin
 COMMENT ON COLUMN entity_trends.articles IS 'Articles mentioning it that day, copies included.';
 COMMENT ON COLUMN entity_trends.mentions IS 'Mentions in those articles (several per article possible).';
 
+-- Scopes of a refresh: while the refresh runs (one transaction) they hold the (watch, entity) series, and for
+-- spikes the day ranges, that changed, so that the two computed views below recompute only those; empty (as
+-- every reader sees them) means everything.
+CREATE TABLE IF NOT EXISTS core.trend_entity_scope (watch VARCHAR NOT NULL, entity VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS core.trend_spike_scope (
+    watch VARCHAR NOT NULL, entity VARCHAR, lo DATE NOT NULL, hi DATE NOT NULL   -- entity NULL: the whole watch
+);
+
 CREATE OR REPLACE VIEW core.new_entities_computed AS
 SELECT watch, entity, mode(entity_type) AS entity_type, min(day) AS first_day, min(first_at) AS first_at,
        arg_min(first_story_id, first_at) AS story_id, arg_min(first_article_id, first_at) AS article_id,
        arg_min(first_source, first_at) AS source, arg_min(first_title, first_at) AS title,
        arg_min(stories, day) AS first_day_stories, sum(articles)::BIGINT AS articles, count(*) AS days
-FROM core.trend_entity_days
+FROM core.trend_entity_days t
+WHERE NOT EXISTS (SELECT 1 FROM core.trend_entity_scope)
+   OR EXISTS (SELECT 1 FROM core.trend_entity_scope k WHERE k.watch = t.watch AND k.entity = t.entity)
 GROUP BY watch, entity;
 
 CREATE TABLE IF NOT EXISTS core.trend_new_entities (
@@ -198,17 +227,27 @@ COMMENT ON COLUMN new_entities.days IS 'Days on which it was mentioned so far.';
 -- Only days with the minimum volume are candidates, so entities are scored on a handful of days each.
 
 CREATE OR REPLACE VIEW core.spike_scores AS
-WITH series AS (
+WITH everything AS (   -- no scope: every series and day (see core.trend_spike_scope)
+    SELECT NOT EXISTS (SELECT 1 FROM core.trend_spike_scope) AS yes
+), all_series AS (
     SELECT watch, NULL::VARCHAR AS entity, day, stories FROM attention WHERE period = 'day'
     UNION ALL
     SELECT watch, entity, day, stories FROM entity_trends
+), series AS (   -- in scope: the ranges' days and the 28 days before them (their windows)
+    SELECT s.*, (SELECT yes FROM everything) OR EXISTS (
+               SELECT 1 FROM core.trend_spike_scope r WHERE r.watch = s.watch
+                  AND r.entity IS NOT DISTINCT FROM s.entity AND s.day BETWEEN r.lo AND r.hi) AS candidate
+    FROM all_series s
+    WHERE (SELECT yes FROM everything) OR EXISTS (
+        SELECT 1 FROM core.trend_spike_scope r WHERE r.watch = s.watch
+           AND r.entity IS NOT DISTINCT FROM s.entity AND s.day BETWEEN r.lo - 28 AND r.hi)
 ), watch_start AS (
     SELECT watch, min(day) AS first_day FROM core.trend_attention WHERE period = 'day' GROUP BY watch
 ), candidates AS (
     SELECT s.watch, s.entity, s.day, s.stories,
            CAST(least(28, s.day - greatest(w.first_day, s.day - 28)) AS INTEGER) AS history_days
     FROM series s JOIN watch_start w USING (watch)
-    WHERE s.stories >= 3
+    WHERE s.stories >= 3 AND s.candidate
 ), windows AS (   -- the non-zero days of each candidate's trailing window
     SELECT c.watch, c.entity, c.day, c.stories, c.history_days,
            list(p.stories) FILTER (WHERE p.stories IS NOT NULL) AS nonzero
@@ -232,8 +271,9 @@ SELECT watch, entity, day, stories, baseline, (stories - baseline) / greatest(1.
 FROM mad
 WHERE (stories - baseline) / greatest(1.4826 * mad, 1.0) >= 3.5;
 
--- The scores above are recomputed whole by each refresh that changed anything (a changed day moves the window
--- of the 28 days after it); the public view reads the stored result.
+-- The scores above are recomputed by each refresh that changed anything, for the changed series from the first
+-- changed day to 28 days after the last (a changed day moves the windows of the 28 days after it; a watch whose
+-- first day moved is recomputed whole); the public view reads the stored result.
 CREATE TABLE IF NOT EXISTS core.trend_spikes (
     watch           VARCHAR NOT NULL,
     entity          VARCHAR,
@@ -286,8 +326,10 @@ SELECT s.source AS copy_source, o.source AS original_source, s.watch,
        to_seconds(median(epoch(s.ran_at) - epoch(o.ran_at))) AS median_lag,
        min(s.ran_at) AS first_copy_at,
        max(s.ran_at) AS last_copy_at
-FROM core.trend_articles s
-JOIN core.trend_articles o ON o.article_id = s.syndication_id
+FROM core.trend_watch_articles s
+-- the original is looked up as an article: it may belong to other watches than its copy
+JOIN (SELECT article_id, source, coalesce(published_at, first_seen_at) AS ran_at FROM core.articles) o
+  ON o.article_id = s.syndication_id
 WHERE s.article_id <> s.syndication_id
 GROUP BY s.source, o.source, s.watch;
 

@@ -23,8 +23,11 @@ SELECT
     a.first_seen_at,
     a.fetch_status,
     a.revision,
-    a.raw_text
+    a.raw_text,
+    coalesce(wa.watches, []::VARCHAR[]) AS watches
 FROM core.articles a
+LEFT JOIN (SELECT article_id, list(watch ORDER BY watch) AS watches FROM core.watch_articles GROUP BY article_id) wa
+    USING (article_id)
 LEFT JOIN core.article_groups g USING (article_id)
 LEFT JOIN (SELECT article_id, doc_simhash AS simhash FROM core.fingerprints) fp USING (article_id);
 
@@ -43,7 +46,7 @@ COMMENT ON COLUMN articles.word_count IS 'Words in text.';
 COMMENT ON COLUMN articles.simhash IS 'Whole-document 64-bit simhash of text (see docs/dedup.md; paragraph fingerprints are in core).';
 COMMENT ON COLUMN articles.syndication_id IS 'Shared by copies of one text (possibly edited): the article_id of the original (earliest published, else first seen).';
 COMMENT ON COLUMN articles.story_id IS 'Shared by articles about the same event, written independently or copied.';
-COMMENT ON COLUMN articles.watch IS 'The watch the article was collected for.';
+COMMENT ON COLUMN articles.watch IS 'The watch that first stored the article. An article can belong to several watches: see watches and watch_articles.';
 COMMENT ON COLUMN articles.canonical_url IS 'Canonical URL (tracking parameters, AMP forms and fragments removed).';
 COMMENT ON COLUMN articles.author IS 'Byline, when the page names one.';
 COMMENT ON COLUMN articles.language IS 'Language of the text (ISO 639-1, detected with py3langid); the page''s declared language when the text is too short to tell.';
@@ -53,6 +56,7 @@ COMMENT ON COLUMN articles.first_seen_at IS 'When newswatch first stored this ar
 COMMENT ON COLUMN articles.fetch_status IS 'ok, or paywalled / empty_text when the text is the feed summary.';
 COMMENT ON COLUMN articles.revision IS 'Revision number: 1, then +1 each time the text at this URL changed.';
 COMMENT ON COLUMN articles.raw_text IS 'Text as extracted, before cleaning.';
+COMMENT ON COLUMN articles.watches IS 'Every watch whose query matched the article (watch_articles), sorted; digests, trends and facts by watch use these.';
 
 COMMENT ON VIEW runs IS 'One row per run (newswatch run / ingest, or a Prefect flow run) with what it did.';
 COMMENT ON COLUMN runs.run_id IS 'Run id.';
@@ -72,7 +76,7 @@ COMMENT ON COLUMN runs.articles_new IS 'Articles stored for the first time.';
 COMMENT ON COLUMN runs.articles_revised IS 'Articles whose text changed (a new revision).';
 COMMENT ON COLUMN runs.articles_unchanged IS 'Articles fetched again with the same text.';
 COMMENT ON COLUMN runs.skipped IS 'Items dropped, every reason (see the skips view).';
-COMMENT ON COLUMN runs.off_topic IS 'Articles that did not match the watch query.';
+COMMENT ON COLUMN runs.off_topic IS 'Articles that did not match a watch query, counted once per watch that judged them (per watch: run_watches).';
 COMMENT ON COLUMN runs.copies_grouped IS 'New articles found to be a copy of another.';
 COMMENT ON COLUMN runs.stories IS 'Distinct stories among the new articles.';
 COMMENT ON COLUMN runs.facts IS 'Fact rows written (entity mentions, figures, periods, quotes).';
@@ -80,7 +84,7 @@ COMMENT ON COLUMN runs.digest_items IS 'Items put in digests by this run.';
 COMMENT ON COLUMN runs.error IS 'Why the run failed, one line.';
 
 CREATE OR REPLACE VIEW skips AS
-SELECT run_id, url, stage, reason, detail, skipped_at FROM core.skips;
+SELECT run_id, url, stage, reason, detail, skipped_at, watch FROM core.skips;
 COMMENT ON VIEW skips IS 'Everything a run dropped, and why (one bad feed or page never fails a run).';
 COMMENT ON COLUMN skips.run_id IS 'The run.';
 COMMENT ON COLUMN skips.url IS 'Feed, page or file URL.';
@@ -88,6 +92,7 @@ COMMENT ON COLUMN skips.stage IS 'feed, fetch, extract, topic, facts, load or di
 COMMENT ON COLUMN skips.reason IS 'Short reason: a fetch status (timeout, too_large, blocked, not_html, http_error...), off_topic, parse_warning, no_link...';
 COMMENT ON COLUMN skips.detail IS 'One human-readable line.';
 COMMENT ON COLUMN skips.skipped_at IS 'When (UTC).';
+COMMENT ON COLUMN skips.watch IS 'The watch that dropped it (topic skips: off_topic, language are per watch); NULL for feed, fetch and extract skips, which concern every watch.';
 
 CREATE OR REPLACE VIEW article_revisions AS
 SELECT article_id, revision, content_hash, fetched_at, run_id, title, text FROM core.article_revisions;

@@ -1,0 +1,136 @@
+"""The run's worker processes: page extraction and facts (spaCy loaded once per worker), never the warehouse.
+
+A `WorkerPool` is a concurrent.futures ProcessPoolExecutor on the 'forkserver' context: workers start from a
+clean server process (not a fork of a parent holding DuckDB connections, fetch threads and sockets), load the
+English spaCy pipeline once in their initializer, and then take chunks of a batch: (page, fetch result) pairs to
+extract, or (article id, text) pairs to extract facts from. They return records; the main process matches,
+loads and commits. Every result is a pure function of its input, so the warehouse is the same whatever the
+number of workers (tests/test_runner_equivalence.py).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+
+def _init_worker() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent ends the run and kills its workers, which
+    # must not print a KeyboardInterrupt traceback each meanwhile.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from extractors.facts.nlp import load_nlp
+
+    load_nlp()
+
+
+def _ready() -> bool:
+    return True
+
+
+def extract_chunk(fetched: Sequence[tuple[Any, Any]]) -> Any:
+    """flows.pipeline.extract_batch in a worker."""
+    from flows.pipeline import extract_batch
+
+    return extract_batch(fetched)
+
+
+def facts_chunk(items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None) -> list:
+    """Facts of (article id, cleaned text) pairs in a worker, one process (the pool is the parallelism)."""
+    from extractors.facts import extract_facts_batch
+
+    return extract_facts_batch(items, user_aliases=aliases, n_process=1)
+
+
+def chunks(items: Sequence, parts: int) -> list[Sequence]:
+    """items cut into at most `parts` consecutive slices of near-equal length (order kept)."""
+    n = len(items)
+    if n == 0:
+        return []
+    parts = max(1, min(parts, n))
+    size, extra = divmod(n, parts)
+    out, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (it unlinks the pool's semaphores if this process dies) with its
+    stderr on /dev/null: after an interrupt it would warn about the semaphores of the killed pool, after the run's
+    last line. It is left running when the run's children are killed (see tracker_pid), so nothing restarts it."""
+    from multiprocessing import resource_tracker
+
+    if getattr(resource_tracker._resource_tracker, "_pid", None) is not None:
+        return
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def tracker_pid() -> int | None:
+    """The resource tracker's pid, when this process started one."""
+    from multiprocessing import resource_tracker
+
+    return getattr(resource_tracker._resource_tracker, "_pid", None)
+
+
+def stop_tracker() -> None:
+    """Stop the resource tracker and wait for it (it unlinks what the killed pool left): a process ending on a
+    signal leaves no child behind, not even this one."""
+    from multiprocessing import resource_tracker
+
+    try:
+        resource_tracker._resource_tracker._stop()
+    except (OSError, ChildProcessError, AttributeError):
+        pass
+
+
+class WorkerPool:
+    """`workers` processes; each batch is cut into 2 chunks per worker so a long page does not idle the others."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        _quiet_resource_tracker()
+        ctx = multiprocessing.get_context("forkserver")
+        # imported once in the fork server, so each worker starts with trafilatura and spaCy already imported
+        ctx.set_forkserver_preload(["flows.workers", "extractors.articles", "extractors.facts", "spacy"])
+        self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+        # start every worker now: spaCy loads while the main process polls and fetches the first batch
+        for _ in range(workers):
+            self._ex.submit(_ready)
+
+    def extract(self, fetched: Sequence[tuple[Any, Any]]) -> list[Future]:
+        return [self._ex.submit(extract_chunk, list(c)) for c in chunks(fetched, 2 * self.workers)]
+
+    def facts(self, items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None) -> list[Future]:
+        return [self._ex.submit(facts_chunk, list(c), aliases) for c in chunks(items, 2 * self.workers)]
+
+    def close(self, failed: bool = False) -> None:
+        """Wait for the workers to end; failed: kill them first (an interrupt or an error: their work is lost
+        anyway, and a worker busy in spaCy would finish its chunk first)."""
+        if failed:
+            procs = list((getattr(self._ex, "_processes", None) or {}).values())
+            for p in procs:
+                try:
+                    p.kill()
+                except (OSError, ValueError):
+                    pass
+            self._ex.shutdown(wait=False, cancel_futures=True)
+            for p in procs:
+                try:
+                    p.join(2)  # reaped: no zombie, and multiprocessing's bookkeeping stays right
+                except (OSError, ValueError, AssertionError):
+                    pass
+            return
+        self._ex.shutdown(wait=True)

@@ -1,0 +1,127 @@
+"""The per-story and per-copy-group aggregates (core.story_stats, core.syndication_members) behind the views
+stories and syndication equal the values computed from scratch after every batch: new copies, a late original,
+a revision that moves an article in time, and a round-up that merges two copy groups."""
+
+from __future__ import annotations
+
+from dedup_helpers import T0, article_row, days, load
+from test_dedup_stage import OTHER, STORY, _wire_copy, copy_of_story, group
+
+from warehouse.db import connect
+from warehouse.dedup import rebuild_aggregates
+
+# The views as they were before the aggregate tables: what the aggregates must reproduce.
+STORIES_FROM_SCRATCH = """
+SELECT s.story_id, s.title,
+       min(coalesce(a.published_at, a.first_seen_at)) AS first_seen,
+       max(coalesce(a.published_at, a.first_seen_at)) AS last_seen,
+       count(DISTINCT g.article_id) AS article_count, count(DISTINCT a.source) AS outlet_count,
+       count(DISTINCT g.syndication_id) AS text_count,
+       count(DISTINCT g.article_id) - count(DISTINCT g.syndication_id) AS copy_count,
+       min(a.first_seen_at) AS first_fetched, max(a.first_seen_at) AS last_fetched, s.created_at, s.updated_at
+FROM core.stories s
+JOIN core.article_groups g ON g.story_id = s.story_id
+JOIN core.articles a ON a.article_id = g.article_id
+GROUP BY s.story_id, s.title, s.created_at, s.updated_at
+"""
+SYNDICATION_FROM_SCRATCH = """
+WITH members AS (
+    SELECT g.syndication_id, a.article_id, a.source, a.title, a.url, a.published_at, a.first_seen_at,
+           coalesce(a.published_at, a.first_seen_at) AS ran_at,
+           count(*) OVER (PARTITION BY g.syndication_id) AS group_size
+    FROM core.article_groups g JOIN core.articles a USING (article_id)
+)
+SELECT m.syndication_id, m.article_id, m.source, m.title, m.url, m.published_at, m.first_seen_at,
+       CASE WHEN m.article_id = m.syndication_id THEN 'original' ELSE 'copy' END AS role,
+       row_number() OVER (PARTITION BY m.syndication_id ORDER BY m.ran_at, m.article_id) AS copy_rank,
+       m.group_size, m.ran_at - o.ran_at AS lag,
+       CASE WHEN m.article_id = m.syndication_id THEN 1.0 ELSE e.shared_ratio END AS shared_ratio,
+       CASE WHEN m.article_id = m.syndication_id THEN 0.0 ELSE 1.0 - e.shared_ratio END AS changed_ratio,
+       CAST(json_extract(e.changes, '$.headline_changed') AS BOOLEAN) AS headline_changed,
+       CAST(json_extract(e.changes, '$.figures_added') AS VARCHAR[]) AS figures_added,
+       CAST(json_extract(e.changes, '$.figures_removed') AS VARCHAR[]) AS figures_removed
+FROM members m
+LEFT JOIN members o ON o.article_id = m.syndication_id
+LEFT JOIN core.syndication_edges e ON e.article_id = m.article_id AND e.copy_of = m.syndication_id
+"""
+
+
+def rows(con, sql):
+    return sorted(con.execute(sql).fetchall(), key=repr)
+
+
+def assert_views_equal_from_scratch(con):
+    assert rows(con, "SELECT * FROM stories") == rows(con, STORIES_FROM_SCRATCH)
+    assert rows(con, "SELECT * FROM syndication") == rows(con, SYNDICATION_FROM_SCRATCH)
+
+
+def test_view_columns_and_types_are_those_of_the_from_scratch_queries(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    for view, sql in (("stories", STORIES_FROM_SCRATCH), ("syndication", SYNDICATION_FROM_SCRATCH)):
+        got = con.execute(f"SELECT * FROM {view} LIMIT 0").description
+        want = con.execute(f"SELECT * FROM ({sql}) LIMIT 0").description
+        assert [(d[0], d[1]) for d in got] == [(d[0], d[1]) for d in want]
+
+
+def test_aggregates_follow_copies_late_originals_revisions_and_merges(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    # batch 1: a copy seen before its original (its own group and story for now)
+    load(con, [article_row("copy", copy_of_story("A court has fined the water company after years of spills."),
+                           source="Echo", published_at=T0 + days(1), first_seen_at=T0 + days(1))])
+    group(con, ["copy"])
+    assert_views_equal_from_scratch(con)
+    # batch 2: the original, published earlier: the copy's group and story are re-pointed
+    load(con, [article_row("water", "\n".join(STORY), source="Wire", published_at=T0, first_seen_at=T0 + days(2))])
+    group(con, ["water"])
+    assert con.execute("SELECT syndication_id FROM core.article_groups WHERE article_id = 'copy'").fetchone() == (
+        "water",)
+    assert_views_equal_from_scratch(con)
+    # batch 3: a second wire text and its copy, in one call
+    load(con, [article_row("library", "\n".join(OTHER), source="Wire", published_at=T0 + days(0.1)),
+               article_row("library-copy", _wire_copy(1, OTHER), source="Echo", published_at=T0 + days(0.3))])
+    group(con, ["library", "library-copy"])
+    assert_views_equal_from_scratch(con)
+    # batch 4: the copy is revised and now dated later: its rank, lag and its story's last_seen move
+    load(con, [article_row("copy", copy_of_story("The water company was fined after years of spills."),
+                           source="Echo", published_at=T0 + days(3), first_seen_at=T0 + days(1))])
+    group(con, ["copy"])
+    assert_views_equal_from_scratch(con)
+    # batch 5: a round-up copying both texts merges the two copy groups under the earliest original
+    load(con, [article_row("roundup", "\n".join([*STORY[:6], *OTHER[:5]]), source="Gazette",
+                           published_at=T0 + days(0.5))])
+    group(con, ["roundup"])
+    synd = {r[0] for r in con.execute("SELECT syndication_id FROM core.article_groups").fetchall()}
+    assert synd == {"water"}
+    assert_views_equal_from_scratch(con)
+    # a rerun changes nothing
+    group(con, ["water", "copy", "library", "library-copy", "roundup"])
+    assert_views_equal_from_scratch(con)
+
+
+def test_rows_written_without_the_stage_are_picked_up_by_a_rebuild(tmp_path):
+    # bench/trends_gen.py and warehouses made before the aggregate tables write groups directly
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [article_row("a", "\n".join(STORY), published_at=T0), article_row("b", "\n".join(OTHER))])
+    con.execute("INSERT INTO core.article_groups VALUES ('a', 'a', 'a', now()), ('b', 'a', 'a', now())")
+    con.execute("INSERT INTO core.stories VALUES ('a', 'A', now(), now(), 2, '{}', now(), now())")
+    assert con.execute("SELECT count(*) FROM stories").fetchone() == (0,)
+    rebuild_aggregates(con)
+    assert_views_equal_from_scratch(con)
+    assert con.execute("SELECT article_count, text_count FROM stories").fetchone() == (2, 1)
+
+
+def test_a_warehouse_from_before_the_tables_gets_them_filled_when_opened(tmp_path):
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    load(con, [article_row("water", "\n".join(STORY), source="Wire", published_at=T0),
+               article_row("copy", _wire_copy(0, STORY), source="Echo", published_at=T0 + days(0.2))])
+    group(con, ["water", "copy"])
+    con.execute("DROP VIEW stories")
+    con.execute("DROP VIEW syndication")
+    con.execute("DROP TABLE core.story_stats")
+    con.execute("DROP TABLE core.syndication_members")
+    con.execute("DELETE FROM core.meta WHERE key = 'schema_hash'")  # as after an upgrade: the schema is applied
+    con.close()
+    con = connect(path)
+    assert con.execute("SELECT count(*) FROM syndication WHERE group_size > 1").fetchone() == (2,)
+    assert_views_equal_from_scratch(con)
