@@ -686,33 +686,6 @@ def unfinished_deliveries(con: duckdb.DuckDBPyConnection, watch: str) -> list[Ou
     ]
 
 
-def outbox_entry(con: duckdb.DuckDBPyConnection, digest_id: str) -> OutboxEntry | None:
-    """The outbox entry of one digest, if it has one."""
-    rows = con.execute(
-        """
-        SELECT o.digest_id, d.watch, o.message_id, o.recipients, o.state, o.attempts, o.message,
-               d.eml_path, d.html_path, d.items
-        FROM core.outbox o JOIN core.digests d USING (digest_id) WHERE o.digest_id = ?
-        """,
-        [digest_id],
-    ).fetchall()
-    if not rows:
-        return None
-    r = rows[0]
-    return OutboxEntry(
-        r[0],
-        r[1],
-        r[2],
-        tuple(x.strip() for x in r[3].split(",") if x.strip()),
-        r[4],
-        r[5],
-        bytes(r[6]),
-        r[7],
-        r[8],
-        r[9],
-    )
-
-
 def mark_sending(con: duckdb.DuckDBPyConnection, digest_id: str, now: datetime) -> int:
     """Record that an SMTP attempt starts (state 'sending', attempts + 1). Returns the attempt count.
 
