@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from newswatch.errors import ConfigError
 
@@ -273,6 +273,9 @@ class WatchConfig(_Strict):
         return feeds
 
 
+# tcp://host:port or tls://host:port, host a name, an IPv4 address or a bracketed IPv6 address.
+DASK_ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):[0-9]{1,5}")
+
 # More worker processes than this rarely pay on one machine: each holds its own spaCy model (~250 MB).
 MAX_DEFAULT_WORKERS = 4
 
@@ -298,6 +301,37 @@ class RunSettings(_Strict):
         "process fetches and stores; the default 1 runs everything in the main process, batch after batch (the "
         "pool is opt-in: on 2 cores it measured no gain); more than the cores (at most 4 pay) rarely helps.",
     )
+
+    runner: Literal["local", "dask"] = Field(
+        "local",
+        description='"local": every stage in this machine\'s processes (see workers). "dask": the Prefect monitor '
+        "flow sends page extraction and facts, in chunks, as Prefect tasks to Dask workers (DaskTaskRunner); "
+        "fetching, matching and every warehouse write stay in the flow's process (docs/operations.md, Dask).",
+    )
+    dask_address: str = Field(
+        "",
+        description='Scheduler of a running Dask cluster, "tcp://host:8786" (or tls://); empty: the run starts '
+        "a LocalCluster of dask_workers processes on this machine and closes it at the end.",
+    )
+    dask_workers: int = Field(
+        2, ge=1, description="Worker processes (one thread each) of the LocalCluster a dask run starts when "
+        "dask_address is empty.",
+    )
+
+    @field_validator("dask_address")
+    @classmethod
+    def _scheduler_address(cls, v: str) -> str:
+        if v and not DASK_ADDRESS.fullmatch(v):
+            raise ValueError(f'{v!r} is not a Dask scheduler address; write "tcp://host:8786" (or tls://), '
+                             "or leave it empty for a LocalCluster started by the run")
+        return v
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> RunSettings:
+        if self.dask_address and self.runner != "dask":
+            raise ValueError(f'dask_address is set but runner is {self.runner!r}; set runner = "dask" or remove '
+                             "dask_address")
+        return self
 
     def effective_workers(self) -> int:
         return self.workers if self.workers is not None else default_workers()
@@ -334,7 +368,7 @@ class Config(_Strict):
     )
     fetch: FetchSettings = Field(default_factory=FetchSettings, description="Fetch policy.")
     dedup: DedupSettings = Field(default_factory=DedupSettings, description="Dedup thresholds.")
-    run: RunSettings = Field(default_factory=RunSettings, description="Worker processes of a run.")
+    run: RunSettings = Field(default_factory=RunSettings, description="Worker processes of a run, local or on Dask.")
     smtp: SmtpSettings | None = Field(None, description="Mail server; without it digests are written to files.")
     digest_dir: str = Field("out/digests", description="Where digests are written (.eml and .html).")
     unsubscribe_url: str | None = Field(
