@@ -103,6 +103,9 @@ _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
 # Capitalised words NER sometimes takes for a one-word person ("Director for Major Investigations").
 _NOT_NAMES = {"investigations", "operations", "police", "news", "office", "government", "council"}
+# capitalised group nouns after a word that is also a first name: "Christian Democrats" is a party
+_GROUP_NOUNS = {"Democrats", "Democrat", "Democratic", "Republicans", "Socialists", "Conservatives", "Liberals",
+                "Church", "Science", "Scientists", "Union", "Brothers", "Sisters", "Fellowship", "Movement"}
 _PRONOUN_OR_JUNK = {"he", "she", "they", "it", "we", "i", "you", "his", "her"}
 
 
@@ -310,6 +313,61 @@ def _drop_common_words(
     return out
 
 
+# A reference-list line: "- ^ a b Gashi, I.; Stankovic, V. (2009). "Title". Venue: 4–11." (Wikipedia, papers,
+# blogs citing papers). NER reads "Gashi" GPE and "I." PERSON as two names; the authors are "Surname, Given"
+# separated by ";" before a parenthesised year.
+_CITATION_LINE = re.compile(
+    r"^(?:[-*•]\s*)?(?:\^\s*)?(?:[a-z]\s)*(?P<authors>[A-Za-z][^()\n]{2,600}?)\s*"
+    r"\((?:[A-Z][a-z]{2,8}\.? )?(?:1[89]|20)\d\d[^)\n]{0,12}\)\.?",
+    re.MULTILINE,
+)
+_AUTHOR = re.compile(
+    r"(?P<sur>(?:(?:van|von|de|der|den|du|da|del|di|la|le|ter|ten)\s+)*[A-Z][\w'’-]+(?:[ -][A-Z][\w'’-]+)?)"
+    r",\s+(?P<given>(?:[A-Z]\.\s?)+|[A-Z][\w'’-]+(?:\s+(?:[A-Z]\.\s?)+)?(?:\s+[A-Z]\.)*)"
+    r"(?P<particles>(?:\s+(?:van|von|de|der|den|du|da|del|di|la|le|ter|ten))*)$"
+)
+_INITIALS_GIVEN = re.compile(r"^(?:[A-Z]\.\s?)+$")
+_VENUE = re.compile(r"\s*[\"“][^\"”\n]{3,300}[\"”]\s*(?:\([A-Z]+\)\s*)?\.?\s*(?P<venue>[A-Z][^.:;(\n\d\"“]{2,150})")
+
+
+def _citations(text: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, str]], list[tuple[int, int]]]:
+    """Authors of reference-list lines (start, end, canonical "Given Surname"), their venues (start, end, label:
+    a journal or proceedings ORG, a conference EVENT) and the ranges whose NER spans are dropped (the author list
+    and the quoted title: a work, not an entity)."""
+    authors: list[tuple[int, int, str]] = []
+    venues: list[tuple[int, int, str]] = []
+    blocked: list[tuple[int, int]] = []
+    for m in _CITATION_LINE.finditer(text):
+        parts = m.group("authors").split(";")
+        found = []
+        pos = m.start("authors")
+        for part in parts:
+            a = _AUTHOR.match(part.strip())
+            if a is None:
+                found = []
+                break
+            st = pos + (len(part) - len(part.lstrip()))
+            given = a.group("given").strip()
+            particles = a.group("particles").strip()
+            name = " ".join(x for x in (given, particles, a.group("sur")) if x)
+            found.append((st, st + len(part.strip()), name))
+            pos += len(part) + 1
+        if not found or (len(found) == 1 and "." not in found[0][2]):
+            continue  # one author needs an initial: "Paris, France (2019)" is not a reference
+        authors += found
+        blocked.append((m.start("authors"), m.end()))
+        v = _VENUE.match(text, m.end())
+        if v:
+            blocked.append((m.end(), v.start("venue")))
+            venue = v.group("venue").rstrip(" ,")
+            if len(venue.split()) >= 1 and venue[:1].isupper():
+                head = venue.split()[0]
+                label = ("EVENT" if re.search(r"\b(?:Conference|Symposium|Workshop)\b", venue)
+                         and head not in ("Proceedings", "Journal", "Transactions") else "ORG")
+                venues.append((v.start("venue"), v.start("venue") + len(venue), label))
+    return authors, venues, blocked
+
+
 def canonicalise(
     article_id: str,
     text: str,
@@ -323,8 +381,11 @@ def canonicalise(
 
     # 1. candidate spans: NER spans (trimmed, acronym split off) and titled names found by rule
     spans: list[tuple[int, int, str, bool]] = []  # start, end, label, titled
+    cited, venues, blocked = _citations(text)
+    fixed = {(s, e): name for s, e, name in cited}  # a reference's author "Gashi, I." is I. Gashi
+    spans += [(s, e, "PERSON", True) for s, e, _ in cited] + [(s, e, lab, False) for s, e, lab in venues]
     for start, end, label in ents:
-        if label not in KEPT_LABELS:
+        if label not in KEPT_LABELS or any(b0 < end and start < b1 for b0, b1 in blocked):
             continue
         surface = text[start:end]
         if "\n" in surface.strip():
@@ -376,16 +437,37 @@ def canonicalise(
         titled_surnames.add(name.split()[-1])
     # "Jayne Senior ran ...": NER often tags only "Jayne" because "Senior" looks like an adjective; a single
     # PERSON word followed by a word the article also uses as a titled surname ("Mrs Senior") is one name
+    # "Geoffrey Hinton.[1]": a reference mark glued to the surname makes NER tag only the first name; a single
+    # PERSON word (or a common first name, "NFL quarterback Christian Ponder" with Christian as NORP) followed
+    # by a capitalised word that is no ordinary word of the text is one name
+    lower_words = set(re.findall(r"(?<![\w’'-])[a-z][a-z’'-]+(?![\w’'-])", text))
+    ner_starts = {st for st, _en, _lab, _t in spans}
+
+    def _surname_after(en: int) -> re.Match[str] | None:
+        nxt = re.match(r" ([A-Z][a-z]+(?:['’-][A-Z][a-z]+)?)(?![\w-])", text[en : en + 40])  # not its "'s"
+        if nxt is None or en + 1 in ner_starts:
+            return None
+        w = nxt.group(1)
+        if (w.lower() in lower_words or w in title_words or w in _GROUP_NOUNS or w.casefold() in _ORG_TAILS or w.casefold() in _EVENT_TAILS
+                or is_place(w) or _STREET.search(" " + w) or _GEO_FEATURE.search(" " + w)):
+            return None
+        return nxt
+
+    title_words = {w for t in TITLES for w in t.split()} | {"The", "A", "An", "But", "And", "Former", "Whistleblower"}
     extended = []
     for st, en, label, titled in spans:
         if label == "PERSON" and not titled and len(text[st:en].split()) == 1:
             nxt = re.match(r" ([A-Z][a-zA-Z'’-]+)\b", text[en : en + 40])
             if nxt and nxt.group(1) in titled_surnames:
                 en = en + nxt.end()
+            elif (nxt := _surname_after(en)) is not None:
+                en = en + nxt.end()
         extended.append((st, en, label, titled))
     spans = extended
+    for m in re.finditer(r"(?<![\w’'.-])([A-Z][a-z]+)(?= [A-Z])", text):
+        if m.group(1).casefold() in FIRST_NAMES and (nxt := _surname_after(m.end())) is not None:
+            spans.append((m.start(), m.end() + nxt.end(), "PERSON", False))
     # "Whistleblower Jayne Senior submitted": a capitalised word before a titled surname is the first name
-    title_words = {w for t in TITLES for w in t.split()} | {"The", "A", "An", "But", "And", "Former", "Whistleblower"}
     for sur in titled_surnames:
         for m in re.finditer(r"\b([A-Z][a-z'’-]+) " + re.escape(sur) + r"\b", text):
             if m.group(1) not in title_words and m.group(1) not in titled_surnames:
@@ -437,7 +519,7 @@ def canonicalise(
     items = relabelled
 
     # full person names (two or more words) by last and first word
-    full_names = {b for *_, b, lab in items if lab == "PERSON" and len(b.split()) >= 2}
+    full_names = {b for s, e, _, b, lab in items if lab == "PERSON" and len(b.split()) >= 2 and (s, e) not in fixed}
     by_last: dict[str, set[str]] = defaultdict(set)
     by_first: dict[str, set[str]] = defaultdict(set)
     by_suffix: dict[str, set[str]] = defaultdict(set)  # "De Niro" -> Robert De Niro
@@ -462,6 +544,15 @@ def canonicalise(
         for key in (surface.casefold(), base.casefold()):
             if key in user:
                 return user[key], "user"
+        if (s, e) in fixed:
+            name = fixed[(s, e)]
+            given, sur = name.split()[0], name.split()[-1]
+            if _INITIALS_GIVEN.match(given + " ") or given.endswith("."):
+                # "Hinton, G.E." in the references of an article that names Geoffrey Hinton
+                same = [fn for fn in by_last.get(sur.casefold(), ()) if fn[:1] == given[:1]]
+                if len(same) == 1:
+                    return same[0], "surname"
+            return name, "surname"
         if base.casefold() in _COUNTRY_ABBREVIATIONS:
             return _COUNTRY_ABBREVIATIONS[base.casefold()], "acronym"
         dateline_caps = base.isupper() and len(base) > 4 and (s == 0 or text[s - 1] == "\n") and re.match(
