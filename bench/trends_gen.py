@@ -11,10 +11,14 @@ follows what the pipeline stores:
   article (same text), run mostly by smaller outlets;
 * entities: capitalised names found in the real texts, popularity Zipf (s = 1.1); each story has 3-8 core
   entities that its articles mention 1-3 times, plus 0-6 incidental names per article;
-* three watches sharing the articles 60/30/10.
+* three watches sharing the articles 60/30/10;
+* a syndication edge (core.syndication_edges) from every copy to its original, with changes drawn from a hash of
+  the copy's id (a quarter change the headline, a fifth the lede, a sixth add a figure, 0-2 added or removed
+  sentences), so that the syndication views and their examples read rows at scale.
 
 Rows go in through Arrow (no executemany); the Arrow tables are named gen_* so that no catalog view
 (articles!) shadows them in the INSERT ... SELECT. Run: .venv/bin/python -m bench.trends_gen N DB
+(`--edges DB` adds the edges to a warehouse generated before they were.)
 """
 
 from __future__ import annotations
@@ -214,6 +218,7 @@ def generate(n_articles: int, db: str, seed: int = 20261201) -> dict:
             "INSERT INTO core.stories SELECT s.story_id, a.title, a.published_at, a.published_at, s.n, '{}', "
             "a.published_at, a.published_at FROM gen_stories s JOIN core.articles a ON a.article_id = s.story_id"
         )
+        add_edges(con)
         from warehouse.dedup import rebuild_aggregates  # groups written here, not by the dedup stage
 
         rebuild_aggregates(con)
@@ -226,7 +231,45 @@ def generate(n_articles: int, db: str, seed: int = 20261201) -> dict:
     return stats
 
 
+# one edge per copy, its numbers and changes from bits of a hash of the copy's id (deterministic)
+_EDGES = """
+INSERT INTO core.syndication_edges
+SELECT article_id, syndication_id, shared, shared, shared + added, shared + removed,
+       shared / (shared + least(added, removed)), CAST((h >> 24) % 20 AS INTEGER),
+       CAST(json_object(
+           'headline_changed', (h >> 32) % 4 = 0, 'lede_changed', (h >> 34) % 5 = 0,
+           'figures_added', CASE WHEN (h >> 36) % 6 = 0 THEN ['1400'] ELSE []::VARCHAR[] END,
+           'figures_removed', CASE WHEN (h >> 38) % 9 = 0 THEN ['1,200'] ELSE []::VARCHAR[] END,
+           'quotes_added', []::VARCHAR[], 'quotes_removed', []::VARCHAR[],
+           'sentences_added', list_transform(range(added), i -> 'A sentence only in the copy.'),
+           'sentences_removed', list_transform(range(removed), i -> 'A sentence only in the original.'),
+           'sentences_edited', []::VARCHAR[]) AS JSON),
+       'bench', assigned_at
+FROM (SELECT article_id, syndication_id, assigned_at, hash(article_id) AS h,
+             CAST(8 + hash(article_id) % 20 AS INTEGER) AS shared,
+             CAST((hash(article_id) >> 8) % 3 AS INTEGER) AS added,
+             CAST((hash(article_id) >> 16) % 3 AS INTEGER) AS removed
+      FROM core.article_groups WHERE article_id <> syndication_id)
+"""
+
+
+def add_edges(con) -> int:
+    """The edges of every copy (none when the warehouse has edges already); returns how many were added."""
+    if con.execute("SELECT count(*) FROM core.syndication_edges").fetchone()[0]:
+        return 0
+    con.execute(_EDGES)
+    return con.execute("SELECT count(*) FROM core.syndication_edges").fetchone()[0]
+
+
 def main() -> None:
+    if sys.argv[1] == "--edges":
+        con = connect(sys.argv[2])
+        try:
+            print(f"{add_edges(con):,} edges added")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        return
     n = int(sys.argv[1].replace("_", "").replace("k", "000").replace("M", "000000"))
     db = sys.argv[2]
     if Path(db).exists():

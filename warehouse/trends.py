@@ -8,7 +8,7 @@ import difflib
 import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -198,25 +198,24 @@ def render_table(all_series: Sequence[TrendSeries]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _row(p: TrendPoint, *, csv_bools: bool = False) -> dict[str, object]:
-    d = asdict(p)
-    d["day"] = p.day.isoformat()
-    if csv_bools:
-        d["is_spike"] = "true" if p.is_spike else "false"
-    return d
+def _values(p: TrendPoint) -> list[object]:
+    # field by field, not dataclasses.asdict: asdict deep-copies every value, which was most of the CPU time of
+    # a two-year daily csv or json (2,000+ points)
+    return [p.watch, p.period, p.day.isoformat(), p.stories, p.new_stories, p.texts, p.articles, p.outlets,
+            p.is_spike]
 
 
 def render_csv(all_series: Sequence[TrendSeries]) -> str:
     entity = any(s.entity for s in all_series)
-    cols = list(COLUMNS) + (["entity"] if entity else [])
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-    w.writeheader()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*COLUMNS, *(["entity"] if entity else [])])
     for s in all_series:
         for p in s.points:
-            row = _row(p, csv_bools=True)
+            row = _values(p)
+            row[-1] = "true" if p.is_spike else "false"
             if entity:
-                row["entity"] = s.entity
+                row.append(s.entity)
             w.writerow(row)
     return buf.getvalue()
 
@@ -225,7 +224,7 @@ def render_json(all_series: Sequence[TrendSeries]) -> str:
     rows = []
     for s in all_series:
         for p in s.points:
-            row = _row(p)
+            row = dict(zip(COLUMNS, _values(p), strict=True))
             if s.entity:
                 row["entity"] = s.entity
             rows.append(row)
