@@ -7,6 +7,11 @@ pages a task), not one task per article: a task costs 4-7 ms in the flow plus 25
 ~80 ms of real work per article. Only the network tasks retry
 (inside the fetcher, which knows which errors are transient); parsing and loading do not.
 
+With `[run] runner = "dask"` the extraction and facts of each batch are cut into chunks and submitted as Prefect
+tasks (extract-chunk, facts-chunk) to Dask workers through prefect-dask's DaskTaskRunner (flows/cluster.py); the
+flow process still fetches, matches and commits every batch in order, so the warehouse is the one a local run
+makes. A scheduler that cannot be reached fails the run before anything is polled (one 'failed' run row).
+
 A flow run ends Failed when the newswatch run failed (no feed could be polled, a digest was not delivered) or a
 digest flow's digest was not delivered, so a scheduler sees it; succeeded and partial runs are Completed (the summary says why
 a run was partial).
@@ -15,12 +20,13 @@ a run was partial).
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import ExitStack
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
-from flows import pipeline
+from flows import cluster, pipeline
 from flows.artifacts import publish_run_artifact, stage_logs_in_prefect
 from newswatch.config import load_config
 from warehouse.db import default_db_path, use_backend
@@ -65,13 +71,23 @@ def monitor(
     if config.warehouse is not None:
         use_backend(config.warehouse.backend, config.warehouse.catalog, config.warehouse.data_path)
     db = db_path or default_db_path()
-    with stage_logs_in_prefect(), pipeline.demo_feeds(config) as extra:
-        report = pipeline.run_monitor(config, db, watch_names=watches or None, extra_feeds=extra, digest=digest,
-                                      force=force, batch_size=batch_size, stages=STAGES)
+    work = None
+    with stage_logs_in_prefect(), pipeline.demo_feeds(config) as extra, ExitStack() as stack:
+        try:
+            # runner = "dask": extraction and facts as chunk tasks on the cluster (flows/cluster.py)
+            stages, work = stack.enter_context(cluster.dask_stages(config, STAGES, prefect=True))
+        except cluster.DaskUnavailable as e:  # before anything is polled or written
+            names = [config.watch(n).name for n in watches] if watches else [w.name for w in config.watches]
+            report = cluster.record_failed_run(db, names, str(e))
+        else:
+            report = pipeline.run_monitor(config, db, watch_names=watches or None, extra_feeds=extra,
+                                          digest=digest, force=force, batch_size=batch_size, stages=stages)
     publish_run_artifact(report)  # failed and partial runs too: the artifact says why
     summary = {"run_id": report.run_id, "status": report.status, **Counter(report.counts)}
     if report.error:
         summary["error"] = report.error
+    if work is not None:
+        summary["dask"] = work.rows()  # where each chunk ran: (stage, worker, pid, chunks)
     log.info("newswatch run %s: %s", report.run_id, summary)
     if report.status == "failed":
         return Failed(message=f"newswatch run {report.run_id} failed: {report.error}")
