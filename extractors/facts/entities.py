@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from extractors.facts.gazetteer import is_not_entity, is_place, is_platform
+from extractors.facts.gazetteer import is_city, is_not_entity, is_place, is_platform
 from extractors.facts.names import FIRST_NAMES
 from newswatch.models import Alias, EntityMention
 
@@ -105,7 +105,11 @@ _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
 _NOT_NAMES = {"investigations", "operations", "police", "news", "office", "government", "council"}
 # capitalised group nouns after a word that is also a first name: "Christian Democrats" is a party
 _GROUP_NOUNS = {"Democrats", "Democrat", "Democratic", "Republicans", "Socialists", "Conservatives", "Liberals",
-                "Church", "Science", "Scientists", "Union", "Brothers", "Sisters", "Fellowship", "Movement"}
+                "Church", "Science", "Scientists", "Union", "Brothers", "Sisters", "Fellowship", "Movement",
+                # days and months follow a name without being part of it: "Trump Wednesday said"
+                "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
+                "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+                "Tower", "Administration", "Campaign", "Jr", "Sr"}
 _PRONOUN_OR_JUNK = {"he", "she", "they", "it", "we", "i", "you", "his", "her"}
 
 
@@ -278,6 +282,35 @@ def _place_and_demonym_types(
                     break
 
 
+# second words of "Name Foundation"-style company names whose first word alone names the same organisation
+_COMPANY_HEADS = {"foundation", "group", "labs", "media", "studios", "games", "technologies", "software", "systems",
+                  "inc", "corp", "ltd", "llc", "holdings", "ventures", "entertainment", "interactive", "airlines",
+                  "motors", "networks", "communications", "pharmaceuticals", "energy", "bank"}
+_CAMEL = re.compile(r"^(?!Mc|Mac|De|Di|Da|La|Le|Van|Von|Du)[A-Z][a-z]+[A-Z][A-Za-z]+$")
+
+
+def _platform_service(span: str) -> bool:
+    words = trim_surface(span)[0].split()
+    return bool(words) and len(words) <= 2 and is_platform(words[0])
+
+
+def _organisation_types(types: dict[str, str], person_evidence: set[str]) -> None:
+    """Names NER called a place or a person that are organisations by their form, unless a title or a full name
+    says it is a person or the name is a known place or town:
+    - one word with a capital inside (`InfoAmazonia`, `PayPal`; not `McAllen`, `DeShawn`);
+    - one word that starts a longer organisation name of the same article (`At Wikimedia we` beside the
+      Wikimedia Foundation)."""
+    heads = {c.split()[0] for c, t in types.items()
+             if t == "ORG" and len(c.split()) == 2 and c.split()[1].casefold() in _COMPANY_HEADS}
+    for c, t in list(types.items()):
+        if t not in ("GPE", "PERSON", "LOC", "NORP") or c in person_evidence or " " in c:
+            continue
+        if is_place(c) or is_city(c) or c in _REGIONS or c.casefold() in FIRST_NAMES:
+            continue
+        if _CAMEL.match(c) or (c in heads and t != "NORP"):  # not "Turkish" of Turkish Airlines
+            types[c] = "ORG"
+
+
 def _capitalised_mid_sentence(text: str) -> set[str]:
     """Capitalised words the text writes after a lower-case word in a sentence (not in a title-case heading such
     as "Fixing at the Source": a line without a closing full stop and of a dozen words or fewer). One pass."""
@@ -385,9 +418,16 @@ def canonicalise(
     fixed = {(s, e): name for s, e, name in cited}  # a reference's author "Gashi, I." is I. Gashi
     spans += [(s, e, "PERSON", True) for s, e, _ in cited] + [(s, e, lab, False) for s, e, lab in venues]
     for start, end, label in ents:
+        if label in ("PRODUCT", "WORK_OF_ART") and _platform_service(text[start:end]):
+            label = "ORG"  # "GitHub", "Google Play" tagged PRODUCT: online services are organisations
         if label not in KEPT_LABELS or any(b0 < end and start < b1 for b0, b1 in blocked):
             continue
         surface = text[start:end]
+        glued = re.search(r"(?:^|\n)\s*\d{1,3}\.([A-Z][a-z]+) $", text[max(0, start - 30) : start])
+        if glued and label == "PERSON":
+            # "3.Charlotte Jones Anderson": a list number glued to the first name hides it from NER
+            start -= len(glued.group(1)) + 1
+            surface = text[start:end]
         if "\n" in surface.strip():
             # a name does not run over a paragraph break ("Jon Rego" / "Clayton", a list item and its heading):
             # keep the first line that starts with a capital (nlp.py also stops NER at breaks)
@@ -642,6 +682,7 @@ def canonicalise(
         elif c not in person_evidence and by_name == "LOC" and is_place(c) and c not in _REGIONS:
             types[c] = "GPE"  # "South Africa": the "South" + continent rule, but a country
     _place_and_demonym_types(text, resolved, types, person_evidence)
+    _organisation_types(types, person_evidence)
     for acro, full in acronyms.items():
         types.setdefault(full, "ORG")
         aliases.setdefault(

