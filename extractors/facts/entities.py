@@ -97,7 +97,7 @@ _STREET = re.compile(
 _REGIONS = {"Africa", "Europe", "Asia", "Antarctica", "Oceania", "America", "Latin America", "Middle East",
             "Scandinavia", "Balkans", "Caribbean", "Sahel", "Arctic"}
 _EVENT_TAILS = {"awards", "oscars", "globes", "olympics", "games", "championship", "championships", "cup",
-                "festival", "war", "election", "summit", "marathon", "grand prix", "one", "two"}
+                "festival", "war", "election", "summit", "marathon", "grand prix", "one", "two", "conference"}
 _ACRONYM_DEF = re.compile(r"\(([A-Z][A-Z&]{1,9})\)")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
@@ -205,6 +205,8 @@ def _type_by_name(name: str, label: str) -> str | None:
         return None
     if words[0] == "Operation" and len(words) > 1:
         return "EVENT"
+    if words[0] in ("Proceedings", "Journal", "Transactions", "Annals") and len(words) > 2:
+        return "ORG"  # "Proceedings of the … Conference" is the publication
     if words[-1].casefold() in _ORG_TAILS:
         return "ORG"
     if words[-1].casefold() == "games" and not _SPORTS_GAMES.search(name):
@@ -250,11 +252,15 @@ def _place_and_demonym_types(
     - a name coordinated only with places ("between San Leandro and Castro Valley") is a place."""
     locative: Counter[str] = Counter()
     for s, _e, _surface, c, _label in resolved:
-        if len(c.split()) == 1 and _LOCATIVE_BEFORE.search(text[max(0, s - 12) : s]):
+        if (len(c.split()) == 1 or is_city(c)) and _LOCATIVE_BEFORE.search(text[max(0, s - 12) : s]):
             locative[c] += 1
     for c, n in locative.items():
-        if (n >= 2 and types.get(c) == "PERSON" and c not in person_evidence and c.casefold() not in FIRST_NAMES
-                and not re.search(r"\b" + re.escape(c) + _SPEECH_AFTER.pattern, text)):
+        if c in person_evidence or c.casefold() in FIRST_NAMES or re.search(r"\b" + re.escape(c) + _SPEECH_AFTER.pattern, text):
+            continue
+        if n >= 2 and types.get(c) == "PERSON" and len(c.split()) == 1:
+            types[c] = "GPE"
+        elif types.get(c) in ("PERSON", "ORG", "FAC") and is_city(c) and not is_platform(c):
+            # "families in Hillsborough" tagged ORG: a town of the GeoNames list written after a place preposition
             types[c] = "GPE"
     # "between San Leandro and Castro Valley", "Phoenix, Miami and Austin": a name coordinated only with places
     coord: dict[str, set[str]] = defaultdict(set)
@@ -516,6 +522,12 @@ def canonicalise(
     # in the article, or one swap away from either
     org_names = {normalise_org(trim_surface(text[st:en])[0]) for st, en, lab, _ in spans if lab in ("ORG", "FAC", "GPE")}
     known = set(acronyms) | {initials(o) for o in org_names if len(o.split()) >= 2}
+    # ... or written at least twice mid-sentence and never tagged by NER ("WCTS will begin", "reasons WCTS
+    # became"): an organisation's short name, unless it is a format, unit or identifier (gazetteer)
+    bare = Counter(m.group(0) for m in re.finditer(r"(?<=[a-z,] )[A-Z][A-Z&]{2,6}(?= [a-z])", text))
+    tagged = {text[st:en] for st, en, _lab in ents}
+    known |= {a for a, n in bare.items() if n >= 2 and a not in tagged and not is_not_entity(a)
+              and a.casefold() not in _COUNTRY_ABBREVIATIONS}
     for m in re.finditer(r"\b[A-Z][A-Z&]{1,9}\b", text):
         a = m.group(0)
         if a in known or any(_is_swap_variant(a, k) for k in known):
@@ -543,7 +555,9 @@ def canonicalise(
         if titled or base.casefold() in titled_persons:
             lab = "PERSON"
         items.append((s, e, surface, base, lab))
-    items = _drop_common_words(text, items)
+    venue_starts = {st for st, _e, _lab in venues}  # "Bioinformatics", a journal, beside doi:…/bioinformatics/…
+    items = sorted(_drop_common_words(text, [it for it in items if it[0] not in venue_starts])
+                   + [it for it in items if it[0] in venue_starts])
     # "Gustavo Faleiros" tagged ORG while "Faleiros wrote" is a PERSON: a two- or three-word name that starts
     # with a common first name, or ends with a word the article uses alone as a person, is a person
     lone_persons = {m.group(1).casefold() for m in re.finditer(r"\b([A-Z][a-z'’-]+)(?=" + _SPEECH_AFTER.pattern + ")", text)}

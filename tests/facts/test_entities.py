@@ -253,3 +253,23 @@ def test_organisations_by_form_platform_products_and_glued_list_numbers() -> Non
     assert {("GitHub", "ORG"), ("Google Play", "ORG"), ("InfoAmazonia", "ORG"), ("Wikimedia", "ORG"),
             ("Oakland", "GPE"), ("Turkish", "NORP"), ("McAllen", "GPE"),
             ("Charlotte Jones Anderson", "PERSON")} <= got
+
+
+def test_a_town_after_a_place_preposition_conferences_and_repeated_acronyms() -> None:
+    text = ("Every winter families in Hillsborough lie awake. The Berlin Conference divided Africa. "
+            "In February, WCTS will begin a series, and one of the reasons WCTS became real is Nicki. "
+            "Files in PDF are sent as PDF attachments.")
+    ner = spans(text, ("Hillsborough", "ORG"), ("Berlin Conference", "ORG"), ("Africa", "LOC"))
+    got = _ents(canonicalise("t", text, ner))
+    assert {("Hillsborough", "GPE"), ("Berlin Conference", "EVENT"), ("WCTS", "ORG")} <= got
+    assert "PDF" not in {e for e, _ in got}
+
+
+def test_a_journal_venue_is_kept_beside_its_lower_case_doi() -> None:
+    text = ("- ^ Wallach, I.; Liliean, R. (2009). \"The Protein-Small-Molecule Database\". Bioinformatics. "
+            "25 (5): 615–620. doi:10.1093/bioinformatics/btp035.\n\n"
+            "- ^ Hamel, P.; Eck, D. (2010). \"Learning Features\". Proceedings of the International Society for "
+            "Music Information Retrieval Conference: 339–344.")
+    got = _ents(canonicalise("v", text, []))
+    assert {("Bioinformatics", "ORG"), ("I. Wallach", "PERSON"), ("D. Eck", "PERSON"),
+            ("Proceedings of the International Society for Music Information Retrieval Conference", "ORG")} <= got
