@@ -483,7 +483,7 @@ def group_articles(
         _write(con, batch, revised, now)
     groups = wd.groups_of(con, [a.article_id for a in arts])
     synd_ids = {g[0] for g in groups.values()}
-    sizes = _group_sizes(con, synd_ids)
+    sizes = wd.group_sizes(con, synd_ids)
     return {
         "fingerprinted": len(arts),
         "copies_grouped": sum(1 for aid, g in groups.items() if g[0] != aid),
@@ -492,15 +492,3 @@ def group_articles(
         "recomputed": len(todo),
     }
 
-
-def _group_sizes(con: duckdb.DuckDBPyConnection, synd_ids: set[str]) -> dict[str, int]:
-    if not synd_ids:
-        return {}
-    return {
-        r[0]: int(r[1])
-        for r in con.execute(
-            "SELECT syndication_id, count(*) FROM core.article_groups "
-            "WHERE list_contains(?, syndication_id) GROUP BY syndication_id",
-            [sorted(synd_ids)],
-        ).fetchall()
-    }

@@ -4,11 +4,13 @@ a revision that moves an article in time, and a round-up that merges two copy gr
 
 from __future__ import annotations
 
+import json
+
 from dedup_helpers import T0, article_row, days, load
 from test_dedup_stage import OTHER, STORY, _wire_copy, copy_of_story, group
 
 from warehouse.db import connect
-from warehouse.dedup import rebuild_aggregates
+from warehouse.dedup import group_members, rebuild_aggregates, refresh_aggregates
 
 # The views as they were before the aggregate tables: what the aggregates must reproduce.
 STORIES_FROM_SCRATCH = """
@@ -125,3 +127,68 @@ def test_a_warehouse_from_before_the_tables_gets_them_filled_when_opened(tmp_pat
     con = connect(path)
     assert con.execute("SELECT count(*) FROM syndication WHERE group_size > 1").fetchone() == (2,)
     assert_views_equal_from_scratch(con)
+
+
+class _ScanCounter:
+    """A connection that records, for each statement, how many table rows DuckDB scanned (its JSON profile)."""
+
+    def __init__(self, con, profile):
+        self.con, self.profile, self.scanned = con, profile, []
+
+    def execute(self, sql, *args):
+        self.con.execute("PRAGMA enable_profiling = 'json'")
+        self.con.execute(f"PRAGMA profiling_output = '{self.profile}'")
+        try:
+            result = _Rows(self.con.execute(sql, *args).fetchall())  # the profile is written when it completes
+        finally:
+            self.con.execute("PRAGMA disable_profiling")
+        self.scanned.append((json.loads(self.profile.read_text())["cumulative_rows_scanned"], sql[:80]))
+        self.profile.unlink()
+        return result
+
+
+class _Rows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchall(self):
+        return self.rows
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+
+def test_the_aggregate_refresh_reads_only_the_rows_of_the_touched_stories_and_groups(tmp_path):
+    # 20,000 stored group rows; refreshing one story and one copy group must not scan them all (it used to:
+    # an OR over story_id and syndication_id without indexes, +0.4-1.2 s per batch at 1M articles)
+    con = connect(tmp_path / "w.duckdb")
+    n = 20_000
+    con.execute(
+        f"""
+        INSERT INTO core.articles (article_id, watch, url, canonical_url, source, title, published_at, fetched_at,
+            first_seen_at, fetch_status, text, raw_text, word_count, content_hash)
+        SELECT printf('a%06d', i), 'w', 'https://x/' || i, 'https://x/' || i, 'outlet ' || (i % 50), 't',
+            TIMESTAMPTZ '2024-01-01' + to_seconds(i * 60), TIMESTAMPTZ '2024-01-01' + to_seconds(i * 60),
+            TIMESTAMPTZ '2024-01-01' + to_seconds(i * 60), 'ok', 'x', 'x', 1, 'h'
+        FROM range({n}) t(i)
+        """
+    )
+    # copy groups of 2 and stories of 4
+    con.execute(
+        f"INSERT INTO core.article_groups SELECT printf('a%06d', i), printf('a%06d', i - i % 2), "
+        f"printf('a%06d', i - i % 4), now() FROM range({n}) t(i)"
+    )
+    rebuild_aggregates(con)
+    con.execute("CHECKPOINT")
+    before = rows(con, "SELECT * FROM core.story_stats") + rows(con, "SELECT * FROM core.syndication_members")
+    counter = _ScanCounter(con, tmp_path / "profile.json")
+    refresh_aggregates(counter, ["a000100"], ["a000202"])
+    assert counter.scanned
+    for scanned, sql in counter.scanned:
+        assert scanned < 1_000, (scanned, sql)
+    after = rows(con, "SELECT * FROM core.story_stats") + rows(con, "SELECT * FROM core.syndication_members")
+    assert after == before  # nothing changed, so the recomputed rows are the same
+    assert group_members(con, ["a000100"], ["a000202"]) == {
+        ("a000100", "a000100", "a000100"), ("a000101", "a000100", "a000100"), ("a000102", "a000100", "a000102"),
+        ("a000103", "a000100", "a000102"), ("a000202", "a000200", "a000202"), ("a000203", "a000200", "a000202"),
+    }
