@@ -300,12 +300,27 @@ def _platform_service(span: str) -> bool:
     return bool(words) and len(words) <= 2 and is_platform(words[0])
 
 
-def _organisation_types(types: dict[str, str], person_evidence: set[str]) -> None:
+def _organisation_types(text: str, types: dict[str, str], person_evidence: set[str]) -> None:
     """Names NER called a place or a person that are organisations by their form, unless a title or a full name
     says it is a person or the name is a known place or town:
     - one word with a capital inside (`InfoAmazonia`, `PayPal`; not `McAllen`, `DeShawn`);
     - one word that starts a longer organisation name of the same article (`At Wikimedia we` beside the
       Wikimedia Foundation)."""
+    for c, t in list(types.items()):
+        # "a Choctaw and Chickasaw mother", "a Choctaw bisexual woman": a one-word "place" that is not a known
+        # place or town, only ever written as an adjective after "a"/"an", is a people (NORP)
+        if t != "GPE" or " " in c or c in person_evidence or is_place(c) or is_city(c) or c in _REGIONS:
+            continue
+        attributive = indefinite = 0
+        uses = list(re.finditer(r"(?<![\w-])" + re.escape(c) + r"(?![\w-])", text))
+        for m in uses:
+            before, after = text[max(0, m.start() - 30) : m.start()], text[m.end() : m.end() + 40]
+            if re.match(r"\s+(?:and\s+[A-Z][\w-]+\s+)?[a-z]", after):
+                attributive += 1
+            if re.search(r"\b(?:a|an|A|An)\s+(?:[A-Z][\w-]+\s+and\s+)?$", before):
+                indefinite += 1
+        if uses and attributive == len(uses) and indefinite >= 1:
+            types[c] = "NORP"
     heads = {c.split()[0] for c, t in types.items()
              if t == "ORG" and len(c.split()) == 2 and c.split()[1].casefold() in _COMPANY_HEADS}
     for c, t in list(types.items()):
@@ -696,7 +711,7 @@ def canonicalise(
         elif c not in person_evidence and by_name == "LOC" and is_place(c) and c not in _REGIONS:
             types[c] = "GPE"  # "South Africa": the "South" + continent rule, but a country
     _place_and_demonym_types(text, resolved, types, person_evidence)
-    _organisation_types(types, person_evidence)
+    _organisation_types(text, types, person_evidence)
     for acro, full in acronyms.items():
         types.setdefault(full, "ORG")
         aliases.setdefault(

@@ -273,3 +273,11 @@ def test_a_journal_venue_is_kept_beside_its_lower_case_doi() -> None:
     got = _ents(canonicalise("v", text, []))
     assert {("Bioinformatics", "ORG"), ("I. Wallach", "PERSON"), ("D. Eck", "PERSON"),
             ("Proceedings of the International Society for Music Information Retrieval Conference", "ORG")} <= got
+
+
+def test_a_people_written_only_as_an_adjective_is_norp_but_a_town_is_not() -> None:
+    text = ("She is a Choctaw and Chickasaw mother of two. I am a Choctaw bisexual woman. "
+            "A Seattle company hired a Fremont resident; Fremont voters agreed.")
+    ner = spans(text, ("Choctaw", "GPE"), ("Chickasaw", "GPE"), ("Seattle", "GPE"), ("Fremont", "GPE"))
+    got = _ents(canonicalise("n", text, ner))
+    assert {("Choctaw", "NORP"), ("Chickasaw", "NORP"), ("Seattle", "GPE"), ("Fremont", "GPE")} <= got
