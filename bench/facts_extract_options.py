@@ -28,6 +28,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "favor_recall": {"favor_recall": True},
     "prune_furniture": {"prune_xpath": PRUNE},
     "favor_precision+prune": {"favor_precision": True, "prune_xpath": PRUNE},
+    "fast (no fallback)": {"fast": True},
+    # what the pipeline stores: trafilatura's text, then extractors.clean.clean_text (page furniture lines)
+    "plain+clean_text": {"_clean": True},
+    "favor_precision+clean_text": {"favor_precision": True, "_clean": True},
 }
 
 
@@ -39,27 +43,35 @@ def _norm(s: str) -> str:
     return " ".join(s.split()).lower()
 
 
-def measure(corpus: Path | None = None) -> dict[str, Any]:
+def measure(corpus: Path | None = None, splits: tuple[str, ...] = ("dev", "heldout")) -> dict[str, Any]:
+    """P/R/F1 of each variant on the pages of the given halves (tune on "dev" only; "heldout" is for reporting)."""
     import trafilatura
+
+    from extractors.clean import clean_text
 
     corpus = corpus or ROOT.parent / "shared" / "corpus" / "html"
     pages = json.loads(EVAL.read_text(encoding="utf-8"))["pages"]
     out: dict[str, Any] = {}
     for label, kw in VARIANTS.items():
         counts = {"dev": [0, 0, 0, 0], "heldout": [0, 0, 0, 0]}  # tp fn fp tn
+        kw = dict(kw)
+        clean = kw.pop("_clean", False)
         for g in pages.values():
             path = corpus / g["file"]
-            if not path.is_file():
+            if not path.is_file() or split_of(g["file"]) not in splits:
                 continue
             html = path.read_bytes().decode("utf-8", "replace")
             doc = trafilatura.bare_extraction(html, include_comments=False, include_tables=True, **kw)
-            text = _norm(getattr(doc, "text", None) or "") if doc is not None else ""
+            raw = (getattr(doc, "text", None) or "") if doc is not None else ""
+            text = _norm(clean_text(raw) if clean else raw)
             c = counts[split_of(g["file"])]
             for s in g.get("with", []):
                 c[0 if _norm(s) in text else 1] += 1
             for s in g.get("without", []):
                 c[2 if _norm(s) in text else 3] += 1
         for split, (tp, fn, fp, _tn) in counts.items():
+            if split not in splits:
+                continue
             p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
             out.setdefault(label, {})[split] = {"precision": round(p, 3), "recall": round(r, 3),
                                                 "f1": round(2 * p * r / max(1e-9, p + r), 3)}
@@ -69,16 +81,17 @@ def measure(corpus: Path | None = None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--dev-only", action="store_true", help="only the dev half (for trying options)")
     args = ap.parse_args(argv)
-    res = measure()
+    splits = ("dev",) if args.dev_only else ("dev", "heldout")
+    res = measure(splits=splits)
     if args.json:
         print(json.dumps(res, indent=2))
     else:
-        print(f"{'variant':<24} {'dev P/R/F1':<22} {'held-out P/R/F1':<22}")
+        print(f"{'variant':<28} " + " ".join(f"{s + ' P/R/F1':<22}" for s in splits))
         for label, r in res.items():
-            d, h = r["dev"], r["heldout"]
-            print(f"{label:<24} {d['precision']:.3f}/{d['recall']:.3f}/{d['f1']:.3f}    "
-                  f"{h['precision']:.3f}/{h['recall']:.3f}/{h['f1']:.3f}")
+            cells = [f"{r[s]['precision']:.3f}/{r[s]['recall']:.3f}/{r[s]['f1']:.3f}" for s in splits]
+            print(f"{label:<28} " + "    ".join(cells))
     return 0
 
 
