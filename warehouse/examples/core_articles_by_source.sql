@@ -1,8 +1,10 @@
--- Articles per outlet, with syndicated copies and stories counted once
-SELECT source,
-       count(*)                       AS articles,
-       count(DISTINCT syndication_id) AS distinct_texts,
-       count(DISTINCT story_id)       AS stories
-FROM articles
-GROUP BY source
-ORDER BY stories DESC, source;
+-- Articles per outlet and watch, with syndicated copies apart and stories counted once (from outlet_coverage)
+SELECT watch, source,
+       sum(articles)                       AS articles,
+       sum(articles - copies)              AS own_texts,
+       sum(copies)                         AS copies,
+       count(*)                            AS stories,
+       count(*) FILTER (WHERE is_first)    AS stories_first
+FROM outlet_coverage
+GROUP BY watch, source
+ORDER BY watch, stories DESC, source;

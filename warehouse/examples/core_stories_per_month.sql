@@ -1,5 +1,6 @@
--- New stories per month (trend counts use stories, not copies)
-SELECT date_trunc('month', first_published) AS month, count(*) AS new_stories
-FROM (SELECT story_id, min(published_at) AS first_published FROM articles GROUP BY story_id)
-GROUP BY 1
-ORDER BY 1;
+-- New stories per watch and month (trend counts use stories, not copies), with the articles that covered them
+SELECT watch, date_trunc('month', day) AS month, sum(new_stories) AS new_stories, sum(articles) AS articles
+FROM attention
+WHERE period = 'day'
+GROUP BY watch, month
+ORDER BY watch, month;
