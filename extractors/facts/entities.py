@@ -465,6 +465,14 @@ def canonicalise(
             spans.append((a_start, a_start + len(m.group(1)), "ORG", False))
             end = start + m.start()
             surface = text[start:end]
+        comma = re.fullmatch(r"([A-Z][\w.+-]*), ([A-Z][\w.+-]*)", surface.strip())
+        if comma and not _COMPANY_SUFFIX.search(surface) and label in ("ORG", "PRODUCT", "PERSON"):
+            # "MySQL, PostgreSQL": a list NER read as one name; each item is judged on its own
+            for g in (1, 2):
+                part = comma.group(g)
+                if not _not_a_name(part) and part.casefold() not in _PRONOUN_OR_JUNK:
+                    spans.append((start + comma.start(g), start + comma.end(g), label, False))
+            continue
         dash = re.search(r"\s[-–—]\s", surface)
         if dash:
             # "WASHINGTON - Federal": a spaced dash ends a name (datelines)
@@ -586,6 +594,21 @@ def canonicalise(
             lab = "PERSON"
         relabelled.append((s, e, surface, base, lab))
     items = relabelled
+    # "Faleiros wrote" after Gustavo Faleiros: a bare surname NER did not tag is a mention of the one person of
+    # the article with that surname (not an ordinary word of the text, not inside another span)
+    surnames: dict[str, set[str]] = defaultdict(set)
+    for _s, _e, _surface, b, lab in items:
+        if lab == "PERSON" and len(b.split()) >= 2 and re.fullmatch(r"[A-Z][a-z'’-]{3,}", b.split()[-1]):
+            surnames[b.split()[-1]].add(b)
+    covered = [(st, en) for st, en, *_ in items]
+    extra = []
+    for sur, owners in surnames.items():
+        if len(owners) != 1 or sur.lower() in lower_words or sur in _GROUP_NOUNS:
+            continue
+        for m in re.finditer(r"(?<![\w’'-])" + re.escape(sur) + r"(?![\w-])", text):
+            if not any(st <= m.start() < en for st, en in covered):
+                extra.append((m.start(), m.end(), sur, sur, "PERSON"))
+    items = sorted(items + extra)
 
     # full person names (two or more words) by last and first word
     full_names = {b for s, e, _, b, lab in items if lab == "PERSON" and len(b.split()) >= 2 and (s, e) not in fixed}

@@ -281,3 +281,14 @@ def test_a_people_written_only_as_an_adjective_is_norp_but_a_town_is_not() -> No
     ner = spans(text, ("Choctaw", "GPE"), ("Chickasaw", "GPE"), ("Seattle", "GPE"), ("Fremont", "GPE"))
     got = _ents(canonicalise("n", text, ner))
     assert {("Choctaw", "NORP"), ("Chickasaw", "NORP"), ("Seattle", "GPE"), ("Fremont", "GPE")} <= got
+
+
+def test_a_comma_list_is_split_and_an_untagged_surname_is_the_persons_mention() -> None:
+    text = ("She works with MySQL, PostgreSQL and Apple, Google every day. Gustavo Faleiros, an editor, agreed. "
+            "Faleiros wrote that the fires spread.")
+    ner = spans(text, ("MySQL, PostgreSQL", "ORG"), ("Apple, Google", "ORG"), ("Gustavo Faleiros", "PERSON"))
+    art = canonicalise("l", text, ner)
+    got = _ents(art)
+    assert {("Apple", "ORG"), ("Google", "ORG"), ("Gustavo Faleiros", "PERSON")} <= got
+    assert not {e for e, _ in got} & {"MySQL, PostgreSQL", "MySQL", "PostgreSQL", "Apple, Google"}
+    assert ("Faleiros", "Gustavo Faleiros") in {(a.alias, a.entity) for a in art.aliases}
