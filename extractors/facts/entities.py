@@ -496,6 +496,18 @@ def canonicalise(
         if label == "PERSON" and num:
             trimmed = trimmed[: num.start()]  # no person's name ends in a number: "Trump 2016" is Trump
         spans.append((start + left, start + left + len(trimmed), label, False))
+    # a letter's or comment's signature: a line with a name, then a line that is only a town ("Ninfa Wood" /
+    # "Walnut Creek"); NER sees neither on such short lines
+    lines = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]+", text) if m.group(0).strip()]
+    for (s0, name_line), (s1, town_line) in zip(lines, lines[1:], strict=False):
+        town, name = town_line.strip(), name_line.strip()
+        if (re.fullmatch(r"[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}", town) and is_city(town)
+                and re.fullmatch(r"[A-Z][a-z'’-]+(?: [A-Z]\.)?(?: [A-Z][a-z'’-]+){1,2}", name)
+                and not is_city(name) and not is_place(name) and not _type_by_name(name, "PERSON")):
+            t0 = s1 + town_line.index(town)
+            n0 = s0 + name_line.index(name)
+            spans.append((t0, t0 + len(town), "GPE", False))
+            spans.append((n0, n0 + len(name), "PERSON", True))
     titled_surnames: set[str] = set()
     for m in _TITLED_NAME.finditer(text):
         name, _ = trim_surface(m.group("name"))

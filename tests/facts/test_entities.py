@@ -183,7 +183,8 @@ def test_a_span_over_a_paragraph_break_keeps_its_first_line() -> None:
     text = "Jon Rego\n\nClayton\n\nJoin the Conversation"
     start = text.index("Jon")
     art = canonicalise("a1", text, [(start, text.index("Clayton") + len("Clayton"), "PERSON")])
-    assert [m.entity for m in art.mentions] == ["Jon Rego"]
+    # not "Jon Rego Clayton"; the town under the name is a place of its own (a letter's signature)
+    assert [(m.entity, m.entity_type) for m in art.mentions] == [("Jon Rego", "PERSON"), ("Clayton", "GPE")]
 
 
 @pytest.mark.timeout(120)
@@ -292,3 +293,10 @@ def test_a_comma_list_is_split_and_an_untagged_surname_is_the_persons_mention() 
     assert {("Apple", "ORG"), ("Google", "ORG"), ("Gustavo Faleiros", "PERSON")} <= got
     assert not {e for e, _ in got} & {"MySQL, PostgreSQL", "MySQL", "PostgreSQL", "Apple, Google"}
     assert ("Faleiros", "Gustavo Faleiros") in {(a.alias, a.entity) for a in art.aliases}
+
+
+def test_a_signature_is_a_person_over_a_town_line() -> None:
+    text = ("The county must act now on housing.\n\nNinfa Wood\n\nWalnut Creek\n\n"
+            "Fix the roads before spring.\n\nNew Zealand\n\nParis\n")
+    got = _ents(canonicalise("s", text, []))
+    assert got == {("Ninfa Wood", "PERSON"), ("Walnut Creek", "GPE")}
