@@ -210,7 +210,8 @@ def _type_by_name(name: str, label: str) -> str | None:
     if words[-1].casefold() in _ORG_TAILS:
         return "ORG"
     if words[-1].casefold() == "games" and not _SPORTS_GAMES.search(name):
-        pass  # "Epic Games" is a company; "Olympic Games", "Commonwealth Games" are events
+        if len(words) == 2 and label in ("ORG", "FAC", "GPE"):
+            return "ORG"  # "Epic Games", "Riot Games" are companies; "Olympic Games" are events
     elif words[-1].casefold() in _EVENT_TAILS and (len(words) > 1 or words[0] == "Oscars") and label != "PERSON":
         return "EVENT"
     if words[-1].casefold() in ("awards", "oscars", "globes"):
@@ -508,6 +509,16 @@ def canonicalise(
             n0 = s0 + name_line.index(name)
             spans.append((t0, t0 + len(town), "GPE", False))
             spans.append((n0, n0 + len(name), "PERSON", True))
+    # a numbered list whose items NER mostly tags as people ("1. Christie Leigh Mueller", "8.Lori Kelly"): an item
+    # of two or three capitalised words that NER left out is a person too
+    items_re = re.compile(r"^\s*\d{1,3}\.\s*([A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+){1,2})\s*$", re.MULTILINE)
+    listed = [(m.start(1), m.end(1)) for m in items_re.finditer(text)]
+    if len(listed) >= 3:
+        person = sum(1 for a, b in listed if any(lab == "PERSON" and st < b and a < en for st, en, lab, _ in spans))
+        if person * 2 > len(listed):
+            for a, b in listed:
+                if not any(st < b and a < en for st, en, _lab, _ in spans) and not is_place(text[a:b]):
+                    spans.append((a, b, "PERSON", False))
     titled_surnames: set[str] = set()
     for m in _TITLED_NAME.finditer(text):
         name, _ = trim_surface(m.group("name"))

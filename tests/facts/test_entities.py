@@ -300,3 +300,13 @@ def test_a_signature_is_a_person_over_a_town_line() -> None:
             "Fix the roads before spring.\n\nNew Zealand\n\nParis\n")
     got = _ents(canonicalise("s", text, []))
     assert got == {("Ninfa Wood", "PERSON"), ("Walnut Creek", "GPE")}
+
+
+def test_an_untagged_item_of_a_list_of_people_and_a_games_company() -> None:
+    text = ("1. Christie Leigh Mueller\n\nShe writes.\n\n2. Sam Ponder\n\n3. Erin Andrews\n\n8.Lori Kelly\n\n"
+            "9. New Zealand\n\nEpic Games runs it; the Olympic Games differ.")
+    ner = spans(text, ("Christie Leigh Mueller", "PERSON"), ("Sam Ponder", "PERSON"), ("Erin Andrews", "PERSON"),
+                ("Epic Games", "FAC"), ("Olympic Games", "EVENT"))
+    got = _ents(canonicalise("li", text, ner))
+    assert {("Lori Kelly", "PERSON"), ("Epic Games", "ORG"), ("Olympic Games", "EVENT")} <= got
+    assert ("New Zealand", "PERSON") not in got
