@@ -493,6 +493,8 @@ def canonicalise(
             trimmed = trimmed[: pron.start()]  # "Outkick The Coverage She is ...": a missing full stop
         if _not_a_name(trimmed) or text[max(0, start - 1) : start] in ("#", "@"):
             continue  # ... or a hashtag or handle ("#WeMissTurkey")
+        if re.match(r"[a-z_]\.$", text[max(0, start - 2) : start]) or text[end : end + 1] == "(":
+            continue  # code, not prose: "webdriver.PhantomJS()"
         num = re.search(r"\s+\d[\d.]*$", trimmed)
         if label == "PERSON" and num:
             trimmed = trimmed[: num.start()]  # no person's name ends in a number: "Trump 2016" is Trump
@@ -601,6 +603,15 @@ def canonicalise(
         if titled or base.casefold() in titled_persons:
             lab = "PERSON"
         items.append((s, e, surface, base, lab))
+    # a product's version or a sequel's number: "Mortal Kombat 11", "Rocket Pass 4" (every mention numbered;
+    # not a score, "Arsenal 3 Tottenham 1", nor a name whose span holds the number, "Channel 4")
+    numbered: dict[str, list[bool]] = defaultdict(list)
+    for _st, en, _surface, b, lab in items:
+        if lab != "PERSON" or len(b.split()) >= 2:
+            numbered[b].append(bool(re.match(r" \d{1,2}(?![\d,.:–-])(?! [A-Z])", text[en : en + 6])))
+    versioned = {b for b, flags in numbered.items() if all(flags) and not is_place(b) and not is_city(b)
+                 and _type_by_name(b, "ORG") is None}
+    items = [it for it in items if it[3] not in versioned]
     venue_starts = {st for st, _e, _lab in venues}  # "Bioinformatics", a journal, beside doi:…/bioinformatics/…
     items = sorted(_drop_common_words(text, [it for it in items if it[0] not in venue_starts])
                    + [it for it in items if it[0] in venue_starts])

@@ -310,3 +310,13 @@ def test_an_untagged_item_of_a_list_of_people_and_a_games_company() -> None:
     got = _ents(canonicalise("li", text, ner))
     assert {("Lori Kelly", "PERSON"), ("Epic Games", "ORG"), ("Olympic Games", "EVENT")} <= got
     assert ("New Zealand", "PERSON") not in got
+
+
+def test_code_identifiers_and_numbered_products_are_not_entities() -> None:
+    text = ("cls.browser = webdriver.PhantomJS() starts it. Mortal Kombat 11 is adding Joker. "
+            "Arsenal 3 Tottenham 1 was the score at Arsenal. Channel 4 showed it.")
+    ner = spans(text, ("PhantomJS", "PERSON"), ("Mortal Kombat", "PERSON"), ("Arsenal", "ORG"),
+                ("Tottenham", "ORG"), ("Channel 4", "ORG"))
+    got = {e for e, _ in _ents(canonicalise("k", text, ner))}
+    assert not got & {"PhantomJS", "Mortal Kombat"}
+    assert {"Arsenal", "Tottenham", "Channel 4"} <= got
