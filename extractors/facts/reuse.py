@@ -4,20 +4,19 @@ A syndicated copy is the original's paragraphs with a new lede (an outlet credit
 sometimes a figure changed. NER is the costly part of facts (spaCy, ~10k words/s per core); the rules after it
 (canonicalise, figures, periods, quotes) are cheap and read the whole text. So a copy takes the original's
 spans for every paragraph it shares with it (matched by whitespace-normalised text, offsets moved to the copy)
-and NER runs only on the other paragraphs (`todo_ranges`), each run given one paragraph of the copy on either
-side as context; then the rules run over the whole copy as usual.
+and NER runs only on the other paragraphs (`todo_ranges`), each run given whole paragraphs of the copy on either
+side as context (at least one, and CONTEXT_WORDS words); then the rules run over the whole copy as usual.
 
 Why this equals a full run: the pipeline (extractors/facts/nlp.py) starts a sentence after every line break,
 and spaCy's NER never crosses a sentence start, so an entity lies inside one paragraph; sentence boundaries (the
-rule sentencizer) are decided inside a paragraph too. What a paragraph's spans still depend on is its
-neighbours' last/first few tokens, through tok2vec's convolution (4 tokens either side in the small English
-model). So by default (strict) a shared paragraph is reused only when its neighbours in the copy are its
-neighbours in the original; the paragraph after a new lede and the two around a dropped one run again, and
-every run gets one paragraph of context on either side. Measured (bench/facts_reuse.py, 108 edited copies of
-real pages): strict, every copy's facts equal a full run's; strict=False (only unshared paragraphs run, 2x
-less NER) 8 of 108 copies differed, each in a paragraph next to an edit ("January 13, 2020" vs "2020", a
-heading tagged PERSON or not). Reach beyond one paragraph (a paragraph of fewer than 4 tokens between an edit
-and an entity) is not covered.
+rule sentencizer) are decided inside a paragraph too. What a paragraph's spans still depend on is the tokens
+around it: NER's own tok2vec reads 4 tokens either side (depth 4, window 1 in the small English model) and its
+transition features the token before. So by default (strict) a shared paragraph is reused only when it is the
+same characters with the same CONTEXT_WORDS words of text on either side (or the same text edge) in the copy
+and the original; the paragraph after a new lede and the two around a dropped one run again (a short one, the
+next too). Measured (bench/facts_reuse.py, 108 edited copies of real pages): strict, every copy's facts equal a
+full run's; strict=False (only unshared paragraphs run, 2x less NER) 8 of 108 copies differed, each in a
+paragraph next to an edit ("January 13, 2020" vs "2020", a heading tagged PERSON or not).
 """
 
 from __future__ import annotations
@@ -32,6 +31,10 @@ _LINE = re.compile(r"[^\n]+")
 # A copy is rebuilt from an original only when the shared paragraphs cover this share of its characters:
 # below it the context runs cost about as much as running the whole text.
 MIN_SHARED_SHARE = 0.3
+# Tokens NER reads around a token: tok2vec's window (depth 4 x window 1 = 4 either side) plus the previous token
+# of the transition features (5 back). A whitespace word is at least one token, so this many words of the same
+# text around a paragraph (strict) or around a range to run (its context) leave its spans as in the whole text.
+CONTEXT_WORDS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +107,13 @@ def reuse_spans(
         if cands:
             match[i] = cands.pop(0)
     if strict:
-        # a paragraph whose neighbour changed is run again too: its edge tokens see the new neighbour
-        n_o, n_c = len(opars), len(cpars)
+        # a paragraph is reused only when NER saw exactly the same tokens around it: the same characters, and
+        # CONTEXT_WORDS words of the same text on either side (or the same text edge); a paragraph next to a new
+        # lede, a dropped paragraph or a short changed neighbour runs again
         match = {i: j for i, j in match.items()
-                 if (match.get(i - 1, -2) == j - 1 or (i == 0 and j == 0))
-                 and (match.get(i + 1, -2) == j + 1 or (i == n_c - 1 and j == n_o - 1))}
+                 if copy_text[cpars[i][0] : cpars[i][1]] == original_text[opars[j][0] : opars[j][1]]
+                 and _left(copy_text, cpars[i][0]) == _left(original_text, opars[j][0])
+                 and _right(copy_text, cpars[i][1]) == _right(original_text, opars[j][1])}
     # spans by original paragraph (an entity or sentence never crosses a line break: see the module docstring)
     starts = [p[0] for p in opars]
 
@@ -152,13 +157,56 @@ def reuse_spans(
     return spans, tuple(todo)
 
 
+def _left(text: str, pos: int, k: int = 0) -> tuple[str, bool]:
+    """The text before pos back to the start of its k-th word (CONTEXT_WORDS by default), and whether the
+    text starts before k words were found."""
+    k = k or CONTEXT_WORDS
+    i, n = pos, 0
+    while n < k:
+        while i > 0 and text[i - 1].isspace():
+            i -= 1
+        if i == 0:
+            break
+        while i > 0 and not text[i - 1].isspace():
+            i -= 1
+        n += 1
+    return text[i:pos], n < k
+
+
+def _right(text: str, pos: int, k: int = 0) -> tuple[str, bool]:
+    """The text after pos up to the end of its k-th word, and whether the text ends before k words."""
+    k = k or CONTEXT_WORDS
+    i, n, end = pos, 0, len(text)
+    while n < k:
+        while i < end and text[i].isspace():
+            i += 1
+        if i == end:
+            break
+        while i < end and not text[i].isspace():
+            i += 1
+        n += 1
+    return text[pos:i], n < k
+
+
 def context_window(text: str, todo: tuple[int, int]) -> tuple[int, int]:
-    """The todo range widened by one paragraph of text on either side (what NER is given for it)."""
+    """The todo range widened by whole paragraphs on either side (what NER is given for it): at least one, and
+    enough for CONTEXT_WORDS words (or the text's edge), so every token of the range sees what it sees in the
+    whole text."""
     pars = paragraphs(text)
     start, end = todo
     before = [p for p in pars if p[1] <= start]
     after = [p for p in pars if p[0] >= end]
-    return (before[-1][0] if before else start, after[0][1] if after else end)
+    lo = start
+    while before:
+        lo = before.pop()[0]
+        if len(text[lo:start].split()) >= CONTEXT_WORDS:
+            break
+    hi = end
+    for p in after:
+        hi = p[1]
+        if len(text[end:hi].split()) >= CONTEXT_WORDS:
+            break
+    return lo, hi
 
 
 def shared_chars(copy_text: str, original_text: str) -> int:
@@ -206,6 +254,17 @@ class SpanCache:
                     ids.discard(old)
                     if not ids:
                         del self._by_par[k]
+
+    def candidates(self, text: str, limit: int = 3) -> list[tuple[str, NerSpans]]:
+        """Up to `limit` stored (text, spans) sharing the most characters of text (at least MIN_SHARED_SHARE),
+        whatever their pipeline: what a worker process needs to find text's original itself (best)."""
+        score: dict[int, int] = {}
+        for k, n in self._keys(text):
+            for tid in self._by_par.get(k, ()):
+                score[tid] = score.get(tid, 0) + n
+        total = sum(p[1] - p[0] for p in paragraphs(text)) or 1
+        ranked = sorted(score.items(), key=lambda kv: (-kv[1], -kv[0]))
+        return [self._texts[tid] for tid, n in ranked[:limit] if n / total >= MIN_SHARED_SHARE]
 
     def best(self, text: str, *, pipeline: str, language: str | None) -> tuple[str, NerSpans] | None:
         """The stored (text, spans) sharing the most characters of text, if they cover MIN_SHARED_SHARE of it
