@@ -628,6 +628,26 @@ def canonicalise(
             lab = "PERSON"
         relabelled.append((s, e, surface, base, lab))
     items = relabelled
+    # a title-case heading runs a name into the next words ("Creative Commons Platforms" above a text about the
+    # platforms of Creative Commons): a span that is another name of the article plus words the text also
+    # writes in lower case is that name
+    bases = {b for *_, b, _lab in items}
+    trimmed_items = []
+    for st, en, surface, b, lab in items:
+        words = b.split()
+        line_start = text.rfind("\n", 0, st) + 1
+        line_end = text.find("\n", en)
+        line = text[line_start : line_end if line_end >= 0 else len(text)].strip()
+        heading = not re.search(r"[.!?:;\"”’)]$", line) and len(line.split()) <= 12
+        if heading and len(words) >= 2 and surface == b:
+            for k in range(len(words) - 1, 0, -1):
+                head, rest = " ".join(words[:k]), words[k:]
+                if head in bases and head != b and all(w.lower() in lower_words for w in rest):
+                    en = st + len(head)
+                    surface = b = head
+                    break
+        trimmed_items.append((st, en, surface, b, lab))
+    items = trimmed_items
     # "Faleiros wrote" after Gustavo Faleiros: a bare surname NER did not tag is a mention of the one person of
     # the article with that surname (not an ordinary word of the text, not inside another span)
     surnames: dict[str, set[str]] = defaultdict(set)

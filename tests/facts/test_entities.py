@@ -320,3 +320,16 @@ def test_code_identifiers_and_numbered_products_are_not_entities() -> None:
     got = {e for e, _ in _ents(canonicalise("k", text, ner))}
     assert not got & {"PhantomJS", "Mortal Kombat"}
     assert {"Arsenal", "Tottenham", "Channel 4"} <= got
+
+
+def test_a_heading_that_runs_a_name_into_common_words_keeps_the_name() -> None:
+    text = ("Creative Commons Platforms\n\nCreative Commons runs several platforms. We use Amazon Web Services.\n\n"
+            "Amazon sells web services.")
+    ner = spans(text, ("Creative Commons Platforms", "ORG"), ("Creative Commons runs", "ORG"),
+                ("Amazon Web Services", "ORG"), ("Amazon sells", "ORG"))
+    ner = [(s, e - 5, lab) if text[s:e].endswith(" runs") else (s, e - 6, lab) if text[s:e].endswith(" sells")
+           else (s, e, lab) for s, e, lab in ner]
+    got = {e for e, _ in _ents(canonicalise("h", text, ner))}
+    assert "Creative Commons" in got and "Creative Commons Platforms" not in got
+    # in a sentence the capitals are the writer's: the longer name stays
+    assert "Amazon Web Services" in got
