@@ -102,6 +102,10 @@ _ACRONYM_DEF = re.compile(r"\(([A-Z][A-Z&]{1,9})\)")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
 # Capitalised words NER sometimes takes for a one-word person ("Director for Major Investigations").
+# one capitalised word that only describes an institution ("the Court ruled"): not a name in the guideline
+_GENERIC_INSTITUTIONS = {"court", "council", "government", "ministry", "commission", "committee",
+                         "agency", "department", "authority", "board", "university", "college", "hospital",
+                         "tribunal", "company", "foundation"}
 _NOT_NAMES = {"investigations", "operations", "police", "news", "office", "government", "council"}
 # capitalised group nouns after a word that is also a first name: "Christian Democrats" is a party
 _GROUP_NOUNS = {"Democrats", "Democrat", "Democratic", "Republicans", "Socialists", "Conservatives", "Liberals",
@@ -491,6 +495,8 @@ def canonicalise(
         pron = re.search(r"\s+(?:She|He|They|We)$", trimmed)  # not "I": "World War I"
         if pron and len(trimmed.split()) > 2:
             trimmed = trimmed[: pron.start()]  # "Outkick The Coverage She is ...": a missing full stop
+        if trimmed.casefold() in _GENERIC_INSTITUTIONS and trimmed[:1].isupper() and " " not in trimmed:
+            continue  # "the Court", "the Council": a descriptor of a body the article names in full
         if _not_a_name(trimmed) or text[max(0, start - 1) : start] in ("#", "@"):
             continue  # ... or a hashtag or handle ("#WeMissTurkey")
         if re.match(r"[a-z_]\.$", text[max(0, start - 2) : start]) or text[end : end + 1] == "(":

@@ -333,3 +333,11 @@ def test_a_heading_that_runs_a_name_into_common_words_keeps_the_name() -> None:
     assert "Creative Commons" in got and "Creative Commons Platforms" not in got
     # in a sentence the capitals are the writer's: the longer name stays
     assert "Amazon Web Services" in got
+
+
+def test_a_generic_institution_word_alone_is_not_a_name() -> None:
+    text = "The Turkish Constitutional Court heard it. The Court ruled on Thursday; the Senate agreed."
+    ner = spans(text, ("Turkish Constitutional Court", "ORG"), ("Court ruled", "ORG"), ("Senate", "ORG"))
+    ner = [(s, e - 6, lab) if text[s:e] == "Court ruled" else (s, e, lab) for s, e, lab in ner]
+    got = {e for e, _ in _ents(canonicalise("g", text, ner))}
+    assert got == {"Turkish Constitutional Court", "Senate"}
