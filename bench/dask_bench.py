@@ -13,7 +13,8 @@ own temporary DuckDB file and config (one watch, query "", politeness off for lo
   chunks go through a plain distributed.Client (no Prefect server: the flow path submits the same functions as
   Prefect tasks, which adds a task run per chunk, a few per batch).
 Wall time includes starting the cluster and loading spaCy in each worker (a cold run). CPU is the child's tree
-(user + system of the process and every descendant it reaped, os.wait4). Words are the stored articles' word
+(user + system of the process and every descendant it reaped, os.wait4), and apart the run's own process (with a
+LocalCluster its scheduler and nannies live there too; the rest is the worker or spaCy processes). Words are the stored articles' word
 counts (the same pages, so the same numerator). The result is appended to --out with the machine, the date and
 the load average before and after (`uptime`): the machine may be shared.
 """
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,13 +51,14 @@ def child(args: argparse.Namespace) -> int:
         up = time.perf_counter() - t0
         report = run_monitor(config, args.db, digest=False, force=True, batch_size=args.batch_size, stages=stages)
     wall = time.perf_counter() - t0
+    ru = resource.getrusage(resource.RUSAGE_SELF)  # this process: the runner, and the scheduler of a LocalCluster
     con = connect(args.db, read_only=True)
     try:
         articles, words = con.execute("SELECT count(*), coalesce(sum(word_count), 0) FROM articles").fetchone()
     finally:
         con.close()
     print(json.dumps({"status": report.status, "wall": wall, "cluster_up": up, "articles": articles,
-                      "words": int(words), "stages": dict(report.stage_seconds),
+                      "words": int(words), "cpu_self": ru.ru_utime + ru.ru_stime, "stages": dict(report.stage_seconds),
                       "workers": sorted({p for _, _, p in work.chunks}) if work else []}))
     return 0
 
@@ -130,9 +133,10 @@ def main() -> int:
     if (local["articles"], local["words"]) != (dask["articles"], dask["words"]):
         raise SystemExit(f"the two runs stored different articles: {local} vs {dask}")
     words = local["words"]
-    rows = ["| runner | wall s | CPU s | CPU util | words/s | articles |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| runner | wall s | CPU s | of which the run's process | CPU util | words/s | articles |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, r in results.items():
-        rows.append(f"| {label} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['cpu'] / r['wall']:.0%} | "
+        rows.append(f"| {label} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['cpu_self']:.1f} | {r['cpu'] / r['wall']:.0%} | "
                     f"{words / r['wall']:,.0f} | {r['articles']} |")
     ratio = local["wall"] / dask["wall"]
     stage = {k: ", ".join(f"{s} {v:.1f}" for s, v in r["stages"].items()) for k, r in results.items()}
