@@ -10,7 +10,8 @@ Everything else stays in the run's process, the writer: polling and fetching (th
 robots.txt, per-host spacing and Retry-After pauses for every host; fetching waits on the network, not on a
 core), matching, and every warehouse write, committed batch after batch in order. Workers get records
 (pages and their fetch results, article ids and texts) and return records; they never open the warehouse, so a
-Dask run stores exactly what a local run stores (tests/test_dask.py).
+Dask run stores exactly what a local run stores (tests/test_dask.py). The facts stage here takes no `reuse` span
+cache (it lives in the run's process): every text's NER runs in full on a worker, which gives the same facts.
 """
 
 from __future__ import annotations
