@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/feeds_nothing_new.py [--feeds 1000] [--unchanged-200] [--profile out.prof]
 
-A loopback server (one thread per request) serves --feeds RSS feeds of one entry each, with an ETag; a page per
-entry (a short article off the watch's topic, so the first run stores no facts). A first run (not timed) polls
-every feed, fetches and judges the pages and keeps each feed's validators. Then the timed run, a cold
+A loopback server (one thread per request) serves --feeds RSS feeds with an ETag, without entries (--entries 1:
+one each, a short page off the watch's topic, so the first run stores no facts). A first run (not timed) polls
+every feed (and fetches and judges the pages) and keeps each feed's validators. Then the timed run, a cold
 `newswatch run --force --no-digest` process: every feed is asked again with If-None-Match and answers 304
 (--unchanged-200: the server ignores the validators and sends the same body again, which the runner must
 recognise by its hash). Printed: the wall time of the whole process (start-up included), the runner's own stage
@@ -40,7 +40,7 @@ def page(i: int) -> bytes:
             f"</h1><p>{text}.</p><p>{text}.</p></article></body></html>").encode()
 
 
-def serve(n: int, unchanged_200: bool) -> tuple[ThreadingHTTPServer, str, list[int]]:
+def serve(n: int, unchanged_200: bool, entries: int = 0) -> tuple[ThreadingHTTPServer, str, list[int]]:
     hits = [0, 0]  # 200s, 304s
 
     class Handler(BaseHTTPRequestHandler):
@@ -62,9 +62,10 @@ def serve(n: int, unchanged_200: bool) -> tuple[ThreadingHTTPServer, str, list[i
                     self.end_headers()
                     return
                 base = f"http://{self.headers['Host']}"
+                item = (f"<item><title>Local item {i}</title><link>{base}/p{i}.html</link><guid>p{i}</guid>"
+                        f"<pubDate>Tue, 10 Jul 2018 08:00:00 GMT</pubDate></item>") if entries else ""
                 body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title><link>{base}/'
-                        f"</link><item><title>Local item {i}</title><link>{base}/p{i}.html</link><guid>p{i}</guid>"
-                        f"<pubDate>Tue, 10 Jul 2018 08:00:00 GMT</pubDate></item></channel></rss>").encode()
+                        f"</link>{item}</channel></rss>").encode()
                 hits[0] += 1
                 self._send(200, body, "application/rss+xml", etag)
                 return
@@ -113,9 +114,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--unchanged-200", action="store_true", help="the feeds ignore validators: 200, same body")
+    ap.add_argument("--entries", type=int, choices=(0, 1), default=0,
+                    help="entries per feed (default 0; 1: a page per feed, fetched and judged by the first run)")
     ap.add_argument("--profile", type=Path, help="also run the timed run under cProfile, writing this file")
     args = ap.parse_args()
-    srv, base, hits = serve(args.feeds, args.unchanged_200)
+    srv, base, hits = serve(args.feeds, args.unchanged_200, args.entries)
     feeds = [f"{base}/f{i}.xml" for i in range(args.feeds)]
     nw = str(Path(sys.executable).parent / "newswatch")
     with tempfile.TemporaryDirectory() as d:

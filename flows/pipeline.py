@@ -399,6 +399,10 @@ def poll_feeds(
     with session(db_path) as con, transaction(con):
         all_entries = [e for _, p in parsed_by_feed.values() if p for e in p.entries]
         seen = load.seen_entries(con, all_entries)
+        # every feed's state read once and every poll written in two statements (three round trips per feed
+        # took 135 s for 1,000 feeds with nothing new, bench/feeds_nothing_new.py)
+        prev_states = feed_store.get_feed_states(con, list(parsed_by_feed))
+        polls: list = []
         for u, (r, parsed) in parsed_by_feed.items():
             new = 0
             if parsed is not None:
@@ -420,8 +424,9 @@ def poll_feeds(
             # the feeds view keeps one watch per feed: the first watch listing it
             feed_store.record_poll(
                 con, feed_url=u, watch=feeds[u][0], result=r, parsed=parsed, new_entries=new, run_id=run_id,
-                disable_after=disable_after, now=now,
+                disable_after=disable_after, now=now, prev=prev_states.get(u), pending=polls,
             )
+        feed_store.write_polls(con, polls)
         # Entries whose page is still to be fetched (a transient failure or a killed run): retried even when
         # the feed answered 304, because the feed's validators were stored when it was polled.
         fresh = {(e.feed_url, e.entry_key) for e, _ in new_entries}

@@ -41,7 +41,7 @@ from typing import Any
 import duckdb
 
 from newswatch.models import FetchResult, ParsedFeed
-from warehouse.db import upsert
+from warehouse.db import insert_rows, upsert
 
 MIN_INTERVAL_S = 600
 MAX_INTERVAL_S = 86_400
@@ -112,6 +112,8 @@ class FeedState:
 
 
 _COLUMNS = tuple(f.name for f in fields(FeedState))
+_POLL_COLUMNS = ("run_id", "feed_url", "polled_url", "polled_at", "status", "http_status", "unchanged", "entries",
+                 "new_entries", "warnings", "body_hash", "elapsed_s", "detail")
 
 
 def _aware(value: Any) -> Any:
@@ -278,10 +280,14 @@ def record_poll(
     run_id: str,
     disable_after: int,
     now: datetime,
+    prev: FeedState | None = None,
+    pending: list | None = None,
 ) -> FeedState:
-    """Record one poll (state upsert + history row) and return the new state. See the module docstring."""
+    """Record one poll (state upsert + history row) and return the new state. See the module docstring.
+    prev: the feed's state read beforehand (None: read here); pending: a list to append the two rows to instead
+    of writing them (write_polls writes a run's polls in two statements, not two per feed)."""
     now = _aware(now)
-    prev = get_feed_states(con, [feed_url]).get(feed_url) or FeedState(feed_url=feed_url)
+    prev = prev or get_feed_states(con, [feed_url]).get(feed_url) or FeedState(feed_url=feed_url)
     first_poll = prev.polls_total == 0
     digest = hashlib.sha256(result.body).hexdigest() if result.body else None
     status = result.status
@@ -394,27 +400,34 @@ def record_poll(
     data = {c: getattr(prev, c) for c in _COLUMNS}
     data.update(upd)
     state = FeedState(**data)
-    upsert(con, "core.feed_state", [[getattr(state, c) for c in _COLUMNS]], columns=_COLUMNS)
-    con.execute(
-        "INSERT INTO core.feed_polls (run_id, feed_url, polled_url, polled_at, status, http_status, unchanged, "
-        "entries, new_entries, warnings, body_hash, elapsed_s, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run_id,
-            feed_url,
-            result.url,
-            now,
-            status,
-            http_status,
-            unchanged,
-            len(parsed.entries) if parsed is not None else None,
-            new_entries,
-            len(parsed.warnings) if parsed is not None else None,
-            digest,
-            result.elapsed_s,
-            (detail or None) and detail[:500],
-        ],
-    )
+    poll = [
+        run_id,
+        feed_url,
+        result.url,
+        now,
+        status,
+        http_status,
+        unchanged,
+        len(parsed.entries) if parsed is not None else None,
+        new_entries,
+        len(parsed.warnings) if parsed is not None else None,
+        digest,
+        result.elapsed_s,
+        (detail or None) and detail[:500],
+    ]
+    if pending is not None:
+        pending.append(([getattr(state, c) for c in _COLUMNS], poll))
+        return state
+    write_polls(con, [([getattr(state, c) for c in _COLUMNS], poll)])
     return state
+
+
+def write_polls(con: duckdb.DuckDBPyConnection, pending: Sequence[tuple[list, list]]) -> None:
+    """The rows record_poll(pending=...) kept: one upsert of the feed states, one insert of the history rows."""
+    if not pending:
+        return
+    upsert(con, "core.feed_state", [state for state, _ in pending], columns=_COLUMNS)
+    insert_rows(con, "core.feed_polls", [dict(zip(_POLL_COLUMNS, poll, strict=True)) for _, poll in pending])
 
 
 def feeds_due(con: duckdb.DuckDBPyConnection, feed_urls: Sequence[str], now: datetime) -> list[str]:
