@@ -27,8 +27,15 @@ class PostgresUnavailable(RuntimeError):
 
 
 def _bin_dir() -> Path:
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name),
-                            reverse=True):
+    # NEWSWATCH_POSTGRES_BIN names the directory of the server binaries outright (another install, or an empty
+    # directory to see what a machine without PostgreSQL does: the tests skip, or fail under
+    # NEWSWATCH_REQUIRE_POSTGRES=1)
+    if forced := os.environ.get("NEWSWATCH_POSTGRES_BIN"):
+        if (Path(forced) / "initdb").exists():
+            return Path(forced)
+        raise PostgresUnavailable(f"NEWSWATCH_POSTGRES_BIN={forced} has no initdb")
+    versions = [p for p in glob.glob("/usr/lib/postgresql/*/bin") if Path(p).parent.name.isdigit()]
+    for candidate in sorted(versions, key=lambda p: int(Path(p).parent.name), reverse=True):
         if (Path(candidate) / "initdb").exists():
             return Path(candidate)
     initdb = shutil.which("initdb")
@@ -125,12 +132,14 @@ def start_postgres() -> PostgresServer:
         server = PostgresServer(bin_dir, root, port, proc, user)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            ready = subprocess.run([str(bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)],
+            # asked on this server's own Unix socket (in root, nobody else's): over TCP another server that
+            # holds the port (another test session's) would answer while this one fails to bind it and exits
+            ready = subprocess.run([str(bin_dir / "pg_isready"), "-q", "-h", str(root), "-p", str(port)],
                                    check=False, timeout=30)
-            if ready.returncode == 0:
+            if ready.returncode == 0 and proc.poll() is None:
                 return server
             time.sleep(0.2)
-        last_error = (root / "server.log").read_text(errors="replace").strip().splitlines()[-1:]
+        last_error = " ".join((root / "server.log").read_text(errors="replace").strip().splitlines()[-1:])
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
