@@ -305,8 +305,9 @@ class RunSettings(_Strict):
     runner: Literal["local", "dask"] = Field(
         "local",
         description='"local": every stage in this machine\'s processes (see workers). "dask": the Prefect monitor '
-        "flow sends page extraction and facts, in chunks, as Prefect tasks to Dask workers (DaskTaskRunner); "
-        "fetching, matching and every warehouse write stay in the flow's process (docs/operations.md, Dask).",
+        "flow sends page extraction and facts, in chunks, as Prefect tasks to Dask workers (DaskTaskRunner), and "
+        "`newswatch run` sends the same chunks through a Dask client; fetching, matching and every warehouse write "
+        "stay in the run's process (docs/operations.md, Dask).",
     )
     dask_address: str = Field(
         "",
