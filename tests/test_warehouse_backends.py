@@ -4,9 +4,11 @@ and several writers at once on DuckLake with its catalog in a real PostgreSQL se
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -142,23 +144,33 @@ def test_two_runs_of_different_watches_at_once_both_commit_and_readers_never_wai
                 reader_errors.append(f"{type(e).__name__}: {e}")
 
     connect(db).close()  # the lake exists before the reader starts
-    with serve_fixtures(port=0) as one, serve_fixtures(port=0) as two:
-        cfg = rotherham_config_file(tmp_path / "nw.toml", one.feed_url)
-        cfg.write_text(cfg.read_text() + SECOND_WATCH.format(feed_url=two.feed_url))
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        env = {**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "120"}
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "newswatch.cli", "run", "--config", str(cfg), "--db", db, "--watch", name,
-                 "--no-digest"],
-                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )
-            for name in ("rotherham", "second")
-        ]
-        outs = [p.communicate(timeout=600) for p in procs]
+    reader = threading.Thread(target=read, daemon=True)
+    procs: list[subprocess.Popen] = []
+    try:
+        with serve_fixtures(port=0) as one, serve_fixtures(port=0) as two:
+            cfg = rotherham_config_file(tmp_path / "nw.toml", one.feed_url)
+            cfg.write_text(cfg.read_text() + SECOND_WATCH.format(feed_url=two.feed_url))
+            reader.start()
+            env = {**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "120"}
+            for name in ("rotherham", "second"):  # each in its own session: stopped with its worker processes
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "newswatch.cli", "run", "--config", str(cfg), "--db", db, "--watch",
+                     name, "--no-digest"],
+                    cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                    start_new_session=True,
+                ))
+            # one bound for both (a hang guard), under the test's own timeout so the cleanup below still runs
+            deadline = time.monotonic() + 780
+            outs = [p.communicate(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
+    finally:
+        # on any failure too: no run left writing, no reader left querying for the rest of the session
         done.set()
-        reader.join(timeout=60)
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)  # the group's id is the run's pid
+                p.communicate(timeout=60)
+        if reader.is_alive():
+            reader.join(timeout=60)
     for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, f"{out}\n{err}"
     assert reader_errors == []
