@@ -4,7 +4,9 @@ A `WorkerPool` is a concurrent.futures ProcessPoolExecutor on the 'forkserver' c
 clean server process (not a fork of a parent holding DuckDB connections, fetch threads and sockets), load the
 English spaCy pipeline once in their initializer, and then take chunks of a batch: (page, fetch result) pairs to
 extract, or (article id, text) pairs to extract facts from. They return records; the main process matches,
-loads and commits. Every result is a pure function of its input, so the warehouse is the same whatever the
+loads and commits. With the run's SpanCache (`WorkerPool.facts(reuse=)`), the main process decides which texts
+are syndicated copies (plan_copies) and sends each copy with the text it copies, so a worker runs NER only on
+what the copy changed. Every result is a pure function of its input, so the warehouse is the same whatever the
 number of workers (tests/test_runner_equivalence.py).
 """
 
