@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 from extractors.fingerprint import tokens
@@ -112,6 +113,7 @@ class Alignment:
         return self.shared / shorter if shorter else 0.0
 
 
+@lru_cache(maxsize=5_000)  # a copy's units are mostly its original's: aligned again and again (issue 9 §3)
 def _bigrams(unit: str) -> frozenset[str]:
     toks = tokens(unit)
     if len(toks) < 2:
@@ -266,6 +268,7 @@ def quotes(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=5_000)
 def quote_share(unit: str) -> float:
     """Share of a unit's words inside quotation marks (an unclosed opening quote runs to the end)."""
     total = len(tokens(unit))

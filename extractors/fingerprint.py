@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from simhash import Simhash
@@ -163,17 +164,37 @@ def segment(text: str) -> list[str]:
     """The content units of a text: sentences of the body lines, at least MIN_UNIT_WORDS words, each once."""
     units: list[str] = []
     seen: set[str] = set()
-    for line in body_lines(text):
-        for sent in split_sentences(line):
-            toks = tokens(sent)
-            if len(toks) < MIN_UNIT_WORDS or is_access_wall(sent):
-                continue
-            key = " ".join(toks)
+    lines: set[str] = set()
+    for raw in text.splitlines():
+        line = _dedupe_doubled(" ".join(raw.split()))
+        boiler, line_key, sents = _line_units(line)
+        # the same steps as body_lines() then the sentence filter, per line (cached: copies share their lines)
+        if boiler or line_key in lines:
+            continue
+        lines.add(line_key)
+        for sent, key in sents:
             if key in seen:
                 continue
             seen.add(key)
             units.append(sent)
     return units
+
+
+@lru_cache(maxsize=10_000)
+def _line_units(line: str) -> tuple[bool, str, tuple[tuple[str, str], ...]]:
+    """(is boilerplate, the line's token key, its candidate units with their keys) for one normalised line.
+
+    A syndicated copy repeats most lines of its original verbatim, so its segmentation is mostly cache hits
+    (1,000 copies of one text: issue 9 §3). The result depends on the line alone."""
+    if is_boilerplate(line):
+        return True, "", ()
+    out = []
+    for sent in split_sentences(line):
+        toks = tokens(sent)
+        if len(toks) < MIN_UNIT_WORDS or is_access_wall(sent):
+            continue
+        out.append((sent, " ".join(toks)))
+    return False, " ".join(tokens(line)), tuple(out)
 
 
 def shingles(toks: Sequence[str], n: int) -> list[str]:
@@ -214,15 +235,42 @@ def simhash64_numpy(features: Iterable[str]) -> int:
     The `simhash` package sums bits in Python-level batches; here all feature hashes are unpacked into a
     (n, 64) bit matrix at once and weighted by their counts.
     """
+    sums, total = _bit_sums(features)
+    if not total:
+        return 0
+    return _pack(sums, total)
+
+
+def _pack(sums: np.ndarray, total: int) -> int:
+    return int.from_bytes(np.packbits(sums > total / 2).tobytes(), "big")
+
+
+# md5 tails of features seen before (words recur in every text; a copy repeats its original's 3-grams): the
+# same bytes as hashing again, without the Python-level md5 call. Bounded: cleared when full.
+_DIGESTS: dict[str, bytes] = {}
+_MAX_DIGESTS = 100_000
+
+
+def _digest(feature: str) -> bytes:
+    d = _DIGESTS.get(feature)
+    if d is None:
+        if len(_DIGESTS) >= _MAX_DIGESTS:
+            _DIGESTS.clear()
+        d = _DIGESTS[feature] = hashlib.md5(feature.encode("utf-8")).digest()[-8:]
+    return d
+
+
+def _bit_sums(features: Iterable[str]) -> tuple[np.ndarray, int]:
+    """Per bit, the weighted count of features whose hash has it set, and the total weight (simhash64_numpy
+    takes the bits above half). Sums add up: a document's are the sums of its parts' features."""
     counts = Counter(features)
     if not counts:
-        return 0
-    digests = b"".join(hashlib.md5(f.encode("utf-8")).digest()[-8:] for f in counts)
+        return np.zeros(64, dtype=np.int64), 0
+    get = _DIGESTS.get
+    digests = b"".join([get(f) or _digest(f) for f in counts])  # a digest (8 bytes) is never falsy
     bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(len(counts), 64)
     weights = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-    sums = weights @ bits  # int64, no overflow for any realistic count
-    total = int(weights.sum())
-    return int.from_bytes(np.packbits(sums > total / 2).tobytes(), "big")
+    return weights @ bits, int(weights.sum())  # int64, no overflow for any realistic count
 
 
 def doc_features(units: Sequence[str]) -> list[str]:
@@ -246,6 +294,18 @@ def fingerprint(article_id: str, text: str, *, use_numpy: bool = False) -> Finge
         # A text with no sentence-sized unit (a stub or a list of links): fall back to all its words so
         # the document still gets a stable simhash; it will have no units and so no copies.
         return Fingerprint(article_id, FINGERPRINT_VERSION, h(shingles(tokens(text), 3)), (), (), 0)
+    if use_numpy:
+        # unit simhashes cached per unit text (a copy shares most units with its original); the document
+        # simhash from the cached feature digests
+        parts = _unit_parts(units)
+        return Fingerprint(
+            article_id=article_id,
+            version=FINGERPRINT_VERSION,
+            doc_simhash=h([f for p in parts for f in p[1]]),  # = doc_features(units)
+            unit_simhashes=tuple(p[0] for p in parts),
+            units=tuple(units),
+            word_count=sum(p[2] for p in parts),
+        )
     return Fingerprint(
         article_id=article_id,
         version=FINGERPRINT_VERSION,
@@ -254,6 +314,36 @@ def fingerprint(article_id: str, text: str, *, use_numpy: bool = False) -> Finge
         units=tuple(units),
         word_count=sum(len(tokens(u)) for u in units),
     )
+
+
+# unit text -> (unit simhash, its document features (word 3-grams), its word count); bounded, cleared when full
+_UNITS: dict[str, tuple[int, tuple[str, ...], int]] = {}
+_MAX_UNITS = 10_000
+
+
+def _unit_parts(units: Sequence[str]) -> list[tuple[int, tuple[str, ...], int]]:
+    """What fingerprint() computes per unit, cached by the unit's text (a copy repeats its original's units);
+    the simhashes of the units not cached are computed together, in one matrix product (the same sums as one
+    simhash64_numpy per unit, without its fixed cost thirty times per article)."""
+    parts = {u: _UNITS[u] for u in units if u in _UNITS}
+    todo = [u for u in dict.fromkeys(units) if u not in parts]
+    if todo:
+        if len(_UNITS) + len(todo) > _MAX_UNITS:
+            _UNITS.clear()
+        toks = [tokens(u) for u in todo]  # unit_features(unit) is tokens(unit)
+        counts = [Counter(t) for t in toks]
+        n = [len(c) for c in counts]
+        get = _DIGESTS.get
+        digests = b"".join([get(f) or _digest(f) for c in counts for f in c])
+        bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(sum(n), 64).astype(np.int64)
+        weights = np.fromiter((w for c in counts for w in c.values()), dtype=np.int64, count=sum(n))
+        starts = np.cumsum([0, *n[:-1]])
+        sums = np.add.reduceat(bits * weights[:, None], starts, axis=0)
+        totals = np.add.reduceat(weights, starts)
+        for u, t, k, row, total in zip(todo, toks, n, sums, totals, strict=True):
+            value = _pack(row, int(total)) if k else 0  # every unit has words (segment keeps 6 and more)
+            _UNITS[u] = parts[u] = (value, tuple(shingles(t, 3)), len(t))
+    return [parts[u] for u in units]
 
 
 def hamming(a: int, b: int) -> int:

@@ -5,7 +5,7 @@ warehouse/sql/00_core.sql (core.fingerprints, core.article_groups) and warehouse
 The candidate lookup is two index scans: exact unit simhashes (top 32 bits) in core.unit_keys and document
 simhash bands in core.simhash_bands; docs/dedup.md measures it at 10k, 100k and 1M stored articles.
 Key lists are inlined as SQL constants (ints, or quoted strings) so that DuckDB can use its ART indexes.
-The dedup stage reads and writes a whole batch at once (unit_postings, band_postings, store_fingerprints,
+The dedup stage reads and writes a whole batch at once (postings, store_fingerprints,
 store_edges, ...): a fixed number of statements per batch, not per article (issue 9 §3).
 """
 
@@ -268,27 +268,61 @@ def stale_articles(con: duckdb.DuckDBPyConnection, version: str) -> list[str]:
 # ---- batched reads and writes (issue 9 §3: no per-article round trips) ------------------------------------
 
 
-def unit_postings(con: duckdb.DuckDBPyConnection, keys: Iterable[int]) -> dict[int, list[str]]:
-    """key32 -> the stored articles holding a unit with that key: one index scan for a whole batch."""
-    ks = sorted({int(k) for k in keys})
-    out: dict[int, list[str]] = {}
-    if not ks:
-        return out
-    for k, a in con.execute(f"SELECT key32, article_id FROM core.unit_keys WHERE key32 IN ({_int_list(ks)})").fetchall():
-        out.setdefault(int(k), []).append(a)
-    return out
+# A posting list longer than this (one sentence held by a large copy group) is cut per copy group in SQL.
+BIG_POSTING = 32
 
 
-def band_postings(con: duckdb.DuckDBPyConnection, keys: Iterable[int]) -> dict[int, list[str]]:
-    """band_key -> the stored articles whose document simhash has that band: one index scan for a batch."""
-    ks = sorted({int(k) for k in keys})
-    out: dict[int, list[str]] = {}
-    if not ks:
+@dataclass(frozen=True, slots=True)
+class Postings:
+    """Stored articles per lookup key (unit key32 or band key), for a batch.
+
+    articles: key -> stored articles holding it. For a key held by more than BIG_POSTING articles, only
+    `per_group` articles of each copy group (its original first, then by id) and `labels` (key -> the copy
+    groups holding it: syndication ids, or the article itself when it has no group row).
+    """
+
+    articles: dict[int, list[str]]
+    labels: dict[int, set[str]]
+
+
+def postings(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, keys: Iterable[int], exclude: set[str], per_group: int
+) -> Postings:
+    """The stored articles holding these keys (core.unit_keys / key32 or core.simhash_bands / band_key), without
+    those in `exclude`; long lists are cut per copy group in SQL, so that 1,000 copies of one text do not
+    send 1,000 rows per shared sentence to Python (the cost per copy grew with the group)."""
+    ks = _int_list(keys)
+    out = Postings({}, {})
+    if ks == "NULL":
         return out
-    for k, a in con.execute(
-        f"SELECT band_key, article_id FROM core.simhash_bands WHERE band_key IN ({_int_list(ks)})"
-    ).fetchall():
-        out.setdefault(int(k), []).append(a)
+    counts = con.execute(f"SELECT {column}, count(*) FROM {table} WHERE {column} IN ({ks}) GROUP BY 1").fetchall()
+    small = [int(k) for k, n in counts if n <= BIG_POSTING]
+    big = [int(k) for k, n in counts if n > BIG_POSTING]
+    if small:
+        for k, a in con.execute(
+            f"SELECT {column}, article_id FROM {table} WHERE {column} IN ({_int_list(small)})"
+        ).fetchall():
+            if a not in exclude:
+                out.articles.setdefault(int(k), []).append(a)
+    if big:
+        # enough per group that `per_group` remain once the excluded articles are dropped
+        take = per_group + len(exclude)
+        rows = con.execute(
+            f"""
+            SELECT k, label, list(article_id ORDER BY article_id <> label, article_id)[1:{int(take)}]
+            FROM (
+                SELECT p.{column} AS k, p.article_id, coalesce(g.syndication_id, p.article_id) AS label
+                FROM {table} p LEFT JOIN core.article_groups g ON g.article_id = p.article_id
+                WHERE p.{column} IN ({_int_list(big)})
+            )
+            GROUP BY k, label
+            """
+        ).fetchall()
+        for k, label, sample in rows:
+            kept = [a for a in sample if a not in exclude][:per_group]
+            if kept:  # a group whose members are all excluded is not there (at most `take` members, all shown)
+                out.articles.setdefault(int(k), []).extend(kept)
+                out.labels.setdefault(int(k), set()).add(label)
     return out
 
 
@@ -571,7 +605,7 @@ _STORY_STATS = """
            min(coalesce(a.published_at, a.first_seen_at)), max(coalesce(a.published_at, a.first_seen_at)),
            count(DISTINCT g.article_id), count(DISTINCT a.source), count(DISTINCT g.syndication_id),
            min(a.first_seen_at), max(a.first_seen_at)
-    FROM core.article_groups g JOIN core.articles a ON a.article_id = g.article_id
+    FROM {groups} g JOIN {articles} a ON a.article_id = g.article_id
     {where}
     GROUP BY g.story_id
 """
@@ -584,7 +618,7 @@ _MEMBERS = """
            ran_at - max(CASE WHEN article_id = syndication_id THEN ran_at END) OVER (PARTITION BY syndication_id)
     FROM (
         SELECT g.syndication_id, g.article_id, coalesce(a.published_at, a.first_seen_at) AS ran_at
-        FROM core.article_groups g JOIN core.articles a ON a.article_id = g.article_id
+        FROM {groups} g JOIN {articles} a ON a.article_id = g.article_id
         {where}
     )
 """
@@ -651,28 +685,41 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, story_ids: Iterable[str],
     stories, synds = sorted(set(story_ids)), sorted(set(syndication_ids))
     if not stories and not synds:
         return
-    # The members' ids first (keyed lookups on the story_id and syndication_id indexes), as constants: the
-    # group-row and article lookups then use the primary-key indexes instead of joining scans (0.7-1.1 s per
-    # batch at 1M articles without them).
-    sids, gids = _str_list(stories), _str_list(synds)
-    found = group_members(con, stories, synds)
-    wanted_stories, wanted_groups = set(stories), set(synds)
-    # each table's members exactly, so that the article-id filters are the only ones (with a second filter on
-    # the group rows, DuckDB scanned the whole table instead of using the key index)
-    in_stories = _str_list(sorted({r[0] for r in found if r[1] in wanted_stories}))
-    in_groups = _str_list(sorted({r[0] for r in found if r[2] in wanted_groups}))
-    if stories:
-        con.execute(f"DELETE FROM core.story_stats WHERE story_id IN ({sids})")
-        con.execute(_STORY_STATS.format(where=f"WHERE g.article_id IN ({in_stories}) AND a.article_id IN ({in_stories})"))
-    if synds:
-        con.execute(f"DELETE FROM core.syndication_members WHERE syndication_id IN ({gids})")
-        con.execute(_MEMBERS.format(where=f"WHERE g.article_id IN ({in_groups}) AND a.article_id IN ({in_groups})"))
+    # Keyed: the group rows of exactly these keys through the story_id / syndication_id indexes of
+    # core.article_groups (20_dedup.sql), their articles by primary key, both fetched as Arrow and aggregated
+    # by the same SELECTs as rebuild_aggregates. Without the indexes, or with an OR of the two columns, every
+    # batch scanned the whole table (0.4-1.2 s per batch at 1M articles); joined in SQL, DuckDB scanned
+    # core.articles or core.article_groups whole, or, with the ids as two IN lists, spent 80 ms CPU per
+    # statement on one 1,000-member copy group; Python datetimes for its rows cost as much again.
+    found = sorted(group_members(con, stories, synds))
+    ids = sorted({r[0] for r in found})
+    groups = pa.table({c: pa.array([r[i] for r in found], type=pa.string())
+                       for i, c in enumerate(("article_id", "story_id", "syndication_id"))})
+    articles = con.execute(
+        "SELECT article_id, source, published_at, first_seen_at FROM core.articles "
+        f"WHERE article_id IN ({_str_list(ids)})"
+    ).to_arrow_table()
+    names = {"groups": "_dedup_refresh_groups", "articles": "_dedup_refresh_articles"}
+    con.register(names["groups"], groups)
+    con.register(names["articles"], articles)
+    try:
+        if stories:
+            sids = _str_list(stories)
+            con.execute(f"DELETE FROM core.story_stats WHERE story_id IN ({sids})")
+            con.execute(_STORY_STATS.format(**names, where=f"WHERE g.story_id IN ({sids})"))
+        if synds:
+            gids = _str_list(synds)
+            con.execute(f"DELETE FROM core.syndication_members WHERE syndication_id IN ({gids})")
+            con.execute(_MEMBERS.format(**names, where=f"WHERE g.syndication_id IN ({gids})"))
+    finally:
+        con.unregister(names["groups"])
+        con.unregister(names["articles"])
 
 
 def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> None:
     """Both aggregate tables from scratch, for group rows written without the dedup stage (bench/trends_gen.py;
     a warehouse made before the tables gets them filled by 20_dedup.sql itself)."""
     con.execute("DELETE FROM core.story_stats")
-    con.execute(_STORY_STATS.format(where=""))
+    con.execute(_STORY_STATS.format(groups="core.article_groups", articles="core.articles", where=""))
     con.execute("DELETE FROM core.syndication_members")
-    con.execute(_MEMBERS.format(where=""))
+    con.execute(_MEMBERS.format(groups="core.article_groups", articles="core.articles", where=""))

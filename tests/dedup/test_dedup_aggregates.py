@@ -139,23 +139,34 @@ class _ScanCounter:
         self.con.execute("PRAGMA enable_profiling = 'json'")
         self.con.execute(f"PRAGMA profiling_output = '{self.profile}'")
         try:
-            result = _Rows(self.con.execute(sql, *args).fetchall())  # the profile is written when it completes
+            # materialised here: the profile is written when the statement completes
+            result = _Rows(self.con.execute(sql, *args).to_arrow_table())
         finally:
             self.con.execute("PRAGMA disable_profiling")
         self.scanned.append((json.loads(self.profile.read_text())["cumulative_rows_scanned"], sql[:80]))
         self.profile.unlink()
         return result
 
+    def register(self, name, data):
+        return self.con.register(name, data)
+
+    def unregister(self, name):
+        return self.con.unregister(name)
+
 
 class _Rows:
-    def __init__(self, rows):
-        self.rows = rows
+    def __init__(self, table):
+        self.table = table
 
     def fetchall(self):
-        return self.rows
+        return [tuple(r.values()) for r in self.table.to_pylist()]
 
     def fetchone(self):
-        return self.rows[0] if self.rows else None
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+    def to_arrow_table(self):
+        return self.table
 
 
 def test_the_aggregate_refresh_reads_only_the_rows_of_the_touched_stories_and_groups(tmp_path):

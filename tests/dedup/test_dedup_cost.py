@@ -1,0 +1,96 @@
+"""The shortcuts that keep dedup cheap per copy (issue 9 §3) give the results of the plain computations: cached
+fingerprints, the vectorised simhash prefilter, and posting lists cut per copy group in SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import numpy as np
+from dedup_helpers import T0, article_row, days, load, seed_articles
+from test_dedup_stage import STORY, group
+
+from extractors import fingerprint as fpm
+from extractors.fingerprint import fingerprint, hamming
+from flows.dedup_stage import DOC_DISTANCE, GROUP_SAMPLE, _prefilter
+from warehouse import dedup as wd
+from warehouse.db import connect
+
+
+def _copies(text: str, n: int, seed: int = 5) -> list[str]:
+    rng = random.Random(seed)
+    paras = [p for p in text.splitlines() if p.strip()]
+    out = []
+    for i in range(n):
+        body = list(paras)
+        if len(body) > 4:
+            body.pop(rng.randrange(1, len(body)))
+        body[0] = f"(Outlet {i}) - {body[0]}"
+        out.append("\n".join(body))
+    return out
+
+
+def test_cached_fingerprints_equal_the_reference_cold_warm_and_after_the_digest_cache_is_cleared(monkeypatch):
+    texts = [s["text"] for s in seed_articles()]
+    texts += _copies(texts[1], 5) + ["\n".join(STORY), "short", ""]
+    want = [dataclasses.astuple(fingerprint(str(i), t)) for i, t in enumerate(texts)]  # the simhash package
+    fpm._line_units.cache_clear()
+    fpm._UNITS.clear()
+    fpm._DIGESTS.clear()
+    monkeypatch.setattr(fpm, "_MAX_DIGESTS", 50)  # the bounds are hit and the caches cleared many times
+    monkeypatch.setattr(fpm, "_MAX_UNITS", 7)
+    for _ in range(2):  # cold, then from the caches
+        got = [dataclasses.astuple(fingerprint(str(i), t, use_numpy=True)) for i, t in enumerate(texts)]
+        assert got == want
+    assert len(fpm._DIGESTS) <= 50
+
+
+def test_vectorised_prefilter_is_the_pairwise_hamming_test():
+    rng = random.Random(1)
+    for _ in range(300):
+        mine = [rng.getrandbits(64) for _ in range(rng.randint(0, 12))]
+        other = [rng.getrandbits(64) for _ in range(rng.randint(0, 12))]
+        if mine and other and rng.random() < 0.5:  # a near copy of one unit: a few bits flipped
+            other[0] = mine[-1] ^ sum(1 << b for b in rng.sample(range(64), rng.randint(0, 6)))
+        doc_a, doc_b = rng.getrandbits(64), rng.getrandbits(64)
+        if rng.random() < 0.2:
+            doc_b = doc_a ^ (1 << rng.randrange(64))
+        for dist in (0, 3, 5):
+            want = hamming(doc_a, doc_b) <= DOC_DISTANCE or any(hamming(x, y) <= dist for x in mine for y in other)
+            fp = fingerprint("a", "")
+            fp = dataclasses.replace(fp, doc_simhash=doc_a, unit_simhashes=tuple(mine))
+            got = _prefilter(fp, np.array(mine, dtype=np.uint64), doc_b, np.array(other, dtype=np.uint64), dist)
+            assert got == want
+
+
+def test_long_posting_lists_cut_in_sql_are_the_full_lists_cut_per_copy_group(tmp_path):
+    # more copies of one text than BIG_POSTING, plus a second text sharing some sentences: the cut lists (and
+    # the copy groups per key) must be what cutting the full lists per group gives, with excluded articles gone
+    con = connect(tmp_path / "w.duckdb")
+    n = wd.BIG_POSTING + 8
+    rows = [article_row("orig", "\n".join(STORY), source="Wire", published_at=T0)]
+    rows += [article_row(f"c{i:03d}", t, source=f"Outlet {i}", published_at=T0 + days(0.01 * (i + 1)))
+             for i, t in enumerate(_copies("\n".join(STORY), n))]
+    rows.append(article_row("other", "\n".join(STORY[:3] + ["An unrelated closing sentence about the weather today."]),
+                            source="Elsewhere", published_at=T0 - days(30)))
+    load(con, rows)
+    group(con, [r["article_id"] for r in rows])
+    exclude = {"c005", "orig"}
+    keys = {r[0] for r in con.execute("SELECT DISTINCT key32 FROM core.unit_keys").fetchall()}
+    got = wd.postings(con, "core.unit_keys", "key32", keys, exclude, GROUP_SAMPLE + 1)
+    label = {a: s for a, s, _ in con.execute("SELECT article_id, syndication_id, story_id FROM core.article_groups").fetchall()}
+    full: dict[int, list[str]] = {}
+    for k, a in con.execute("SELECT key32, article_id FROM core.unit_keys").fetchall():
+        if a not in exclude:
+            full.setdefault(int(k), []).append(a)
+    assert max(len(v) for v in full.values()) > wd.BIG_POSTING  # the SQL path ran
+    for k, arts in full.items():
+        by_label: dict[str, list[str]] = {}
+        for a in sorted(arts, key=lambda a: (a != label[a], a)):
+            by_label.setdefault(label[a], []).append(a)
+        want = sorted(a for kept in by_label.values() for a in kept[: GROUP_SAMPLE + 1])
+        if len(arts) > wd.BIG_POSTING:
+            assert sorted(got.articles[k]) == want
+            assert got.labels[k] == set(by_label)
+        else:
+            assert sorted(got.articles[k]) == sorted(arts)  # short lists come whole (cut by the stage)
