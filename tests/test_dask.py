@@ -6,6 +6,7 @@ written; bad [run] values are one clear config error."""
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +17,6 @@ import pytest
 from newswatch.config import parse_config
 from newswatch.errors import ConfigError
 from tests.support.httpserver import Reply, ScriptedServer
-from tests.support.prefect_server import free_port
 from tests.test_runner_equivalence import differences, snapshot
 from tests.test_watches import BINS, FEED_A, FEED_B, JUSTICE, PAGES, page_requests, serve_site, write_config
 from warehouse.db import connect
@@ -72,7 +72,8 @@ def prefect_server() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    # a hang guard: the test server took 148 s to answer at load 17 on this 2-core machine (120 s failed it)
+    with prefect_test_harness(server_startup_timeout=600):
         yield PREFECT_API_URL.value()
 
 
@@ -131,13 +132,22 @@ def local_run(prefect_server: str, site: tuple, tmp_path_factory: pytest.TempPat
     return snap
 
 
-def _task_runs(flow_run_id: object) -> Counter:
+def _chunk_task_runs(flow_run_id: object, expected: Counter, bound_s: float = 120.0) -> Counter:
+    """The flow run's chunk task runs, (name, state) -> count, once they equal `expected` or after bound_s (a hang
+    guard). Prefect records task run states from the events the workers send, asynchronously: right after the
+    flow returns the server may not have all of them yet."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    deadline = time.monotonic() + bound_s
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return Counter((r.name.rsplit("-", 1)[0], r.state_type.value if r.state_type else None) for r in runs)
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            seen = Counter((r.name.rsplit("-", 1)[0], r.state_type.value if r.state_type else None) for r in runs)
+            chunk_runs = Counter({k: n for k, n in seen.items() if k[0] in ("extract-chunk", "facts-chunk")})
+            if chunk_runs == expected or time.monotonic() > deadline:
+                return chunk_runs
+            time.sleep(1.0)
 
 
 @pytest.mark.prefect
@@ -169,10 +179,11 @@ def test_a_dask_run_stores_the_rows_of_a_local_run_and_its_chunks_ran_on_the_wor
         chunks[r["stage"]] += r["chunks"]
     # 6 pages in batches of 3, cut into up to 4 chunks each (2 per worker): 3 + 3 extraction chunks
     assert chunks["extract"] == 6 and chunks["facts"] >= 2, rows
-    # and each chunk was a Prefect task run of this flow run, completed
-    runs = _task_runs(state.state_details.flow_run_id)
-    assert runs[("extract-chunk", "COMPLETED")] == chunks["extract"], runs
-    assert runs[("facts-chunk", "COMPLETED")] == chunks["facts"], runs
+    # and each chunk was a Prefect task run of this flow run, completed, and no other chunk task run
+    expected = Counter({("extract-chunk", "COMPLETED"): chunks["extract"],
+                        ("facts-chunk", "COMPLETED"): chunks["facts"]})
+    runs = _chunk_task_runs(state.state_details.flow_run_id, expected)
+    assert runs == expected, runs
 
 
 @pytest.mark.prefect
@@ -225,13 +236,20 @@ def test_an_unreachable_scheduler_fails_the_run_and_writes_nothing_else(
     from flows.monitor import monitor
 
     srv, watches = site
-    address = f"tcp://127.0.0.1:{free_port()}"  # nobody listens there
+    # a port held bound but never listening: connections to it are refused, and nothing else (another test's
+    # server) can take it between choosing it and the run's connect
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.bind(("127.0.0.1", 0))
+    address = f"tcp://127.0.0.1:{held.getsockname()[1]}"
     cfg = _config(tmp_path / "cfg", watches, f'runner = "dask"\ndask_address = "{address}"')
     db = str(tmp_path / "bad.duckdb")
     seen = len(srv.requests)
     # Dask's own connect timeout (30 s by default; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT in production)
-    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
-        state = monitor(config_path=str(cfg), db_path=db, batch_size=3, return_state=True)
+    try:
+        with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
+            state = monitor(config_path=str(cfg), db_path=db, batch_size=3, return_state=True)
+    finally:
+        held.close()
     assert state.is_failed()
     assert f"cannot reach the Dask scheduler at {address}" in state.message, state.message
     assert "\n" not in state.message and "Traceback" not in state.message
