@@ -19,7 +19,7 @@ against DB in the same run, interleaved case by case, so that before and after s
 `--code DIR` times the code in DIR instead of this checkout (e.g. a `git archive` whose schema files match the
 warehouse, when others change the schema while a 1M warehouse would take 20 min to migrate).
 
-Run: .venv/bin/python -m bench.trends_bench DB [--runs 10] [--only trends] [--baseline DIR=DB] [--code DIR]
+Run: .venv/bin/python -m bench.trends_bench DB [--runs 10] [--only trends,example x.sql] [--baseline DIR=DB] [--code DIR]
 Prints a markdown table (for docs/benchmarks.md) and the machine, date and load (`uptime`).
 """
 
@@ -80,8 +80,8 @@ def cases(db: str, info: dict, code_dir: str, only: str | None) -> list[tuple[st
     out += [(f"{label} [cold process]", "cold", args) for label, kind, args in out if kind == "trends"]
     out.append(("connect_reader (open the file, check the schema)", "connect", [db]))
     out.append(("publish_read_copy", "publish", [db]))
-    if only:
-        out = [c for c in out if only in c[0]]
+    if only:  # comma-separated label substrings
+        out = [c for c in out if any(o in c[0] for o in only.split(","))]
     return out
 
 
@@ -226,7 +226,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("db")
     ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--only")
+    ap.add_argument("--only", help="comma-separated substrings of the case labels to time")
     ap.add_argument("--batch-refresh", type=int, metavar="N", help="time the refresh after batches of N new articles "
                     "(adds them to DB)")
     ap.add_argument("--baseline", metavar="CODE_DIR=DB", help="also time every case with the code in CODE_DIR "

@@ -1,10 +1,12 @@
 -- Articles each watch has not yet carried in a delivered digest (what its next digest will consider): the 50 latest matches
-WITH untold AS (
+WITH told AS (
+    -- An ANTI JOIN against the ledger: DuckDB planned the equivalent correlated NOT EXISTS as a join over every
+    -- watch_articles row, 2-3 s at 1M articles.
+    SELECT watch, article_id FROM digest_articles WHERE status IN ('sent', 'written', 'pending', 'sending')
+), untold AS (
     SELECT w.watch, w.article_id, w.matched_at
     FROM watch_articles w
-    WHERE NOT EXISTS (
-        SELECT 1 FROM digest_articles d
-        WHERE d.article_id = w.article_id AND d.watch = w.watch AND d.status IN ('sent', 'written', 'pending', 'sending'))
+    ANTI JOIN told d ON d.article_id = w.article_id AND d.watch = w.watch
     ORDER BY w.matched_at DESC, w.article_id
     LIMIT 50
 )
