@@ -759,7 +759,7 @@ def replaced_atomically(dest: str | os.PathLike[str]) -> Iterator[Path]:
 READ_COPY_COST_FACTOR = 10.0
 _last_publish: dict[str, tuple[float, float]] = {}  # db path -> (monotonic time of the last publish, its cost)
 _last_refresh: dict[str, tuple[float, float]] = {}  # db path -> (monotonic time of the last trend refresh, its cost)
-_pending_publish: set[str] = set()
+_pending_publish: dict[str, Backend] = {}  # resolved path -> the backend it was written with
 
 
 def read_copy_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -785,7 +785,7 @@ def publish_read_copy(
     if not _pending_publish:
         atexit.register(_publish_pending)
     # at exit, once more: what was written after the last call (cross-article linking, a skipped copy) is included
-    _pending_publish.add(key)
+    _pending_publish[key] = current_backend()  # at exit the environment may name another backend
     # the trend refresh is throttled like the copy: at a million articles a batch's refresh took seconds
     if force or not _throttled(_last_refresh, key):
         t_refresh = time.monotonic()
@@ -833,13 +833,20 @@ def _throttled(last: dict[str, tuple[float, float]], key: str) -> bool:
 
 
 def _publish_pending() -> None:
-    for key in sorted(_pending_publish):
-        try:
-            if exists(key):  # at exit, do not wait long for another process's lock
-                publish_read_copy(key, force=True, lock_timeout_s=5)
-        except Exception:  # noqa: BLE001 - at exit there is no one to tell but the log
-            log.exception("read copy of %s not published at exit", key)
-    _pending_publish.clear()
+    """At exit: publish each warehouse written since its last copy, under the backend it was written with (a
+    process that switched backends must not open a DuckLake catalog file as a plain DuckDB warehouse)."""
+    saved = current_backend()
+    try:
+        for key, backend in sorted(_pending_publish.items()):
+            use_backend(backend.kind, backend.catalog, backend.data_path)
+            try:
+                if exists(key):  # at exit, do not wait long for another process's lock
+                    publish_read_copy(key, force=True, lock_timeout_s=5)
+            except Exception:  # noqa: BLE001 - at exit there is no one to tell but the log
+                log.exception("read copy of %s not published at exit", key)
+    finally:
+        use_backend(saved.kind, saved.catalog, saved.data_path)
+        _pending_publish.clear()
 
 
 def refresh_trends(db_path: str | os.PathLike[str], *, lock_timeout_s: float | None = None) -> dict[str, int] | None:
