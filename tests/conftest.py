@@ -17,6 +17,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("NEWSWATCH_LOCK_TIMEOUT", "5")
 os.environ.pop("NEWSWATCH_DB", None)
 os.environ.pop("NEWSWATCH_CONFIG", None)
+# the warehouse backend is chosen per contract test (tests/support/backends.py); a developer shell's
+# NEWSWATCH_WAREHOUSE_* must not move every other test onto DuckLake
+os.environ.pop("NEWSWATCH_WAREHOUSE_BACKEND", None)
+os.environ.pop("NEWSWATCH_WAREHOUSE_CATALOG", None)
+os.environ.pop("NEWSWATCH_WAREHOUSE_DATA_PATH", None)
 
 from tests.nwtest import make_config, missing_shared, run_demo, skip_unless_shared
 

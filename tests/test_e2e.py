@@ -15,7 +15,8 @@ from tests.support.backends import backend_env, warehouse_contract
 from warehouse.db import connect
 
 # the SQL contract: every test here runs on the DuckDB file, DuckLake (local catalog) and DuckLake on PostgreSQL
-pytestmark = warehouse_contract()
+# a hang guard over the demo run each backend's first test sets up (77-118 s at load 14-18)
+pytestmark = [*warehouse_contract(), pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

@@ -218,10 +218,11 @@ def test_digest_exits_non_zero_after_a_550_after_retries_and_with_the_server_dow
 def prefect_server() -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=600):  # 148 s seen at load 17
         yield
 
 
+@pytest.mark.timeout(1200)  # a hang guard over the harness start (module setup counts here)
 @pytest.mark.prefect
 def test_prefect_flows_fail_when_the_run_or_the_delivery_failed(prefect_server: None, site: ScriptedServer,
                                                                 tmp_path: Path) -> None:
