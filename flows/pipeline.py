@@ -424,7 +424,9 @@ def poll_feeds(
             # the feeds view keeps one watch per feed: the first watch listing it
             feed_store.record_poll(
                 con, feed_url=u, watch=feeds[u][0], result=r, parsed=parsed, new_entries=new, run_id=run_id,
-                disable_after=disable_after, now=now, prev=prev_states.get(u), pending=polls,
+                disable_after=disable_after, now=now, pending=polls,
+                # a feed never polled has no row: its empty state here, not a query per new feed in record_poll
+                prev=prev_states.get(u) or feed_store.FeedState(feed_url=u),
             )
         feed_store.write_polls(con, polls)
         # Entries whose page is still to be fetched (a transient failure or a killed run): retried even when
@@ -722,7 +724,8 @@ def judge_stored(
 # Below this many words a second spaCy process costs more to start than it saves; above it, two processes took
 # the facts stage from 15.5 s to 10.2 s on 114 real pages (96k words) on 2 cores (bench/pipeline_bench.py).
 PARALLEL_FACTS_MIN_WORDS = 30_000
-# Texts whose NER spans a run keeps for the copies that follow (a few kilobytes each: a few megabytes); 0: no
+# Texts whose NER spans a run keeps for the copies that follow (kilobytes for a news page; at worst 2,000 texts at
+# the 200,000-character cap, ~400 MB of text); 0: no
 # reuse (tests compare the two).
 FACTS_CACHE_TEXTS = 2000
 
