@@ -90,10 +90,10 @@ STRAIGHTFORWARD = {
                 SELECT 1 FROM digest_articles d
                 WHERE d.article_id = w.article_id AND d.watch = w.watch
                   AND d.status IN ('sent', 'written', 'pending', 'sending'))
-            ORDER BY w.matched_at DESC, w.article_id LIMIT 50)
+            ORDER BY w.matched_at DESC, w.article_id, w.watch LIMIT 50)
         SELECT u.watch, a.story_id, a.source, a.title, a.published_at, u.matched_at
         FROM untold u JOIN articles a USING (article_id)
-        ORDER BY u.matched_at DESC, a.published_at DESC NULLS LAST, a.article_id""",
+        ORDER BY u.matched_at DESC, a.published_at DESC NULLS LAST, a.article_id, u.watch""",
 }
 
 

@@ -7,10 +7,10 @@ WITH told AS (
     SELECT w.watch, w.article_id, w.matched_at
     FROM watch_articles w
     ANTI JOIN told d ON d.article_id = w.article_id AND d.watch = w.watch
-    ORDER BY w.matched_at DESC, w.article_id
+    ORDER BY w.matched_at DESC, w.article_id, w.watch  -- one batch's matches share matched_at
     LIMIT 50
 )
 SELECT u.watch, a.story_id, a.source, a.title, a.published_at, u.matched_at
 FROM untold u
 JOIN articles a USING (article_id)
-ORDER BY u.matched_at DESC, a.published_at DESC NULLS LAST, a.article_id;
+ORDER BY u.matched_at DESC, a.published_at DESC NULLS LAST, a.article_id, u.watch;
