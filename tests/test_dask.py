@@ -206,6 +206,7 @@ def test_without_an_address_the_run_starts_a_local_cluster_and_closes_it(
 
 
 @pytest.mark.timeout(1200)
+@pytest.mark.prefect  # its local_run fixture starts the Prefect test server
 def test_the_plain_client_path_stores_the_same_rows(
     cluster: tuple[str, set[int]], site: tuple, local_run: dict, tmp_path: Path
 ) -> None:

@@ -143,7 +143,7 @@ def extract_facts_with_spans(
 
     With reuse (a SpanCache kept across batches of a run), a text sharing paragraphs with a text already in
     the cache, or with an earlier text of this batch, gets those paragraphs' spans from it and NER runs only
-    on its other paragraphs, each run with a paragraph of context on either side (extractors/facts/reuse.py);
+    on its other paragraphs, each run with its neighbouring text as context (extractors/facts/reuse.py);
     the rules then run over the whole text. Every text's spans are added to the cache.
     """
     if not items:
