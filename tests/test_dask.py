@@ -16,9 +16,9 @@ import pytest
 
 from newswatch.config import parse_config
 from newswatch.errors import ConfigError
-from tests.support.httpserver import Reply, ScriptedServer
-from tests.test_runner_equivalence import differences, snapshot
-from tests.test_watches import BINS, FEED_A, FEED_B, JUSTICE, PAGES, page_requests, serve_site, write_config
+from tests.support.httpserver import ScriptedServer
+from tests.test_runner_equivalence import config_in, differences, serve_watches, snapshot
+from tests.test_watches import PAGES, page_requests
 from warehouse.db import connect
 
 WATCH = '[[watches]]\nname = "a"\nquery = "x"\nfeeds = ["https://example.org/feed.xml"]\n'
@@ -96,20 +96,7 @@ def site() -> Iterator[tuple[ScriptedServer, list]]:
     """The fixture watches of tests/test_runner_equivalence.py: two overlapping feeds of real pages and a feed
     whose entry has no link (a poll skip stored with the first batch)."""
     with ScriptedServer() as srv:
-        urls = serve_site(srv, {"/a.xml": FEED_A, "/b.xml": FEED_B})
-        srv.route("/c.xml", Reply(200, headers={"Content-Type": "application/rss+xml"}, body=(
-            b'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>'
-            b'<item><title>No link here</title><guid isPermaLink="false">c1</guid></item></channel></rss>')))
-        feeds = [urls["/a.xml"], urls["/b.xml"], srv.url("/c.xml")]
-        yield srv, [("justice", JUSTICE, feeds), ("bins", BINS, feeds)]
-
-
-def _config(folder: Path, watches: list, run: str = "") -> Path:
-    folder.mkdir()
-    cfg = write_config(folder / "nw.toml", watches)
-    if run:
-        cfg.write_text(cfg.read_text() + "\n[run]\n" + run + "\n")
-    return cfg
+        yield srv, serve_watches(srv)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +107,7 @@ def local_run(prefect_server: str, site: tuple, tmp_path_factory: pytest.TempPat
     srv, watches = site
     folder = tmp_path_factory.mktemp("local")
     before = page_requests(srv)
-    summary = monitor(config_path=str(_config(folder / "cfg", watches)), db_path=str(folder / "local.duckdb"),
+    summary = monitor(config_path=str(config_in(folder / "cfg", watches)), db_path=str(folder / "local.duckdb"),
                       batch_size=3, digest=True)
     assert summary["status"] == "succeeded", summary
     assert "dask" not in summary
@@ -159,7 +146,7 @@ def test_a_dask_run_stores_the_rows_of_a_local_run_and_its_chunks_ran_on_the_wor
 
     address, worker_pids = cluster
     srv, watches = site
-    cfg = _config(tmp_path / "cfg", watches, f'runner = "dask"\ndask_address = "{address}"')
+    cfg = config_in(tmp_path / "cfg", watches, f'runner = "dask"\ndask_address = "{address}"')
     db = str(tmp_path / "dask.duckdb")
     before = page_requests(srv)
     state = monitor(config_path=str(cfg), db_path=db, batch_size=3, digest=True, return_state=True)
@@ -194,7 +181,7 @@ def test_without_an_address_the_run_starts_a_local_cluster_and_closes_it(
     from flows.monitor import monitor
 
     srv, watches = site
-    cfg = _config(tmp_path / "cfg", watches, 'runner = "dask"\ndask_workers = 2')
+    cfg = config_in(tmp_path / "cfg", watches, 'runner = "dask"\ndask_workers = 2')
     db = str(tmp_path / "own.duckdb")
     summary = monitor(config_path=str(cfg), db_path=db, batch_size=3, digest=True)
     assert summary["status"] == "succeeded", summary
@@ -217,7 +204,7 @@ def test_the_plain_client_path_stores_the_same_rows(
 
     address, worker_pids = cluster
     srv, watches = site
-    config = load_config(_config(tmp_path / "cfg", watches, f'runner = "dask"\ndask_address = "{address}"'))
+    config = load_config(config_in(tmp_path / "cfg", watches, f'runner = "dask"\ndask_address = "{address}"'))
     db = str(tmp_path / "plain.duckdb")
     with on_dask.dask_stages(config) as (stages, work):
         report = run_monitor(config, db, digest=True, batch_size=3, stages=stages)
@@ -242,7 +229,7 @@ def test_an_unreachable_scheduler_fails_the_run_and_writes_nothing_else(
     held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     held.bind(("127.0.0.1", 0))
     address = f"tcp://127.0.0.1:{held.getsockname()[1]}"
-    cfg = _config(tmp_path / "cfg", watches, f'runner = "dask"\ndask_address = "{address}"')
+    cfg = config_in(tmp_path / "cfg", watches, f'runner = "dask"\ndask_address = "{address}"')
     db = str(tmp_path / "bad.duckdb")
     seen = len(srv.requests)
     # Dask's own connect timeout (30 s by default; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT in production)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.httpserver import Reply, ScriptedServer
-from tests.test_runner_equivalence import differences, snapshot
-from tests.test_watches import BINS, FEED_A, FEED_B, JUSTICE, serve_site, write_config
+from tests.support.httpserver import ScriptedServer
+from tests.test_runner_equivalence import config_in, differences, serve_watches, snapshot
 from warehouse.db import connect
 
 ENV = {**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "5", "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
@@ -35,31 +34,14 @@ def _cli(cfg: Path, db: str) -> tuple[subprocess.CompletedProcess, int]:
         return subprocess.CompletedProcess(p.args, p.returncode, out, err), p.pid
 
 
-def _site(srv: ScriptedServer) -> list:
-    urls = serve_site(srv, {"/a.xml": FEED_A, "/b.xml": FEED_B})
-    srv.route("/c.xml", Reply(200, headers={"Content-Type": "application/rss+xml"}, body=(
-        b'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>'
-        b'<item><title>No link here</title><guid isPermaLink="false">c1</guid></item></channel></rss>')))
-    feeds = [urls["/a.xml"], urls["/b.xml"], srv.url("/c.xml")]
-    return [("justice", JUSTICE, feeds), ("bins", BINS, feeds)]
-
-
-def _config(folder: Path, watches: list, run: str = "") -> Path:
-    folder.mkdir()
-    cfg = write_config(folder / "nw.toml", watches)
-    if run:
-        cfg.write_text(cfg.read_text() + "\n[run]\n" + run + "\n")
-    return cfg
-
-
 @pytest.mark.timeout(1900)
 def test_newswatch_run_on_dask_stores_the_rows_of_a_local_run(tmp_path: Path) -> None:
     with ScriptedServer() as srv:
-        watches = _site(srv)
+        watches = serve_watches(srv)
         local_db, dask_db = str(tmp_path / "local.duckdb"), str(tmp_path / "dask.duckdb")
-        local, _ = _cli(_config(tmp_path / "local", watches), local_db)
+        local, _ = _cli(config_in(tmp_path / "local", watches), local_db)
         assert local.returncode == 0, local.stderr
-        on_dask, pid = _cli(_config(tmp_path / "dask", watches, 'runner = "dask"\ndask_workers = 2'), dask_db)
+        on_dask, pid = _cli(config_in(tmp_path / "dask", watches, 'runner = "dask"\ndask_workers = 2'), dask_db)
         assert on_dask.returncode == 0, on_dask.stderr
     # the chunks ran in the cluster's worker processes, not in the CLI's own
     line = next((ln for ln in on_dask.stderr.splitlines() if "Dask chunks:" in ln), None)
@@ -81,9 +63,9 @@ def test_newswatch_run_with_an_unreachable_scheduler_fails_in_one_line(tmp_path:
     address = f"tcp://127.0.0.1:{held.getsockname()[1]}"
     try:
         with ScriptedServer() as srv:
-            watches = _site(srv)
+            watches = serve_watches(srv)
             db = str(tmp_path / "bad.duckdb")
-            p, _ = _cli(_config(tmp_path / "cfg", watches, f'runner = "dask"\ndask_address = "{address}"'), db)
+            p, _ = _cli(config_in(tmp_path / "cfg", watches, f'runner = "dask"\ndask_address = "{address}"'), db)
             requests = len(srv.requests)
     finally:
         held.close()

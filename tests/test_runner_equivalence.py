@@ -54,6 +54,26 @@ PER_RUN = {
 BATCH_ORDINAL = {"skips": "skipped_at"}
 
 
+def serve_watches(srv: ScriptedServer) -> list[tuple[str, str, list[str]]]:
+    """The fixture watches every runner is compared on (here, tests/test_dask.py, tests/test_dask_cli.py): two
+    overlapping feeds of real pages and a feed whose entry has no link (a poll skip, stored with the first batch)."""
+    urls = serve_site(srv, {"/a.xml": FEED_A, "/b.xml": FEED_B})
+    srv.route("/c.xml", Reply(200, headers={"Content-Type": "application/rss+xml"}, body=(
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>'
+        b'<item><title>No link here</title><guid isPermaLink="false">c1</guid></item></channel></rss>')))
+    feeds = [urls["/a.xml"], urls["/b.xml"], srv.url("/c.xml")]
+    return [("justice", JUSTICE, feeds), ("bins", BINS, feeds)]
+
+
+def config_in(folder: Path, watches: list, run: str = "") -> Path:
+    """folder/nw.toml for these watches, with a [run] table when given."""
+    folder.mkdir()
+    cfg = write_config(folder / "nw.toml", watches)
+    if run:
+        cfg.write_text(cfg.read_text() + "\n[run]\n" + run + "\n")
+    return cfg
+
+
 def _norm(v: object) -> object:
     if isinstance(v, list | tuple):
         return tuple(_norm(x) for x in v)
@@ -105,17 +125,8 @@ def test_the_cli_and_the_prefect_flow_store_the_same_rows(prefect_server: str, t
     from flows.monitor import monitor
 
     with ScriptedServer() as srv:
-        urls = serve_site(srv, {"/a.xml": FEED_A, "/b.xml": FEED_B})
-        # an entry without a link: a poll skip, stored with the first batch by both
-        srv.route("/c.xml", Reply(200, headers={"Content-Type": "application/rss+xml"}, body=(
-            b'<?xml version="1.0"?><rss version="2.0"><channel><title>C</title>'
-            b'<item><title>No link here</title><guid isPermaLink="false">c1</guid></item></channel></rss>')))
-        feeds = [urls["/a.xml"], urls["/b.xml"], srv.url("/c.xml")]
-        watches = [("justice", JUSTICE, feeds), ("bins", BINS, feeds)]
-        (tmp_path / "cli").mkdir()
-        (tmp_path / "flow").mkdir()
-        cli_cfg = write_config(tmp_path / "cli" / "nw.toml", watches)
-        flow_cfg = write_config(tmp_path / "flow" / "nw.toml", watches)
+        watches = serve_watches(srv)
+        cli_cfg, flow_cfg = config_in(tmp_path / "cli", watches), config_in(tmp_path / "flow", watches)
         cli_db, flow_db = str(tmp_path / "cli.duckdb"), str(tmp_path / "flow.duckdb")
 
         p = subprocess.run(
