@@ -305,24 +305,24 @@ def postings(
             if a not in exclude:
                 out.articles.setdefault(int(k), []).append(a)
     if big:
-        # enough per group that `per_group` remain once the excluded articles are dropped
-        take = per_group + len(exclude)
+        # the excluded articles are left out in SQL, so each group sends exactly `per_group` rows (taking
+        # per_group + len(exclude) and dropping them here sent ~100 rows per group and shared sentence); a group
+        # whose members are all excluded has no row
+        not_excluded = f"AND p.article_id NOT IN ({_str_list(exclude)})" if exclude else ""
         rows = con.execute(
             f"""
-            SELECT k, label, list(article_id ORDER BY article_id <> label, article_id)[1:{int(take)}]
+            SELECT k, label, list(article_id ORDER BY article_id <> label, article_id)[1:{int(per_group)}]
             FROM (
                 SELECT p.{column} AS k, p.article_id, coalesce(g.syndication_id, p.article_id) AS label
                 FROM {table} p LEFT JOIN core.article_groups g ON g.article_id = p.article_id
-                WHERE p.{column} IN ({_int_list(big)})
+                WHERE p.{column} IN ({_int_list(big)}) {not_excluded}
             )
             GROUP BY k, label
             """
         ).fetchall()
         for k, label, sample in rows:
-            kept = [a for a in sample if a not in exclude][:per_group]
-            if kept:  # a group whose members are all excluded is not there (at most `take` members, all shown)
-                out.articles.setdefault(int(k), []).extend(kept)
-                out.labels.setdefault(int(k), set()).add(label)
+            out.articles.setdefault(int(k), []).extend(sample)
+            out.labels.setdefault(int(k), set()).add(label)
     return out
 
 
