@@ -11,7 +11,16 @@ from dedup_helpers import T0, article_row, days, load, seed_articles
 from test_dedup_stage import STORY, group
 
 from extractors import fingerprint as fpm
-from extractors.fingerprint import fingerprint, hamming
+from extractors.fingerprint import (
+    MIN_UNIT_WORDS,
+    body_lines,
+    fingerprint,
+    hamming,
+    is_access_wall,
+    segment,
+    split_sentences,
+    tokens,
+)
 from flows.dedup_stage import DOC_DISTANCE, GROUP_SAMPLE, _prefilter
 from warehouse import dedup as wd
 from warehouse.db import connect
@@ -43,6 +52,30 @@ def test_cached_fingerprints_equal_the_reference_cold_warm_and_after_the_digest_
         got = [dataclasses.astuple(fingerprint(str(i), t, use_numpy=True)) for i, t in enumerate(texts)]
         assert got == want
     assert len(fpm._DIGESTS) <= 50
+
+
+def _units_uncached(text: str) -> list[str]:
+    """segment() as it was before its per-line cache: body_lines, then the sentences of each, each unit once."""
+    units, seen = [], set()
+    for line in body_lines(text):
+        for sent in split_sentences(line):
+            toks = tokens(sent)
+            if len(toks) < MIN_UNIT_WORDS or is_access_wall(sent):
+                continue
+            key = " ".join(toks)
+            if key not in seen:
+                seen.add(key)
+                units.append(sent)
+    return units
+
+
+def test_cached_segmentation_is_the_uncached_one():
+    texts = [s["text"] for s in seed_articles()]
+    texts += _copies(texts[1], 5) + ["\n".join(STORY), "short", ""]
+    texts.append(texts[0] + "\n" + texts[0].splitlines()[0] + "\nRead more\n\n" + texts[2])  # repeated lines
+    fpm._line_units.cache_clear()
+    for _ in range(2):  # cold, then from the line cache
+        assert [segment(t) for t in texts] == [_units_uncached(t) for t in texts]
 
 
 def test_vectorised_prefilter_is_the_pairwise_hamming_test():
