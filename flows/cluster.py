@@ -78,16 +78,14 @@ class _Opaque:
         self.items = items
 
 
-def extract_chunk(fetched: _Opaque | Sequence[tuple[pipeline.PageJob, Any]]) -> Done:
+def extract_chunk(fetched: _Opaque) -> Done:
     """pipeline.extract_batch of (page, fetch result) pairs, on a worker: records in, records out."""
-    items = fetched.items if isinstance(fetched, _Opaque) else fetched
-    return Done(workers.extract_chunk(list(items)), *_here())
+    return Done(workers.extract_chunk(list(fetched.items)), *_here())
 
 
-def facts_chunk(items: _Opaque | Sequence[tuple[str, str]], aliases: Mapping[str, str] | None) -> Done:
+def facts_chunk(items: _Opaque, aliases: Mapping[str, str] | None) -> Done:
     """Facts of (article id, cleaned text) pairs on a worker, one process (the cluster is the parallelism)."""
-    pairs = items.items if isinstance(items, _Opaque) else items
-    return Done(workers.facts_chunk(list(pairs), aliases), *_here())
+    return Done(workers.facts_chunk(list(items.items), aliases), *_here())
 
 
 def _extract_task(fetched: _Opaque) -> Done:
@@ -158,7 +156,8 @@ class _OnDask:
         log.info("extracting %d page(s) in %d chunk(s) on Dask", len(fetched), len(parts))
         return pipeline.merge_extracted(self._run("extract", [(_Opaque(c),) for c in parts]))
 
-    def facts(self, articles: Sequence, aliases: Mapping[str, str] | None = None) -> list:
+    def facts(self, articles: Sequence, aliases: Mapping[str, str] | None = None, reuse: Any = None) -> list:
+        # reuse (the run's SpanCache) is not sent to the workers: each computes its texts in full, the same facts
         items = [(a.article_id, a.text) for a in articles]
         if not items:
             return []

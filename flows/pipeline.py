@@ -1032,17 +1032,6 @@ def log_stage_seconds(report: RunReport) -> None:
         log.info("stage seconds: %s", " ".join(f"{k}={v:.2f}" for k, v in report.stage_seconds.items()))
 
 
-def _takes(stage: Callable, name: str) -> bool:
-    """Whether a stage (a function, or a Prefect task wrapping one: .fn) has a parameter of that name."""
-    import inspect
-
-    try:
-        params = inspect.signature(getattr(stage, "fn", stage)).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-
-
 def _add_counts(report: RunReport, counts: Counter) -> None:
     """Run counters by name; per-watch counters come as (counter, watch) keys."""
     for k, n in counts.items():
@@ -1086,7 +1075,6 @@ def run_batches(
     jobs = list(unique.values())
     stored_batches = 0
     reuse = facts_cache()
-    facts_kw = {"reuse": reuse} if _takes(stages.facts, "reuse") else {}  # a stage of another runner may not
 
     def store(articles: Sequence[Article], candidates: Mapping[str, Sequence[str]], skips: Sequence[Skip],
               settled: Sequence[tuple[FeedEntry, str]]) -> None:
@@ -1094,7 +1082,7 @@ def run_batches(
         with _timed(report, "match"):
             m = stages.match(articles, candidates, plan.watches)
         with _timed(report, "facts"):
-            facts = stages.facts(list(m.kept), aliases, **facts_kw) if m.kept else []
+            facts = stages.facts(list(m.kept), aliases, reuse=reuse) if m.kept else []
         batch_skips = [*pending, *skips, *m.skips]
         with _timed(report, "load"):
             _add_counts(report, stages.load(db, run_id, list(m.kept), facts, batch_skips, settled, config.dedup,

@@ -117,7 +117,8 @@ def main(verbose: bool) -> None:
 def run(config_path: str | None, db: str | None, watches: Sequence[str], no_digest: bool, out_dir: str | None,
         force: bool, batch_size: int) -> None:
     """One monitoring run of every watch in the config (the bundled demo watch by default)."""
-    from flows.pipeline import DIRECT, demo_feeds, interruptible, run_monitor
+    from flows import cluster
+    from flows.pipeline import demo_feeds, interruptible, run_monitor
 
     with interruptible(on_grace=lambda n: _interrupted_line(n, None)):
         config = _config(config_path)
@@ -125,15 +126,12 @@ def run(config_path: str | None, db: str | None, watches: Sequence[str], no_dige
         with demo_feeds(config) as extra, ExitStack() as stack:
             for url in extra:
                 click.echo(f"demo: serving the seed feed at {url}")
-            report, stages = None, DIRECT
-            if config.run.runner == "dask":  # extraction and facts on the cluster; this process writes
-                from flows import cluster
-
-                try:
-                    stages, _ = stack.enter_context(cluster.dask_stages(config))
-                except cluster.DaskUnavailable as e:  # before anything is polled or written
-                    names = [config.watch(n).name for n in watches] if watches else [w.name for w in config.watches]
-                    report = cluster.record_failed_run(db_path, names, str(e))
+            report = None
+            try:  # runner = "dask": extraction and facts on the cluster; this process writes
+                stages, _ = stack.enter_context(cluster.dask_stages(config))
+            except cluster.DaskUnavailable as e:  # before anything is polled or written
+                names = [config.watch(n).name for n in watches] if watches else [w.name for w in config.watches]
+                report = cluster.record_failed_run(db_path, names, str(e))
             if report is None:
                 report = run_monitor(config, db_path, watch_names=watches or None, extra_feeds=extra,
                                      digest=not no_digest, out_dir=out_dir, force=force, batch_size=batch_size,
