@@ -119,7 +119,7 @@ def local_run(prefect_server: str, site: tuple, tmp_path_factory: pytest.TempPat
     return snap
 
 
-def _chunk_task_runs(flow_run_id: object, expected: Counter, bound_s: float = 120.0) -> Counter:
+def _chunk_task_runs(flow_run_id: object, expected: Counter, bound_s: float = 600.0) -> Counter:
     """The flow run's chunk task runs, (name, state) -> count, once they equal `expected` or after bound_s (a hang
     guard). Prefect records task run states from the events the workers send, asynchronously: right after the
     flow returns the server may not have all of them yet."""
