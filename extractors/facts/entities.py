@@ -564,7 +564,12 @@ def canonicalise(
                 en = en + nxt.end()
         extended.append((st, en, label, titled))
     spans = extended
+    # only where NER tagged the first name alone (as PERSON or NORP): untagged, a common first name before a
+    # capitalised word is as often a company or an award ("Austin Energy", "Victoria Cross")
+    tagged_first = {st for st, en, lab, _t in spans if lab in ("PERSON", "NORP") and len(text[st:en].split()) == 1}
     for m in re.finditer(r"(?<![\w’'.-])([A-Z][a-z]+)(?= [A-Z])", text):
+        if m.start() not in tagged_first:
+            continue
         if m.group(1).casefold() in FIRST_NAMES and (nxt := _surname_after(m.end())) is not None:
             spans.append((m.start(), m.end() + nxt.end(), "PERSON", False))
     # "Whistleblower Jayne Senior submitted": a capitalised word before a titled surname is the first name

