@@ -78,7 +78,7 @@ class _Known:
     array: np.ndarray | None = None  # hashes as uint64, for the vectorised prefilter
 
     def hash_array(self) -> np.ndarray:
-        if self.array is None or len(self.array) != len(self.hashes):
+        if self.array is None:
             self.array = np.fromiter(self.hashes, dtype=np.uint64, count=len(self.hashes))
         return self.array
 
@@ -88,6 +88,7 @@ class _Known:
             if len(self.hashes) != len(self.units):  # stored by another version: recompute
                 self.hashes = list(fingerprint(self.art.article_id, self.art.text).unit_simhashes)
                 self.boilerplate = frozenset()
+                self.array = None  # built from the old hashes
         return self.units
 
 

@@ -418,12 +418,11 @@ def _citations(text: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, i
         v = _VENUE.match(text, m.end())
         if v:
             blocked.append((m.end(), v.start("venue")))
-            venue = v.group("venue").rstrip(" ,")
-            if len(venue.split()) >= 1 and venue[:1].isupper():
-                head = venue.split()[0]
-                label = ("EVENT" if re.search(r"\b(?:Conference|Symposium|Workshop)\b", venue)
-                         and head not in ("Proceedings", "Journal", "Transactions") else "ORG")
-                venues.append((v.start("venue"), v.start("venue") + len(venue), label))
+            venue = v.group("venue").rstrip(" ,")  # _VENUE starts it with a capital: never empty
+            head = venue.split()[0]
+            label = ("EVENT" if re.search(r"\b(?:Conference|Symposium|Workshop)\b", venue)
+                     and head not in ("Proceedings", "Journal", "Transactions") else "ORG")
+            venues.append((v.start("venue"), v.start("venue") + len(venue), label))
     return authors, venues, blocked
 
 
