@@ -258,12 +258,12 @@ def _sample(pid: int, cpu: dict[int, float], hwm: dict[int, int], stop: threadin
                 hwm[p] = max(hwm.get(p, 0), int(m.group(1)))
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> Measured:
     """Run cmd cold; wall time, CPU time of the process tree (it and every descendant it reaped) and the
     largest RSS any of them reached (wait4's ru_maxrss: max over the process and its reaped descendants)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
         cpu: dict[int, float] = {}
         hwm: dict[int, int] = {}
         stop = threading.Event()
@@ -305,6 +305,20 @@ def stage_seconds(stderr: str) -> dict[str, float]:
     return {k: float(v) for k, v in re.findall(r"(\S+)=([\d.]+)", m[-1])}
 
 
+def _profile(out: Path, cmd: list[str], srv: ThreadingHTTPServer) -> int:
+    """Run cmd (newswatch under cProfile), then print the run's stage seconds and the profile's top functions."""
+    import pstats
+
+    m = measure(cmd)
+    srv.shutdown()
+    if m.rc != 0:
+        print(m.stderr[-3000:], file=sys.stderr)
+        return 1
+    print(f"wall {m.wall_s:.1f} s (profiled); stage seconds: {stage_seconds(m.stderr)}")
+    pstats.Stats(str(out)).sort_stats("cumulative").print_stats(60)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--articles", type=int, default=2000, help="pages on the site (default 2,000)")
@@ -315,6 +329,8 @@ def main() -> int:
     ap.add_argument("--label", default="", help="a note for the result heading (e.g. 'before')")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     ap.add_argument("--no-record", action="store_true", help="print only, do not append to --out")
+    ap.add_argument("--profile", type=Path, help="run `newswatch run` alone under cProfile (its main process), "
+                    "write the profile here and print its top functions; nothing recorded")
     args = ap.parse_args()
 
     if args.pages:
@@ -348,6 +364,10 @@ def main() -> int:
             f"total_concurrency = 8\nretries = 0\n\n"
             f'[[watches]]\nname = "bench"\nquery = ""\nfeeds = {json.dumps(feeds)}\n', encoding="utf-8")
         db = Path(d, "bench.duckdb")
+        if args.profile:
+            return _profile(args.profile, [py, "-m", "cProfile", "-o", str(args.profile), "-m", "newswatch.cli",
+                                           "-v", "run", "--config", str(cfg), "--db", str(db), "--no-digest",
+                                           "--force", "--batch-size", str(args.batch_size)], srv)
         nw = measure([str(Path(py).parent / "newswatch"), "-v", "run", "--config", str(cfg), "--db", str(db), "--no-digest",
                       "--force", "--batch-size", str(args.batch_size)])
         plain = measure([py, "-c", PLAIN, str(urls)])

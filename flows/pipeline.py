@@ -83,6 +83,10 @@ class RunReport:
     stage_seconds: Counter = field(default_factory=Counter)  # stage -> wall seconds spent in it (summed over batches)
 
 
+class _Stopped(Exception):
+    """The streaming fetch thread stops: the run ended (an error or an interrupt in the main thread)."""
+
+
 class RunLockedError(NewswatchError):
     exit_code = 75
 
@@ -528,6 +532,35 @@ def fetch_pages(
     with _fetching(settings, fetcher) as f:
         results = _fetch_many(f, [j.url for j in jobs], kind="page")
     return list(zip(jobs, results, strict=True))
+
+
+def fetched_batches(
+    jobs: Sequence[PageJob], fetch: Callable[[Sequence[PageJob]], list[tuple[PageJob, FetchResult]]], *,
+    batch_size: int, batch_bytes: int, max_page_bytes: int, min_step: int,
+) -> Iterator[list[tuple[PageJob, FetchResult]]]:
+    """The run's pages fetched batch after batch, each batch at most batch_size pages and cut as soon as its page
+    bodies reach batch_bytes. A batch is fetched min_step pages at a time (the run's total_concurrency: every
+    connection busy), or more while that many more pages at the cap (max_page_bytes) still fit under the
+    budget, so a batch never holds more than batch_bytes + min_step x max_page_bytes of bodies, whatever the
+    feed serves. The cut depends only on the pages and the settings, so every entry point (and any number of
+    workers) cuts the same batches. The caller must drop each batch once it is extracted: this generator keeps
+    none after handing it over."""
+    i = 0
+    n_batch = 0
+    while i < len(jobs):
+        batch: list[tuple[PageJob, FetchResult]] = []
+        size = 0
+        while i < len(jobs) and len(batch) < batch_size and size < batch_bytes:
+            n = min(max(min_step, (batch_bytes - size) // max(max_page_bytes, 1)), batch_size - len(batch))
+            part = fetch(jobs[i : i + n])
+            i += n
+            size += sum(len(r.body) for _, r in part)
+            batch += part
+        n_batch += 1
+        log.info("batch %d: %d page(s), %.1f MB of page bodies%s", n_batch, len(batch), size / 1e6,
+                 " (cut at the byte budget)" if size >= batch_bytes and len(batch) < batch_size else "")
+        yield batch
+        del batch  # not kept while the next batch is fetched
 
 
 def count_fetched(report: RunReport, fetched: Sequence[tuple[PageJob, FetchResult]]) -> None:
@@ -1107,17 +1140,28 @@ def run_batches(
             tally_skips(report, batch_skips)
             pending, stored_batches = [], stored_batches + 1
 
-        _stream_batches(report, plan, jobs, settings, fetcher, aliases, workers, batch_size, store_stream, reuse)
+        _stream_batches(report, plan, jobs, config, fetcher, aliases, workers, batch_size, store_stream, reuse)
         jobs = []
-    for i in range(0, len(jobs), batch_size):
+    def fetch(chunk: Sequence[PageJob]) -> list[tuple[PageJob, FetchResult]]:
         with _timed(report, "fetch"):
-            fetched = stages.fetch(jobs[i : i + batch_size], settings, fetcher)
+            return stages.fetch(list(chunk), settings, fetcher)
+
+    for fetched in batches_of(jobs, fetch, config, batch_size):
         count_fetched(report, fetched)
         with _timed(report, "extract"):
             x = stages.extract(fetched)
+        del fetched  # the bodies go now: not kept through this batch's facts and load, nor the next fetch
         store(x.articles, x.candidates, x.skips, _settled(x))
     if not stored_batches:
         store((), {}, (), ())  # the skips of a run with nothing to fetch, and the read copy
+
+
+def batches_of(jobs: Sequence[PageJob], fetch: Callable[[Sequence[PageJob]], list[tuple[PageJob, FetchResult]]],
+               config: Config, batch_size: int) -> Iterator[list[tuple[PageJob, FetchResult]]]:
+    """fetched_batches under the config's budget ([run] batch_bytes) and fetch settings."""
+    settings = config.effective_fetch()
+    return fetched_batches(jobs, fetch, batch_size=batch_size, batch_bytes=config.run.batch_bytes,
+                           max_page_bytes=settings.max_page_bytes, min_step=settings.total_concurrency)
 
 
 def _settled(x: Extracted) -> list[tuple[FeedEntry, str]]:
@@ -1137,12 +1181,13 @@ def merge_extracted(parts: Sequence[Extracted]) -> Extracted:
 
 
 # Fetched batches waiting for extraction: with the batch being fetched and the one being extracted, at most
-# (FETCH_AHEAD + 2) * batch_size page bodies are in memory at once, whatever the feed size.
+# FETCH_AHEAD + 2 batches of page bodies are in memory at once (each under [run] batch_bytes plus one fetch
+# step, see fetched_batches), whatever the feed size.
 FETCH_AHEAD = 1
 
 
 def _stream_batches(
-    report: RunReport, plan: RunPlan, jobs: Sequence[PageJob], settings: FetchSettings, fetcher: Fetcher,
+    report: RunReport, plan: RunPlan, jobs: Sequence[PageJob], config: Config, fetcher: Fetcher,
     aliases: Mapping[str, str], workers: int, batch_size: int,
     store: Callable[[Matched, list, Sequence[Skip], Sequence[tuple[FeedEntry, str]]], None],
     reuse: SpanCache | None = None,
@@ -1168,18 +1213,25 @@ def _stream_batches(
                 continue
         return False
 
+    def fetch(chunk: Sequence[PageJob]) -> list[tuple[PageJob, FetchResult]]:
+        if stop.is_set() or _cancel.is_set():
+            raise _Stopped
+        log.info("fetching %d page(s)", len(chunk))
+        t = time.perf_counter()
+        try:
+            return list(zip(chunk, _fetch_many(fetcher, [j.url for j in chunk], kind="page"), strict=True))
+        finally:
+            report.stage_seconds["fetch"] += time.perf_counter() - t
+
     def fetch_loop() -> None:
         try:
-            for i in range(0, len(jobs), batch_size):
-                if stop.is_set() or _cancel.is_set():
-                    return
-                t = time.perf_counter()
-                chunk = jobs[i : i + batch_size]
-                batch = list(zip(chunk, _fetch_many(fetcher, [j.url for j in chunk], kind="page"), strict=True))
-                report.stage_seconds["fetch"] += time.perf_counter() - t
+            for batch in batches_of(jobs, fetch, config, batch_size):
                 if not put(batch):
                     return
+                del batch  # the queue's (then the main process's) reference is the only one
             put(done)
+        except _Stopped:
+            return
         except BaseException as e:  # handed to the main thread
             put(e)
 
@@ -1202,12 +1254,10 @@ def _stream_batches(
             with _timed(report, "facts_wait"):
                 return [f for fut in p[1] for f in fut.result()]
 
-        for i in range(0, len(jobs) + 1, batch_size):
+        while True:
             if prev is not None and fetched_q.empty():
                 store(prev[0], facts_of(prev), prev[2], prev[3])  # the next batch is still downloading
                 prev = None
-            if i < len(jobs):
-                log.info("fetching %d page(s)", len(jobs[i : i + batch_size]))
             item = next_batch()
             if isinstance(item, BaseException):
                 raise item

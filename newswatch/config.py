@@ -301,6 +301,15 @@ class RunSettings(_Strict):
         "process fetches and stores; the default 1 runs everything in the main process, batch after batch (the "
         "pool is opt-in: on 2 cores it measured no gain); more than the cores (at most 4 pay) rarely helps.",
     )
+    batch_bytes: int = Field(
+        64 * 2**20,
+        ge=2**20,
+        description="Page-body bytes a batch holds before it is cut (besides --batch-size pages): a batch is fetched "
+        "a few pages at a time and ends once its bodies reach this, so a run holds about three batches of bodies "
+        "at most (one fetching, one waiting, one extracting), whatever the page sizes. With the default, 64 MiB, "
+        "200 pages of 4.7 MB peaked at 853 MB (workers = 1) and 689 MB (workers = 2) instead of 1.5 and 1.3 GB "
+        "(bench/memory_bench.py); at least 1 MiB.",
+    )
 
     runner: Literal["local", "dask"] = Field(
         "local",

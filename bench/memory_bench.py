@@ -1,0 +1,161 @@
+"""Peak memory of `newswatch run` on a feed of big pages (issue 9 §2: under 1 GiB for 200 pages of 4.7 MB).
+
+    .venv/bin/python bench/memory_bench.py [--pages 200] [--page-mb 4.7] [--workers 1,2] [--repo PATH]
+                                           [--batch-bytes N] [--label TEXT]
+
+A loopback server serves one RSS feed of --pages entries; page i is real page i of ../shared/corpus/html (cycled)
+padded to --page-mb MB by a large HTML comment before </body>, so trafilatura still extracts the article and each
+page stays under the 5 MB page cap. The padding is made per request (the server holds only the real pages).
+For each --workers value, a cold `python -m newswatch.cli -v run --no-digest --force` process runs one watch
+(query "", everything matched) into a temporary DuckDB, with --repo as its working directory and PYTHONPATH (the
+checkout measured: the default is this one; a `git worktree add /tmp/r_before <commit>` checkout measures the old
+code). Peak RSS is the largest process of the run's process tree (the main process, the worker pool's fork
+server and its workers): each process's VmHWM from /proc, sampled every 0.2 s, and wait4's ru_maxrss (the same
+sampler as bench/throughput.py). Printed as a Markdown table with the machine, the date and the load average
+(`uptime`) before and after: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import CORPUS, REPO, cpu_model, load_avg, measure, stage_seconds  # noqa: E402
+
+FILLER = b"padding text " * 1024  # 13 KiB, repeated to the wanted size
+
+
+def real_pages() -> list[bytes]:
+    return [p.read_bytes() for p in sorted(CORPUS.glob("*.html"))]
+
+
+def padded(page: bytes, size: int) -> bytes:
+    """page with an HTML comment before </body> that brings it to size bytes (page as it is when larger)."""
+    room = size - len(page) - len(b"<!--  -->")
+    if room <= 0:
+        return page
+    filler = (FILLER * (room // len(FILLER) + 1))[:room]
+    i = page.lower().rfind(b"</body>")
+    i = i if i >= 0 else len(page)
+    return page[:i] + b"<!-- " + filler + b" -->" + page[i:]
+
+
+def serve(pages: list[bytes], n: int, size: int) -> tuple[ThreadingHTTPServer, str]:
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            base = f"http://{self.headers['Host']}"
+            m = re.fullmatch(r"/p(\d+)\.html", self.path)
+            if self.path == "/robots.txt":
+                body, ctype = b"User-agent: *\nAllow: /\n", "text/plain"
+            elif self.path == "/feed.xml":
+                items = "".join(f"<item><title>Page {i}</title><link>{base}/p{i}.html</link><guid>p{i}</guid>"
+                                f"</item>" for i in range(n))
+                body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big pages</title>'
+                        f"<link>{base}/</link>{items}</channel></rss>").encode()
+                ctype = "application/rss+xml"
+            elif m and int(m.group(1)) < n:
+                body, ctype = padded(pages[int(m.group(1)) % len(pages)], size), "text/html; charset=utf-8"
+            else:
+                body, ctype = b"not found", "text/plain"
+                self.send_response(404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f"http://127.0.0.1:{srv.server_address[1]}"
+
+
+def git_head(repo: Path) -> str:
+    p = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    return p.stdout.strip()[:70] or "?"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=200)
+    ap.add_argument("--page-mb", type=float, default=4.7, help="size of each page in MB (10^6 bytes)")
+    ap.add_argument("--workers", default="1,2", help="comma list of [run] workers values, one run each")
+    ap.add_argument("--repo", type=Path, default=REPO, help="the checkout to run (default: this one)")
+    ap.add_argument("--batch-bytes", type=int, help="[run] batch_bytes (default: the code's default)")
+    ap.add_argument("--batch-size", type=int, default=100)
+    ap.add_argument("--label", default="")
+    args = ap.parse_args()
+    if not CORPUS.is_dir():
+        print(f"memory_bench: {CORPUS} is missing (the shared corpus)", file=sys.stderr)
+        return 2
+    pages = real_pages()
+    size = int(args.page_mb * 1e6)
+    srv, base = serve(pages, args.pages, size)
+    repo = args.repo.resolve()
+    rows = []
+    load_before = load_avg()
+    for w in [int(x) for x in args.workers.split(",")]:
+        with tempfile.TemporaryDirectory() as d:
+            cfg = Path(d, "newswatch.toml")
+            budget = f"batch_bytes = {args.batch_bytes}\n" if args.batch_bytes else ""
+            cfg.write_text(
+                f"[run]\nworkers = {w}\n{budget}\n[fetch]\nallow_private_networks = true\nper_host_delay_s = 0.0\n"
+                "per_host_concurrency = 8\ntotal_concurrency = 8\nretries = 0\n\n"
+                f'[[watches]]\nname = "big"\nquery = ""\nfeeds = {json.dumps([base + "/feed.xml"])}\n',
+                encoding="utf-8")
+            env = {**os.environ, "PYTHONPATH": str(repo)}
+            m = measure([sys.executable, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db",
+                         str(Path(d, "bench.duckdb")), "--no-digest", "--force", "--batch-size",
+                         str(args.batch_size)], env=env, cwd=repo)
+        if m.rc != 0:
+            print(f"memory_bench: workers={w}: newswatch exited {m.rc}\n{m.stderr[-3000:]}", file=sys.stderr)
+            return 1
+        stored = sum(int(n) for n in re.findall(r"stored (\d+) new", m.stderr))
+        batches = len(re.findall(r"loading \d+ article\(s\)", m.stderr))
+        stages = stage_seconds(m.stderr)
+        rows.append((w, m, stored, batches, stages))
+    load_after = load_avg()
+    srv.shutdown()
+    lines = [
+        f"### Peak memory{' (' + args.label + ')' if args.label else ''}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"`.venv/bin/python bench/memory_bench.py {' '.join(sys.argv[1:])}`: one feed of {args.pages} pages of "
+        f"{size / 1e6:.1f} MB ({len(pages)} real pages of ../shared/corpus/html, padded by an HTML comment), "
+        f"loopback; code: {repo} at `{git_head(repo)}`.",
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}; load average "
+        f"(1/5/15 min) {load_before} before, {load_after} after.",
+        "",
+        "| `[run] workers` | wall s | peak RSS (largest process) | articles stored | batches committed |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for w, m, stored, batches, _ in rows:
+        lines.append(f"| {w} | {m.wall_s:.1f} | {m.peak_rss_mb:,.0f} MB | {stored} | {batches} |")
+    for w, _, _, _, stages in rows:
+        if stages:
+            lines.append(f"\nworkers={w} stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
