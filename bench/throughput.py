@@ -329,6 +329,8 @@ def main() -> int:
     ap.add_argument("--label", default="", help="a note for the result heading (e.g. 'before')")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     ap.add_argument("--no-record", action="store_true", help="print only, do not append to --out")
+    ap.add_argument("--repo", type=Path, help="run `newswatch` of this checkout (e.g. a `git worktree add` of an "
+                    "older commit: before/after figures); default this one")
     ap.add_argument("--profile", type=Path, help="run `newswatch run` alone under cProfile (its main process), "
                     "write the profile here and print its top functions; nothing recorded")
     args = ap.parse_args()
@@ -368,8 +370,10 @@ def main() -> int:
             return _profile(args.profile, [py, "-m", "cProfile", "-o", str(args.profile), "-m", "newswatch.cli",
                                            "-v", "run", "--config", str(cfg), "--db", str(db), "--no-digest",
                                            "--force", "--batch-size", str(args.batch_size)], srv)
-        nw = measure([str(Path(py).parent / "newswatch"), "-v", "run", "--config", str(cfg), "--db", str(db), "--no-digest",
-                      "--force", "--batch-size", str(args.batch_size)])
+        repo = args.repo.resolve() if args.repo else REPO
+        nw = measure([py, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db", str(db), "--no-digest",
+                      "--force", "--batch-size", str(args.batch_size)],
+                     env={**os.environ, "PYTHONPATH": str(repo)}, cwd=repo)
         plain = measure([py, "-c", PLAIN, str(urls)])
     load_after = load_avg()
     srv.shutdown()
@@ -389,7 +393,8 @@ def main() -> int:
         f"### Throughput{' (' + args.label + ')' if args.label else ''}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"`.venv/bin/python bench/throughput.py {' '.join(sys.argv[1:])}`: {what} on loopback, "
-        f"{words:,} words (trafilatura), {p['extracted']} pages with text.",
+        f"{words:,} words (trafilatura), {p['extracted']} pages with text"
+        + (f"; newswatch of {args.repo}." if args.repo else "."),
         f"Machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}; load average "
         f"(1/5/15 min) {load_before} before, {load_after} after.",
         "",

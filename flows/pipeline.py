@@ -1254,20 +1254,28 @@ def _stream_batches(
             with _timed(report, "facts_wait"):
                 return [f for fut in p[1] for f in fut.result()]
 
+        submitted = object()
+
+        def submit(fetched: list) -> tuple:
+            count_fetched(report, fetched)
+            return (submitted, pool.extract(fetched), len(fetched))
+
+        ahead: object = None  # the next batch, taken from the queue (and its extraction submitted) early
         while True:
-            if prev is not None and fetched_q.empty():
-                store(prev[0], facts_of(prev), prev[2], prev[3])  # the next batch is still downloading
-                prev = None
-            item = next_batch()
+            if ahead is None:
+                if prev is not None and fetched_q.empty():
+                    store(prev[0], facts_of(prev), prev[2], prev[3])  # the next batch is still downloading
+                    prev = None
+                item = next_batch()
+            else:
+                item, ahead = ahead, None
             if isinstance(item, BaseException):
                 raise item
             if item is done:
                 break
-            fetched = item
-            count_fetched(report, fetched)
-            n_pages = len(fetched)
-            ex_futures = pool.extract(fetched)
-            del fetched, item  # the pool has its copy; the bodies go with the extraction results
+            # the pool has its copy of the pages; the bodies go with the extraction results
+            _, ex_futures, n_pages = item if isinstance(item, tuple) and item[0] is submitted else submit(item)
+            del item
             # batch i's facts first: its texts' spans are then in `reuse` for the copies of batch i+1
             ready = (prev, facts_of(prev)) if prev is not None else None
             log.info("extracting %d page(s)", n_pages)
@@ -1280,8 +1288,18 @@ def _stream_batches(
                 log.info("facts: %d article(s), %d words, %d process(es) (pool)", len(m.kept), words, workers)
             futures = pool.facts([(a.article_id, a.text) for a in m.kept], aliases, reuse) if m.kept else []
             if ready is not None:
+                # the main process loads batch i while the pool runs the facts of batch i+1 and, when it is
+                # fetched already, extracts batch i+2 (it idled through the load otherwise); its facts are still
+                # planned after batch i+1's, in order
+                try:
+                    nxt = fetched_q.get_nowait()
+                except queue.Empty:
+                    nxt = None
+                if nxt is not None:
+                    ahead = submit(nxt) if isinstance(nxt, list) else nxt
+                    del nxt
                 (pm, _, pskips, psettled), facts = ready
-                store(pm, facts, pskips, psettled)  # the main process loads batch i while the pool runs batch i+1
+                store(pm, facts, pskips, psettled)
             prev = (m, futures, x.skips, _settled(x))
         if prev is not None:
             store(prev[0], facts_of(prev), prev[2], prev[3])
