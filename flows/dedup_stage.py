@@ -28,6 +28,7 @@ from extractors.dedup import (
     choose_story,
     earlier,
     is_copy,
+    profile_terms,
     stories_to_compare,
     story_profile,
     strip_shared_edges,
@@ -431,11 +432,9 @@ def _read(
     batch.stories.update(wd.get_stories(con, {g[1] for g in batch.stored_groups.values()} - batch.stories.keys()))
     # document frequencies of every term the call's profiles can have (a profile uses a subset of its units)
     batch.entities = wd.entities_for(con, ids, batch.tables)
-    terms = {
-        t
-        for a in todo
-        for t in story_profile(a.title, list(fps[a.article_id].units), batch.entities.get(a.article_id, []))
-    }
+    terms: set[str] = set()
+    for a in todo:
+        terms |= profile_terms(a.title, fps[a.article_id].units, batch.entities.get(a.article_id, []))
     batch.n_profiles, batch.df = wd.term_counts(con, terms)
 
 
