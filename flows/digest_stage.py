@@ -122,11 +122,10 @@ def run_digest(
 
     recovered: list[DigestOutcome] = []
     leftover_channels = deliver_channels(db_path, config, watch, sleep=sleep, backoff_base_s=backoff_base_s)
-    if "spikes" in wc.digest.include or wc.digest.chart:
-        # the spikes and attention views read tables refreshed after stored batches, throttled and not after
-        # cross-article linking: bring them up to date so the digest sees the last batch (cheap when nothing
-        # changed; never fails the digest)
-        refresh_trends(db_path)
+    # the spikes, attention and figure_history views read tables refreshed after stored batches, throttled and
+    # not after cross-article linking: bring them up to date so the digest sees the last batch (cheap when nothing
+    # changed, and the end of the run's refresh then has nothing left to do; never fails the digest)
+    refresh_trends(db_path)
     with ExitStack() as stack:
         con = stack.enter_context(session(db_path))
         unfinished = digests.unfinished_deliveries(con, watch)

@@ -511,9 +511,133 @@ _SNAPSHOT = [
 ]
 
 
+# ---- fact trends (sql/55_fact_trends.sql): per family, the slim rows of the touched articles are replaced, then
+# the aggregate rows of every key those articles had or have are recomputed from the slim rows of those keys.
+# Ties on time go to the smaller article id, then the earlier fact (a refresh must give what a rebuild gives).
+_FIRST = "(reported_at, article_id, seq)"
+_FACT_FAMILIES = {
+    "figure": dict(
+        rows="core.trend_figure_rows", agg="core.trend_figure_values",
+        key=("watch", "noun_key", "currency", "unit", "value"),
+        insert_rows="""INSERT INTO core.trend_figure_rows
+            SELECT wa.watch, f.article_id, f.seq, lower(f.noun), coalesce(f.currency, ''), coalesce(f.unit, ''),
+                   f.value, coalesce(g.syndication_id, f.article_id), coalesce(a.published_at, a.first_seen_at),
+                   a.source, f.qualifier, f.surface
+            FROM core.figures f
+            JOIN core.articles a USING (article_id)
+            JOIN core.watch_articles wa USING (article_id)
+            LEFT JOIN core.article_groups g USING (article_id)
+            WHERE (f.noun <> '' OR f.currency IS NOT NULL OR f.unit = 'percent') {only}""",
+        # one row per (key, text) first: copies of one text count once
+        insert_agg=f"""INSERT INTO core.trend_figure_values
+            WITH per_copy AS (
+                SELECT watch, noun_key, currency, unit, value, syndication_id,
+                       min(reported_at) AS reported_at, min({_FIRST}) AS first,
+                       arg_min(source, {_FIRST}) AS source, arg_min(article_id, {_FIRST}) AS article_id,
+                       arg_min(qualifier, {_FIRST}) AS qualifier, arg_min(surface, {_FIRST}) AS surface
+                FROM core.trend_figure_rows r {{keyed}}
+                GROUP BY watch, noun_key, currency, unit, value, syndication_id
+            )
+            SELECT watch, noun_key, currency, unit, value, min(reported_at), arg_min(source, first),
+                   arg_min(article_id, first), arg_min(qualifier, first), arg_min(surface, first), max(reported_at),
+                   count(*), list(DISTINCT source ORDER BY source)
+            FROM per_copy GROUP BY watch, noun_key, currency, unit, value""",
+    ),
+    "quote": dict(
+        rows="core.trend_quote_rows", agg="core.trend_quote_registry", key=("quote_key",),
+        insert_rows="""INSERT INTO core.trend_quote_rows
+            SELECT q.article_id, q.seq, q.quote_id, coalesce(c.cluster_id, q.quote_id), q.quote, q.speaker, a.source,
+                   coalesce(a.published_at, a.first_seen_at), coalesce(g.syndication_id, q.article_id)
+            FROM core.quotes q
+            JOIN core.articles a USING (article_id)
+            LEFT JOIN core.article_groups g USING (article_id)
+            LEFT JOIN core.quote_clusters c USING (quote_id)
+            WHERE true {only}""",
+        # the speaker most appearances give, ties to the one reported first
+        insert_agg=f"""INSERT INTO core.trend_quote_registry
+            WITH r AS (SELECT * FROM core.trend_quote_rows r {{keyed}}),
+            sp AS (
+                SELECT quote_key, speaker, count(*) AS n, min({_FIRST}) AS first FROM r
+                WHERE speaker IS NOT NULL GROUP BY quote_key, speaker
+            ), best AS (
+                SELECT quote_key, arg_min(speaker, (-n, first)) AS speaker, list(speaker ORDER BY speaker) AS speakers
+                FROM sp GROUP BY quote_key
+            )
+            SELECT r.quote_key, any_value(b.speaker), arg_max(r.quote, (length(r.quote), r.quote)),
+                   arg_min(r.source, {_FIRST}), arg_min(r.article_id, {_FIRST}), min(r.reported_at),
+                   max(r.reported_at), count(DISTINCT r.article_id), count(DISTINCT r.source),
+                   count(DISTINCT r.syndication_id), any_value(b.speakers)
+            FROM r LEFT JOIN best b USING (quote_key)
+            GROUP BY r.quote_key""",
+    ),
+    "period": dict(
+        rows="core.trend_period_rows", agg="core.trend_period_ranges", key=("start_year", "end_year"),
+        insert_rows="""INSERT INTO core.trend_period_rows
+            SELECT p.article_id, p.seq, p.start_year, p.end_year, p.sentence, coalesce(g.syndication_id, p.article_id),
+                   coalesce(a.published_at, a.first_seen_at)
+            FROM core.periods p
+            JOIN core.articles a USING (article_id)
+            LEFT JOIN core.article_groups g USING (article_id)
+            WHERE p.kind = 'range' {only}""",
+        insert_agg=f"""INSERT INTO core.trend_period_ranges
+            SELECT start_year, end_year, count(DISTINCT syndication_id), count(DISTINCT article_id),
+                   min(reported_at), arg_min(article_id, {_FIRST}), arg_min(sentence, {_FIRST}), max(reported_at)
+            FROM core.trend_period_rows r {{keyed}}
+            GROUP BY start_year, end_year""",
+    ),
+}
+# a stored quote whose speaker (re-canonicalised by cross-article linking) or cluster changed since its slim row
+_QUOTE_DRIFT = """INSERT INTO tr_fact_articles
+    SELECT DISTINCT r.article_id FROM core.trend_quote_rows r
+    JOIN core.quotes q ON q.article_id = r.article_id AND q.seq = r.seq
+    LEFT JOIN core.quote_clusters c ON c.quote_id = q.quote_id
+    WHERE r.speaker IS DISTINCT FROM q.speaker OR r.quote_key <> coalesce(c.cluster_id, q.quote_id)
+       OR r.quote_id <> q.quote_id"""
+_CLUSTER_SIGNATURE = "SELECT count(*) || '|' || coalesce(sum(hash(quote_id, cluster_id)), 0) FROM core.quote_clusters"
+
+
+def _refresh_fact_trends(con: duckdb.DuckDBPyConnection, since: datetime | None, linked: bool) -> int:
+    """Bring the fact trend tables up to date: whole when since is None, else for the articles that changed
+    (tr_changed), got facts since, or (linked: the aliases or quote clusters changed) have a quote whose speaker or
+    cluster moved. Returns how many articles were recomputed (-1: whole)."""
+    if since is None:
+        for fam in _FACT_FAMILIES.values():
+            con.execute(f"DELETE FROM {fam['rows']}")
+            con.execute(f"DELETE FROM {fam['agg']}")
+            con.execute(fam["insert_rows"].format(only=""))
+            con.execute(fam["insert_agg"].format(keyed=""))
+        return -1
+    con.execute("""CREATE OR REPLACE TEMP TABLE tr_fact_articles AS
+                   SELECT article_id FROM tr_changed
+                   UNION SELECT article_id FROM core.fact_runs WHERE extracted_at >= $since""", {"since": since})
+    if linked:
+        con.execute(_QUOTE_DRIFT)
+    con.execute("CREATE OR REPLACE TEMP TABLE tr_fact_ids AS SELECT DISTINCT article_id FROM tr_fact_articles")
+    n = con.execute("SELECT count(*) FROM tr_fact_ids").fetchone()[0]
+    if not n:
+        return 0
+    only = "AND article_id IN (SELECT article_id FROM tr_fact_ids)"
+    for fam in _FACT_FAMILIES.values():
+        key = ", ".join(fam["key"])
+        on = " AND ".join(f"k.{c} = r.{c}" for c in fam["key"])
+        # the keys the touched articles had, then those they have now
+        con.execute(f"CREATE OR REPLACE TEMP TABLE tr_fact_old AS SELECT DISTINCT {key} FROM {fam['rows']} "
+                    f"WHERE true {only}")
+        con.execute(f"DELETE FROM {fam['rows']} WHERE true {only}")
+        con.execute(fam["insert_rows"].format(only=only))   # article_id there is the USING column of every table
+        con.execute(f"CREATE OR REPLACE TEMP TABLE tr_fact_keys AS SELECT {key} FROM tr_fact_old "
+                    f"UNION SELECT {key} FROM {fam['rows']} WHERE true {only}")
+        con.execute(f"DELETE FROM {fam['agg']} r USING tr_fact_keys k WHERE {on}")
+        con.execute(fam["insert_agg"].format(keyed=f"SEMI JOIN tr_fact_keys k ON {on}"))
+    for t in ("tr_fact_articles", "tr_fact_ids", "tr_fact_old", "tr_fact_keys"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    return n
+
+
 TREND_TABLES = ("trend_watch_articles", "trend_attention", "trend_entity_days", "trend_entity_weeks",
                 "trend_story_days", "trend_outlet_coverage", "trend_spikes", "trend_new_entities",
-                "trend_outlet_copies")
+                "trend_outlet_copies", "trend_figure_rows", "trend_figure_values", "trend_quote_rows",
+                "trend_quote_registry", "trend_period_rows", "trend_period_ranges")
 _TEMP_TABLES = ("tr_changed", "tr_stories", "tr_days", "tr_weeks", "tr_week_articles", "tr_story_first",
                 "tr_story_articles", "tr_entity_days", "tr_entity_weeks", "tr_entity_articles", "tr_entity_touched")
 
@@ -525,7 +649,7 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
     now = con.execute("SELECT now()").fetchone()[0]
     meta = dict(con.execute(
         "SELECT key, value FROM core.meta WHERE key IN ('trends_refreshed_at', 'trends_alias_signature', "
-        "'trends_version')"
+        "'trends_cluster_signature', 'trends_version')"
     ).fetchall())
     if meta.get("trends_version") != version:
         for t in TREND_TABLES:
@@ -533,6 +657,9 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
         meta = {}
     alias_sig = str(con.execute("SELECT count(*) || '|' || coalesce(max(linked_at)::VARCHAR, '') "
                                 "FROM core.entity_aliases").fetchone()[0])
+    cluster_sig = str(con.execute(_CLUSTER_SIGNATURE).fetchone()[0])
+    linked = (meta.get("trends_alias_signature") != alias_sig
+              or meta.get("trends_cluster_signature") != cluster_sig)
     # a timestamp parameter, not a string cast in SQL: the cast made a 100k-row scan take 0.7 s
     since = datetime.fromisoformat(meta["trends_refreshed_at"]) if "trends_refreshed_at" in meta else None
     if since is None:
@@ -560,13 +687,13 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
     if con.execute("SELECT EXISTS (SELECT 1 FROM tr_changed)").fetchone()[0]:
         for sql in _SNAPSHOT:
             con.execute(sql)
-    quiet = since is not None and meta.get("trends_alias_signature") == alias_sig and not con.execute(
+    quiet = since is not None and not linked and not con.execute(
         "SELECT EXISTS (SELECT 1 FROM tr_changed) OR EXISTS (SELECT 1 FROM core.fact_runs "
         "WHERE extracted_at >= ?)", [since]).fetchone()[0]
     if quiet:   # nothing changed: the usual case between runs, and for a batch of unchanged pages
         upsert(con, "core.meta", [("trends_refreshed_at", now.isoformat())])
         con.execute("DROP TABLE IF EXISTS tr_changed")
-        return {"articles": 0, "days": 0, "entity_days": 0, "stories": 0}
+        return {"articles": 0, "days": 0, "entity_days": 0, "stories": 0, "fact_articles": 0}
     starts = con.execute(_WATCH_STARTS).fetchall()
     for sql in _REFRESH:
         con.execute(sql)
@@ -603,14 +730,16 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
     for table, view in derived:
         con.execute(f"DELETE FROM core.{table}")
         con.execute(f"INSERT INTO core.{table} SELECT * FROM core.{view}")
+    facts = _refresh_fact_trends(con, since, linked)
     counts = {
         "articles": con.execute("SELECT count(*) FROM tr_changed").fetchone()[0],
         "days": con.execute("SELECT count(*) FROM tr_days").fetchone()[0],
         "entity_days": con.execute("SELECT count(*) FROM tr_entity_days").fetchone()[0],
         "stories": con.execute("SELECT count(*) FROM tr_stories").fetchone()[0],
+        "fact_articles": facts,
     }
     upsert(con, "core.meta", [("trends_refreshed_at", now.isoformat()), ("trends_alias_signature", alias_sig),
-                              ("trends_version", version)])
+                              ("trends_cluster_signature", cluster_sig), ("trends_version", version)])
     for t in _TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return counts

@@ -176,6 +176,10 @@ def test_only_figure_changes_keeps_just_the_stories_whose_figures_moved(warehous
     )
     warehouse.query(fig, ["a1", 1400, "1,400 children", "Some 1,400 children were abused."])
     warehouse.query(fig, ["a2", 1510, "1,510 children", "Some 1,510 children were abused."])
+    # and their fact runs, as warehouse/facts.store_facts writes them (the fact trend tables follow fact_runs)
+    for aid in ("a1", "a2"):
+        warehouse.query("INSERT INTO core.fact_runs (article_id, extractor, content_hash, extracted_at, entities, "
+                        "figures, periods, quotes) VALUES (?, 'test', NULL, now(), 0, 1, 0, 0)", [aid])
     o = run_digest(warehouse.path, cfg, "rotherham", out_dir=str(tmp_path), now=now)
     text = _text(o.eml_path)
     assert o.items == 1 and "figure changed: children 1,400 -> 1,510" in text and "Council apologises" not in text

@@ -11,8 +11,9 @@ import pytest
 from flows.facts_stage import link_aliases
 from newswatch.models import EntityMention, Facts, Figure, Period, Quote
 from tests.support.backends import warehouse_contract
-from warehouse.db import connect, insert_rows
+from warehouse.db import connect, insert_rows, schema_hash, transaction
 from warehouse.facts import stale_articles, store_facts
+from warehouse.trends import refresh_aggregates
 
 pytestmark = warehouse_contract()  # the SQL contract: runs on the DuckDB file and both DuckLake catalogs
 
@@ -43,6 +44,8 @@ def seeded_db(tmp_path: Path, seed_facts: dict) -> duckdb.DuckDBPyConnection:
     facts = [v for k, v in sorted(seed_facts.items()) if k != "_texts"]
     store_facts(con, facts)
     link_aliases(con)
+    with transaction(con):  # figure_history and quote_registry read the fact trend tables (sql/55_fact_trends.sql)
+        refresh_aggregates(con, schema_hash())
     yield con
     con.close()
 
@@ -109,6 +112,108 @@ def test_figure_history_collapses_copies(seeded_db: duckdb.DuckDBPyConnection) -
     rows = seeded_db.execute("SELECT value, reports, first_source FROM figure_history WHERE noun = 'children'").fetchall()
     # 000, 001/002 (one text), 004 -> three texts say 1,400
     assert rows == [(1400.0, 3, "outlet000")]
+
+
+# The fact trend views computed straight from the base tables (what sql/55_fact_trends.sql pre-aggregates), with its
+# tie rules: the refreshed tables must give exactly these rows.
+_FIRST = "(coalesce(a.published_at, a.first_seen_at), f.article_id, f.seq)"
+STRAIGHT = {
+    "figure_history": f"""
+        WITH per_copy AS (
+            SELECT wa.watch, lower(f.noun) AS noun, coalesce(f.currency, '') AS currency, coalesce(f.unit, '') AS unit,
+                   f.value, coalesce(g.syndication_id, f.article_id) AS syndication_id,
+                   min(coalesce(a.published_at, a.first_seen_at)) AS t_at, min({_FIRST}) AS first,
+                   arg_min(a.source, {_FIRST}) AS source, arg_min(f.article_id, {_FIRST}) AS article_id,
+                   arg_min(f.qualifier, {_FIRST}) AS qualifier, arg_min(f.surface, {_FIRST}) AS surface
+            FROM core.figures f JOIN core.articles a USING (article_id) JOIN core.watch_articles wa USING (article_id)
+            LEFT JOIN core.article_groups g USING (article_id)
+            WHERE f.noun <> '' OR f.currency IS NOT NULL OR f.unit = 'percent'
+            GROUP BY ALL
+        )
+        SELECT watch, noun, nullif(currency, ''), nullif(unit, ''), value, arg_min(qualifier, first),
+               arg_min(surface, first), min(t_at), arg_min(source, first), arg_min(article_id, first), max(t_at), count(*),
+               list(DISTINCT source ORDER BY source)
+        FROM per_copy GROUP BY watch, noun, currency, unit, value""",
+    "quote_registry": """
+        WITH q AS (
+            SELECT q.*, coalesce(c.cluster_id, q.quote_id) AS quote_key, a.source,
+                   coalesce(a.published_at, a.first_seen_at) AS t_at, coalesce(g.syndication_id, q.article_id) AS synd
+            FROM core.quotes q JOIN core.articles a USING (article_id)
+            LEFT JOIN core.article_groups g USING (article_id) LEFT JOIN core.quote_clusters c USING (quote_id)
+        ), sp AS (
+            SELECT quote_key, speaker, count(*) AS n, min((t_at, article_id, seq)) AS first FROM q
+            WHERE speaker IS NOT NULL GROUP BY ALL
+        )
+        SELECT quote_key, (SELECT arg_min(speaker, (-n, first)) FROM sp WHERE sp.quote_key = q.quote_key),
+               arg_max(quote, (length(quote), quote)), arg_min(source, (t_at, article_id, seq)),
+               arg_min(article_id, (t_at, article_id, seq)), min(t_at), max(t_at), count(DISTINCT article_id),
+               count(DISTINCT source), count(DISTINCT synd),
+               list(DISTINCT speaker ORDER BY speaker) FILTER (WHERE speaker IS NOT NULL)
+        FROM q GROUP BY quote_key""",
+    "period_ranges": """
+        SELECT p.start_year, p.end_year, count(DISTINCT coalesce(g.syndication_id, p.article_id)),
+               count(DISTINCT p.article_id), min(coalesce(a.published_at, a.first_seen_at)),
+               arg_min(p.article_id, (coalesce(a.published_at, a.first_seen_at), p.article_id, p.seq)),
+               arg_min(p.sentence, (coalesce(a.published_at, a.first_seen_at), p.article_id, p.seq)),
+               max(coalesce(a.published_at, a.first_seen_at))
+        FROM core.periods p JOIN core.articles a USING (article_id) LEFT JOIN core.article_groups g USING (article_id)
+        WHERE p.kind = 'range' GROUP BY p.start_year, p.end_year""",
+}
+VIEW_COLUMNS = {
+    "figure_history": "watch, noun, currency, unit, value, qualifier, surface, first_reported_at, first_source, "
+                      "first_article_id, last_reported_at, reports, sources",
+    "quote_registry": "quote_key, speaker, quote, first_source, first_article_id, first_reported_at, last_reported_at, "
+                      "appearances, outlets, texts, speakers",
+    "period_ranges": "*",
+}
+FACT_TREND_TABLES = ("trend_figure_rows", "trend_figure_values", "trend_quote_rows", "trend_quote_registry",
+                     "trend_period_rows", "trend_period_ranges")
+
+
+def _views(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    return {v: sorted(con.execute(f"SELECT {c} FROM {v}").fetchall(), key=repr) for v, c in VIEW_COLUMNS.items()}
+
+
+def _straight(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    return {v: sorted(con.execute(sql).fetchall(), key=repr) for v, sql in STRAIGHT.items()}
+
+
+def test_fact_trends_refreshed_after_changes_equal_a_rebuild_and_the_base_tables(
+        seeded_db: duckdb.DuckDBPyConnection, seed_facts: dict) -> None:
+    con = seeded_db
+    assert all(con.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in VIEW_COLUMNS), "seeds give no facts"
+    assert _views(con) == _straight(con)
+    # a later batch and a relink: 003 re-extracted with no facts, 004 found to copy 000, 001 matched by a second
+    # watch, 002's outlet renamed, 000's facts extracted again (same rows), then cross-article linking again
+    store_facts(con, [Facts(article_id="003", extractor="test"), seed_facts["000"]])
+    con.execute("UPDATE core.article_groups SET syndication_id = '000', assigned_at = now() WHERE article_id = '004'")
+    con.execute("INSERT INTO core.watch_articles VALUES ('other', '001', now(), NULL)")
+    con.execute("UPDATE core.articles SET source = 'renamed' WHERE article_id = '002'")
+    con.execute("UPDATE core.article_groups SET assigned_at = now() WHERE article_id = '002'")
+    link_aliases(con)
+    with transaction(con):
+        counts = refresh_aggregates(con, schema_hash())
+    assert counts["fact_articles"] == 5  # 000 and 003 (facts), 001 (watch), 002 (outlet), 004 (copy group)
+    assert con.execute("SELECT count(*) FROM figure_history WHERE watch = 'other'").fetchone()[0] > 0
+    assert con.execute("SELECT count(*) FROM quote_registry WHERE first_article_id = '003'").fetchone()[0] == 0
+    assert _views(con) == _straight(con)
+    # cross-article linking alone (no article changed): a quote of 004 moves to a cluster of its own
+    qid = con.execute("SELECT min(quote_id) FROM core.quotes WHERE article_id = '004'").fetchone()[0]
+    con.execute("DELETE FROM core.quote_clusters WHERE quote_id = ?", [qid])
+    con.execute("INSERT INTO core.quote_clusters VALUES (?, 'a-cluster-of-its-own')", [qid])
+    with transaction(con):
+        assert refresh_aggregates(con, schema_hash())["fact_articles"] == 1
+    assert con.execute("SELECT appearances FROM quote_registry WHERE quote_key = 'a-cluster-of-its-own'").fetchall() \
+        == [(1,)]
+    assert _views(con) == _straight(con)
+    refreshed = {t: sorted(con.execute(f"SELECT * FROM core.{t}").fetchall(), key=repr) for t in FACT_TREND_TABLES}
+    con.execute("DELETE FROM core.meta WHERE key LIKE 'trends_%'")
+    with transaction(con):
+        assert refresh_aggregates(con, schema_hash())["fact_articles"] == -1  # whole
+    assert refreshed == {t: sorted(con.execute(f"SELECT * FROM core.{t}").fetchall(), key=repr)
+                         for t in FACT_TREND_TABLES}
+    with transaction(con):
+        assert refresh_aggregates(con, schema_hash())["fact_articles"] == 0  # nothing changed since
 
 
 def test_stale_articles_follow_extractor_version(seeded_db: duckdb.DuckDBPyConnection, seed_facts: dict) -> None:

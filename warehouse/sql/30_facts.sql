@@ -212,66 +212,6 @@ COMMENT ON COLUMN entity_aliases.article_id IS 'The article where the alias was 
 COMMENT ON COLUMN entity_aliases.evidence IS 'Text or rule that supports the alias.';
 COMMENT ON COLUMN entity_aliases.articles IS 'Number of articles where the alias was seen.';
 
--- Each article's time is its publication time, else when we first saw it; copies collapse by syndication_id.
--- Per watch through core.watch_articles: an article in two watches reports its figures in both.
-CREATE OR REPLACE VIEW figure_history AS
-WITH f AS (
-    SELECT f.*, a.source, wa.watch, coalesce(a.published_at, a.first_seen_at) AS reported_at,
-           coalesce(g.syndication_id, f.article_id) AS syndication_id,
-           coalesce(g.story_id, f.article_id) AS story_id
-    FROM core.figures f
-    JOIN core.articles a USING (article_id)
-    JOIN core.watch_articles wa USING (article_id)
-    LEFT JOIN core.article_groups g USING (article_id)
-    WHERE f.noun <> '' OR f.currency IS NOT NULL OR f.unit = 'percent'
-), per_copy AS (   -- one row per (claim key, value, syndication group): copies count once
-    SELECT watch, lower(noun) AS noun_key, coalesce(currency, '') AS currency, coalesce(unit, '') AS unit, value,
-           syndication_id,
-           min(reported_at) AS reported_at,
-           arg_min(source, reported_at) AS source,
-           arg_min(article_id, reported_at) AS article_id,
-           arg_min(qualifier, reported_at) AS qualifier,
-           arg_min(surface, reported_at) AS surface,
-           count(*) AS mentions
-    FROM f
-    GROUP BY ALL
-), per_value AS (
-    SELECT watch, noun_key, currency, unit, value,
-           min(reported_at) AS first_reported_at,
-           arg_min(source, reported_at) AS first_source,
-           arg_min(article_id, reported_at) AS first_article_id,
-           arg_min(qualifier, reported_at) AS qualifier,
-           arg_min(surface, reported_at) AS surface,
-           max(reported_at) AS last_reported_at,
-           count(*) AS reports,
-           list(DISTINCT source ORDER BY source) AS sources
-    FROM per_copy
-    GROUP BY ALL
-)
-SELECT watch, noun_key AS noun, nullif(currency, '') AS currency, nullif(unit, '') AS unit, value, qualifier,
-       surface, first_reported_at, first_source, first_article_id, last_reported_at, reports, sources,
-       lag(value) OVER w AS previous_value,
-       value - lag(value) OVER w AS change
-FROM per_value
-WINDOW w AS (PARTITION BY watch, noun_key, currency, unit ORDER BY first_reported_at, value);
-
-COMMENT ON VIEW figure_history IS 'Each figure''s values across articles and time: one row per (counted noun phrase, value), syndicated copies counted once. Money and percentages without a noun are keyed by currency/unit.';
-COMMENT ON COLUMN figure_history.watch IS 'The watch the articles belong to (watch_articles; one row per watch when an article is in several).';
-COMMENT ON COLUMN figure_history.noun IS 'What is counted, the noun phrase in lower case (figures.noun), e.g. ''children'', ''police officers''; empty for bare money or percentages.';
-COMMENT ON COLUMN figure_history.currency IS 'ISO 4217 currency for money, else NULL.';
-COMMENT ON COLUMN figure_history.unit IS 'Unit (percent, years, ...) or NULL for counts.';
-COMMENT ON COLUMN figure_history.value IS 'The reported value.';
-COMMENT ON COLUMN figure_history.qualifier IS 'Qualifier of the first report of this value (at least, around, ...).';
-COMMENT ON COLUMN figure_history.surface IS 'The first report of this value as written.';
-COMMENT ON COLUMN figure_history.first_reported_at IS 'Earliest publication (else first-seen) time of an article reporting this value.';
-COMMENT ON COLUMN figure_history.first_source IS 'Outlet of that first article.';
-COMMENT ON COLUMN figure_history.first_article_id IS 'That first article.';
-COMMENT ON COLUMN figure_history.last_reported_at IS 'Latest time an article reported this value.';
-COMMENT ON COLUMN figure_history.reports IS 'Number of syndication groups (distinct texts) reporting this value.';
-COMMENT ON COLUMN figure_history.sources IS 'Outlets reporting this value.';
-COMMENT ON COLUMN figure_history.previous_value IS 'The value of the same noun reported just before (by first report time), NULL for the first.';
-COMMENT ON COLUMN figure_history.change IS 'value - previous_value.';
-
 CREATE OR REPLACE VIEW conflicts AS
 SELECT c.conflict_id, c.kind, c.claim, c.value, c.article_id, a.source,
        coalesce(a.published_at, a.first_seen_at) AS reported_at, c.sentence, c.similarity,
@@ -290,41 +230,3 @@ COMMENT ON COLUMN conflicts.reported_at IS 'Publication (else first-seen) time o
 COMMENT ON COLUMN conflicts.sentence IS 'The sentence with the value.';
 COMMENT ON COLUMN conflicts.similarity IS 'Word overlap (Jaccard, 0..1) between this sentence and the most similar sentence on the other side.';
 COMMENT ON COLUMN conflicts.articles_with_value IS 'How many articles of this conflict report this value.';
-
-CREATE OR REPLACE VIEW quote_registry AS
-WITH q AS (
-    SELECT q.*, coalesce(c.cluster_id, q.quote_id) AS quote_key, a.source,
-           coalesce(a.published_at, a.first_seen_at) AS reported_at,
-           coalesce(g.syndication_id, q.article_id) AS syndication_id
-    FROM core.quotes q
-    JOIN core.articles a USING (article_id)
-    LEFT JOIN core.article_groups g USING (article_id)
-    LEFT JOIN core.quote_clusters c USING (quote_id)
-)
-SELECT quote_key,
-       -- the speaker most copies give (ties: the first report)
-       mode(speaker) AS speaker,
-       arg_max(quote, length(quote)) AS quote,
-       arg_min(source, reported_at) AS first_source,
-       arg_min(article_id, reported_at) AS first_article_id,
-       min(reported_at) AS first_reported_at,
-       max(reported_at) AS last_reported_at,
-       count(DISTINCT article_id) AS appearances,
-       count(DISTINCT source) AS outlets,
-       count(DISTINCT syndication_id) AS texts,
-       list(DISTINCT speaker ORDER BY speaker) FILTER (WHERE speaker IS NOT NULL) AS speakers
-FROM q
-GROUP BY quote_key;
-
-COMMENT ON VIEW quote_registry IS 'Each distinct quote once: speaker, first outlet and time, and how often it appeared.';
-COMMENT ON COLUMN quote_registry.quote_key IS 'Identity of the quote (quotes.quote_key): the same quote in several copies is one row.';
-COMMENT ON COLUMN quote_registry.speaker IS 'The speaker most appearances give.';
-COMMENT ON COLUMN quote_registry.quote IS 'The longest version of the quote.';
-COMMENT ON COLUMN quote_registry.first_source IS 'Outlet that published it first (publication time, else first-seen time).';
-COMMENT ON COLUMN quote_registry.first_article_id IS 'Article that published it first.';
-COMMENT ON COLUMN quote_registry.first_reported_at IS 'When it was first published.';
-COMMENT ON COLUMN quote_registry.last_reported_at IS 'When it was last published.';
-COMMENT ON COLUMN quote_registry.appearances IS 'Number of articles quoting it.';
-COMMENT ON COLUMN quote_registry.outlets IS 'Number of distinct outlets quoting it.';
-COMMENT ON COLUMN quote_registry.texts IS 'Number of distinct texts (syndication groups) quoting it.';
-COMMENT ON COLUMN quote_registry.speakers IS 'Every speaker the appearances give (disagreement shows here).';
