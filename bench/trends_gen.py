@@ -15,10 +15,15 @@ follows what the pipeline stores:
 * a syndication edge (core.syndication_edges) from every copy to its original, with changes drawn from a hash of
   the copy's id (a quarter change the headline, a fifth the lede, a sixth add a figure, 0-2 added or removed
   sentences), so that the syndication views and their examples read rows at scale.
+* facts: the figures, periods and quotes the real extractor finds in the real texts, each article carrying those of
+  its whole text (quote ids made per story); one fact run per article;
+* a digest ledger: one written digest per watch and day, an item per story with coverage that day (an update when
+  told before), every article of the day in it, the last day left untold.
 
 Rows go in through Arrow (no executemany); the Arrow tables are named gen_* so that no catalog view
 (articles!) shadows them in the INSERT ... SELECT. Run: .venv/bin/python -m bench.trends_gen N DB
-(`--edges DB` adds the edges to a warehouse generated before they were.)
+(`--edges DB` adds the edges to a warehouse generated before they were, `--facts DB` the edges, the facts and the
+digest ledger.)
 """
 
 from __future__ import annotations
@@ -81,15 +86,14 @@ def zipf_weights(n: int, s: float) -> np.ndarray:
     return w / w.sum()
 
 
-def generate(n_articles: int, db: str, seed: int = 20261201) -> dict:
+def plan(n_articles: int, texts: list, vocab: list[str], seed: int = 20261201) -> dict:
+    """The warehouse's shape, drawn from the seed: stories, days, outlets, copies, texts, core entities.
+
+    generate() and add_facts() both call it, so that the facts added to a warehouse generated earlier fall on the
+    same articles (the draws and their order must not change).
+    """
     rng = np.random.default_rng(seed)
-    t0 = time.monotonic()
-    texts = real_texts()
-    vocab = entity_vocabulary(texts)
-    vocab_arr = pa.array(vocab)
-    vocab_types = pa.array([ENTITY_TYPES[zlib.crc32(v.encode()) % len(ENTITY_TYPES)] for v in vocab])
     ent_w = zipf_weights(len(vocab), 1.1)
-    outlets = [f"Outlet {i:03d}" for i in range(N_OUTLETS)]
     out_w = zipf_weights(N_OUTLETS, 0.8)
     copy_w = out_w[::-1].copy()  # copies run mostly by small outlets
 
@@ -131,6 +135,38 @@ def generate(n_articles: int, db: str, seed: int = 20261201) -> dict:
     # entities: core per story, incidental per article
     core_n = rng.integers(3, 9, size=n_stories)
     core_ent = [rng.choice(len(vocab), size=k, p=ent_w, replace=False) for k in core_n]
+    return dict(rng=rng, ent_w=ent_w, sizes=sizes, n_stories=n_stories, story_of=story_of,
+                first_of_story=first_of_story, rank_in_story=rank_in_story, story_watch=story_watch,
+                story_text=story_text, published=published, is_copy=is_copy, source=source,
+                article_ids=article_ids, story_ids=story_ids, synd_ids=synd_ids, core_ent=core_ent)
+
+
+def paragraph_ranges(pl: dict, texts: list) -> tuple[np.ndarray, np.ndarray]:
+    """[lo, hi) of the paragraphs of its text that each article's body carries (as generate() writes them)."""
+    n = len(pl["story_of"])
+    idx = np.arange(n)
+    k = pl["story_of"]
+    n_paras = np.array([len(p) for _, p in texts])[pl["story_text"][k]]
+    same = pl["is_copy"] | (pl["rank_in_story"] == 0)  # the original's text: paras[: 2 + k % 5]
+    start = idx % np.maximum(1, n_paras - 2)
+    lo = np.where(same, 0, start)
+    hi = np.where(same, 2 + k % 5, start + 2 + idx % 4)
+    return lo, np.minimum(hi, n_paras)
+
+
+def generate(n_articles: int, db: str, seed: int = 20261201) -> dict:
+    t0 = time.monotonic()
+    texts = real_texts()
+    vocab = entity_vocabulary(texts)
+    vocab_arr = pa.array(vocab)
+    vocab_types = pa.array([ENTITY_TYPES[zlib.crc32(v.encode()) % len(ENTITY_TYPES)] for v in vocab])
+    outlets = [f"Outlet {i:03d}" for i in range(N_OUTLETS)]
+    pl = plan(n_articles, texts, vocab, seed)
+    rng, ent_w, sizes, n_stories = pl["rng"], pl["ent_w"], pl["sizes"], pl["n_stories"]
+    story_of, first_of_story, rank_in_story = pl["story_of"], pl["first_of_story"], pl["rank_in_story"]
+    story_watch, story_text, published, is_copy = pl["story_watch"], pl["story_text"], pl["published"], pl["is_copy"]
+    source, article_ids, story_ids, synd_ids = pl["source"], pl["article_ids"], pl["story_ids"], pl["synd_ids"]
+    core_ent = pl["core_ent"]
 
     con = connect(db)
     stats = {"articles": 0, "mentions": 0, "stories": n_stories}
@@ -171,6 +207,7 @@ def generate(n_articles: int, db: str, seed: int = 20261201) -> dict:
                 "revision) SELECT article_id, watch, url, url, source, title, published_at, 'page_meta', fetched_at, "
                 "first_seen_at, 'ok', text, text, word_count, md5(text), 1 FROM gen_articles"
             )
+            con.execute("INSERT INTO core.watch_articles SELECT watch, article_id, first_seen_at, NULL FROM gen_articles")
             gen_groups = pa.table({  # noqa: F841 - read by name in the SQL below
                 "article_id": pa.array(article_ids[lo:hi]),
                 "syndication_id": pa.array(synd_ids[lo:hi]),
@@ -219,6 +256,8 @@ def generate(n_articles: int, db: str, seed: int = 20261201) -> dict:
             "a.published_at, a.published_at FROM gen_stories s JOIN core.articles a ON a.article_id = s.story_id"
         )
         add_edges(con)
+        stats["facts"] = add_facts(con, seed)
+        stats["digests"] = add_digests(con)
         from warehouse.dedup import rebuild_aggregates  # groups written here, not by the dedup stage
 
         rebuild_aggregates(con)
@@ -261,11 +300,166 @@ def add_edges(con) -> int:
     return con.execute("SELECT count(*) FROM core.syndication_edges").fetchone()[0]
 
 
+def text_facts(texts: list) -> dict[str, list]:
+    """The facts the real extractor finds in each real text, with the paragraph each one is in.
+
+    Returns rows per table (figures, periods, quotes), each row a dict of the table's columns plus `text` and
+    `para`; a fact whose sentence is in no single paragraph is left out.
+    """
+    from extractors.facts import extract_facts_batch
+
+    facts = extract_facts_batch([(f"t{t}", "\n".join(paras)) for t, (_, paras) in enumerate(texts)])
+    out: dict[str, list] = {"figures": [], "periods": [], "quotes": []}
+
+    def para_of(t: int, sentence: str) -> int | None:
+        probe = sentence.strip()[:60]
+        return next((i for i, p in enumerate(texts[t][1]) if probe and probe in p), None)
+
+    for t, fx in enumerate(facts):
+        for g in fx.figures:
+            if (i := para_of(t, g.sentence)) is not None:
+                out["figures"].append(dict(text=t, para=i, value=g.value, noun=g.noun, noun_head=(g.noun.split() or [""])[-1].lower(),
+                                           qualifier=g.qualifier, currency=g.currency,
+                                           unit=g.unit, surface=g.surface, sentence=g.sentence))
+        for r in fx.periods:
+            if (i := para_of(t, r.sentence)) is not None:
+                out["periods"].append(dict(text=t, para=i, start_year=r.start_year, end_year=r.end_year,
+                                           kind="year" if r.start_year == r.end_year else "range",
+                                           surface=r.surface, sentence=r.sentence))
+        for q in fx.quotes:
+            if (i := para_of(t, q.sentence)) is not None:
+                out["quotes"].append(dict(text=t, para=i, quote_id=q.quote_id, quote=q.quote, speaker=q.speaker,
+                                          local_speaker=q.speaker, speaker_surface=q.speaker_surface,
+                                          speaker_type=q.speaker_type, sentence=q.sentence))
+    return out
+
+
+def _expand(rows: list[dict], lo: np.ndarray, hi: np.ndarray, text_of: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(article index, fact row index, seq) of every fact of rows that falls in an article's paragraphs."""
+    rows.sort(key=lambda r: (r["text"], r["para"]))
+    keys = np.array([r["text"] * 10_000 + r["para"] for r in rows], dtype=np.int64)
+    start = np.searchsorted(keys, text_of * 10_000 + lo, "left")
+    end = np.searchsorted(keys, text_of * 10_000 + hi, "left")
+    counts = end - start
+    a_idx = np.repeat(np.arange(len(lo)), counts)
+    seq = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return a_idx, np.repeat(start, counts) + seq, seq
+
+
+def add_facts(con, seed: int = 20261201, *, whole_texts: bool = True) -> dict:
+    """Figures, periods and quotes for every article of a generated warehouse, and one fact run each.
+
+    Each article carries the facts the real extractor found in its real text: the whole text (whole_texts, the
+    size of a real warehouse's facts), else only the paragraphs its body has (copies then share their original's
+    facts and follow-ups a part of them). A quote's id is made per story
+    (the same words quoted in one story are one quote, in another story another), so that the quote registry
+    has as many quotes as a real warehouse would rather than the few hundred of the real texts.
+    """
+    if con.execute("SELECT count(*) FROM core.fact_runs").fetchone()[0]:
+        return {}
+    t0 = time.monotonic()
+    texts = real_texts()
+    vocab = entity_vocabulary(texts)
+    n = con.execute("SELECT count(*) FROM core.articles").fetchone()[0]
+    pl = plan(n, texts, vocab, seed)
+    # the plan must be the one the warehouse was generated with
+    sample = con.execute("SELECT article_id, story_id FROM core.article_groups USING SAMPLE 1000 ROWS").fetchall()
+    index = {a: int(a, 16) for a, _ in sample}
+    bad = [a for a, s in sample if pl["story_ids"][index[a]] != s]
+    if bad:
+        raise SystemExit(f"{len(bad)} of 1,000 sampled articles are not in the stories this seed draws")
+    text_of = pl["story_text"][pl["story_of"]]
+    if whole_texts:
+        # a real warehouse stores whole articles; the bodies generated are a few paragraphs (to keep the file
+        # small): the facts of the whole text give the facts tables the size a real warehouse has
+        lo = np.zeros(n, dtype=np.int64)
+        hi = np.array([len(p) for _, p in texts])[text_of]
+    else:
+        lo, hi = paragraph_ranges(pl, texts)
+    found = text_facts(texts)
+    ids = pl["article_ids"]
+    stats = {}
+    for table, rows in found.items():
+        a_idx, f_idx, seq = _expand(rows, lo, hi, text_of)
+        cols = {k: [r[k] for r in rows] for k in rows[0] if k not in ("text", "para")}
+        base = pa.table(cols).take(pa.array(f_idx))
+        gen_facts = base.append_column("article_id", pa.array(ids[a_idx])).append_column(  # noqa: F841
+            "seq", pa.array(seq.astype("int32"))).append_column("story", pa.array(pl["story_of"][a_idx]))
+        names = [c for c in cols]
+        select = ", ".join("substr(md5(quote_id || '/' || story), 1, 16)" if c == "quote_id" else c
+                           for c in names)
+        con.execute(f"INSERT INTO core.{table} (article_id, seq, {', '.join(names)}) "
+                    f"SELECT article_id, seq, {select} FROM gen_facts")
+        stats[table] = len(a_idx)
+        print(f"  {table}: {len(a_idx):,} rows ({time.monotonic() - t0:.0f} s)", flush=True)
+    con.execute("""
+        INSERT INTO core.fact_runs (article_id, extractor, content_hash, extracted_at, entities, figures, periods,
+                                    quotes, language)
+        SELECT a.article_id, 'bench', a.content_hash, a.first_seen_at,
+               coalesce(e.n, 0), coalesce(f.n, 0), coalesce(p.n, 0), coalesce(q.n, 0), 'en'
+        FROM core.articles a
+        LEFT JOIN (SELECT article_id, count(*) AS n FROM core.entity_mentions GROUP BY ALL) e USING (article_id)
+        LEFT JOIN (SELECT article_id, count(*) AS n FROM core.figures GROUP BY ALL) f USING (article_id)
+        LEFT JOIN (SELECT article_id, count(*) AS n FROM core.periods GROUP BY ALL) p USING (article_id)
+        LEFT JOIN (SELECT article_id, count(*) AS n FROM core.quotes GROUP BY ALL) q USING (article_id)
+    """)
+    stats["seconds"] = round(time.monotonic() - t0, 1)
+    return stats
+
+
+# One digest per watch and day, sent at the end of the day, with one item per story that had coverage that day
+# (an update when the story was told before) and every article of the day in its ledger; the last day is left
+# untold, as it is between a run and the digest after it.
+_DIGESTS = """
+CREATE TEMP TABLE gen_day AS
+SELECT w.watch, w.article_id, g.story_id, g.syndication_id, a.source, a.title,
+       coalesce(a.published_at, a.first_seen_at) AS ts,
+       CAST(coalesce(a.published_at, a.first_seen_at) AS DATE) AS day
+FROM core.watch_articles w JOIN core.articles a USING (article_id) JOIN core.article_groups g USING (article_id)
+WHERE CAST(coalesce(a.published_at, a.first_seen_at) AS DATE) <
+      (SELECT max(CAST(coalesce(published_at, first_seen_at) AS DATE)) FROM core.articles);
+CREATE TEMP TABLE gen_items AS
+SELECT 'bench-' || watch || '-' || strftime(day, '%Y%m%d') AS digest_id, watch, day, story_id,
+       row_number() OVER (PARTITION BY watch, day ORDER BY count(*) DESC, story_id) AS position,
+       day > min(day) OVER (PARTITION BY watch, story_id) AS is_update,
+       arg_min(title, ts) AS title, arg_min(article_id, ts) AS lead_article_id, count(*) AS articles,
+       count(*) FILTER (WHERE article_id <> syndication_id) AS copies, count(DISTINCT source) AS outlets
+FROM gen_day GROUP BY watch, day, story_id;
+INSERT INTO core.digests
+SELECT digest_id, watch, day + INTERVAL 23 HOUR, day - INTERVAL 1 DAY + INTERVAL 23 HOUR, 'written', count(*),
+       count(*) FILTER (WHERE is_update), sum(articles), 'newswatch: ' || watch || ', ' || strftime(day, '%d %b %Y'),
+       '<' || digest_id || '@newswatch.invalid>', NULL, NULL, NULL, day + INTERVAL 23 HOUR
+FROM gen_items GROUP BY digest_id, watch, day;
+INSERT INTO core.digest_items
+SELECT digest_id, position, story_id, is_update, title, lead_article_id, articles, copies, outlets, NULL
+FROM gen_items;
+INSERT INTO core.digest_articles
+SELECT i.digest_id, d.article_id, d.story_id,
+       CASE WHEN d.article_id = i.lead_article_id THEN 'lead' WHEN d.article_id <> d.syndication_id THEN 'copy'
+            ELSE 'coverage' END,
+       CASE WHEN d.article_id <> d.syndication_id THEN d.syndication_id END
+FROM gen_day d JOIN gen_items i USING (watch, day, story_id);
+DROP TABLE gen_items;
+DROP TABLE gen_day;
+"""
+
+
+def add_digests(con) -> int:
+    """The digest ledger of two years of daily digests (none when the warehouse has digests); returns how many."""
+    if con.execute("SELECT count(*) FROM core.digests").fetchone()[0]:
+        return 0
+    con.execute(_DIGESTS)
+    return con.execute("SELECT count(*) FROM core.digests").fetchone()[0]
+
+
 def main() -> None:
-    if sys.argv[1] == "--edges":
+    if sys.argv[1] in ("--edges", "--facts"):
         con = connect(sys.argv[2])
         try:
             print(f"{add_edges(con):,} edges added")
+            if sys.argv[1] == "--facts":
+                print(json.dumps(add_facts(con)))
+                print(f"{add_digests(con):,} digests added")
             con.execute("CHECKPOINT")
         finally:
             con.close()

@@ -10,7 +10,10 @@ WITH told AS (
     ORDER BY w.matched_at DESC, w.article_id, w.watch  -- one batch's matches share matched_at
     LIMIT 50
 )
-SELECT u.watch, a.story_id, a.source, a.title, a.published_at, u.matched_at
+-- the 50 rows' outlet, title and story from the core tables: the articles view would build its watches lists for
+-- every article first (0.3 s at 1M articles)
+SELECT u.watch, coalesce(g.story_id, a.article_id) AS story_id, a.source, a.title, a.published_at, u.matched_at
 FROM untold u
-JOIN articles a USING (article_id)
+JOIN core.articles a USING (article_id)
+LEFT JOIN core.article_groups g USING (article_id)
 ORDER BY u.matched_at DESC, a.published_at DESC NULLS LAST, a.article_id, u.watch;
