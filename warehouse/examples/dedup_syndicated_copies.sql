@@ -1,8 +1,8 @@
 -- Syndicated copies: who ran which copy of a text, when, and how much they changed (the 10 most copied texts)
--- (The syndication view's columns, read from its core tables for these 10 texts only: through the view DuckDB
--- joined every article first, 0.6 s at 1M articles. The 10 most copied are among the texts at least as big as
--- the 10th biggest, so only those are joined with their articles for the date that orders ties.)
 WITH big AS (
+    -- The syndication view's columns, read from its core tables for these 10 texts only: through the view DuckDB
+    -- joined every article first, 0.6 s at 1M articles. The 10 most copied are among the texts at least as big
+    -- as the 10th biggest, so only those are joined with their articles for the date that orders ties.
     SELECT syndication_id, group_size FROM core.syndication_members
     WHERE article_id = syndication_id AND group_size >= coalesce((
         SELECT group_size FROM core.syndication_members
