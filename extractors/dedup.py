@@ -350,12 +350,10 @@ def story_profile(title: str, units: Sequence[str], entities: Sequence[str] = ()
     toks = tokens(title) + tokens("\n".join(units))
     lead = len(tokens(title)) + LEAD_TOKENS
     for i, w in enumerate(toks):
-        if len(w) > 1 and w not in _STOP and not w.isdigit():
+        if _is_term(w):
             prof[f"w:{w}"] += LEAD_WEIGHT if i < lead else 1.0
-    for e in entities:
-        key = " ".join(tokens(e))
-        if key and key not in _STOP:
-            prof[f"e:{key}"] += 1.0
+    for key in _entity_keys(entities):
+        prof[key] += 1.0
     return dict(prof)
 
 
@@ -364,12 +362,18 @@ def profile_terms(title: str, units: Sequence[str], entities: Sequence[str] = ()
     document frequencies of, before its articles are profiled)."""
     words = set(tokens(title))
     words.update(tokens("\n".join(units)))
-    out = {f"w:{w}" for w in words if len(w) > 1 and w not in _STOP and not w.isdigit()}
-    for e in entities:
-        key = " ".join(tokens(e))
-        if key and key not in _STOP:
-            out.add(f"e:{key}")
-    return out
+    return {f"w:{w}" for w in words if _is_term(w)} | set(_entity_keys(entities))
+
+
+def _is_term(word: str) -> bool:
+    """Whether a token is a profile term: not a single character, a stop word or a number."""
+    return len(word) > 1 and word not in _STOP and not word.isdigit()
+
+
+def _entity_keys(entities: Sequence[str]) -> list[str]:
+    """The profile terms ("e:...") of entity names, one per mention."""
+    keys = (" ".join(tokens(e)) for e in entities)
+    return [f"e:{k}" for k in keys if k and k not in _STOP]
 
 
 def unit_profile(profile: Mapping[str, float], idf: Mapping[str, float]) -> dict[str, float]:
