@@ -25,13 +25,14 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import CORPUS, REPO, cpu_model, load_avg, measure, stage_seconds  # noqa: E402
+
+sys.path.insert(0, str(REPO))  # the project's loopback server, as bench/dask_bench.py uses it
+from tests.support.httpserver import Reply, ScriptedServer  # noqa: E402
 
 FILLER = b"padding text " * 1024  # 13 KiB, repeated to the wanted size
 
@@ -51,43 +52,19 @@ def padded(page: bytes, size: int) -> bytes:
     return page[:i] + b"<!-- " + filler + b" -->" + page[i:]
 
 
-def serve(pages: list[bytes], n: int, size: int) -> tuple[ThreadingHTTPServer, str]:
-    class H(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *a: object) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            base = f"http://{self.headers['Host']}"
-            m = re.fullmatch(r"/p(\d+)\.html", self.path)
-            if self.path == "/robots.txt":
-                body, ctype = b"User-agent: *\nAllow: /\n", "text/plain"
-            elif self.path == "/feed.xml":
-                items = "".join(f"<item><title>Page {i}</title><link>{base}/p{i}.html</link><guid>p{i}</guid>"
-                                f"</item>" for i in range(n))
-                body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big pages</title>'
-                        f"<link>{base}/</link>{items}</channel></rss>").encode()
-                ctype = "application/rss+xml"
-            elif m and int(m.group(1)) < n:
-                body, ctype = padded(pages[int(m.group(1)) % len(pages)], size), "text/html; charset=utf-8"
-            else:
-                body, ctype = b"not found", "text/plain"
-                self.send_response(404)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv, f"http://127.0.0.1:{srv.server_address[1]}"
+def serve(pages: list[bytes], n: int, size: int) -> ScriptedServer:
+    """The feed and its n pages on the project's loopback server; a page is padded when it is asked for."""
+    srv = ScriptedServer().start()
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    srv.route("/robots.txt", Reply(200, body=b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}))
+    for i in range(n):
+        srv.route(f"/p{i}.html", lambda _req, i=i: Reply(200, body=padded(pages[i % len(pages)], size), headers=html))
+    items = "".join(f"<item><title>Page {i}</title><link>{srv.url(f'/p{i}.html')}</link><guid>p{i}</guid></item>"
+                    for i in range(n))
+    srv.route("/feed.xml", Reply(200, headers={"Content-Type": "application/rss+xml"}, body=(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big pages</title>'
+        f"<link>{srv.url('/')}</link>{items}</channel></rss>").encode()))
+    return srv
 
 
 def git_head(repo: Path) -> str:
@@ -110,7 +87,7 @@ def main() -> int:
         return 2
     pages = real_pages()
     size = int(args.page_mb * 1e6)
-    srv, base = serve(pages, args.pages, size)
+    srv = serve(pages, args.pages, size)
     repo = args.repo.resolve()
     rows = []
     load_before = load_avg()
@@ -121,7 +98,7 @@ def main() -> int:
             cfg.write_text(
                 f"[run]\nworkers = {w}\n{budget}\n[fetch]\nallow_private_networks = true\nper_host_delay_s = 0.0\n"
                 "per_host_concurrency = 8\ntotal_concurrency = 8\nretries = 0\n\n"
-                f'[[watches]]\nname = "big"\nquery = ""\nfeeds = {json.dumps([base + "/feed.xml"])}\n',
+                f'[[watches]]\nname = "big"\nquery = ""\nfeeds = {json.dumps([srv.url("/feed.xml")])}\n',
                 encoding="utf-8")
             env = {**os.environ, "PYTHONPATH": str(repo)}
             m = measure([sys.executable, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db",
@@ -135,7 +112,7 @@ def main() -> int:
         stages = stage_seconds(m.stderr)
         rows.append((w, m, stored, batches, stages))
     load_after = load_avg()
-    srv.shutdown()
+    srv.stop()
     lines = [
         f"### Peak memory{' (' + args.label + ')' if args.label else ''}: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
