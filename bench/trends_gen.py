@@ -41,6 +41,7 @@ import pyarrow as pa
 
 from bench.dedup_corpus import ensure_corpus
 from warehouse.db import connect
+from warehouse.facts import noun_head
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -139,19 +140,6 @@ def plan(n_articles: int, texts: list, vocab: list[str], seed: int = 20261201) -
                 first_of_story=first_of_story, rank_in_story=rank_in_story, story_watch=story_watch,
                 story_text=story_text, published=published, is_copy=is_copy, source=source,
                 article_ids=article_ids, story_ids=story_ids, synd_ids=synd_ids, core_ent=core_ent)
-
-
-def paragraph_ranges(pl: dict, texts: list) -> tuple[np.ndarray, np.ndarray]:
-    """[lo, hi) of the paragraphs of its text that each article's body carries (as generate() writes them)."""
-    n = len(pl["story_of"])
-    idx = np.arange(n)
-    k = pl["story_of"]
-    n_paras = np.array([len(p) for _, p in texts])[pl["story_text"][k]]
-    same = pl["is_copy"] | (pl["rank_in_story"] == 0)  # the original's text: paras[: 2 + k % 5]
-    start = idx % np.maximum(1, n_paras - 2)
-    lo = np.where(same, 0, start)
-    hi = np.where(same, 2 + k % 5, start + 2 + idx % 4)
-    return lo, np.minimum(hi, n_paras)
 
 
 def generate(n_articles: int, db: str, seed: int = 20261201) -> dict:
@@ -301,57 +289,56 @@ def add_edges(con) -> int:
 
 
 def text_facts(texts: list) -> dict[str, list]:
-    """The facts the real extractor finds in each real text, with the paragraph each one is in.
+    """The facts the real extractor finds in each real text, in text order.
 
-    Returns rows per table (figures, periods, quotes), each row a dict of the table's columns plus `text` and
-    `para`; a fact whose sentence is in no single paragraph is left out.
+    Returns rows per table (figures, periods, quotes), each row a dict of the table's columns plus `text`; a fact
+    whose sentence is in no single paragraph (one that spans the paragraphs the generator joins) is left out.
     """
     from extractors.facts import extract_facts_batch
 
     facts = extract_facts_batch([(f"t{t}", "\n".join(paras)) for t, (_, paras) in enumerate(texts)])
     out: dict[str, list] = {"figures": [], "periods": [], "quotes": []}
 
-    def para_of(t: int, sentence: str) -> int | None:
+    def in_a_paragraph(t: int, sentence: str) -> bool:
         probe = sentence.strip()[:60]
-        return next((i for i, p in enumerate(texts[t][1]) if probe and probe in p), None)
+        return bool(probe) and any(probe in p for p in texts[t][1])
 
     for t, fx in enumerate(facts):
         for g in fx.figures:
-            if (i := para_of(t, g.sentence)) is not None:
-                out["figures"].append(dict(text=t, para=i, value=g.value, noun=g.noun, noun_head=(g.noun.split() or [""])[-1].lower(),
-                                           qualifier=g.qualifier, currency=g.currency,
-                                           unit=g.unit, surface=g.surface, sentence=g.sentence))
+            if in_a_paragraph(t, g.sentence):
+                out["figures"].append(dict(text=t, value=g.value, noun=g.noun, noun_head=noun_head(g.noun),
+                                           qualifier=g.qualifier, currency=g.currency, unit=g.unit, surface=g.surface,
+                                           sentence=g.sentence))
         for r in fx.periods:
-            if (i := para_of(t, r.sentence)) is not None:
-                out["periods"].append(dict(text=t, para=i, start_year=r.start_year, end_year=r.end_year,
+            if in_a_paragraph(t, r.sentence):
+                out["periods"].append(dict(text=t, start_year=r.start_year, end_year=r.end_year,
                                            kind="year" if r.start_year == r.end_year else "range",
                                            surface=r.surface, sentence=r.sentence))
         for q in fx.quotes:
-            if (i := para_of(t, q.sentence)) is not None:
-                out["quotes"].append(dict(text=t, para=i, quote_id=q.quote_id, quote=q.quote, speaker=q.speaker,
+            if in_a_paragraph(t, q.sentence):
+                out["quotes"].append(dict(text=t, quote_id=q.quote_id, quote=q.quote, speaker=q.speaker,
                                           local_speaker=q.speaker, speaker_surface=q.speaker_surface,
                                           speaker_type=q.speaker_type, sentence=q.sentence))
     return out
 
 
-def _expand(rows: list[dict], lo: np.ndarray, hi: np.ndarray, text_of: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(article index, fact row index, seq) of every fact of rows that falls in an article's paragraphs."""
-    rows.sort(key=lambda r: (r["text"], r["para"]))
-    keys = np.array([r["text"] * 10_000 + r["para"] for r in rows], dtype=np.int64)
-    start = np.searchsorted(keys, text_of * 10_000 + lo, "left")
-    end = np.searchsorted(keys, text_of * 10_000 + hi, "left")
-    counts = end - start
-    a_idx = np.repeat(np.arange(len(lo)), counts)
+def _expand(rows: list[dict], text_of: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(article index, fact row index, seq) of every fact of each article's text (rows sorted by text here)."""
+    rows.sort(key=lambda r: r["text"])  # stable: text order within a text
+    keys = np.array([r["text"] for r in rows], dtype=np.int64)
+    start = np.searchsorted(keys, text_of, "left")
+    counts = np.searchsorted(keys, text_of, "right") - start
+    a_idx = np.repeat(np.arange(len(text_of)), counts)
     seq = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     return a_idx, np.repeat(start, counts) + seq, seq
 
 
-def add_facts(con, seed: int = 20261201, *, whole_texts: bool = True) -> dict:
+def add_facts(con, seed: int = 20261201) -> dict:
     """Figures, periods and quotes for every article of a generated warehouse, and one fact run each.
 
-    Each article carries the facts the real extractor found in its real text: the whole text (whole_texts, the
-    size of a real warehouse's facts), else only the paragraphs its body has (copies then share their original's
-    facts and follow-ups a part of them). A quote's id is made per story
+    Each article carries the facts the real extractor found in its whole real text: a real warehouse stores
+    whole articles, while the bodies generated are a few paragraphs (to keep the file small), so the facts of
+    the whole text give the facts tables the size a real warehouse has. A quote's id is made per story
     (the same words quoted in one story are one quote, in another story another), so that the quote registry
     has as many quotes as a real warehouse would rather than the few hundred of the real texts.
     """
@@ -369,19 +356,12 @@ def add_facts(con, seed: int = 20261201, *, whole_texts: bool = True) -> dict:
     if bad:
         raise SystemExit(f"{len(bad)} of 1,000 sampled articles are not in the stories this seed draws")
     text_of = pl["story_text"][pl["story_of"]]
-    if whole_texts:
-        # a real warehouse stores whole articles; the bodies generated are a few paragraphs (to keep the file
-        # small): the facts of the whole text give the facts tables the size a real warehouse has
-        lo = np.zeros(n, dtype=np.int64)
-        hi = np.array([len(p) for _, p in texts])[text_of]
-    else:
-        lo, hi = paragraph_ranges(pl, texts)
     found = text_facts(texts)
     ids = pl["article_ids"]
     stats = {}
     for table, rows in found.items():
-        a_idx, f_idx, seq = _expand(rows, lo, hi, text_of)
-        cols = {k: [r[k] for r in rows] for k in rows[0] if k not in ("text", "para")}
+        a_idx, f_idx, seq = _expand(rows, text_of)
+        cols = {k: [r[k] for r in rows] for k in rows[0] if k != "text"}
         base = pa.table(cols).take(pa.array(f_idx))
         gen_facts = base.append_column("article_id", pa.array(ids[a_idx])).append_column(  # noqa: F841
             "seq", pa.array(seq.astype("int32"))).append_column("story", pa.array(pl["story_of"][a_idx]))

@@ -35,7 +35,8 @@ def _apply(amap: Mapping[str, str], name: str | None) -> str | None:
     return cur
 
 
-def _head(noun: str) -> str:
+def noun_head(noun: str) -> str:
+    """The counted noun's head word, lower-cased (figures.noun_head): 'police officers' -> 'officers'."""
     words = noun.split()
     return words[-1].lower() if words else ""
 
@@ -69,7 +70,7 @@ def store_facts(
             )
         for i, g in enumerate(fx.figures):
             figs.append(
-                dict(article_id=fx.article_id, seq=i, value=g.value, noun=g.noun, noun_head=_head(g.noun),
+                dict(article_id=fx.article_id, seq=i, value=g.value, noun=g.noun, noun_head=noun_head(g.noun),
                      qualifier=g.qualifier, currency=g.currency, unit=g.unit, surface=g.surface,
                      sentence=g.sentence)
             )
