@@ -25,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from extractors.articles import article_from_file, extract_article, keep_languages
 from extractors.clean import clean_text
@@ -81,6 +82,13 @@ class RunReport:
     not_due: list = field(default_factory=list)  # (feed url, next poll time or None when disabled)
     nothing_ingested: str | None = None  # why an ingest stored nothing (then the run is 'failed')
     stage_seconds: Counter = field(default_factory=Counter)  # stage -> wall seconds spent in it (summed over batches)
+
+
+class _Submitted(NamedTuple):
+    """A fetched batch whose extraction is submitted to the pool (its pages are the pool's now)."""
+
+    futures: list
+    n_pages: int
 
 
 class _Stopped(Exception):
@@ -1254,11 +1262,9 @@ def _stream_batches(
             with _timed(report, "facts_wait"):
                 return [f for fut in p[1] for f in fut.result()]
 
-        submitted = object()
-
-        def submit(fetched: list) -> tuple:
+        def submit(fetched: list) -> _Submitted:
             count_fetched(report, fetched)
-            return (submitted, pool.extract(fetched), len(fetched))
+            return _Submitted(pool.extract(fetched), len(fetched))
 
         ahead: object = None  # the next batch, taken from the queue (and its extraction submitted) early
         while True:
@@ -1274,7 +1280,7 @@ def _stream_batches(
             if item is done:
                 break
             # the pool has its copy of the pages; the bodies go with the extraction results
-            _, ex_futures, n_pages = item if isinstance(item, tuple) and item[0] is submitted else submit(item)
+            ex_futures, n_pages = item if isinstance(item, _Submitted) else submit(item)
             del item
             # batch i's facts first: its texts' spans are then in `reuse` for the copies of batch i+1
             ready = (prev, facts_of(prev)) if prev is not None else None
