@@ -515,8 +515,20 @@ _SNAPSHOT = [
 # the aggregate rows of every key those articles had or have are recomputed from the slim rows of those keys.
 # Ties on time go to the smaller article id, then the earlier fact (a refresh must give what a rebuild gives).
 _FIRST = "(reported_at, article_id, seq)"
-_FACT_FAMILIES = {
-    "figure": dict(
+@dataclass(frozen=True, slots=True)
+class _FactFamily:
+    """One fact trend family: its slim rows table, its per-key table and key, and the two INSERTs that fill them
+    ({only}: a filter on the touched articles; {keyed}: a join with the touched keys)."""
+
+    rows: str
+    agg: str
+    key: tuple[str, ...]
+    insert_rows: str
+    insert_agg: str
+
+
+_FACT_FAMILIES = (
+    _FactFamily(
         rows="core.trend_figure_rows", agg="core.trend_figure_values",
         key=("watch", "noun_key", "currency", "unit", "value"),
         insert_rows="""INSERT INTO core.trend_figure_rows
@@ -543,7 +555,7 @@ _FACT_FAMILIES = {
                    count(*), list(DISTINCT source ORDER BY source)
             FROM per_copy GROUP BY watch, noun_key, currency, unit, value""",
     ),
-    "quote": dict(
+    _FactFamily(
         rows="core.trend_quote_rows", agg="core.trend_quote_registry", key=("quote_key",),
         insert_rows="""INSERT INTO core.trend_quote_rows
             SELECT q.article_id, q.seq, q.quote_id, coalesce(c.cluster_id, q.quote_id), q.quote, q.speaker, a.source,
@@ -570,7 +582,7 @@ _FACT_FAMILIES = {
             FROM r LEFT JOIN best b USING (quote_key)
             GROUP BY r.quote_key""",
     ),
-    "period": dict(
+    _FactFamily(
         rows="core.trend_period_rows", agg="core.trend_period_ranges", key=("start_year", "end_year"),
         insert_rows="""INSERT INTO core.trend_period_rows
             SELECT p.article_id, p.seq, p.start_year, p.end_year, p.sentence, coalesce(g.syndication_id, p.article_id),
@@ -585,7 +597,8 @@ _FACT_FAMILIES = {
             FROM core.trend_period_rows r {{keyed}}
             GROUP BY start_year, end_year""",
     ),
-}
+)
+
 # a stored quote whose speaker (re-canonicalised by cross-article linking) or cluster changed since its slim row
 _QUOTE_DRIFT = """INSERT INTO tr_fact_articles
     SELECT DISTINCT r.article_id FROM core.trend_quote_rows r
@@ -601,11 +614,11 @@ def _refresh_fact_trends(con: duckdb.DuckDBPyConnection, since: datetime | None,
     (tr_changed), got facts since, or (linked: the aliases or quote clusters changed) have a quote whose speaker or
     cluster moved. Returns how many articles were recomputed (-1: whole)."""
     if since is None:
-        for fam in _FACT_FAMILIES.values():
-            con.execute(f"DELETE FROM {fam['rows']}")
-            con.execute(f"DELETE FROM {fam['agg']}")
-            con.execute(fam["insert_rows"].format(only=""))
-            con.execute(fam["insert_agg"].format(keyed=""))
+        for fam in _FACT_FAMILIES:
+            con.execute(f"DELETE FROM {fam.rows}")
+            con.execute(f"DELETE FROM {fam.agg}")
+            con.execute(fam.insert_rows.format(only=""))
+            con.execute(fam.insert_agg.format(keyed=""))
         return -1
     con.execute("""CREATE OR REPLACE TEMP TABLE tr_fact_articles AS
                    SELECT article_id FROM tr_changed
@@ -617,18 +630,18 @@ def _refresh_fact_trends(con: duckdb.DuckDBPyConnection, since: datetime | None,
     if not n:
         return 0
     only = "AND article_id IN (SELECT article_id FROM tr_fact_ids)"
-    for fam in _FACT_FAMILIES.values():
-        key = ", ".join(fam["key"])
-        on = " AND ".join(f"k.{c} = r.{c}" for c in fam["key"])
+    for fam in _FACT_FAMILIES:
+        key = ", ".join(fam.key)
+        on = " AND ".join(f"k.{c} = r.{c}" for c in fam.key)
         # the keys the touched articles had, then those they have now
-        con.execute(f"CREATE OR REPLACE TEMP TABLE tr_fact_old AS SELECT DISTINCT {key} FROM {fam['rows']} "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE tr_fact_old AS SELECT DISTINCT {key} FROM {fam.rows} "
                     f"WHERE true {only}")
-        con.execute(f"DELETE FROM {fam['rows']} WHERE true {only}")
-        con.execute(fam["insert_rows"].format(only=only))   # article_id there is the USING column of every table
+        con.execute(f"DELETE FROM {fam.rows} WHERE true {only}")
+        con.execute(fam.insert_rows.format(only=only))   # article_id there is the USING column of every table
         con.execute(f"CREATE OR REPLACE TEMP TABLE tr_fact_keys AS SELECT {key} FROM tr_fact_old "
-                    f"UNION SELECT {key} FROM {fam['rows']} WHERE true {only}")
-        con.execute(f"DELETE FROM {fam['agg']} r USING tr_fact_keys k WHERE {on}")
-        con.execute(fam["insert_agg"].format(keyed=f"SEMI JOIN tr_fact_keys k ON {on}"))
+                    f"UNION SELECT {key} FROM {fam.rows} WHERE true {only}")
+        con.execute(f"DELETE FROM {fam.agg} r USING tr_fact_keys k WHERE {on}")
+        con.execute(fam.insert_agg.format(keyed=f"SEMI JOIN tr_fact_keys k ON {on}"))
     for t in ("tr_fact_articles", "tr_fact_ids", "tr_fact_old", "tr_fact_keys"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return n
@@ -636,8 +649,8 @@ def _refresh_fact_trends(con: duckdb.DuckDBPyConnection, since: datetime | None,
 
 TREND_TABLES = ("trend_watch_articles", "trend_attention", "trend_entity_days", "trend_entity_weeks",
                 "trend_story_days", "trend_outlet_coverage", "trend_spikes", "trend_new_entities",
-                "trend_outlet_copies", "trend_figure_rows", "trend_figure_values", "trend_quote_rows",
-                "trend_quote_registry", "trend_period_rows", "trend_period_ranges")
+                "trend_outlet_copies",
+                *(t.removeprefix("core.") for fam in _FACT_FAMILIES for t in (fam.rows, fam.agg)))
 _TEMP_TABLES = ("tr_changed", "tr_stories", "tr_days", "tr_weeks", "tr_week_articles", "tr_story_first",
                 "tr_story_articles", "tr_entity_days", "tr_entity_weeks", "tr_entity_articles", "tr_entity_touched")
 
