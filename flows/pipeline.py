@@ -31,6 +31,7 @@ from extractors.articles import article_from_file, extract_article, keep_languag
 from extractors.clean import clean_text
 from extractors.facts import SpanCache, extract_facts_batch
 from extractors.feeds import body_hash, discover_feeds, parse_feed, parse_fetched_feed
+from extractors.fingerprint import Fingerprint, fingerprint
 from extractors.http import Fetcher
 from extractors.query import WatchQuery, compile_query
 from extractors.robots import RobotsCache
@@ -588,14 +589,19 @@ class Extracted:
     skips: tuple[Skip, ...]
     settled: tuple[tuple[FeedEntry, str], ...]
     candidates: Mapping[str, tuple[str, ...]]  # article_id -> watch names
+    # (article_id, content_hash) -> the dedup fingerprint of that text, when computed with the extraction (in a
+    # pool worker: pure per-text work the main process's load stage then does not do; see group_articles)
+    fingerprints: Mapping[tuple[str, str], Fingerprint] = field(default_factory=dict)
 
 
-def extract_batch(fetched: Sequence[tuple[PageJob, FetchResult]]) -> Extracted:
-    """trafilatura extraction and cleaning of a fetched batch (each page once, whatever number of watches)."""
+def extract_batch(fetched: Sequence[tuple[PageJob, FetchResult]], fingerprints: bool = False) -> Extracted:
+    """trafilatura extraction and cleaning of a fetched batch (each page once, whatever number of watches).
+    fingerprints: also fingerprint each article's text for the dedup stage (the pool workers do)."""
     articles: list[Article] = []
     skips: list[Skip] = []
     settled: list[tuple[FeedEntry, str]] = []
     candidates: dict[str, tuple[str, ...]] = {}
+    fps: dict[tuple[str, str], Fingerprint] = {}
     if fetched:
         log.info("extracting %d page(s)", len(fetched))
     for job, r in fetched:
@@ -617,10 +623,13 @@ def extract_batch(fetched: Sequence[tuple[PageJob, FetchResult]]) -> Extracted:
         if isinstance(out, Skip):
             skips.append(out)
         else:
-            articles.append(clean_article(out))
+            a = clean_article(out)
+            articles.append(a)
+            if fingerprints:
+                fps[(a.article_id, a.content_hash)] = fingerprint(a.article_id, a.text, use_numpy=True)
             prev = candidates.get(out.article_id, ())
             candidates[out.article_id] = prev + tuple(w for w in job.watches if w not in prev)
-    return Extracted(tuple(articles), tuple(skips), tuple(settled), candidates)
+    return Extracted(tuple(articles), tuple(skips), tuple(settled), candidates, fps)
 
 
 def extract_pages(
@@ -802,11 +811,13 @@ def load_batch(
     settled: Sequence[tuple[FeedEntry, str | None]],
     dedup: DedupSettings,
     matches: Sequence[WatchMatch] = (),
+    fingerprints: Mapping[tuple[str, str], Fingerprint] | None = None,
 ) -> Counter:
     """One writer window and one transaction: articles (+revisions), their facts, aliases, syndication/story
     groups, the watches each article matched (watch_articles), settled feed entries and skips. A batch is stored
     whole or not at all, so a killed run loses at most the batch in flight, and its entries are fetched again
-    next run. New watch matches are counted per watch under ("matched", watch)."""
+    next run. New watch matches are counted per watch under ("matched", watch). fingerprints: those computed
+    with the extraction (Extracted.fingerprints), used by the dedup stage instead of computing them again."""
     counts: Counter = Counter()
     log.info("loading %d article(s)", len(articles))
     with session(db_path) as con, transaction(con):
@@ -818,7 +829,7 @@ def load_batch(
         todo = [f for f in facts if f.article_id in changed]
         counts["facts"] += store_facts(con, todo) if todo else 0
         if changed:
-            g = group_articles(con, sorted(changed), dedup)
+            g = group_articles(con, sorted(changed), dedup, fingerprints or {})
             counts["copies_grouped"] += g.get("copies_grouped", 0)
             counts["stories"] += g.get("stories", 0)
             load.mark_links_stale(con)  # cross-article linking runs once per run, after every batch
@@ -1138,13 +1149,13 @@ def run_batches(
     if jobs and workers > 1 and stages is DIRECT:
         # Prefect's stages are tasks of the flow run's context, called from the main thread: they keep the
         # batch-after-batch loop below (same warehouse, see tests/test_runner_equivalence.py)
-        def store_stream(m: Matched, facts: list, skips: Sequence[Skip], settled: Sequence[tuple[FeedEntry, str]]
-                         ) -> None:
+        def store_stream(m: Matched, facts: list, skips: Sequence[Skip], settled: Sequence[tuple[FeedEntry, str]],
+                         fingerprints: Mapping[tuple[str, str], Fingerprint]) -> None:
             nonlocal pending, stored_batches
             batch_skips = [*pending, *skips, *m.skips]
             with _timed(report, "load"):
                 _add_counts(report, stages.load(db, run_id, list(m.kept), facts, batch_skips, settled,
-                                                config.dedup, matches=list(m.matches)))
+                                                config.dedup, matches=list(m.matches), fingerprints=fingerprints))
             tally_skips(report, batch_skips)
             pending, stored_batches = [], stored_batches + 1
 
@@ -1185,7 +1196,8 @@ def merge_extracted(parts: Sequence[Extracted]) -> Extracted:
             prev = candidates.get(aid, ())
             candidates[aid] = prev + tuple(w for w in ws if w not in prev)
     return Extracted(tuple(a for x in parts for a in x.articles), tuple(s for x in parts for s in x.skips),
-                     tuple(e for x in parts for e in x.settled), candidates)
+                     tuple(e for x in parts for e in x.settled), candidates,
+                     {k: fp for x in parts for k, fp in x.fingerprints.items()})
 
 
 # Fetched batches waiting for extraction: with the batch being fetched and the one being extracted, at most
@@ -1197,7 +1209,8 @@ FETCH_AHEAD = 1
 def _stream_batches(
     report: RunReport, plan: RunPlan, jobs: Sequence[PageJob], config: Config, fetcher: Fetcher,
     aliases: Mapping[str, str], workers: int, batch_size: int,
-    store: Callable[[Matched, list, Sequence[Skip], Sequence[tuple[FeedEntry, str]]], None],
+    store: Callable[[Matched, list, Sequence[Skip], Sequence[tuple[FeedEntry, str]],
+                     Mapping[tuple[str, str], Fingerprint]], None],
     reuse: SpanCache | None = None,
 ) -> None:
     """The batch loop with both cores busy: a thread fetches batch after batch into a bounded queue; the worker
@@ -1256,7 +1269,7 @@ def _stream_batches(
     thread = threading.Thread(target=fetch_loop, name="newswatch-fetch-ahead", daemon=True)
     thread.start()
     try:
-        prev: tuple | None = None  # (Matched, facts futures, skips, settled) of the batch waiting to be stored
+        prev: tuple | None = None  # (Matched, facts futures, skips, settled, fingerprints) of the batch to store
 
         def facts_of(p: tuple) -> list:
             with _timed(report, "facts_wait"):
@@ -1270,7 +1283,7 @@ def _stream_batches(
         while True:
             if ahead is None:
                 if prev is not None and fetched_q.empty():
-                    store(prev[0], facts_of(prev), prev[2], prev[3])  # the next batch is still downloading
+                    store(prev[0], facts_of(prev), prev[2], prev[3], prev[4])  # the next batch is still downloading
                     prev = None
                 item = next_batch()
             else:
@@ -1304,11 +1317,11 @@ def _stream_batches(
                 if nxt is not None:
                     ahead = submit(nxt) if isinstance(nxt, list) else nxt
                     del nxt
-                (pm, _, pskips, psettled), facts = ready
-                store(pm, facts, pskips, psettled)
-            prev = (m, futures, x.skips, _settled(x))
+                (pm, _, pskips, psettled, pfps), facts = ready
+                store(pm, facts, pskips, psettled, pfps)
+            prev = (m, futures, x.skips, _settled(x), x.fingerprints)
         if prev is not None:
-            store(prev[0], facts_of(prev), prev[2], prev[3])
+            store(prev[0], facts_of(prev), prev[2], prev[3], prev[4])
         failed = False
     finally:
         stop.set()

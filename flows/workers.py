@@ -38,10 +38,11 @@ def _ready() -> bool:
 
 
 def extract_chunk(fetched: Sequence[tuple[Any, Any]]) -> Any:
-    """flows.pipeline.extract_batch in a worker."""
+    """flows.pipeline.extract_batch in a worker, with each text's dedup fingerprint (pure per-text work taken off
+    the main process, whose load stage is the run's bottleneck)."""
     from flows.pipeline import extract_batch
 
-    return extract_batch(fetched)
+    return extract_batch(fetched, fingerprints=True)
 
 
 def facts_chunk(items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None) -> list:
