@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
 
+import numpy as np
+
 from extractors.fingerprint import tokens
 
 # Two units match when this share of the shorter one's word bigrams occurs in the other. 0.7 keeps sentences
@@ -121,29 +123,72 @@ def _bigrams(unit: str) -> frozenset[str]:
     return frozenset(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
 
 
+# Bigram -> a number, so that a unit's bigrams are an integer array and two articles' shared-bigram counts are one
+# matrix product. Bounded: when full it is cleared together with the arrays numbered by it (_GENERATION says so).
+_BIGRAM_IDS: dict[str, int] = {}
+_MAX_BIGRAM_IDS = 1_000_000
+_GENERATION = [0]
+
+
+@lru_cache(maxsize=5_000)
+def _bigram_ids(unit: str, generation: int) -> np.ndarray:
+    """The numbers of a unit's distinct bigrams (one per element of _bigrams(unit))."""
+    ids = _BIGRAM_IDS
+    out = []
+    for g in _bigrams(unit):
+        i = ids.get(g)
+        if i is None:
+            i = ids[g] = len(ids)
+        out.append(i)
+    return np.array(out, dtype=np.int64)
+
+
+def _id_arrays(units_a: Sequence[str], units_b: Sequence[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    if len(_BIGRAM_IDS) > _MAX_BIGRAM_IDS:
+        _BIGRAM_IDS.clear()
+        _bigram_ids.cache_clear()
+        _GENERATION[0] += 1
+    gen = _GENERATION[0]
+    return [_bigram_ids(u, gen) for u in units_a], [_bigram_ids(u, gen) for u in units_b]
+
+
+def _scored(units_a: Sequence[str], units_b: Sequence[str], min_overlap: float) -> list[tuple[float, int, int]]:
+    """(overlap, i, j) of every unit pair whose shared bigrams are at least min_overlap of the smaller unit's:
+    overlap = |bigrams(a_i) & bigrams(b_j)| / min(|bigrams(a_i)|, |bigrams(b_j)|), all pairs at once in NumPy
+    (B's bigram numbers sorted, each of A's looked up in them, the matches counted per pair; the division is the
+    same float64 division as Python's)."""
+    ia, ib = _id_arrays(units_a, units_b)
+    la = np.fromiter((len(x) for x in ia), dtype=np.int64, count=len(ia))
+    lb = np.fromiter((len(x) for x in ib), dtype=np.int64, count=len(ib))
+    if not la.sum() or not lb.sum():
+        return []
+    n_b = len(ib)
+    flat_b = np.concatenate(ib)
+    order = np.argsort(flat_b, kind="stable")
+    sorted_b, unit_b = flat_b[order], np.repeat(np.arange(n_b), lb)[order]
+    flat_a = np.concatenate(ia)
+    lo = np.searchsorted(sorted_b, flat_a, side="left")
+    n = np.searchsorted(sorted_b, flat_a, side="right") - lo  # B units holding each of A's bigrams
+    total = int(n.sum())
+    if not total:
+        return []
+    first = np.cumsum(n) - n
+    pos = np.repeat(lo - first, n) + np.arange(total)  # every match's index in sorted_b
+    pair = np.repeat(np.repeat(np.arange(len(ia)), la), n) * n_b + unit_b[pos]
+    counts = np.bincount(pair, minlength=len(ia) * n_b)
+    hit = np.nonzero(counts)[0]
+    ii, jj = hit // n_b, hit % n_b
+    ov = counts[hit] / np.minimum(la[ii], lb[jj])
+    keep = ov >= min_overlap
+    return list(zip(ov[keep].tolist(), ii[keep].tolist(), jj[keep].tolist(), strict=True))
+
+
 def align(units_a: Sequence[str], units_b: Sequence[str], min_overlap: float = UNIT_MIN_OVERLAP) -> Alignment:
     """Pair units one-to-one, best overlap first (greedy), keeping pairs with overlap >= min_overlap.
 
     Order is ignored on purpose: copies reorder and drop paragraphs.
     """
-    ba = [_bigrams(u) for u in units_a]
-    bb = [_bigrams(u) for u in units_b]
-    # Inverted index on B's bigrams so only units sharing something are scored (O(shared) not O(nA*nB)).
-    index: dict[str, list[int]] = {}
-    for j, s in enumerate(bb):
-        for g in s:
-            index.setdefault(g, []).append(j)
-    scored: list[tuple[float, int, int]] = []
-    for i, s in enumerate(ba):
-        # the units of B sharing a bigram, then each one's shared count as one set intersection (in C): the
-        # count per (bigram, unit) pair in Python was most of a copy's alignment time
-        near: set[int] = set()
-        for g in s:
-            near.update(index.get(g, ()))
-        for j in near:
-            ov = len(s & bb[j]) / min(len(s), len(bb[j]))
-            if ov >= min_overlap:
-                scored.append((ov, i, j))
+    scored = _scored(units_a, units_b, min_overlap)
     scored.sort(key=lambda t: (-t[0], t[1], t[2]))
     used_a: set[int] = set()
     used_b: set[int] = set()
@@ -270,6 +315,7 @@ def quotes(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=5_000)
+@lru_cache(maxsize=5_000)  # pure; asked twice per aligned pair, and a copy's units are its original's
 def quote_share(unit: str) -> float:
     """Share of a unit's words inside quotation marks (an unclosed opening quote runs to the end)."""
     total = len(tokens(unit))
@@ -346,15 +392,17 @@ def story_profile(title: str, units: Sequence[str], entities: Sequence[str] = ()
     story is. entities (from the facts stage, when it ran) are added as whole names ("e:..."); rarity
     weighting (idf) is applied at comparison time from the warehouse's document frequencies.
     """
-    prof: Counter[str] = Counter()
-    toks = tokens(title) + tokens("\n".join(units))
-    lead = len(tokens(title)) + LEAD_TOKENS
-    for i, w in enumerate(toks):
-        if _is_term(w):
-            prof[f"w:{w}"] += LEAD_WEIGHT if i < lead else 1.0
-    for key in _entity_keys(entities):
-        prof[key] += 1.0
-    return dict(prof)
+    head = tokens(title)
+    toks = head + tokens("\n".join(units))
+    lead = len(head) + LEAD_TOKENS
+    # Counted, then weighted: n * LEAD_WEIGHT + m is the float that adding LEAD_WEIGHT n times and 1.0 m times
+    # gives (whole numbers, and LEAD_WEIGHT a power of two), and the terms keep their first-occurrence order
+    prof: dict[str, float] = {k: LEAD_WEIGHT * n for k, n in Counter(filter(None, map(_term_key, toks[:lead]))).items()}
+    for k, n in Counter(filter(None, map(_term_key, toks[lead:]))).items():
+        prof[k] = prof.get(k, 0.0) + n
+    for k, n in Counter(_entity_keys(entities)).items():
+        prof[k] = prof.get(k, 0.0) + n
+    return prof
 
 
 def profile_terms(title: str, units: Sequence[str], entities: Sequence[str] = ()) -> set[str]:
@@ -362,7 +410,13 @@ def profile_terms(title: str, units: Sequence[str], entities: Sequence[str] = ()
     document frequencies of, before its articles are profiled)."""
     words = set(tokens(title))
     words.update(tokens("\n".join(units)))
-    return {f"w:{w}" for w in words if _is_term(w)} | set(_entity_keys(entities))
+    return {k for k in map(_term_key, words) if k} | set(_entity_keys(entities))
+
+
+@lru_cache(maxsize=100_000)  # the words of news recur in every text
+def _term_key(word: str) -> str | None:
+    """A token's profile term ("w:..."), None when it is not one (_is_term)."""
+    return f"w:{word}" if _is_term(word) else None
 
 
 def _is_term(word: str) -> bool:
@@ -467,12 +521,27 @@ def choose_story(
 
 
 def trim_profile(profile: Mapping[str, float], terms: int = PROFILE_TERMS) -> dict[str, float]:
-    """The heaviest `terms` terms of a profile, rounded (what is stored)."""
-    top = sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:terms]
-    return {t: round(w, 5) for t, w in sorted(top)}
+    """The heaviest `terms` terms of a profile (ties by term), rounded, in term order (what is stored)."""
+    if terms <= 0:
+        return {}
+    if len(profile) > terms:
+        # the terms of sorted(items, key=(-weight, term))[:terms], without sorting the items by a Python key:
+        # every term heavier than the terms-th weight, then the lightest kept weight's terms in term order
+        cut = sorted(profile.values(), reverse=True)[terms - 1]
+        top = [t for t, w in profile.items() if w > cut]
+        top += sorted(t for t, w in profile.items() if w == cut)[: terms - len(top)]
+        return {t: round(profile[t], 5) for t in sorted(top)}
+    return {t: round(w, 5) for t, w in sorted(profile.items())}
 
 
 def add_member(centroid: Mapping[str, float], members: int, unit: Mapping[str, float]) -> dict[str, float]:
-    """A story's centroid after one more member: the running mean of its members' unit profiles."""
-    merged = merge_profiles([{k: v * members for k, v in centroid.items()}, unit])
-    return trim_profile({k: v * 2 / (members + 1) for k, v in merged.items()})
+    """A story's centroid after one more member: the running mean of its members' unit profiles.
+
+    The arithmetic of merge_profiles([centroid * members, unit]) then * 2 / (members + 1), step for step (so the
+    stored centroid is the same float for float), in one pass."""
+    merged = {k: v * members for k, v in centroid.items()}
+    get = merged.get
+    for t, w in unit.items():
+        merged[t] = w + get(t, 0)  # Counter.update's order: the new count plus the one there
+    k = members + 1
+    return trim_profile({t: w / 2 * 2 / k for t, w in merged.items()})

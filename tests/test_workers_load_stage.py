@@ -85,3 +85,91 @@ def test_profile_terms_are_the_terms_of_the_story_profile() -> None:
             assert profile_terms(title, units, ents) == set(story_profile(title, list(units), ents))
     assert profile_terms("A 2024 poll", ["Und so 42 mal x"], ["The"]) == set(
         story_profile("A 2024 poll", ["Und so 42 mal x"], ["The"])) == {"w:poll", "w:mal"}
+
+
+def test_alignment_is_the_same_after_the_bigram_numbers_are_cleared(monkeypatch) -> None:
+    """align numbers bigrams in a bounded table; when it fills it starts again, and no unit keeps a number of the
+    old table (a stale number would pair bigrams that differ)."""
+    from extractors import dedup
+
+    rng = random.Random(7)
+    texts = [segment(t) for _, t in _texts()]
+    expected = [list(align(a, b, 0.5).pairs) for a in texts for b in (_edited(a, rng), *texts)]
+    monkeypatch.setattr(dedup, "_MAX_BIGRAM_IDS", 50)  # cleared again and again within one text's units
+    before = dedup._GENERATION[0]
+    for _ in range(2):  # the second time every unit is numbered again in a new table
+        rng = random.Random(7)
+        assert [list(align(a, b, 0.5).pairs) for a in texts for b in (_edited(a, rng), *texts)] == expected
+    assert dedup._GENERATION[0] > before
+
+
+def test_alignment_of_units_without_bigrams() -> None:
+    """A unit of one word has no bigram (its word is its only feature): empty, one-word and repeated units align as
+    the counting form does."""
+    cases = [([], ["a b c"]), (["word"], ["word", "word again here"]), (["x y", "x y"], ["x y z", "y z"]),
+             (["", "a"], ["a", ""])]
+    for a, b in cases:
+        assert list(align(a, b, 0.5).pairs) == _align_by_counting(a, b, 0.5)
+        assert list(align(b, a, 0.5).pairs) == _align_by_counting(b, a, 0.5)
+
+
+def _trim_by_sorting(profile: dict[str, float], terms: int) -> dict[str, float]:
+    top = sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:terms]
+    return {t: round(w, 5) for t, w in sorted(top)}
+
+
+def _add_member_by_merging(centroid: dict[str, float], members: int, unit: dict[str, float]) -> dict[str, float]:
+    from extractors.dedup import merge_profiles
+
+    merged = merge_profiles([{k: v * members for k, v in centroid.items()}, unit])
+    return _trim_by_sorting({k: v * 2 / (members + 1) for k, v in merged.items()}, 300)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_trimmed_profiles_and_centroids_are_those_of_sorting_and_merging(seed: int) -> None:
+    """trim_profile keeps the heaviest terms without a keyed sort, add_member merges in one pass: both equal the
+    straightforward forms float for float and in order, ties at the cut included."""
+    from extractors.dedup import add_member, trim_profile, unit_profile
+
+    rng = random.Random(seed)
+    vocab = [f"w:t{i}" for i in range(900)]
+    for n in (0, 5, 299, 300, 301, 450, 800):
+        # weights with many ties (a few distinct values), as raw term counts have
+        prof = {t: float(rng.choice([1, 2, 2, 3, 4, 7])) for t in rng.sample(vocab, n)}
+        for terms in (0, 1, 10, 300):
+            assert list(trim_profile(prof, terms).items()) == list(_trim_by_sorting(prof, terms).items())
+    profs = [story_profile(title, segment(text)) for title, text in _texts()]
+    centroid: dict[str, float] = {}
+    for members, p in enumerate(profs * 3):
+        unit = unit_profile(p, {t: 1.0 + rng.random() for t in p})
+        got, want = add_member(centroid, members, unit), _add_member_by_merging(centroid, members, unit)
+        assert list(got.items()) == list(want.items())
+        centroid = got
+    assert len(centroid) == 300
+
+
+def _profile_by_adding(title: str, units: list[str], entities: list[str]) -> dict[str, float]:
+    from extractors.dedup import LEAD_TOKENS, LEAD_WEIGHT, _entity_keys, _is_term
+    from extractors.fingerprint import tokens
+
+    prof: Counter[str] = Counter()
+    toks = tokens(title) + tokens("\n".join(units))
+    lead = len(tokens(title)) + LEAD_TOKENS
+    for i, w in enumerate(toks):
+        if _is_term(w):
+            prof[f"w:{w}"] += LEAD_WEIGHT if i < lead else 1.0
+    for key in _entity_keys(entities):
+        prof[key] += 1.0
+    return dict(prof)
+
+
+def test_story_profile_is_the_one_of_adding_weight_by_weight() -> None:
+    """story_profile counts the terms and weights the counts: the same floats, and the same term order (the order
+    sums over the profile run in), as adding each token's weight."""
+    entities = ["South Yorkshire Police", "IOPC", "the", "Rotherham", "IOPC"]
+    for title, text in [*_texts(), ("", ""), ("Police police POLICE", "police 12 a the police")]:
+        units = segment(text) or [text]
+        for ents in ([], entities):
+            got, want = story_profile(title, units, ents), _profile_by_adding(title, units, ents)
+            assert list(got.items()) == list(want.items())
+            assert all(type(w) is float for w in got.values())
