@@ -171,6 +171,21 @@ def read_link_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     }
 
 
+def _canonical(local: str) -> str:
+    """SQL: the alias target of the column `local` (lower-cased match), else the column itself."""
+    return (f"coalesce((SELECT a.entity FROM core.entity_aliases a WHERE lower(a.alias) = lower({local})), "
+            f"{local})")
+
+
+# what cross-article linking re-canonicalises: (table, column, its local form, the rows whose column is not the
+# canonical form that the current aliases give); role speakers keep their role
+_RELINKED = (
+    ("core.entity_mentions", "entity", "local_entity", f"entity IS DISTINCT FROM {_canonical('local_entity')}"),
+    ("core.quotes", "speaker", "local_speaker",
+     f"speaker_type IS DISTINCT FROM 'ROLE' AND speaker IS DISTINCT FROM {_canonical('local_speaker')}"),
+)
+
+
 def write_links(
     con: duckdb.DuckDBPyConnection,
     aliases: Sequence[Mapping[str, Any]],
@@ -190,27 +205,21 @@ def write_links(
         con.execute("DELETE FROM core.fact_conflicts")
         insert_rows(con, "core.fact_conflicts", list(conflicts),
                     columns=["conflict_id", "kind", "claim", "article_id", "value", "sentence", "similarity"])
-        # re-canonicalise: entity = alias target of local_entity (lower-cased match), else local_entity
-        changed = con.execute(
-            """
-            UPDATE core.entity_mentions m SET entity = coalesce(
-                (SELECT a.entity FROM core.entity_aliases a WHERE lower(a.alias) = lower(m.local_entity)),
-                m.local_entity)
-            WHERE entity IS DISTINCT FROM coalesce(
-                (SELECT a.entity FROM core.entity_aliases a WHERE lower(a.alias) = lower(m.local_entity)),
-                m.local_entity)
-            """
-        ).fetchone()
-        n = int(changed[0]) if changed else 0
-        changed = con.execute(
-            """
-            UPDATE core.quotes q SET speaker = coalesce(
-                (SELECT a.entity FROM core.entity_aliases a WHERE lower(a.alias) = lower(q.local_speaker)),
-                q.local_speaker)
-            WHERE speaker_type IS DISTINCT FROM 'ROLE' AND speaker IS DISTINCT FROM coalesce(
-                (SELECT a.entity FROM core.entity_aliases a WHERE lower(a.alias) = lower(q.local_speaker)),
-                q.local_speaker)
-            """
-        ).fetchone()
-        n += int(changed[0]) if changed else 0
+        # re-canonicalise: entity = alias target of local_entity (lower-cased match), else local_entity; the
+        # articles whose rows change are noted first for the trend refresh (core.relinked_articles, read and
+        # emptied by warehouse/trends.py), so that it recomputes their days only, and the update then touches
+        # only those articles' rows
+        n = 0
+        for table, column, local, stale in _RELINKED:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE link_relinked AS SELECT DISTINCT article_id FROM {table} "
+                        f"WHERE {stale}")
+            if not con.execute("SELECT count(*) FROM link_relinked").fetchone()[0]:
+                continue
+            changed = con.execute(
+                f"UPDATE {table} SET {column} = {_canonical(local)} "
+                f"WHERE article_id IN (SELECT article_id FROM link_relinked) AND {stale}"
+            ).fetchone()
+            n += int(changed[0]) if changed else 0
+            con.execute("INSERT INTO core.relinked_articles SELECT article_id FROM link_relinked")
+        con.execute("DROP TABLE IF EXISTS link_relinked")
     return n

@@ -611,8 +611,8 @@ _CLUSTER_SIGNATURE = "SELECT count(*) || '|' || coalesce(sum(hash(quote_id, clus
 
 def _refresh_fact_trends(con: duckdb.DuckDBPyConnection, since: datetime | None, linked: bool) -> int:
     """Bring the fact trend tables up to date: whole when since is None, else for the articles that changed
-    (tr_changed), got facts since, or (linked: the aliases or quote clusters changed) have a quote whose speaker or
-    cluster moved. Returns how many articles were recomputed (-1: whole)."""
+    (tr_changed), got facts since, were relinked (core.relinked_articles), or (linked: the quote clusters changed)
+    have a quote whose speaker or cluster moved. Returns how many articles were recomputed (-1: whole)."""
     if since is None:
         for fam in _FACT_FAMILIES:
             con.execute(f"DELETE FROM {fam.rows}")
@@ -622,7 +622,8 @@ def _refresh_fact_trends(con: duckdb.DuckDBPyConnection, since: datetime | None,
         return -1
     con.execute("""CREATE OR REPLACE TEMP TABLE tr_fact_articles AS
                    SELECT article_id FROM tr_changed
-                   UNION SELECT article_id FROM core.fact_runs WHERE extracted_at >= $since""", {"since": since})
+                   UNION SELECT article_id FROM core.fact_runs WHERE extracted_at >= $since
+                   UNION SELECT article_id FROM core.relinked_articles""", {"since": since})
     if linked:
         con.execute(_QUOTE_DRIFT)
     con.execute("CREATE OR REPLACE TEMP TABLE tr_fact_ids AS SELECT DISTINCT article_id FROM tr_fact_articles")
@@ -661,18 +662,17 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
     them whole. Returns how many (watch, article) rows, days and stories were recomputed."""
     now = con.execute("SELECT now()").fetchone()[0]
     meta = dict(con.execute(
-        "SELECT key, value FROM core.meta WHERE key IN ('trends_refreshed_at', 'trends_alias_signature', "
-        "'trends_cluster_signature', 'trends_version')"
+        "SELECT key, value FROM core.meta WHERE key IN ('trends_refreshed_at', 'trends_cluster_signature', "
+        "'trends_version')"
     ).fetchall())
     if meta.get("trends_version") != version:
         for t in TREND_TABLES:
             con.execute(f"DELETE FROM core.{t}")
         meta = {}
-    alias_sig = str(con.execute("SELECT count(*) || '|' || coalesce(max(linked_at)::VARCHAR, '') "
-                                "FROM core.entity_aliases").fetchone()[0])
+    # what cross-article linking changed: the articles it re-canonicalised (core.relinked_articles, written by
+    # warehouse/facts.py write_links) and the quote clusters (rebuilt whole by each link, so compared by content)
     cluster_sig = str(con.execute(_CLUSTER_SIGNATURE).fetchone()[0])
-    linked = (meta.get("trends_alias_signature") != alias_sig
-              or meta.get("trends_cluster_signature") != cluster_sig)
+    linked = meta.get("trends_cluster_signature") != cluster_sig
     # a timestamp parameter, not a string cast in SQL: the cast made a 100k-row scan take 0.7 s
     since = datetime.fromisoformat(meta["trends_refreshed_at"]) if "trends_refreshed_at" in meta else None
     if since is None:
@@ -701,8 +701,8 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
         for sql in _SNAPSHOT:
             con.execute(sql)
     quiet = since is not None and not linked and not con.execute(
-        "SELECT EXISTS (SELECT 1 FROM tr_changed) OR EXISTS (SELECT 1 FROM core.fact_runs "
-        "WHERE extracted_at >= ?)", [since]).fetchone()[0]
+        "SELECT EXISTS (SELECT 1 FROM tr_changed) OR EXISTS (SELECT 1 FROM core.relinked_articles) "
+        "OR EXISTS (SELECT 1 FROM core.fact_runs WHERE extracted_at >= ?)", [since]).fetchone()[0]
     if quiet:   # nothing changed: the usual case between runs, and for a batch of unchanged pages
         upsert(con, "core.meta", [("trends_refreshed_at", now.isoformat())])
         con.execute("DROP TABLE IF EXISTS tr_changed")
@@ -712,19 +712,20 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
         con.execute(sql)
     # the whole of spikes and new entities when the entity tables are rebuilt whole, or when a watch's first day
     # moved (it bounds every trailing window of the watch and its entities)
-    whole = (meta.get("trends_alias_signature") != alias_sig or "trends_refreshed_at" not in meta
-             or con.execute(_WATCH_STARTS).fetchall() != starts)
-    if meta.get("trends_alias_signature") != alias_sig or "trends_refreshed_at" not in meta:
+    whole = since is None or con.execute(_WATCH_STARTS).fetchall() != starts
+    if since is None:
         con.execute("DELETE FROM core.trend_entity_days")
         con.execute("DELETE FROM core.trend_entity_weeks")
         con.execute("CREATE OR REPLACE TEMP TABLE tr_entity_days AS "
                     "SELECT DISTINCT watch, day FROM core.trend_watch_articles")
     else:
-        con.execute(
+        con.execute(   # the days that changed, and those of articles with new facts or relinked entities
             """CREATE OR REPLACE TEMP TABLE tr_entity_days AS
                SELECT watch, day FROM tr_days
                UNION SELECT a.watch, a.day FROM core.trend_watch_articles a JOIN core.fact_runs f USING (article_id)
-                     WHERE f.extracted_at >= ?""",
+                     WHERE f.extracted_at >= ?
+               UNION SELECT a.watch, a.day FROM core.trend_watch_articles a
+                     SEMI JOIN core.relinked_articles r USING (article_id)""",
             [since],
         )
     for sql in _REFRESH_ENTITIES:
@@ -751,8 +752,9 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, version: str = "") -> dic
         "stories": con.execute("SELECT count(*) FROM tr_stories").fetchone()[0],
         "fact_articles": facts,
     }
-    upsert(con, "core.meta", [("trends_refreshed_at", now.isoformat()), ("trends_alias_signature", alias_sig),
-                              ("trends_cluster_signature", cluster_sig), ("trends_version", version)])
+    con.execute("DELETE FROM core.relinked_articles")   # every one of them is recomputed above
+    upsert(con, "core.meta", [("trends_refreshed_at", now.isoformat()), ("trends_cluster_signature", cluster_sig),
+                              ("trends_version", version)])
     for t in _TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return counts

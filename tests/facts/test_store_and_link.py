@@ -12,7 +12,7 @@ from flows.facts_stage import link_aliases
 from newswatch.models import EntityMention, Facts, Figure, Period, Quote
 from tests.support.backends import warehouse_contract
 from warehouse.db import connect, insert_rows, schema_hash, transaction
-from warehouse.facts import stale_articles, store_facts
+from warehouse.facts import stale_articles, store_facts, write_links
 from warehouse.trends import refresh_aggregates
 
 pytestmark = warehouse_contract()  # the SQL contract: runs on the DuckDB file and both DuckLake catalogs
@@ -214,6 +214,61 @@ def test_fact_trends_refreshed_after_changes_equal_a_rebuild_and_the_base_tables
                          for t in FACT_TREND_TABLES}
     with transaction(con):
         assert refresh_aggregates(con, schema_hash())["fact_articles"] == 0  # nothing changed since
+
+
+ENTITY_TREND_TABLES = ("trend_entity_days", "trend_entity_weeks", "trend_new_entities", "trend_spikes",
+                       "trend_quote_rows", "trend_quote_registry")
+
+
+def test_relinking_recomputes_only_the_articles_whose_entities_moved(seeded_db: duckdb.DuckDBPyConnection) -> None:
+    con = seeded_db
+
+    def tables() -> dict[str, list]:
+        return {t: sorted(con.execute(f"SELECT * FROM core.{t}").fetchall(), key=repr) for t in ENTITY_TREND_TABLES}
+
+    assert con.execute("SELECT count(*) FROM core.entity_aliases").fetchone()[0] > 0, "seeds give no aliases"
+    # linking again with nothing new rewrites every alias (a new linked_at) but moves no entity: nothing to redo
+    # (it used to rebuild every entity day of the warehouse, a minute at a million articles)
+    link_aliases(con)
+    with transaction(con):
+        assert refresh_aggregates(con, schema_hash())["entity_days"] == 0
+    # a link that merges an entity of 003 alone into a new name, and gives a speaker of 004 another name
+    local = con.execute("""SELECT min(local_entity) FROM core.entity_mentions m WHERE article_id = '003'
+                           AND NOT EXISTS (SELECT 1 FROM core.entity_mentions o WHERE o.article_id <> '003'
+                                           AND lower(o.local_entity) = lower(m.local_entity))
+                           AND lower(local_entity) NOT IN (SELECT lower(alias) FROM core.entity_aliases)""").fetchone()[0]
+    speaker = con.execute("SELECT min(local_speaker) FROM core.quotes WHERE article_id = '004' "
+                          "AND speaker_type IS DISTINCT FROM 'ROLE' AND local_speaker IS NOT NULL").fetchone()[0]
+    assert local and speaker
+    def records(sql: str, params: list | None = None) -> list[dict]:
+        cur = con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    aliases = records("SELECT alias, entity, entity_type, origin, evidence, articles FROM core.entity_aliases "
+                      "WHERE lower(alias) <> lower(?)", [speaker])
+    aliases += [dict(alias=local, entity="A Merged Name", entity_type="ORG", origin="test", evidence=None, articles=1),
+                dict(alias=speaker, entity="A Speaker Renamed", entity_type="PERSON", origin="test", evidence=None,
+                     articles=1)]
+    clusters = dict(con.execute("SELECT quote_id, cluster_id FROM core.quote_clusters").fetchall())
+    conflicts = records("SELECT conflict_id, kind, claim, article_id, value, sentence, similarity "
+                        "FROM core.fact_conflicts")
+    before = tables()
+    assert write_links(con, aliases, clusters, conflicts) > 0
+    relinked = {r[0] for r in con.execute("SELECT article_id FROM core.relinked_articles").fetchall()}
+    assert "003" in relinked and "004" in relinked
+    with transaction(con):
+        counts = refresh_aggregates(con, schema_hash())
+    assert counts["entity_days"] == 1 and counts["fact_articles"] == len(relinked)   # the seeds' one day
+    assert con.execute("SELECT count(*) FROM core.relinked_articles").fetchone()[0] == 0
+    after = tables()
+    assert after != before
+    assert con.execute("SELECT count(*) FROM core.trend_entity_days WHERE entity = 'A Merged Name'").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM core.trend_quote_rows WHERE speaker = 'A Speaker Renamed'").fetchone()[0]
+    con.execute("DELETE FROM core.meta WHERE key LIKE 'trends_%'")
+    with transaction(con):
+        assert refresh_aggregates(con, schema_hash())["fact_articles"] == -1  # whole
+    assert tables() == after
 
 
 def test_stale_articles_follow_extractor_version(seeded_db: duckdb.DuckDBPyConnection, seed_facts: dict) -> None:

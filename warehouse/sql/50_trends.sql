@@ -43,6 +43,14 @@ CREATE TABLE IF NOT EXISTS core.trend_watch_articles (
     PRIMARY KEY (watch, article_id)
 );
 
+-- The articles whose entity mentions or quote speakers cross-article linking re-canonicalised (an alias came,
+-- went or changed its target) since the trend tables were last refreshed: written by warehouse/facts.py
+-- write_links, read and emptied by each refresh, which recomputes these articles' days only. Linking rewrites
+-- every alias after each run, so a signature of the alias table alone would rebuild every entity day each time.
+CREATE TABLE IF NOT EXISTS core.relinked_articles (
+    article_id      VARCHAR NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS core.trend_attention (
     watch           VARCHAR NOT NULL,
     period          VARCHAR NOT NULL,
