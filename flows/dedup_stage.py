@@ -52,6 +52,11 @@ GROUP_SAMPLE = 3
 # A sentence in more than this many other *texts* (copy groups) is a stock phrase, boilerplate for everyone.
 # Counted in texts, not articles: 1,000 copies of one wire story are one text, and their sentences are its own.
 MAX_UNIT_TEXTS = 1000
+# The units (segment(text)) of the texts this process fingerprinted or was given the fingerprints of, by (article
+# id, content hash): a stored candidate of a later batch is verified without segmenting its text again (the
+# pool workers fingerprint, so the main process's segmentation caches are cold). Bounded: cleared when full.
+_SEGMENTED: dict[tuple[str, str], tuple[str, ...]] = {}
+_MAX_SEGMENTED = 5_000
 
 
 def _when(a: wd.StoredArticle) -> datetime:
@@ -77,6 +82,7 @@ class _Known:
     doc: int
     units: list[str] | None = None  # segment(text), computed when first needed
     array: np.ndarray | None = None  # hashes as uint64, for the vectorised prefilter
+    segmented: tuple[str, ...] | None = None  # segment(text) known already (_SEGMENTED), used by all_units
 
     def hash_array(self) -> np.ndarray:
         if self.array is None:
@@ -85,7 +91,7 @@ class _Known:
 
     def all_units(self) -> list[str]:
         if self.units is None:
-            self.units = segment(self.art.text)
+            self.units = list(self.segmented) if self.segmented is not None else segment(self.art.text)
             if len(self.hashes) != len(self.units):  # stored by another version: recompute
                 self.hashes = list(fingerprint(self.art.article_id, self.art.text).unit_simhashes)
                 self.boilerplate = frozenset()
@@ -424,7 +430,10 @@ def _read(
     for other in wd.load_articles(con, sorted(want)):
         hashes, bp = stored_units.get(other.article_id, ([], frozenset()))
         if other.article_id in docs:
-            batch.known[other.article_id] = _Known(other, hashes, bp, docs[other.article_id])
+            batch.known[other.article_id] = _Known(
+                other, hashes, bp, docs[other.article_id],
+                segmented=_SEGMENTED.get((other.article_id, other.content_hash)),
+            )
     # stories: those active around this call's articles, and those of every article that shares text
     times = [_when(a) for a in todo]
     window = timedelta(days=settings.story_window_days)
@@ -492,6 +501,9 @@ def group_articles(
             if fp is None or fp.version != FINGERPRINT_VERSION or fp.article_id != a.article_id:
                 fp = fingerprint(a.article_id, a.text, use_numpy=True)
             fps[a.article_id] = fp
+        if len(_SEGMENTED) + len(todo) > _MAX_SEGMENTED:
+            _SEGMENTED.clear()
+        _SEGMENTED.update(((a.article_id, a.content_hash), fps[a.article_id].units) for a in todo)
         todo_ids = [a.article_id for a in todo]
         _read(con, batch, todo, fps, settings)
         # Derived rows from an earlier text or fingerprint version (or a half-forgotten article) are replaced.

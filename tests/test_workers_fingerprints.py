@@ -54,10 +54,14 @@ def _rows() -> list[dict]:
     return rows
 
 
-def _run(db: Path, batches: list[list[dict]], fingerprints) -> dict[str, list]:
+def _run(db: Path, batches: list[list[dict]], fingerprints, remember: bool = True) -> dict[str, list]:
+    """The batches grouped one after another; remember=False: the stored candidates of each batch are segmented
+    again (the units the stage kept from earlier batches are forgotten), the stage's plain form."""
     con = connect(db)
     try:
         for rows in batches:
+            if not remember:
+                dedup_stage._SEGMENTED.clear()
             load(con, rows)
             with transaction(con):
                 dedup_stage.group_articles(con, [r["article_id"] for r in rows], DedupSettings(), fingerprints(rows))
@@ -72,7 +76,19 @@ def _batches() -> list[list[dict]]:
 
 
 def test_fingerprints_from_the_workers_give_the_rows_the_stage_computes(tmp_path, monkeypatch) -> None:
-    mine = _run(tmp_path / "own.duckdb", _batches(), lambda rows: None)
+    """...and the units kept from them verify the next batch's candidates as segmenting their texts again does."""
+    segmented: list[str] = []
+    real_segment = dedup_stage.segment
+
+    def counted_segment(text: str):
+        segmented.append(text)
+        return real_segment(text)
+
+    monkeypatch.setattr(dedup_stage, "segment", counted_segment)
+    mine = _run(tmp_path / "own.duckdb", _batches(), lambda rows: None, remember=False)
+    assert segmented  # the plain form segments the stored candidates it verifies
+    segmented.clear()
+    dedup_stage._SEGMENTED.clear()
     used: list[str] = []
     real = dedup_stage.fingerprint
 
@@ -86,11 +102,12 @@ def test_fingerprints_from_the_workers_give_the_rows_the_stage_computes(tmp_path
                                                                                 use_numpy=True) for r in rows})
     assert given == mine
     assert used == []  # every fingerprint came from the caller
+    assert segmented == []  # the first batch's articles were candidates of the second: their units were kept
     assert len(mine["core.syndication_edges"]) == 4  # the copies were found: the comparison saw real groups
 
 
 def test_a_fingerprint_of_another_text_is_not_used(tmp_path, monkeypatch) -> None:
-    mine = _run(tmp_path / "own.duckdb", _batches(), lambda rows: None)
+    mine = _run(tmp_path / "own.duckdb", _batches(), lambda rows: None, remember=False)
     wrong = fingerprint("x", "\n".join(OTHER), use_numpy=True)
     # under each article's id but another content hash (a text revised since), and under the right key but made
     # for another article id: both recomputed

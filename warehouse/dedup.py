@@ -291,17 +291,32 @@ def postings(
     """The stored articles holding these keys (core.unit_keys / key32 or core.simhash_bands / band_key), without
     those in `exclude`; long lists are cut per copy group in SQL, so that 1,000 copies of one text do not
     send 1,000 rows per shared sentence to Python (the cost per copy grew with the group)."""
-    ks = _int_list(keys)
+    ks = sorted({int(k) for k in keys})
     out = Postings({}, {})
-    if ks == "NULL":
+    if not ks:
         return out
-    counts = con.execute(f"SELECT {column}, count(*) FROM {table} WHERE {column} IN ({ks}) GROUP BY 1").fetchall()
+    # The keys as a registered table joined with the postings, not an IN list: a batch looks up thousands of keys,
+    # and planning that many constants cost more than the lookup (3,000 keys: 65-80 ms against 8-18 ms joined at
+    # 60k postings, 110-200 against 53-83 ms at 3M; both scan the table at that many keys).
+    name = f"_dedup_keys_{column}"
+    con.register(name, pa.table({"k": pa.array(ks, pa.uint32())}))
+    try:
+        counts = con.execute(
+            f"SELECT p.{column}, count(*) FROM {table} p JOIN {name} w ON p.{column} = w.k GROUP BY 1"
+        ).fetchall()
+    finally:
+        con.unregister(name)
     small = [int(k) for k, n in counts if n <= BIG_POSTING]
     big = [int(k) for k, n in counts if n > BIG_POSTING]
     if small:
-        for k, a in con.execute(
-            f"SELECT {column}, article_id FROM {table} WHERE {column} IN ({_int_list(small)})"
-        ).fetchall():
+        con.register(name, pa.table({"k": pa.array(small, pa.uint32())}))
+        try:
+            rows = con.execute(
+                f"SELECT p.{column}, p.article_id FROM {table} p JOIN {name} w ON p.{column} = w.k"
+            ).fetchall()
+        finally:
+            con.unregister(name)
+        for k, a in rows:
             if a not in exclude:
                 out.articles.setdefault(int(k), []).append(a)
     if big:
