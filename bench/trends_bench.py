@@ -61,7 +61,8 @@ def warehouse_info(db: str) -> dict:
 
 def cases(db: str, info: dict, code_dir: str, only: str | None) -> list[tuple[str, str, list[str]]]:
     """(label, kind, args): kind 'sql' runs an example file, 'trends' a whole CLI call (connect, query, render),
-    'connect' opens the file, 'publish' writes the read copy."""
+    'cold' the same call as a new `newswatch trends` process, 'floor' a new process that only imports duckdb (and
+    matplotlib) and runs one query, 'connect' opens the file, 'publish' writes the read copy."""
     watch, entity = info["watch"], info["entity"]
     since = date.fromisoformat(info["last"]).replace(day=1).isoformat()
     examples = Path(code_dir) / "warehouse" / "examples"
@@ -78,6 +79,10 @@ def cases(db: str, info: dict, code_dir: str, only: str | None) -> list[tuple[st
                 [*base, "--entity", entity, "--by", "week"]))
     out.append((f"trends --since {since} --format json", "trends", [*base, "--since", since, "--format", "json"]))
     out += [(f"{label} [cold process]", "cold", args) for label, kind, args in out if kind == "trends"]
+    # the floor of any cold process that reads the warehouse: Python starts, imports duckdb, opens the file and
+    # runs one query of the attention view (and, for png, also imports matplotlib's Figure and Agg canvas)
+    out.append(("floor: python, import duckdb, open, one query [cold process]", "floor", [db]))
+    out.append(("floor: the same + import matplotlib Figure/Agg [cold process]", "floor", [db, "png"]))
     out.append(("connect_reader (open the file, check the schema)", "connect", [db]))
     out.append(("publish_read_copy", "publish", [db]))
     if only:  # comma-separated label substrings
@@ -139,6 +144,20 @@ def worker(kind: str, args: list[str], runs: int) -> dict:
             cpu.append((_children_cpu() - c) * 1000)
             if p.returncode != 0:
                 raise SystemExit(f"trends {args} failed: {p.stderr}")
+    elif kind == "floor":
+        code = ("import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
+                "con.execute(\"select count(*) from attention where period = 'day'\").fetchall()")
+        if args[1:] == ["png"]:
+            code += ("; from matplotlib.figure import Figure; "
+                     "from matplotlib.backends.backend_agg import FigureCanvasAgg")
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        for _ in range(runs):
+            t, c = time.perf_counter(), _children_cpu()
+            p = subprocess.run([sys.executable, "-c", code, args[0]], capture_output=True, text=True, env=env)
+            times.append((time.perf_counter() - t) * 1000)
+            cpu.append((_children_cpu() - c) * 1000)
+            if p.returncode != 0:
+                raise SystemExit(f"floor process failed: {p.stderr}")
     elif kind == "publish":
         from warehouse.db import publish_read_copy
 
