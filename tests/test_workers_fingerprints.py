@@ -9,19 +9,9 @@ from pathlib import Path
 from extractors.fingerprint import fingerprint
 from flows import dedup_stage
 from newswatch.config import DedupSettings
-from tests.dedup.dedup_helpers import T0, article_row, days, load
+from tests.dedup.dedup_helpers import STORY, T0, article_row, days, load
 from warehouse.db import connect, transaction
 
-STORY = [
-    "The regional water company has been fined 12 million pounds for pumping sewage into two rivers.",
-    "Magistrates heard that storm overflows at three treatment works discharged on 410 dry days.",
-    "The Environment Agency said the company had ignored repeated warnings from its own engineers.",
-    "A spokesman for the company apologised and said 90 million pounds would be spent on upgrades.",
-    "Campaigners said the fine was too small to change the behaviour of a business of that size.",
-    "The company must also pay costs of 300,000 pounds and publish monthly discharge figures online.",
-    "Anglers on the lower river said fish numbers had fallen sharply over the past five summers.",
-    "The judge said the breaches were deliberate and had continued after the company was warned.",
-]
 OTHER = [
     "The city council has approved a new cycle lane along the length of the main shopping street.",
     "Shop owners said the loss of forty parking spaces would drive customers to the retail park.",

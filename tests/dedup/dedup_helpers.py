@@ -86,3 +86,16 @@ def seed_rows() -> list[dict]:
         article_row(s["article_id"], s["text"], title=s["title"], source=s["source"], published_at=s["published_at"])
         for s in seed_articles()
     ]
+
+
+# eight sentences of one court story: the original text of the copy tests
+STORY = [
+    "The regional water company has been fined 12 million pounds for pumping sewage into two rivers.",
+    "Magistrates heard that storm overflows at three treatment works discharged on 410 dry days.",
+    "The Environment Agency said the company had ignored repeated warnings from its own engineers.",
+    "A spokesman for the company apologised and said 90 million pounds would be spent on upgrades.",
+    "Campaigners said the fine was too small to change the behaviour of a business of that size.",
+    "The company must also pay costs of 300,000 pounds and publish monthly discharge figures online.",
+    "Anglers on the lower river said fish numbers had fallen sharply over the past five summers.",
+    "The judge said the breaches were deliberate and had continued after the company was warned.",
+]

@@ -3,7 +3,7 @@ story windows, outlet templates, shared quotes, facts tables, and the Prefect-fr
 
 from __future__ import annotations
 
-from dedup_helpers import ROOT, T0, article_row, days, load, seed_articles, seed_rows
+from dedup_helpers import ROOT, STORY, T0, article_row, days, load, seed_articles, seed_rows
 
 from flows.dedup_stage import group_articles as _group
 from newswatch.config import DedupSettings
@@ -15,16 +15,6 @@ pytestmark = warehouse_contract()  # the SQL contract: runs on the DuckDB file a
 
 S = DedupSettings()
 
-STORY = [
-    "The regional water company has been fined 12 million pounds for pumping sewage into two rivers.",
-    "Magistrates heard that storm overflows at three treatment works discharged on 410 dry days.",
-    "The Environment Agency said the company had ignored repeated warnings from its own engineers.",
-    "A spokesman for the company apologised and said 90 million pounds would be spent on upgrades.",
-    "Campaigners said the fine was too small to change the behaviour of a business of that size.",
-    "The company must also pay costs of 300,000 pounds and publish monthly discharge figures online.",
-    "Anglers on the lower river said fish numbers had fallen sharply over the past five summers.",
-    "The judge said the breaches were deliberate and had continued after the company was warned.",
-]
 
 
 def group(con, ids, settings=S):
