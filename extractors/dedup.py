@@ -314,7 +314,6 @@ def quotes(text: str) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=5_000)
 @lru_cache(maxsize=5_000)  # pure; asked twice per aligned pair, and a copy's units are its original's
 def quote_share(unit: str) -> float:
     """Share of a unit's words inside quotation marks (an unclosed opening quote runs to the end)."""
