@@ -134,30 +134,14 @@ def worker(kind: str, args: list[str], runs: int) -> dict:
     elif kind == "cold":
         # what the console script `newswatch` runs, as a new process each time; cwd puts the code under test first
         code = "import sys; from newswatch.cli import main; sys.argv[0] = 'newswatch'; sys.exit(main())"
-        # pycs written and read as on an installed newswatch (this shell sets PYTHONDONTWRITEBYTECODE, which made
-        # every cold process compile the changed modules again)
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        for _ in range(runs):
-            t, c = time.perf_counter(), _children_cpu()
-            p = subprocess.run([sys.executable, "-c", code, "trends", *args], capture_output=True, text=True, env=env)
-            times.append((time.perf_counter() - t) * 1000)
-            cpu.append((_children_cpu() - c) * 1000)
-            if p.returncode != 0:
-                raise SystemExit(f"trends {args} failed: {p.stderr}")
+        _time_processes([sys.executable, "-c", code, "trends", *args], runs, times, cpu)
     elif kind == "floor":
         code = ("import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
                 "con.execute(\"select count(*) from attention where period = 'day'\").fetchall()")
         if args[1:] == ["png"]:
             code += ("; from matplotlib.figure import Figure; "
                      "from matplotlib.backends.backend_agg import FigureCanvasAgg")
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        for _ in range(runs):
-            t, c = time.perf_counter(), _children_cpu()
-            p = subprocess.run([sys.executable, "-c", code, args[0]], capture_output=True, text=True, env=env)
-            times.append((time.perf_counter() - t) * 1000)
-            cpu.append((_children_cpu() - c) * 1000)
-            if p.returncode != 0:
-                raise SystemExit(f"floor process failed: {p.stderr}")
+        _time_processes([sys.executable, "-c", code, args[0]], runs, times, cpu)
     elif kind == "publish":
         from warehouse.db import publish_read_copy
 
@@ -166,6 +150,20 @@ def worker(kind: str, args: list[str], runs: int) -> dict:
             assert publish_read_copy(args[0], force=True) is not None
             times.append((time.perf_counter() - t) * 1000)
     return {"times": times, "cpu": cpu, "peak_mib": peak_rss_mib()}
+
+
+def _time_processes(argv: list[str], runs: int, times: list[float], cpu: list[float]) -> None:
+    """Runs argv `runs` times as new processes, appending each one's wall and CPU ms. Without
+    PYTHONDONTWRITEBYTECODE (which this machine's shell sets): pycs are written and read as on an installed
+    newswatch, instead of every cold process compiling the changed modules again."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for _ in range(runs):
+        t, c = time.perf_counter(), _children_cpu()
+        p = subprocess.run(argv, capture_output=True, text=True, env=env)
+        times.append((time.perf_counter() - t) * 1000)
+        cpu.append((_children_cpu() - c) * 1000)
+        if p.returncode != 0:
+            raise SystemExit(f"{' '.join(argv[3:])} failed: {p.stderr}")
 
 
 def _children_cpu() -> float:
