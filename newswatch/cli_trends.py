@@ -47,9 +47,8 @@ def trends(db: str | None, watch: str | None, entity: str | None, by: str, since
         if entity is not None and len(watches) > 1:
             raise UserError(f"--entity needs --watch (the warehouse has {len(watches)} watches: "
                             f"{', '.join(watches)})")
-        all_series = [tr.series(con, w, entity=entity, by=by, since=since.date() if since else None,
-                                until=until.date() if until else None)
-                      for w in watches]
+        all_series = tr.series_of(con, watches, entity=entity, by=by, since=since.date() if since else None,
+                                  until=until.date() if until else None)
     finally:
         con.close()
     if fmt == "png":

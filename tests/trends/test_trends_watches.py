@@ -93,3 +93,28 @@ def test_a_dropped_match_leaves_that_watch_only(tmp_path: Path) -> None:
     refresh_trends(db)
     assert query(db, "select distinct watch from attention") == [("econ",)]
     assert query(db, "select distinct watch from story_timeline where story_id = ?", [shared]) == [("econ",)]
+
+
+def test_the_series_of_several_watches_read_at_once_equal_each_read_alone(tmp_path: Path) -> None:
+    """`series_of` (two queries for every watch, what `newswatch trends` calls) gives each watch exactly the series
+    `series` reads for it alone: its own days, gaps, spikes and counts, in the order asked."""
+    from tests.trends.test_trends_views import quiet_then_burst
+    from warehouse.trends import series, series_of
+
+    w = quiet_then_burst(6)                                     # watch "w": a spike on its last day
+    for i, d in enumerate(days(START, 12)):
+        if i % 3:                                               # "econ": gaps, and its own range of days
+            w.add(d, watch="econ", also_in=("health",) if i % 2 else (), source=f"E{i}", entities=("Acme",))
+    db = w.write(tmp_path / "t.duckdb")
+    today = date(2026, 12, 1)
+    with connect(db, read_only=True) as con:
+        for by in ("day", "week"):
+            for since in (None, date(2026, 1, 20), date(2026, 3, 5)):
+                watches = ["health", "w", "econ"]
+                together = series_of(con, watches, by=by, since=since, today=today)
+                alone = [series(con, x, by=by, since=since, today=today) for x in watches]
+                assert together == alone
+                assert [s.watch for s in together] == watches
+        assert any(p.is_spike for p in series_of(con, ["econ", "w"], today=today)[1].points)
+        assert series_of(con, ["w"], entity="burst org", today=today) == [
+            series(con, "w", entity="Burst Org", today=today)]
