@@ -133,7 +133,7 @@ def worker(kind: str, args: list[str], runs: int) -> dict:
                 raise SystemExit(f"trends {args} failed: {r.stderr or r.output}")
     elif kind == "cold":
         # what the console script `newswatch` runs, as a new process each time; cwd puts the code under test first
-        code = "import sys; from newswatch.cli import main; sys.argv[0] = 'newswatch'; sys.exit(main())"
+        code = "import sys; from newswatch.cli import console; sys.argv[0] = 'newswatch'; sys.exit(console())"
         _time_processes([sys.executable, "-c", code, "trends", *args], runs, times, cpu)
     elif kind == "floor":
         code = ("import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "

@@ -511,5 +511,27 @@ def _register_extra_commands() -> None:
 _register_extra_commands()
 
 
+def console() -> None:
+    """The `newswatch` script ([project.scripts]): main(), then, after a read-only command that finished and
+    wrote everything, the process ends without Python's finalisation. Tearing down the ~400 modules a
+    `newswatch trends` loads (DuckDB's among them) took 45-70 ms of its ~430 ms as a new process (measured in
+    docs/benchmarks.md); it frees nothing the system does not free at exit. Any other command, and any error,
+    exits normally (at-exit handlers, such as publishing a run's read copy, must run)."""
+    from newswatch import cli_trends
+
+    try:
+        main()
+    except SystemExit as e:
+        if e.code in (None, 0) and cli_trends.finished_reading():
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except BrokenPipeError:   # `newswatch trends | head`: nothing more to say
+                os._exit(EXIT_FAILED)
+            logging.shutdown()
+            os._exit(0)
+        raise
+
+
 if __name__ == "__main__":
-    main()
+    console()

@@ -11,6 +11,14 @@ from newswatch.errors import UserError
 
 DB_HELP = "DuckDB file (default: $NEWSWATCH_DB or ./newswatch.duckdb)."
 
+# Set when `trends` has closed its connection and written all its output, and nothing was written to the
+# warehouse: newswatch.cli.console may then end the process without finalisation (a ~10% faster command).
+_finished: list[bool] = []
+
+
+def finished_reading() -> bool:
+    return bool(_finished)
+
 
 def _db(db: str | None) -> str:
     from warehouse.db import default_db_path
@@ -55,13 +63,17 @@ def trends(db: str | None, watch: str | None, entity: str | None, by: str, since
         assert out is not None
         path = tr.write_atomically(out, lambda p: tr.render_png(all_series, p))
         click.echo(f"chart written to {path}")
-        return
-    text = {"table": tr.render_table, "csv": tr.render_csv, "json": tr.render_json}[fmt](all_series)
-    if out:
-        path = tr.write_atomically(out, text)
-        click.echo(f"{fmt} written to {path}")
     else:
-        click.echo(text, nl=False)
+        text = {"table": tr.render_table, "csv": tr.render_csv, "json": tr.render_json}[fmt](all_series)
+        if out:
+            path = tr.write_atomically(out, text)
+            click.echo(f"{fmt} written to {path}")
+        else:
+            click.echo(text, nl=False)
+    from warehouse.db import exit_work_pending
+
+    if not exit_work_pending():   # e.g. a read copy to publish after connect_reader refreshed an old warehouse
+        _finished.append(True)
 
 
 @click.command()

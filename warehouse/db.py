@@ -169,6 +169,12 @@ def _extension_links_dir() -> Path:
     return d
 
 
+def exit_work_pending() -> bool:
+    """Whether this module registered work for the process's exit (a read copy to publish, extension links
+    to remove): a command may end the process without finalisation only when it did not."""
+    return bool(_pending_publish) or _extension_links_dir.cache_info().currsize > 0
+
+
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
