@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from newswatch.cli import main
 from tests.nwtest import REPO
-from tests.trends.trendsdata import Warehouse, days
 from tests.trends.test_trends_views import START
+from tests.trends.trendsdata import Warehouse, days
 
 # a script that marks its own exit: the line is printed only when Python's at-exit handlers run
 MARKED = ("import atexit, sys; atexit.register(lambda: print('finalised', file=sys.stderr)); {before}"
