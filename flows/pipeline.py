@@ -1129,7 +1129,8 @@ def run_batches(
     reuse = facts_cache()
 
     def store(articles: Sequence[Article], candidates: Mapping[str, Sequence[str]], skips: Sequence[Skip],
-              settled: Sequence[tuple[FeedEntry, str]]) -> None:
+              settled: Sequence[tuple[FeedEntry, str]],
+              fingerprints: Mapping[tuple[str, str], Fingerprint] | None = None) -> None:
         nonlocal pending, stored_batches
         with _timed(report, "match"):
             m = stages.match(articles, candidates, plan.watches)
@@ -1138,7 +1139,7 @@ def run_batches(
         batch_skips = [*pending, *skips, *m.skips]
         with _timed(report, "load"):
             _add_counts(report, stages.load(db, run_id, list(m.kept), facts, batch_skips, settled, config.dedup,
-                                            matches=list(m.matches)))
+                                            matches=list(m.matches), fingerprints=fingerprints))
         tally_skips(report, batch_skips)
         pending, stored_batches = [], stored_batches + 1
 
@@ -1170,7 +1171,8 @@ def run_batches(
         with _timed(report, "extract"):
             x = stages.extract(fetched)
         del fetched  # the bodies go now: not kept through this batch's facts and load, nor the next fetch
-        store(x.articles, x.candidates, x.skips, _settled(x))
+        # the fingerprints an extract stage made with the text (a Dask worker's extract-chunk does), not redone
+        store(x.articles, x.candidates, x.skips, _settled(x), x.fingerprints)
     if not stored_batches:
         store((), {}, (), ())  # the skips of a run with nothing to fetch, and the read copy
 
