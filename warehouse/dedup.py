@@ -295,42 +295,45 @@ def postings(
     out = Postings({}, {})
     if not ks:
         return out
-    # The keys as a registered table joined with the postings, not an IN list: a batch looks up thousands of keys,
-    # and planning that many constants cost more than the lookup (3,000 keys: 65-80 ms against 8-18 ms joined at
-    # 60k postings, 110-200 against 53-83 ms at 3M; both scan the table at that many keys).
-    def joined(select: str, these: list[int], tail: str = "") -> list[tuple]:
-        name = f"_dedup_keys_{column}"
-        con.register(name, pa.table({"k": pa.array(these, pa.uint32())}))
-        try:
-            return con.execute(f"SELECT {select} FROM {table} p JOIN {name} w ON p.{column} = w.k {tail}").fetchall()
-        finally:
-            con.unregister(name)
-
-    counts = joined(f"p.{column}, count(*)", ks, "GROUP BY 1")
-    small = [int(k) for k, n in counts if n <= BIG_POSTING]
-    big = [int(k) for k, n in counts if n > BIG_POSTING]
-    if small:
-        for k, a in joined(f"p.{column}, p.article_id", small):
-            if a not in exclude:
-                out.articles.setdefault(int(k), []).append(a)
-    if big:
-        # the excluded articles are left out in SQL, so each group sends exactly `per_group` rows (taking
-        # per_group + len(exclude) and dropping them here sent ~100 rows per group and shared sentence); a group
-        # whose members are all excluded has no row
-        not_excluded = f"AND p.article_id NOT IN ({_str_list(exclude)})" if exclude else ""
+    # One statement: the keys as a registered table joined with the postings (a batch looks up thousands of keys,
+    # and planning that many constants cost more than the lookup: 3,000 keys, 65-80 ms against 8-18 ms joined at
+    # 60k postings, 110-200 against 53-83 ms at 3M), read once (MATERIALIZED) for both the counts and the rows.
+    # The excluded articles are an anti join after that lookup, not a filter on the postings: `article_id NOT IN
+    # (...)` there was pushed into the scan and compared every one of the 3M postings at 100k stored articles
+    # (0.26-0.45 s per batch in bench/dedup_copies.py --stored 100000). The copy groups of the long lists come from
+    # core.article_groups joined with those postings only (the probe side, its scan cut by the join's filter).
+    names = {"keys": f"_dedup_keys_{column}", "excluded": f"_dedup_excluded_{column}"}
+    con.register(names["keys"], pa.table({"k": pa.array(ks, pa.uint32())}))
+    con.register(names["excluded"], pa.table({"article_id": pa.array(sorted(exclude), pa.string())}))
+    try:
         rows = con.execute(
             f"""
+            WITH p AS MATERIALIZED (
+                SELECT p.{column} AS k, p.article_id FROM {table} p JOIN {names["keys"]} w ON p.{column} = w.k
+            ),
+            n AS (SELECT k, count(*) AS n FROM p GROUP BY k),
+            q AS (
+                SELECT p.k, p.article_id, n.n > {int(BIG_POSTING)} AS big FROM p JOIN n USING (k)
+                WHERE p.article_id NOT IN (SELECT article_id FROM {names["excluded"]})
+            )
+            SELECT k, NULL::VARCHAR AS label, list(article_id) FROM q WHERE NOT big GROUP BY k
+            UNION ALL
             SELECT k, label, list(article_id ORDER BY article_id <> label, article_id)[1:{int(per_group)}]
             FROM (
-                SELECT p.{column} AS k, p.article_id, coalesce(g.syndication_id, p.article_id) AS label
-                FROM {table} p LEFT JOIN core.article_groups g ON g.article_id = p.article_id
-                WHERE p.{column} IN ({_int_list(big)}) {not_excluded}
+                SELECT q.k, q.article_id, coalesce(g.syndication_id, q.article_id) AS label
+                FROM q LEFT JOIN core.article_groups g ON g.article_id = q.article_id WHERE q.big
             )
             GROUP BY k, label
             """
         ).fetchall()
-        for k, label, sample in rows:
-            out.articles.setdefault(int(k), []).extend(sample)
+    finally:
+        con.unregister(names["keys"])
+        con.unregister(names["excluded"])
+    # a long list sends `per_group` rows per copy group (its original first, then by id) and the groups holding
+    # the key; a group whose members are all excluded has no row
+    for k, label, arts in rows:
+        out.articles.setdefault(int(k), []).extend(arts)
+        if label is not None:
             out.labels.setdefault(int(k), set()).add(label)
     return out
 
