@@ -449,7 +449,10 @@ def story_score(unit: Mapping[str, float], centroid: Mapping[str, float]) -> flo
     closer to it than to any one member, and undated stories grew into topics (nine different Trump events
     in one story on the real pairs). The average cosine falls as a story's members diverge.
     """
-    return sum((w * centroid[t] for t, w in unit.items() if t in centroid), 0.0)
+    # the products in the article's term order, summed from 0.0, as the generator form did (so the same float);
+    # a list and one dict lookup per term instead of two: an article is scored against every active story
+    get = centroid.get
+    return sum([w * c for t, w in unit.items() if (c := get(t)) is not None], 0.0)
 
 
 def merge_profiles(profiles: Sequence[Mapping[str, float]]) -> dict[str, float]:

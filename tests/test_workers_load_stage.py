@@ -173,3 +173,22 @@ def test_story_profile_is_the_one_of_adding_weight_by_weight() -> None:
             got, want = story_profile(title, units, ents), _profile_by_adding(title, units, ents)
             assert list(got.items()) == list(want.items())
             assert all(type(w) is float for w in got.values())
+
+
+def test_story_score_is_the_generator_sum_of_the_shared_terms() -> None:
+    """story_score sums a list with one lookup per term: the same float as the generator over `t in centroid`
+    (same products, same order), with terms missing from either side and zero weights."""
+    from extractors.dedup import story_score, unit_profile
+
+    rng = random.Random(3)
+    profs = [story_profile(title, segment(text)) for title, text in _texts()]
+    for p in profs:
+        unit = unit_profile(p, {t: 1.0 + rng.random() for t in p})
+        for other in profs:
+            centroid = {t: rng.random() * w for t, w in other.items() if rng.random() < 0.8}
+            centroid.update({f"w:extra{i}": rng.random() for i in range(5)})
+            if centroid:
+                centroid[next(iter(centroid))] = 0.0
+            want = sum((w * centroid[t] for t, w in unit.items() if t in centroid), 0.0)
+            assert story_score(unit, centroid) == want
+    assert story_score({}, {"w:a": 1.0}) == 0.0 and story_score({"w:a": 1.0}, {}) == 0.0
