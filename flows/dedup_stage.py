@@ -447,8 +447,9 @@ def _read(
     batch.n_profiles, batch.df = wd.term_counts(con, terms)
 
 
-def _write(con: duckdb.DuckDBPyConnection, batch: _Batch, revised: list[str], now: datetime) -> None:
-    """Everything the call decided, one bulk statement per table, then the aggregates of what it touched."""
+def _write(con: duckdb.DuckDBPyConnection, batch: _Batch, revised: list[str], now: datetime, fresh: bool) -> None:
+    """Everything the call decided, one bulk statement per table, then the aggregates of what it touched.
+    fresh: no article of the call has derived rows yet, so its rows are inserted, not merged (warehouse.dedup)."""
     # Stories and copy groups whose membership this call changes: where its articles were before (read in
     # _read) and are now (batch.rows), and every merged group with the stories of its members (a merge moves
     # stored articles the call never loaded: one query, only when groups merged).
@@ -460,11 +461,11 @@ def _write(con: duckdb.DuckDBPyConnection, batch: _Batch, revised: list[str], no
     wd.delete_articles(con, revised)
     wd.repoint_groups(con, {g: batch.resolve(g) for g in batch.moved}, now)
     wd.store_fingerprints(con, batch.fingerprints)
-    wd.store_edges(con, batch.edges)
+    wd.store_edges(con, batch.edges, replace=not fresh)
     wd.save_stories(con, [batch.stories[s] for s in sorted(batch.touched_stories)], batch.new_stories, now)
-    wd.save_story_assignments(con, batch.assignments)
+    wd.save_story_assignments(con, batch.assignments, replace=not fresh)
     wd.add_term_counts(con, dict(batch.new_terms))
-    wd.assign_many(con, [(a, batch.resolve(g), s, now) for a, g, s in batch.rows])
+    wd.assign_many(con, [(a, batch.resolve(g), s, now) for a, g, s in batch.rows], replace=not fresh)
     wd.refresh_aggregates(con, stories, synds)
 
 
@@ -524,7 +525,9 @@ def group_articles(
                 settings,
                 now,
             )
-        _write(con, batch, revised, now)
+        # no derived rows of any of them (state, fingerprint, group row, story assignment): nothing to replace
+        fresh = not revised and not had_profile and not batch.stored_groups.keys() & set(todo_ids)
+        _write(con, batch, revised, now, fresh)
     groups = wd.groups_of(con, [a.article_id for a in arts])
     synd_ids = {g[0] for g in groups.values()}
     sizes = wd.group_sizes(con, synd_ids)

@@ -19,6 +19,7 @@ from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from warehouse.db import insert_arrow, insert_rows, upsert
 
@@ -506,9 +507,15 @@ def store_fingerprints(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> 
     )
 
 
-def store_edges(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:
+# _FRESH_NOTE: store_edges, assign_many and save_story_assignments replace stored rows with the same key (a MERGE,
+# 8-10 ms per statement at 100k stored articles against 4 ms for an insert). The dedup stage passes replace=False
+# for a batch of articles that have no derived rows at all (no dedup state, fingerprint, group row or story
+# assignment): none of their keys can be stored then, as each of those rows is written when the article is
+# processed, and an edge names at least one article of the batch, the other one stored and processed earlier.
+def store_edges(con: duckdb.DuckDBPyConnection, rows: Sequence[dict], *, replace: bool = True) -> None:
     """Record verified copies: article_id is a copy of the earlier copy_of (with shared_units,
-    narrative_units, units_copy, units_original, shared_ratio, distance, changes, version, detected_at)."""
+    narrative_units, units_copy, units_original, shared_ratio, distance, changes, version, detected_at).
+    replace=False: a plain insert, for rows whose keys cannot be stored yet (see _FRESH_NOTE)."""
     if not rows:
         return
     cols = (
@@ -517,7 +524,7 @@ def store_edges(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:
     )
     data = {c: [r[c] if c != "changes" else json.dumps(r[c], ensure_ascii=False) for r in rows] for c in cols}
     data["detected_at"] = pa.array(data["detected_at"], type=pa.timestamp("us", tz="UTC"))
-    _insert(con, "core.syndication_edges", pa.table(data), mode="INSERT OR REPLACE")
+    _insert(con, "core.syndication_edges", pa.table(data), mode="INSERT OR REPLACE" if replace else "INSERT")
 
 
 def repoint_groups(con: duckdb.DuckDBPyConnection, moved: dict[str, str], assigned_at: datetime) -> None:
@@ -535,8 +542,11 @@ def repoint_groups(con: duckdb.DuckDBPyConnection, moved: dict[str, str], assign
         )
 
 
-def assign_many(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str, str, datetime]]) -> None:
-    """Write (or overwrite) group rows (article_id, syndication_id, story_id, assigned_at) in one insert."""
+def assign_many(
+    con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str, str, datetime]], *, replace: bool = True
+) -> None:
+    """Write (or overwrite) group rows (article_id, syndication_id, story_id, assigned_at) in one insert
+    (replace=False: a plain insert, see _FRESH_NOTE)."""
     if not rows:
         return
     _insert(
@@ -550,7 +560,7 @@ def assign_many(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str, s
                 "assigned_at": pa.array([r[3] for r in rows], type=pa.timestamp("us", tz="UTC")),
             }
         ),
-        mode="INSERT OR REPLACE",
+        mode="INSERT OR REPLACE" if replace else "INSERT",
     )
 
 
@@ -578,8 +588,9 @@ def save_stories(con: duckdb.DuckDBPyConnection, stories: Sequence[StoryRow], cr
            update={c: f's."{c}"' for c in ("first_at", "last_at", "members", "profile", "updated_at")})
 
 
-def save_story_assignments(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]) -> None:
-    """Write story assignments (article_id, story_id, reason, similarity, profile dict, assigned_at) at once."""
+def save_story_assignments(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple], *, replace: bool = True) -> None:
+    """Write story assignments (article_id, story_id, reason, similarity, profile dict, assigned_at) at once
+    (replace=False: a plain insert, see _FRESH_NOTE)."""
     if not rows:
         return
     _insert(
@@ -595,7 +606,7 @@ def save_story_assignments(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]
                 "assigned_at": pa.array([r[5] for r in rows], type=pa.timestamp("us", tz="UTC")),
             }
         ),
-        mode="INSERT OR REPLACE",
+        mode="INSERT OR REPLACE" if replace else "INSERT",
     )
 
 
@@ -699,7 +710,7 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, story_ids: Iterable[str],
         return
     # Keyed: the group rows of exactly these keys through the story_id / syndication_id indexes of
     # core.article_groups (20_dedup.sql), their articles by primary key, both fetched as Arrow and aggregated
-    # by the same SELECTs as rebuild_aggregates. Without the indexes, or with an OR of the two columns, every
+    # as the SELECTs of rebuild_aggregates do (below). Without the indexes, or with an OR of the two columns, every
     # batch scanned the whole table (0.4-1.2 s per batch at 1M articles); joined in SQL, DuckDB scanned
     # core.articles or core.article_groups whole, or, with the ids as two IN lists, spent 80 ms CPU per
     # statement on one 1,000-member copy group; Python datetimes for its rows cost as much again.
@@ -707,25 +718,85 @@ def refresh_aggregates(con: duckdb.DuckDBPyConnection, story_ids: Iterable[str],
     ids = sorted({r[0] for r in found})
     groups = pa.table({c: pa.array([r[i] for r in found], type=pa.string())
                        for i, c in enumerate(("article_id", "story_id", "syndication_id"))})
-    articles = con.execute(
-        "SELECT article_id, source, published_at, first_seen_at FROM core.articles "
-        f"WHERE article_id IN ({_str_list(ids)})"
-    ).to_arrow_table()
-    names = {"groups": "_dedup_refresh_groups", "articles": "_dedup_refresh_articles"}
-    con.register(names["groups"], groups)
-    con.register(names["articles"], articles)
-    try:
-        if stories:
-            sids = _str_list(stories)
-            con.execute(f"DELETE FROM core.story_stats WHERE story_id IN ({sids})")
-            con.execute(_STORY_STATS.format(**names, where=f"WHERE g.story_id IN ({sids})"))
-        if synds:
-            gids = _str_list(synds)
-            con.execute(f"DELETE FROM core.syndication_members WHERE syndication_id IN ({gids})")
-            con.execute(_MEMBERS.format(**names, where=f"WHERE g.syndication_id IN ({gids})"))
-    finally:
-        con.unregister(names["groups"])
-        con.unregister(names["articles"])
+    cols = "SELECT article_id, source, published_at, first_seen_at FROM core.articles"
+    if len(ids) > MAX_IN_LIST:
+        # planning an IN list of a 1,000-member copy group's ids cost 25-30 ms per batch; `= ANY` of one list
+        # parameter 6 ms (bench/dedup_copies.py --copies 1000)
+        articles = con.execute(f"{cols} WHERE article_id = ANY(?)", [ids]).to_arrow_table()
+    else:
+        articles = con.execute(f"{cols} WHERE article_id IN ({_str_list(ids)})").to_arrow_table()
+    # The aggregates of the SELECTs of rebuild_aggregates (_STORY_STATS, _MEMBERS), computed by Arrow on the
+    # joined rows: DuckDB spent 10-40 ms per statement on a few hundred rows of two registered tables (the joins
+    # and distinct counts of tiny inputs, not the data); each result is one registered table inserted as is.
+    # Equal to the SELECTs row for row (tests/dedup/test_dedup_aggregates.py): the inner join of the group rows
+    # with their articles, counts of distinct non-null values, min/max without nulls, ranks by (ran_at, article_id)
+    # (unique per group; nulls last), and the lag subtracted by DuckDB, so that its interval is the same value.
+    rows = groups.join(articles, "article_id", join_type="inner")
+    ran = pc.coalesce(rows["published_at"], rows["first_seen_at"])
+    rows = rows.append_column("ran_at", ran)
+    if stories:
+        sids = _str_list(stories)
+        con.execute(f"DELETE FROM core.story_stats WHERE story_id IN ({sids})")
+        mine = rows.filter(pc.is_in(rows["story_id"], value_set=pa.array(stories, pa.string())))
+        stats = mine.group_by("story_id", use_threads=False).aggregate(
+            [("ran_at", "min"), ("ran_at", "max"), ("article_id", "count_distinct"), ("source", "count_distinct"),
+             ("syndication_id", "count_distinct"), ("first_seen_at", "min"), ("first_seen_at", "max")]
+        )
+        stats = pa.table(
+            {
+                "story_id": stats["story_id"],
+                "first_seen": stats["ran_at_min"],
+                "last_seen": stats["ran_at_max"],
+                "article_count": stats["article_id_count_distinct"],
+                "outlet_count": stats["source_count_distinct"],
+                "text_count": stats["syndication_id_count_distinct"],
+                "first_fetched": stats["first_seen_at_min"],
+                "last_fetched": stats["first_seen_at_max"],
+            }
+        )
+        insert_arrow(con, "core.story_stats", stats)
+    if synds:
+        gids = _str_list(synds)
+        con.execute(f"DELETE FROM core.syndication_members WHERE syndication_id IN ({gids})")
+        mine = rows.filter(pc.is_in(rows["syndication_id"], value_set=pa.array(synds, pa.string())))
+        if mine.num_rows:
+            mine = mine.take(pc.sort_indices(
+                mine, sort_keys=[("syndication_id", "ascending"), ("ran_at", "ascending"), ("article_id", "ascending")],
+            ))  # nulls last by default, as in the SELECT (ran_at is never null: first_seen_at is NOT NULL)
+            synd = mine["syndication_id"].to_pylist()
+            arts = mine["article_id"].to_pylist()
+            rank, size, origin = [], [], []
+            start = 0
+            for i in range(1, len(synd) + 1):
+                if i == len(synd) or synd[i] != synd[start]:  # one copy group: rows start..i-1
+                    n = i - start
+                    rank.extend(range(1, n + 1))
+                    size.extend([n] * n)
+                    # the original's row, when the original is a member (NULL lag otherwise, as the SELECT gives)
+                    first = next((j for j in range(start, i) if arts[j] == synd[j]), None)
+                    origin.extend([first] * n)
+                    start = i
+            ran_at = mine["ran_at"]
+            idx = pa.array(origin, pa.int64())
+            members = pa.table(
+                {
+                    "syndication_id": mine["syndication_id"],
+                    "article_id": mine["article_id"],
+                    "copy_rank": pa.array(rank, pa.int64()),
+                    "group_size": pa.array(size, pa.int64()),
+                    "ran_at": ran_at,
+                    "original_at": pc.take(ran_at, idx),
+                }
+            )
+            name = "_dedup_refresh_members"
+            con.register(name, members)
+            try:
+                con.execute(
+                    "INSERT INTO core.syndication_members (syndication_id, article_id, copy_rank, group_size, lag) "
+                    f"SELECT syndication_id, article_id, copy_rank, group_size, ran_at - original_at FROM {name}"
+                )
+            finally:
+                con.unregister(name)
 
 
 def rebuild_aggregates(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,15 +1,18 @@
 """The shortcuts that keep dedup cheap per copy (issue 9 §3) give the results of the plain computations: cached
-fingerprints, the vectorised simhash prefilter, and posting lists cut per copy group in SQL."""
+fingerprints, the vectorised simhash prefilter, posting lists cut per copy group in SQL,
+and batches of new articles inserted without a merge."""
 
 from __future__ import annotations
 
 import dataclasses
 import random
+from datetime import UTC, datetime
 
 import numpy as np
 from dedup_helpers import T0, article_row, days, load, seed_articles
-from test_dedup_stage import STORY, group
+from test_dedup_stage import OTHER, STORY, _wire_copy, copy_of_story, group
 
+import flows.dedup_stage as stage
 from extractors import fingerprint as fpm
 from extractors.fingerprint import (
     MIN_UNIT_WORDS,
@@ -127,3 +130,56 @@ def test_long_posting_lists_cut_in_sql_are_the_full_lists_cut_per_copy_group(tmp
             assert got.labels[k] == set(by_label)
         else:
             assert sorted(got.articles[k]) == sorted(arts)  # short lists come whole (cut by the stage)
+
+
+_DEDUP_TABLES = (
+    "core.article_groups", "core.syndication_edges", "core.story_assignments", "core.stories", "core.story_terms",
+    "core.fingerprints", "core.article_units", "core.unit_keys", "core.simhash_bands", "core.dedup_state",
+    "core.story_stats", "core.syndication_members",
+)
+
+
+def _runs(path, monkeypatch, merge_always: bool) -> tuple[dict, list[bool]]:
+    """The same batches into a new warehouse: new articles, copies, a late original, a revision, a rerun, a
+    round-up merging two groups; with merge_always, every write replaces (the form before the fresh shortcut)."""
+    monkeypatch.setattr(stage, "utcnow", lambda: datetime(2024, 6, 1, tzinfo=UTC))  # the same stamps in both
+    replaced: list[bool] = []
+    for name in ("store_edges", "assign_many", "save_story_assignments"):
+        real = getattr(wd, name)
+
+        def write(con, rows, *, replace=True, _real=real):
+            replaced.append(replace)
+            return _real(con, rows, replace=True if merge_always else replace)
+
+        monkeypatch.setattr(wd, name, write)
+    con = connect(path)
+    batches = [
+        [article_row("copy", copy_of_story("A court has fined the water company after years of spills."),
+                     source="Echo", published_at=T0 + days(1))],
+        [article_row("water", "\n".join(STORY), source="Wire", published_at=T0)],
+        [article_row("library", "\n".join(OTHER), source="Wire", published_at=T0 + days(0.1)),
+         *[article_row(f"lib{i}", _wire_copy(i, OTHER), source=f"Outlet {i}", published_at=T0 + days(0.2 + i / 100))
+           for i in range(4)]],
+        [article_row("copy", copy_of_story("The water company was fined after years of spills."), source="Echo",
+                     published_at=T0 + days(3))],
+        [article_row("roundup", "\n".join([*STORY[:6], *OTHER[:5]]), source="Gazette", published_at=T0 + days(0.5)),
+         article_row("fresh", "\n".join(reversed(OTHER)), source="Other", published_at=T0 + days(0.6))],
+    ]
+    for rows in batches:
+        load(con, rows)
+        group(con, [r["article_id"] for r in rows])
+    group(con, ["water", "copy", "library", "roundup"])  # a rerun: nothing recomputed
+    tables = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in _DEDUP_TABLES}
+    con.close()
+    return tables, replaced
+
+
+def test_batches_of_new_articles_insert_what_merging_would_store(tmp_path, monkeypatch):
+    # store_edges, assign_many and save_story_assignments insert without a merge when no article of the batch has
+    # derived rows yet: every table ends the same as when every write merges
+    got, replaced = _runs(tmp_path / "a.duckdb", monkeypatch, merge_always=False)
+    monkeypatch.undo()
+    want, _ = _runs(tmp_path / "b.duckdb", monkeypatch, merge_always=True)
+    assert got == want
+    assert False in replaced and True in replaced  # both the insert and the merge ran
+    assert len(got["core.syndication_edges"]) >= 6 and len(got["core.article_groups"]) == 9
