@@ -13,6 +13,10 @@ CPU time of the process (less sensitive to other jobs on a shared machine than w
 bench/dedup_bench.py lookup builds them; not timed), then also times 100 distinct real texts (corpus pages)
 arriving as new articles, before the wire copies: ms of dedup per new article with N stored.
 
+--fingerprints-given computes every fingerprint first in another process, as the pipeline's pool workers do with
+the extraction (Extracted.fingerprints), and hands them to the stage: the figures are then the main process's
+dedup cost without fingerprinting (its segmentation caches cold, as in a run).
+
 --baseline REV measures the same thing with the code of a git revision (a `git archive` of it in a
 temporary directory, run in its own process) in the same invocation, so both figures share the machine's
 load; --baseline-copies bounds it (the code before issue 9 §3 costs seconds per copy at 1,000).
@@ -96,14 +100,27 @@ def distinct_texts(limit: int = 100) -> list[dict]:
     return rows
 
 
-def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = None) -> dict:
+def _fingerprints(rows: list[dict]) -> dict:
+    from extractors.fingerprint import fingerprint
+
+    return {(r["article_id"], r["content_hash"]): fingerprint(r["article_id"], r["text"], use_numpy=True) for r in rows}
+
+
+def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = None, given: bool = False) -> dict:
     """Ingest the original and n copies with whichever tree is first on sys.path; ms of dedup per copy.
-    With stored > 0, first N synthetic stored articles, then `texts` as new articles (timed per article)."""
+    With stored > 0, first N synthetic stored articles, then `texts` as new articles (timed per article).
+    given: the fingerprints computed beforehand in another process (as the pool workers do) and handed over."""
     from flows.dedup_stage import group_articles
     from newswatch.config import DedupSettings
     from warehouse.db import connect, insert_rows, transaction
 
     rows = wire_copies(n)
+    fps: dict = {}
+    if given:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(1) as pool:  # not this process: its fingerprint caches stay cold, as in a run
+            fps = pool.submit(_fingerprints, rows + list(texts or [])).result()
     con = connect(db_path)
     per_copy: list[float] = []
     cpu_copy: list[float] = []
@@ -119,7 +136,7 @@ def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = N
             with transaction(con):
                 insert_rows(con, "core.articles", chunk)
                 t0, c0 = time.perf_counter(), time.process_time()
-                group_articles(con, [r["article_id"] for r in chunk], DedupSettings())
+                group_articles(con, [r["article_id"] for r in chunk], DedupSettings(), fps or None)
                 per_text.extend([(time.perf_counter() - t0) / len(chunk)] * len(chunk))
                 cpu_text.extend([(time.process_time() - c0) / len(chunk)] * len(chunk))
     try:
@@ -128,7 +145,7 @@ def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = N
             with transaction(con):
                 insert_rows(con, "core.articles", chunk)
                 t0, c0 = time.perf_counter(), time.process_time()
-                group_articles(con, [r["article_id"] for r in chunk], DedupSettings())
+                group_articles(con, [r["article_id"] for r in chunk], DedupSettings(), fps or None)
                 dt, dc = time.perf_counter() - t0, time.process_time() - c0
             copies = sum(1 for r in chunk if r["article_id"] != rows[0]["article_id"])
             per_copy.extend([dt / len(chunk)] * copies)
@@ -150,6 +167,7 @@ def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = N
         }
     return {
         **extra,
+        "fingerprints_given": given,
         "copies": n,
         "ms_per_copy_first_100": round(1000 * sum(first) / len(first), 1),
         "ms_per_copy_last_100": round(1000 * sum(last) / len(last), 1),
@@ -163,7 +181,7 @@ def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = N
     }
 
 
-def _run(code: Path, n: int, stored: int = 0) -> dict:
+def _run(code: Path, n: int, stored: int = 0, given: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
         extra = []
@@ -173,7 +191,7 @@ def _run(code: Path, n: int, stored: int = 0) -> dict:
             extra = ["--stored", str(stored), "--texts", str(Path(tmp) / "texts.json")]
         out = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--code", str(code), "--measure", str(n),
-             "--db", str(Path(tmp) / "copies.duckdb"), *extra],
+             "--db", str(Path(tmp) / "copies.duckdb"), *extra, *(["--fingerprints-given"] if given else [])],
             capture_output=True,
             text=True,
             env=env,
@@ -189,6 +207,8 @@ def main() -> None:
     ap.add_argument("--baseline", default=None, help="git revision to measure in the same run")
     ap.add_argument("--baseline-copies", type=int, default=200)
     ap.add_argument("--stored", type=int, default=0, help="synthetic stored articles to fill in first")
+    ap.add_argument("--fingerprints-given", action="store_true",
+                    help="fingerprints computed beforehand in another process, as the pool workers do")
     ap.add_argument("--texts", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--code", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--measure", type=int, default=None, help=argparse.SUPPRESS)
@@ -202,7 +222,7 @@ def main() -> None:
             for r in texts:
                 for k in ("published_at", "fetched_at", "first_seen_at"):
                     r[k] = datetime.fromisoformat(r[k])
-        print(json.dumps(measure(args.measure, args.db, args.stored, texts)))
+        print(json.dumps(measure(args.measure, args.db, args.stored, texts, args.fingerprints_given)))
         return
     result: dict = {"bench": "dedup_copies", "date": datetime.now(UTC).isoformat(timespec="seconds"),
                     "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
@@ -211,8 +231,9 @@ def main() -> None:
             archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline], check=True,
                                      capture_output=True).stdout
             subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-            result["baseline"] = {"revision": args.baseline, **_run(Path(tmp), args.baseline_copies, args.stored)}
-    result["current"] = _run(ROOT, args.copies, args.stored)
+            result["baseline"] = {"revision": args.baseline, **_run(Path(tmp), args.baseline_copies, args.stored,
+                                                                  args.fingerprints_given)}
+    result["current"] = _run(ROOT, args.copies, args.stored, args.fingerprints_given)
     print(json.dumps(result), flush=True)
 
 
