@@ -11,13 +11,18 @@ from newswatch.errors import UserError
 
 DB_HELP = "DuckDB file (default: $NEWSWATCH_DB or ./newswatch.duckdb)."
 
-# Set when `trends` has closed its connection and written all its output, and nothing was written to the
-# warehouse: newswatch.cli.console may then end the process without finalisation (a ~10% faster command).
+# Set when `trends` (table/csv/json) has closed its connection and written all its output, and no at-exit work
+# of this code base is pending: newswatch.cli.console may then end the process without finalisation (a ~10%
+# faster command). Connections are closed, so a schema or trend refresh connect_reader made is on disk already.
 _finished: list[bool] = []
 
 
 def finished_reading() -> bool:
     return bool(_finished)
+
+
+def forget_finished() -> None:
+    _finished.clear()
 
 
 def _db(db: str | None) -> str:
@@ -72,7 +77,9 @@ def trends(db: str | None, watch: str | None, entity: str | None, by: str, since
             click.echo(text, nl=False)
     from warehouse.db import exit_work_pending
 
-    if not exit_work_pending():   # e.g. a read copy to publish after connect_reader refreshed an old warehouse
+    # not after png: matplotlib registers at-exit work of its own (the temporary config folder it makes when
+    # MPLCONFIGDIR cannot be written), and its import dwarfs what an early exit saves
+    if fmt != "png" and not exit_work_pending():   # e.g. DuckLake's extension links folder
         _finished.append(True)
 
 
