@@ -44,7 +44,7 @@ from newswatch.errors import Interrupted, NewswatchError, SourceError, Warehouse
 from newswatch.models import Article, FeedEntry, FetchResult, Skip, WatchMatch, stable_id, utcnow
 from warehouse import feeds as feed_store
 from warehouse import load
-from warehouse.db import concurrent_writers, publish_read_copy, session, transaction
+from warehouse.db import concurrent_writers, duckdb_threads, publish_read_copy, session, transaction
 from warehouse.facts import store_facts
 
 log = logging.getLogger(__name__)
@@ -806,18 +806,6 @@ def facts_cache() -> SpanCache | None:
 # keep both cores busy, so DuckDB's own threads only contend with them (2,000 pages with 30% copies, 2 workers,
 # alternated runs of `newswatch run`: wall 82.6 and 76.1 s with DuckDB's default threads, 75.5 and 71.0 s with one).
 LOAD_THREADS = 1
-
-
-@contextmanager
-def duckdb_threads(con, n: int) -> Iterator[None]:
-    """Run the block with DuckDB's `threads` at n, then put the previous value back: the setting belongs to the
-    database instance, which another connection of this process to the same file shares."""
-    before = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    con.execute(f"SET threads = {int(n)}")
-    try:
-        yield
-    finally:
-        con.execute(f"SET threads = {int(before)}")
 
 
 def load_batch(

@@ -13,6 +13,7 @@ from flows import pipeline
 from newswatch.config import load_config
 from tests.support.httpserver import ScriptedServer
 from tests.test_runner_equivalence import config_in, serve_watches
+from warehouse import db
 
 
 def _threads(con: duckdb.DuckDBPyConnection) -> int:
@@ -42,10 +43,10 @@ def test_the_setting_is_put_back_for_a_connection_that_shares_the_instance(tmp_p
     held.execute("SET threads = 3")
     try:
         con = duckdb.connect(str(path))   # the same database instance as `held`
-        with pipeline.duckdb_threads(con, 1):
+        with db.duckdb_threads(con, 1):
             assert _threads(held) == 1
         assert _threads(held) == 3
-        with pytest.raises(RuntimeError), pipeline.duckdb_threads(con, 1):
+        with pytest.raises(RuntimeError), db.duckdb_threads(con, 1):
             raise RuntimeError("a failed window")
         assert _threads(held) == 3
         con.close()

@@ -581,6 +581,18 @@ def session(path: str | os.PathLike[str] | None = None, **kw: Any) -> Iterator[d
             con.close()
 
 
+@contextmanager
+def duckdb_threads(con: duckdb.DuckDBPyConnection, n: int) -> Iterator[None]:
+    """Run the block with DuckDB's `threads` at n, then put the previous value back: the setting belongs to the
+    database instance, which another connection of this process to the same file shares."""
+    before = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute(f"SET threads = {int(n)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(before)}")
+
+
 def concurrent_writers() -> bool:
     """Whether several processes may write this process's warehouse at once (then run locks can be per watch)."""
     return current_backend().concurrent_writers
