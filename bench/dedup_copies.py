@@ -4,8 +4,8 @@ Run: .venv/bin/python -m bench.dedup_copies --copies 1000 [--stored 100000] [--b
 
 One text (seed 001, a real regional news article) is run by N outlets: the same body with the outlet's credit
 in the lede and one or two paragraphs dropped (issue 9 §3). The original and its copies are fed to the real
-dedup stage (`group_articles`) in batches of 25, one transaction per batch as a run stores them, into a
-fresh warehouse. Printed (JSON): ms of dedup per copy over the first and the last 100 copies and overall,
+dedup stage (`group_articles`) in batches of a run's `[run] batch_size` (--batch N; 25 before the eighth
+session), one transaction per batch as a run stores them, into a fresh warehouse. Printed (JSON): ms of dedup per copy over the first and the last 100 copies and overall,
 whether every copy joined the original's copy group and story, and peak RSS; the same per-copy figures in
 CPU time of the process (less sensitive to other jobs on a shared machine than wall time).
 
@@ -39,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "001_9b26fe86bbcc8c81.txt"
-BATCH = 25
+BATCH = 25  # what the figures before the eighth session used; runs now store [run] batch_size (--batch)
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 
@@ -106,7 +106,8 @@ def _fingerprints(rows: list[dict]) -> dict:
     return {(r["article_id"], r["content_hash"]): fingerprint(r["article_id"], r["text"], use_numpy=True) for r in rows}
 
 
-def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = None, given: bool = False) -> dict:
+def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = None, given: bool = False,
+            batch: int = BATCH) -> dict:
     """Ingest the original and n copies with whichever tree is first on sys.path; ms of dedup per copy.
     With stored > 0, first N synthetic stored articles, then `texts` as new articles (timed per article).
     given: the fingerprints computed beforehand in another process (as the pool workers do) and handed over."""
@@ -131,8 +132,8 @@ def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = N
 
         _populate(con, stored)
         con.execute("CHECKPOINT")
-        for i in range(0, len(texts or []), BATCH):
-            chunk = (texts or [])[i : i + BATCH]
+        for i in range(0, len(texts or []), batch):
+            chunk = (texts or [])[i : i + batch]
             with transaction(con):
                 insert_rows(con, "core.articles", chunk)
                 t0, c0 = time.perf_counter(), time.process_time()
@@ -140,8 +141,8 @@ def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = N
                 per_text.extend([(time.perf_counter() - t0) / len(chunk)] * len(chunk))
                 cpu_text.extend([(time.process_time() - c0) / len(chunk)] * len(chunk))
     try:
-        for i in range(0, len(rows), BATCH):
-            chunk = rows[i : i + BATCH]
+        for i in range(0, len(rows), batch):
+            chunk = rows[i : i + batch]
             with transaction(con):
                 insert_rows(con, "core.articles", chunk)
                 t0, c0 = time.perf_counter(), time.process_time()
@@ -167,6 +168,7 @@ def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = N
         }
     return {
         **extra,
+        "batch": batch,
         "fingerprints_given": given,
         "copies": n,
         "ms_per_copy_first_100": round(1000 * sum(first) / len(first), 1),
@@ -181,7 +183,7 @@ def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = N
     }
 
 
-def _run(code: Path, n: int, stored: int = 0, given: bool = False) -> dict:
+def _run(code: Path, n: int, stored: int = 0, given: bool = False, batch: int = BATCH) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
         extra = []
@@ -191,7 +193,8 @@ def _run(code: Path, n: int, stored: int = 0, given: bool = False) -> dict:
             extra = ["--stored", str(stored), "--texts", str(Path(tmp) / "texts.json")]
         out = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--code", str(code), "--measure", str(n),
-             "--db", str(Path(tmp) / "copies.duckdb"), *extra, *(["--fingerprints-given"] if given else [])],
+             "--db", str(Path(tmp) / "copies.duckdb"), "--batch", str(batch), *extra,
+             *(["--fingerprints-given"] if given else [])],
             capture_output=True,
             text=True,
             env=env,
@@ -209,6 +212,8 @@ def main() -> None:
     ap.add_argument("--stored", type=int, default=0, help="synthetic stored articles to fill in first")
     ap.add_argument("--fingerprints-given", action="store_true",
                     help="fingerprints computed beforehand in another process, as the pool workers do")
+    ap.add_argument("--batch", type=int, default=None,
+                    help="articles per transaction (default: a run's, [run] batch_size of this tree's config)")
     ap.add_argument("--texts", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--code", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--measure", type=int, default=None, help=argparse.SUPPRESS)
@@ -222,8 +227,12 @@ def main() -> None:
             for r in texts:
                 for k in ("published_at", "fetched_at", "first_seen_at"):
                     r[k] = datetime.fromisoformat(r[k])
-        print(json.dumps(measure(args.measure, args.db, args.stored, texts, args.fingerprints_given)))
+        print(json.dumps(measure(args.measure, args.db, args.stored, texts, args.fingerprints_given, args.batch)))
         return
+    if args.batch is None:
+        from newswatch.config import RunSettings
+
+        args.batch = RunSettings().batch_size
     result: dict = {"bench": "dedup_copies", "date": datetime.now(UTC).isoformat(timespec="seconds"),
                     "load_average": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
     if args.baseline:
@@ -232,8 +241,8 @@ def main() -> None:
                                      capture_output=True).stdout
             subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
             result["baseline"] = {"revision": args.baseline, **_run(Path(tmp), args.baseline_copies, args.stored,
-                                                                  args.fingerprints_given)}
-    result["current"] = _run(ROOT, args.copies, args.stored, args.fingerprints_given)
+                                                                  args.fingerprints_given, args.batch)}
+    result["current"] = _run(ROOT, args.copies, args.stored, args.fingerprints_given, args.batch)
     print(json.dumps(result), flush=True)
 
 

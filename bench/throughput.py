@@ -1,6 +1,6 @@
 """Throughput benchmark: `newswatch run` against the plain script a user would write, on one loopback site.
 
-    .venv/bin/python bench/throughput.py [--articles 2000] [--copies 0.3] [--workers N] [--batch-size 100]
+    .venv/bin/python bench/throughput.py [--articles 2000] [--copies 0.3] [--workers N] [--batch-size N]
                                          [--pages DIR] [--no-record] [--out docs/benchmarks.md]
 
 Builds a loopback site of --articles pages (default 2,000): the real pages of ../shared/corpus/html as they are,
@@ -325,7 +325,8 @@ def main() -> int:
     ap.add_argument("--copies", type=float, default=0.3, help="share of edited syndicated copies (default 0.3)")
     ap.add_argument("--pages", type=Path, help="serve the .html/.htm pages of this folder instead")
     ap.add_argument("--workers", type=int, help="[run] workers for newswatch (default: the config default)")
-    ap.add_argument("--batch-size", type=int, default=100)
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="newswatch --batch-size (default: newswatch's own, [run] batch_size)")
     ap.add_argument("--label", default="", help="a note for the result heading (e.g. 'before')")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     ap.add_argument("--no-record", action="store_true", help="print only, do not append to --out")
@@ -366,13 +367,14 @@ def main() -> int:
             f"total_concurrency = 8\nretries = 0\n\n"
             f'[[watches]]\nname = "bench"\nquery = ""\nfeeds = {json.dumps(feeds)}\n', encoding="utf-8")
         db = Path(d, "bench.duckdb")
+        batch = ["--batch-size", str(args.batch_size)] if args.batch_size else []
         if args.profile:
             return _profile(args.profile, [py, "-m", "cProfile", "-o", str(args.profile), "-m", "newswatch.cli",
                                            "-v", "run", "--config", str(cfg), "--db", str(db), "--no-digest",
-                                           "--force", "--batch-size", str(args.batch_size)], srv)
+                                           "--force", *batch], srv)
         repo = args.repo.resolve() if args.repo else REPO
         nw = measure([py, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db", str(db), "--no-digest",
-                      "--force", "--batch-size", str(args.batch_size)],
+                      "--force", *batch],
                      env={**os.environ, "PYTHONPATH": str(repo)}, cwd=repo)
         plain = measure([py, "-c", PLAIN, str(urls)])
     load_after = load_avg()

@@ -59,7 +59,7 @@ def monitor(
     config_path: str | None = None,
     db_path: str | None = None,
     watches: list[str] | None = None,
-    batch_size: int = 100,
+    batch_size: int | None = None,
     digest: bool = False,
     force: bool = False,
 ) -> dict | State:

@@ -848,15 +848,17 @@ def load_batch(
     return counts
 
 
-def reprocess_stale(db_path: str, config: Config, batch_size: int = 100) -> Counter:
+def reprocess_stale(db_path: str, config: Config, batch_size: int | None = None) -> Counter:
     """Recompute derived values made by an older extractor or fingerprint version (or for an older text):
     facts first, then syndication and story groups, in batches of one transaction each. After an upgrade the
-    warehouse is recomputed instead of mixing old and new results."""
+    warehouse is recomputed instead of mixing old and new results. batch_size: articles per transaction
+    (default [run] batch_size)."""
     from extractors.facts import FACTS_VERSION
     from extractors.fingerprint import FINGERPRINT_VERSION
     from warehouse.dedup import stale_articles as stale_groups
     from warehouse.facts import stale_articles as stale_facts
 
+    batch_size = batch_size or config.run.batch_size
     counts: Counter = Counter()
     aliases = {k: v for w in config.watches for k, v in w.aliases.items()}
     with session(db_path) as con:
@@ -1101,12 +1103,14 @@ def _add_counts(report: RunReport, counts: Counter) -> None:
 
 def run_batches(
     report: RunReport, config: Config, plan: RunPlan, fetcher: Fetcher, *, stages: Stages = DIRECT,
-    batch_size: int = 100,
+    batch_size: int | None = None,
 ) -> None:
     """The one batch loop: catch up new watches/queries on stored articles, poll each feed once, judge pages
     already stored for the watches that have not seen them, then fetch -> extract -> per-watch match -> facts ->
     load one batch at a time. An interrupted or killed run keeps the batches already stored, and the next run
-    fetches only the pages still pending. Skips found before the first batch are stored with it."""
+    fetches only the pages still pending. Skips found before the first batch are stored with it. batch_size:
+    pages per batch (default [run] batch_size)."""
+    batch_size = batch_size or config.run.batch_size
     db, run_id = report.db_path, report.run_id
     settings = config.effective_fetch()
     aliases = {k: v for w in plan.watches for k, v in w.aliases.items()}
@@ -1349,12 +1353,12 @@ def _recorded_run(
 
 def _after_batches(
     report: RunReport, config: Config, watch_names: Sequence[str], *, digest: bool, out_dir: str | None = None,
-    batch_size: int = 100, stages: Stages = DIRECT,
+    batch_size: int | None = None, stages: Stages = DIRECT,
 ) -> None:
     """Once per run, after every batch is stored: recompute stale derived values, link facts across articles,
     then the digests."""
     with _timed(report, "reprocess"):
-        report.counts.update(stages.reprocess(report.db_path, config, batch_size))
+        report.counts.update(stages.reprocess(report.db_path, config, batch_size or config.run.batch_size))
     log.info("linking facts across articles")
     with _timed(report, "link"):
         stages.link(report.db_path)
@@ -1386,7 +1390,7 @@ def run_monitor(
     digest: bool = True,
     out_dir: str | None = None,
     force: bool = False,
-    batch_size: int = 100,
+    batch_size: int | None = None,
     stages: Stages = DIRECT,
 ) -> RunReport:
     """One monitoring run of every (or the named) watch: poll, fetch, extract, match, facts, load, digest."""
@@ -1457,7 +1461,7 @@ def _nothing_ingested(report: RunReport, sources: Sequence[str], unsupported: Se
 
 def ingest_sources(
     config: Config, db_path: str, watch: WatchConfig, sources: Sequence[str], *, digest: bool = False,
-    batch_size: int = 100, stages: Stages = DIRECT,
+    batch_size: int | None = None, stages: Stages = DIRECT,
 ) -> RunReport:
     """Ingest local files/folders and feed URLs for one watch through the runner (run_batches): local files are
     extracted here, pages named by local feed files and feed URLs go through the same fetch loop as a run."""

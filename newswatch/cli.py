@@ -112,10 +112,11 @@ def main(verbose: bool) -> None:
 @click.option("--no-digest", is_flag=True, help="Do not write or send the digest at the end of the run.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Digest folder (default: config digest_dir).")
 @click.option("--force", is_flag=True, help="Poll every enabled feed now, even those whose poll interval has not passed.")
-@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1),
-              help="Pages per batch: fetched, extracted and stored whole (an interrupted run keeps stored batches).")
+@click.option("--batch-size", type=click.IntRange(1),
+              help="Pages per batch: fetched, extracted and stored whole (an interrupted run keeps stored batches). "
+              "Default: [run] batch_size (250).")
 def run(config_path: str | None, db: str | None, watches: Sequence[str], no_digest: bool, out_dir: str | None,
-        force: bool, batch_size: int) -> None:
+        force: bool, batch_size: int | None) -> None:
     """One monitoring run of every watch in the config (the bundled demo watch by default)."""
     from flows import cluster
     from flows.pipeline import demo_feeds, interruptible, run_monitor
@@ -145,11 +146,12 @@ def run(config_path: str | None, db: str | None, watches: Sequence[str], no_dige
 @click.option("--db", type=click.Path(dir_okay=False), help=DB_HELP)
 @click.option("--watch", "watch_name", help="Watch to file the articles under (default: the config's first, or 'default').")
 @click.option("--digest/--no-digest", default=False, help="Write/send the watch's digest afterwards.")
-@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1),
-              help="Articles per writer window (each batch is stored whole or not at all).")
+@click.option("--batch-size", type=click.IntRange(1),
+              help="Articles per writer window (each batch is stored whole or not at all). Default: [run] "
+              "batch_size (250).")
 @click.argument("sources", nargs=-1, required=True)
-def ingest(config_path: str | None, db: str | None, watch_name: str | None, digest: bool, batch_size: int,
-           sources: Sequence[str]) -> None:
+def ingest(config_path: str | None, db: str | None, watch_name: str | None, digest: bool,
+           batch_size: int | None, sources: Sequence[str]) -> None:
     """Ingest local files or folders (.txt, .html, feed files .xml/.rss/.atom/.json) or feed URLs.
 
     A .txt file's first non-empty line is its title. Links inside feed files are fetched under the same

@@ -301,10 +301,24 @@ class RunSettings(_Strict):
         "process fetches and stores; the default 1 runs everything in the main process, batch after batch (the "
         "pool is opt-in: on 2 cores it measured no gain); more than the cores (at most 4 pay) rarely helps.",
     )
+    # A batch pays fixed costs whatever its size: about 35 dedup statements of 2-10 ms, the checkpoint when its
+    # writer connection closes (10-30 ms per table written), the trend refresh. 2,000 pages with 30% copies,
+    # 2 workers, alternated `newswatch run`s on one loopback site (bench/throughput.py's): batches of 100 took
+    # 82.1 and 71.4 s (load stage 48.7 and 44.2 s), of 250 72.7 and 66.3 s (31.4 and 29.1 s); of 400 63.3 and
+    # 67.0 s against 250's 64.8 and 60.3 in the same alternation: 250, no slower and less lost when a run is killed.
+    batch_size: int = Field(
+        250,
+        ge=1,
+        description="Pages per batch, each fetched, extracted and stored whole in one writer window and "
+        "transaction (an interrupted run keeps the batches stored; readers see each one when it commits); the "
+        "default for `newswatch run` and `ingest` (--batch-size), the Prefect flow and reprocessing. Each batch "
+        "has fixed costs: with 2,000 pages, batches of 250 ran the load stage in about 30 s against 45-49 s "
+        "with 100 (docs/benchmarks.md). Page bodies stay bounded by batch_bytes whatever the size.",
+    )
     batch_bytes: int = Field(
         64 * 2**20,
         ge=2**20,
-        description="Page-body bytes a batch holds before it is cut (besides --batch-size pages): a batch is fetched "
+        description="Page-body bytes a batch holds before it is cut (besides batch_size pages): a batch is fetched "
         "a few pages at a time and ends once its bodies reach this, so a run holds about three batches of bodies "
         "at most (one fetching, one waiting, one extracting), whatever the page sizes. With the default, 64 MiB, "
         "200 pages of 4.7 MB peaked at 853 MB (workers = 1) and 689 MB (workers = 2) instead of 1.5 and 1.3 GB "
