@@ -79,7 +79,8 @@ def main() -> int:
     ap.add_argument("--workers", default="1,2", help="comma list of [run] workers values, one run each")
     ap.add_argument("--repo", type=Path, default=REPO, help="the checkout to run (default: this one)")
     ap.add_argument("--batch-bytes", type=int, help="[run] batch_bytes (default: the code's default)")
-    ap.add_argument("--batch-size", type=int, default=100)
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="newswatch --batch-size (default: newswatch's own, [run] batch_size)")
     ap.add_argument("--label", default="")
     args = ap.parse_args()
     if not CORPUS.is_dir():
@@ -102,8 +103,8 @@ def main() -> int:
                 encoding="utf-8")
             env = {**os.environ, "PYTHONPATH": str(repo)}
             m = measure([sys.executable, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db",
-                         str(Path(d, "bench.duckdb")), "--no-digest", "--force", "--batch-size",
-                         str(args.batch_size)], env=env, cwd=repo)
+                         str(Path(d, "bench.duckdb")), "--no-digest", "--force",
+                         *(["--batch-size", str(args.batch_size)] if args.batch_size else [])], env=env, cwd=repo)
         if m.rc != 0:
             print(f"memory_bench: workers={w}: newswatch exited {m.rc}\n{m.stderr[-3000:]}", file=sys.stderr)
             return 1
