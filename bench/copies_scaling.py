@@ -1,6 +1,7 @@
 """Copies of one wire story: does the cost per copy stay flat as the group grows? 200 against 400 copies.
 
     .venv/bin/python bench/copies_scaling.py [--copies 200 400] [--workers N] [--batch-size 100]
+    (--batch-size defaults to 100, the size of the recorded figures; newswatch's own default is [run] batch_size)
 
 One wire story (the first seed) carried by N outlets: each copy has an outlet credit in the lede and one or two
 paragraphs dropped, inside that outlet's page shell (bench/throughput.shell), on a loopback site with feeds of

@@ -3,6 +3,8 @@
     .venv/bin/python bench/dask_bench.py [--copies 1] [--workers 2] [--batch-size 100] [--no-record]
                                          [--out docs/benchmarks.md]
 
+--batch-size defaults to 100, the size of the recorded figures; newswatch's own default is [run] batch_size.
+
 Serves the real pages of ../shared/corpus/html (--copies times, under different paths) and one RSS feed listing
 them on a loopback server, then runs `flows.pipeline.run_monitor` twice, each in a cold child process with its
 own temporary DuckDB file and config (one watch, query "", politeness off for loopback):

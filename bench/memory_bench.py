@@ -104,7 +104,7 @@ def main() -> int:
             env = {**os.environ, "PYTHONPATH": str(repo)}
             m = measure([sys.executable, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db",
                          str(Path(d, "bench.duckdb")), "--no-digest", "--force",
-                         *(["--batch-size", str(args.batch_size)] if args.batch_size else [])], env=env, cwd=repo)
+                         *(["--batch-size", str(args.batch_size)] if args.batch_size is not None else [])], env=env, cwd=repo)
         if m.rc != 0:
             print(f"memory_bench: workers={w}: newswatch exited {m.rc}\n{m.stderr[-3000:]}", file=sys.stderr)
             return 1

@@ -367,7 +367,7 @@ def main() -> int:
             f"total_concurrency = 8\nretries = 0\n\n"
             f'[[watches]]\nname = "bench"\nquery = ""\nfeeds = {json.dumps(feeds)}\n', encoding="utf-8")
         db = Path(d, "bench.duckdb")
-        batch = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+        batch = ["--batch-size", str(args.batch_size)] if args.batch_size is not None else []
         if args.profile:
             return _profile(args.profile, [py, "-m", "cProfile", "-o", str(args.profile), "-m", "newswatch.cli",
                                            "-v", "run", "--config", str(cfg), "--db", str(db), "--no-digest",

@@ -2,8 +2,8 @@
 
 The monitor flow runs flows.pipeline.run_monitor, the same runner as `newswatch run`, with each stage wrapped as
 a task (STAGES): one batch loop, one Fetcher per run (robots.txt, per-host spacing and Retry-After pauses kept
-across tasks), poll skips stored with the first batch, and `force`. Stages run as tasks on batches (default 100
-pages a task), not one task per article: a task costs 4-7 ms in the flow plus 25-50 ms of server work, against
+across tasks), poll skips stored with the first batch, and `force`. Stages run as tasks on batches (`[run] batch_size`
+pages a task, 250 by default), not one task per article: a task costs 4-7 ms in the flow plus 25-50 ms of server work, against
 ~80 ms of real work per article. Only the network tasks retry
 (inside the fetcher, which knows which errors are transient); parsing and loading do not.
 

@@ -848,6 +848,16 @@ def load_batch(
     return counts
 
 
+def batch_size_of(config: Config, batch_size: int | None) -> int:
+    """The pages per batch of a run: batch_size when given (a caller's --batch-size or flow parameter), else
+    `[run] batch_size`. Anything under 1 is refused: a batch of no pages would never advance."""
+    if batch_size is None:
+        return config.run.batch_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
+    return batch_size
+
+
 def reprocess_stale(db_path: str, config: Config, batch_size: int | None = None) -> Counter:
     """Recompute derived values made by an older extractor or fingerprint version (or for an older text):
     facts first, then syndication and story groups, in batches of one transaction each. After an upgrade the
@@ -858,7 +868,7 @@ def reprocess_stale(db_path: str, config: Config, batch_size: int | None = None)
     from warehouse.dedup import stale_articles as stale_groups
     from warehouse.facts import stale_articles as stale_facts
 
-    batch_size = batch_size or config.run.batch_size
+    batch_size = batch_size_of(config, batch_size)
     counts: Counter = Counter()
     aliases = {k: v for w in config.watches for k, v in w.aliases.items()}
     with session(db_path) as con:
@@ -1110,7 +1120,7 @@ def run_batches(
     load one batch at a time. An interrupted or killed run keeps the batches already stored, and the next run
     fetches only the pages still pending. Skips found before the first batch are stored with it. batch_size:
     pages per batch (default [run] batch_size)."""
-    batch_size = batch_size or config.run.batch_size
+    batch_size = batch_size_of(config, batch_size)
     db, run_id = report.db_path, report.run_id
     settings = config.effective_fetch()
     aliases = {k: v for w in plan.watches for k, v in w.aliases.items()}
@@ -1358,7 +1368,7 @@ def _after_batches(
     """Once per run, after every batch is stored: recompute stale derived values, link facts across articles,
     then the digests."""
     with _timed(report, "reprocess"):
-        report.counts.update(stages.reprocess(report.db_path, config, batch_size or config.run.batch_size))
+        report.counts.update(stages.reprocess(report.db_path, config, batch_size_of(config, batch_size)))
     log.info("linking facts across articles")
     with _timed(report, "link"):
         stages.link(report.db_path)
@@ -1394,6 +1404,7 @@ def run_monitor(
     stages: Stages = DIRECT,
 ) -> RunReport:
     """One monitoring run of every (or the named) watch: poll, fetch, extract, match, facts, load, digest."""
+    batch_size = batch_size_of(config, batch_size)  # a bad size is refused before anything is written
     watches = [config.watch(n) for n in watch_names] if watch_names else list(config.watches)
     names = [w.name for w in watches]
     plan = monitor_plan(config, watches, extra_feeds, force)
@@ -1465,6 +1476,7 @@ def ingest_sources(
 ) -> RunReport:
     """Ingest local files/folders and feed URLs for one watch through the runner (run_batches): local files are
     extracted here, pages named by local feed files and feed URLs go through the same fetch loop as a run."""
+    batch_size = batch_size_of(config, batch_size)
     files, feed_files, urls, unsupported = _expand(sources)
     with _recorded_run(db_path, config.effective_fetch(), "ingest", [watch.name]) as (report, fetcher):
         articles: list[Article] = []

@@ -315,7 +315,7 @@ class RunSettings(_Strict):
         description="Pages per batch, each fetched, extracted and stored whole in one writer window and "
         "transaction (an interrupted run keeps the batches stored; readers see each one when it commits); the "
         "default for `newswatch run` and `ingest` (--batch-size), the Prefect flow and reprocessing. Each batch "
-        "has fixed costs: with 2,000 pages, batches of 250 ran the load stage in about 30 s against 45-49 s "
+        "has fixed costs: with 2,000 pages, batches of 250 ran the load stage in about 30 s against 44-49 s "
         "with 100 (docs/benchmarks.md). Page bodies stay bounded by batch_bytes whatever the size.",
     )
     batch_bytes: int = Field(
@@ -324,8 +324,8 @@ class RunSettings(_Strict):
         description="Page-body bytes a batch holds before it is cut (besides batch_size pages): a batch is fetched "
         "a few pages at a time and ends once its bodies reach this, so a run holds about three batches of bodies "
         "at most (one fetching, one waiting, one extracting), whatever the page sizes. With the default, 64 MiB, "
-        "200 pages of 4.7 MB peaked at 853 MB (workers = 1) and 689 MB (workers = 2) instead of 1.5 and 1.3 GB "
-        "(bench/memory_bench.py); at least 1 MiB.",
+        "200 pages of 4.7 MB peaked at 846 MB (workers = 1) and 750 MB (workers = 2) with batches of 250 (853 "
+        "and 689 MB with 100) instead of 1.5 and 1.3 GB before it (bench/memory_bench.py); at least 1 MiB.",
     )
 
     runner: Literal["local", "dask"] = Field(

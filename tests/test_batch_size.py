@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from flows import pipeline
 from newswatch.cli import main
-from newswatch.config import Config, load_config
+from newswatch.config import RunSettings, load_config
 from tests.support.httpserver import ScriptedServer
 from tests.test_runner_equivalence import config_in, serve_watches
 
@@ -79,6 +80,19 @@ def test_the_flow_and_its_deployment_leave_the_batch_size_to_the_config() -> Non
         assert inspect.signature(fn).parameters["batch_size"].default is None, fn
 
 
-def test_the_batch_size_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="batch_size"):
-        Config.model_validate({"run": {"batch_size": 0}})
+def test_a_batch_size_under_one_is_refused_in_the_config() -> None:
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        RunSettings(batch_size=0)
+    assert RunSettings(batch_size=1).batch_size == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_a_run_given_a_batch_size_under_one_is_refused_before_it_writes(tmp_path: Path, bad: int) -> None:
+    # a negative size made fetched_batches yield empty batches for ever (each with its own load transaction)
+    config = load_config(str(config_in(tmp_path / "cfg", [("w", "flood", ["http://127.0.0.1:9/feed.xml"])])))
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1"):
+        pipeline.run_monitor(config, str(db), digest=False, batch_size=bad, stages=pipeline.DIRECT)
+    with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1"):
+        pipeline.ingest_sources(config, str(db), config.watches[0], [str(tmp_path)], batch_size=bad)
+    assert not db.exists()
