@@ -5,8 +5,9 @@ Run: .venv/bin/python -m bench.dedup_copies --copies 1000 [--stored 100000] [--b
 One text (seed 001, a real regional news article) is run by N outlets: the same body with the outlet's credit
 in the lede and one or two paragraphs dropped (issue 9 §3). The original and its copies are fed to the real
 dedup stage (`group_articles`) in batches of a run's `[run] batch_size` (--batch N; 25 before the eighth
-session), one transaction per batch as a run stores them, into a fresh warehouse. Printed (JSON): ms of dedup per copy over the first and the last 100 copies and overall,
-whether every copy joined the original's copy group and story, and peak RSS; the same per-copy figures in
+session), one transaction per batch as a run stores them, into a fresh warehouse. Printed (JSON): ms of dedup
+per copy over the first and the last 100 copies and overall, whether every copy joined the original's copy
+group and story, and peak RSS; the same per-copy figures in
 CPU time of the process (less sensitive to other jobs on a shared machine than wall time).
 
 --stored N first fills the warehouse with N synthetic stored articles (30 unit keys and 4 bands each, as

@@ -102,9 +102,9 @@ def main() -> int:
                 f'[[watches]]\nname = "big"\nquery = ""\nfeeds = {json.dumps([srv.url("/feed.xml")])}\n',
                 encoding="utf-8")
             env = {**os.environ, "PYTHONPATH": str(repo)}
+            batch = ["--batch-size", str(args.batch_size)] if args.batch_size is not None else []
             m = measure([sys.executable, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db",
-                         str(Path(d, "bench.duckdb")), "--no-digest", "--force",
-                         *(["--batch-size", str(args.batch_size)] if args.batch_size is not None else [])], env=env, cwd=repo)
+                         str(Path(d, "bench.duckdb")), "--no-digest", "--force", *batch], env=env, cwd=repo)
         if m.rc != 0:
             print(f"memory_bench: workers={w}: newswatch exited {m.rc}\n{m.stderr[-3000:]}", file=sys.stderr)
             return 1

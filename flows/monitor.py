@@ -2,10 +2,10 @@
 
 The monitor flow runs flows.pipeline.run_monitor, the same runner as `newswatch run`, with each stage wrapped as
 a task (STAGES): one batch loop, one Fetcher per run (robots.txt, per-host spacing and Retry-After pauses kept
-across tasks), poll skips stored with the first batch, and `force`. Stages run as tasks on batches (`[run] batch_size`
-pages a task, 250 by default), not one task per article: a task costs 4-7 ms in the flow plus 25-50 ms of server work, against
-~80 ms of real work per article. Only the network tasks retry
-(inside the fetcher, which knows which errors are transient); parsing and loading do not.
+across tasks), poll skips stored with the first batch, and `force`. Stages run as tasks on batches
+(`[run] batch_size` pages a task, 250 by default), not one task per article: a task costs 4-7 ms in the flow
+plus 25-50 ms of server work, against ~80 ms of real work per article. Only the network tasks retry (inside the
+fetcher, which knows which errors are transient); parsing and loading do not.
 
 With `[run] runner = "dask"` the extraction and facts of each batch are cut into chunks and submitted as Prefect
 tasks (extract-chunk, facts-chunk) to Dask workers through prefect-dask's DaskTaskRunner (flows/cluster.py); the

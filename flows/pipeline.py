@@ -853,7 +853,7 @@ def batch_size_of(config: Config, batch_size: int | None) -> int:
     `[run] batch_size`. Anything under 1 is refused: a batch of no pages would never advance."""
     if batch_size is None:
         return config.run.batch_size
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if batch_size < 1:
         raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
     return batch_size
 
@@ -1362,13 +1362,13 @@ def _recorded_run(
 
 
 def _after_batches(
-    report: RunReport, config: Config, watch_names: Sequence[str], *, digest: bool, out_dir: str | None = None,
-    batch_size: int | None = None, stages: Stages = DIRECT,
+    report: RunReport, config: Config, watch_names: Sequence[str], *, digest: bool, batch_size: int,
+    out_dir: str | None = None, stages: Stages = DIRECT,
 ) -> None:
     """Once per run, after every batch is stored: recompute stale derived values, link facts across articles,
     then the digests."""
     with _timed(report, "reprocess"):
-        report.counts.update(stages.reprocess(report.db_path, config, batch_size_of(config, batch_size)))
+        report.counts.update(stages.reprocess(report.db_path, config, batch_size))
     log.info("linking facts across articles")
     with _timed(report, "link"):
         stages.link(report.db_path)

@@ -114,7 +114,7 @@ def main(verbose: bool) -> None:
 @click.option("--force", is_flag=True, help="Poll every enabled feed now, even those whose poll interval has not passed.")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Pages per batch: fetched, extracted and stored whole (an interrupted run keeps stored batches). "
-              "Default: [run] batch_size (250).")
+              "Default: [run] batch_size.")
 def run(config_path: str | None, db: str | None, watches: Sequence[str], no_digest: bool, out_dir: str | None,
         force: bool, batch_size: int | None) -> None:
     """One monitoring run of every watch in the config (the bundled demo watch by default)."""
@@ -148,7 +148,7 @@ def run(config_path: str | None, db: str | None, watches: Sequence[str], no_dige
 @click.option("--digest/--no-digest", default=False, help="Write/send the watch's digest afterwards.")
 @click.option("--batch-size", type=click.IntRange(1),
               help="Articles per writer window (each batch is stored whole or not at all). Default: [run] "
-              "batch_size (250).")
+              "batch_size.")
 @click.argument("sources", nargs=-1, required=True)
 def ingest(config_path: str | None, db: str | None, watch_name: str | None, digest: bool,
            batch_size: int | None, sources: Sequence[str]) -> None:
