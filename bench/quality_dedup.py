@@ -15,7 +15,8 @@ What it measures (issue 10 §1 §2; docs/dedup.md quotes the output):
 * the seeds: two stories ({000,001,002}, {003,004}) with their dates, and what happens without dates.
 
 Splits: a fixed hash of the pair id / base text id (bench.dedup_gen.split_of); thresholds were tuned on
-"dev" only. Run: .venv/bin/python -m bench.quality_dedup [--quick] [--json OUT]
+"dev" only. Run: .venv/bin/python -m bench.quality_dedup [--quick] [--json OUT]; one cell:
+--only generated --set cross_source --split dev
 """
 
 from __future__ import annotations
@@ -163,12 +164,18 @@ VARIANTS = {
 }
 
 
-def generated(polnear: int = 30, seed: int = 7, span_days: int = 20, variants: tuple[str, ...] = tuple(VARIANTS)) -> dict:
-    """Copies and stories on the generated sets, per variant and split (whole-document simhash baseline)."""
+def generated(
+    polnear: int = 30, seed: int = 7, span_days: int = 20, variants: tuple[str, ...] = tuple(VARIANTS),
+    splits: tuple[str, ...] = SPLITS,
+) -> dict:
+    """Copies and stories on the generated sets, per variant and split (whole-document simhash baseline).
+
+    variants / splits: the cells to run (a change is tuned on the dev cells alone, and the held-out cells are
+    run once, when it is final)."""
     bases = _bases(polnear)
     out: dict = {}
     for name in variants:
-        for split in SPLITS:
+        for split in splits:
             docs = build(seed=seed, corpus=in_split(bases, split), span_days=span_days, **VARIANTS[name])
             r = evaluate_generated(docs)
             base = r["baselines"]["doc_simhash_package_default_k3"]
@@ -222,13 +229,25 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller generated sets")
     ap.add_argument("--only", choices=("seeds", "pairs", "generated"), default=None)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--set", dest="sets", action="append", choices=tuple(VARIANTS), default=None,
+                    help="with --only generated: this generated set only (repeatable; default all)")
+    ap.add_argument("--split", dest="splits", action="append", choices=SPLITS, default=None,
+                    help="with --only generated: this split only (repeatable; default both)")
     args = ap.parse_args()
+    if (args.sets or args.splits) and args.only != "generated":
+        ap.error("--set and --split choose generated cells: use them with --only generated")
     if args.only == "seeds":
         result = {"seeds": seeds()}
     elif args.only == "pairs":
         result = {"real_pairs": real_pairs()}
     elif args.only == "generated":
-        result = {"generated": generated(polnear=0 if args.quick else 30)}
+        result = {
+            "generated": generated(
+                polnear=0 if args.quick else 30,
+                variants=tuple(args.sets or VARIANTS),
+                splits=tuple(args.splits or SPLITS),
+            )
+        }
     else:
         result = evaluate(quick=args.quick)
     print_json(result, args.json)
