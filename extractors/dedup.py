@@ -268,6 +268,24 @@ def boilerplate_units(
     return out
 
 
+def link_teasers(
+    unit_simhashes: Sequence[int], headlines: Mapping[int, Set[str]], exclude: Set[str] = frozenset()
+) -> set[int]:
+    """The units of an article that are link teasers: the headline (or one sentence of the headline) of a text
+    other than the two being compared.
+
+    headlines maps a unit simhash to the copy groups of the stored articles (and of the batch's) whose headline
+    has a unit with that hash (fingerprint.headline_simhashes); exclude: the groups of the pair (and the two
+    articles). An outlet prints the headlines of its other articles between the paragraphs of a page, with their
+    sentence punctuation, so they segment as body sentences; two different briefs linking to the same article
+    shared two of six units through one such teaser, a false copy (generated cross-source set, development split;
+    docs/dedup.md). Learned boilerplate needs BOILERPLATE_MIN_TEXTS other texts to know a sentence; a teaser is
+    known from the headline it repeats, at its first repeat. A text's own headline in its body, or its original's
+    (a copy keeps the lede that repeats the original's headline), is its text: those groups are excluded.
+    """
+    return {h for h in set(unit_simhashes) if headlines.get(h, frozenset()) - exclude}
+
+
 def is_copy(
     al: Alignment, min_shared_ratio: float, gap_days: float = 0.0, full_units: int | None = None
 ) -> bool:

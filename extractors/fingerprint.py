@@ -316,6 +316,18 @@ def fingerprint(article_id: str, text: str, *, use_numpy: bool = False) -> Finge
     )
 
 
+def headline_simhashes(title: str) -> tuple[int, ...]:
+    """The unit simhashes a headline has as body text: of the whole headline and of each of its sentences (split as
+    a body line is, `split_sentences`), those with at least MIN_UNIT_WORDS words (nothing shorter is a unit).
+
+    A body unit with one of these hashes has the words of that headline or of one of its sentences: when the
+    headline is another text's, the unit is a link teaser to it (extractors/dedup.py, `link_teasers`). The same
+    values as `fingerprint(use_numpy=True)` gives a unit with those words."""
+    line = " ".join(title.split())
+    parts = [p for p in dict.fromkeys([line, *split_sentences(line)]) if len(tokens(p)) >= MIN_UNIT_WORDS]
+    return tuple(dict.fromkeys(p[0] for p in _unit_parts(parts))) if parts else ()
+
+
 # unit text -> (unit simhash, its document features (word 3-grams), its word count); bounded, cleared when full
 _UNITS: dict[str, tuple[int, tuple[str, ...], int]] = {}
 _MAX_UNITS = 10_000

@@ -28,6 +28,7 @@ from extractors.dedup import (
     choose_story,
     earlier,
     is_copy,
+    link_teasers,
     profile_terms,
     stories_to_compare,
     story_profile,
@@ -35,7 +36,14 @@ from extractors.dedup import (
     trim_profile,
     unit_profile,
 )
-from extractors.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint, hamming, segment
+from extractors.fingerprint import (
+    FINGERPRINT_VERSION,
+    Fingerprint,
+    fingerprint,
+    hamming,
+    headline_simhashes,
+    segment,
+)
 from newswatch.config import DedupSettings
 from newswatch.models import utcnow
 from warehouse import dedup as wd
@@ -125,6 +133,9 @@ class _Batch:
         self.local_keys: dict[int, set[str]] = {}
         self.local_bands: dict[int, set[str]] = {}
         self.local_units: dict[str, set[int]] = {}
+        self.headline_labels: dict[int, set[str]] = {}  # headline unit simhash -> copy groups of stored articles
+        self.headlines: dict[str, tuple[int, ...]] = {}  # article of this call -> its headline's unit simhashes
+        self.local_headlines: dict[int, set[str]] = {}  # headline unit simhash -> articles of this call
         self.n_profiles = 0
         self.df: dict[str, int] = {}
         self.new_terms: Counter[str] = Counter()
@@ -210,6 +221,20 @@ class _Batch:
                     texts.setdefault(h, set()).add(g)
         return wd.UnitWitnesses({h: frozenset(t) for h, t in texts.items()}, stock, {})
 
+    def teasers(self, fp: Fingerprint, exclude: set[str]) -> set[int]:
+        """Our units that are link teasers for a pair whose copy groups (and articles) are `exclude`: the
+        headline, or a headline sentence, of another text, stored or of this call (extractors.dedup.link_teasers).
+        The groups are resolved now: merges made earlier in the call count."""
+        hs = [h for h in fp.unit_simhashes if h in self.headline_labels or h in self.local_headlines]
+        if not hs:
+            return set()
+        heads = {
+            h: {self.resolve(g) for g in self.headline_labels.get(h, ())}
+            | {self.group_of(a) for a in self.local_headlines.get(h, ())}
+            for h in hs
+        }
+        return link_teasers(hs, heads, exclude)
+
     def add_local(self, art: wd.StoredArticle, fp: Fingerprint, boilerplate: set[int]) -> None:
         for h in set(fp.unit_simhashes):
             self.local_keys.setdefault(wd.key32(h), set()).add(art.article_id)
@@ -260,7 +285,8 @@ def _verify(
 
     Boilerplate is decided per pair: a sentence of ours is left out when at least BOILERPLATE_MIN_TEXTS texts
     *other than the candidate's* contain it (so a text's own copies never turn it into boilerplate), plus the
-    candidate's units that were boilerplate when it was stored.
+    candidate's units that were boilerplate when it was stored. So is a link teaser: a unit of ours with the words
+    of the headline (or a headline sentence) of an article in neither of the two copy groups.
     """
     other = other_k.art
     if not _prefilter(fp, mine, other_k.doc, other_k.hash_array(), settings.paragraph_distance):
@@ -268,6 +294,7 @@ def _verify(
     other_all = other_k.all_units()
     group = batch.group_of(other.article_id)
     drop = boilerplate_units(fp.unit_simhashes, seen.texts, seen.stock, exclude={group, other.article_id})
+    drop |= batch.teasers(fp, {group, other.article_id, art.article_id, batch.group_of(art.article_id)})
     ours = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in drop]
     other_units = [
         u for u, h in zip(other_all, other_k.hashes, strict=True) if h not in drop and h not in other_k.boilerplate
@@ -341,6 +368,7 @@ def _process(
             "words": fp.word_count,
             "computed_at": now,
             "boilerplate": boilerplate,
+            "headline": batch.headlines.get(art.article_id, ()),
         }
     )
     batch.add_local(art, fp, boilerplate)
@@ -407,6 +435,14 @@ def _read(
         mine, GROUP_SAMPLE + 1,
     )
     batch.postings, batch.bands, batch.big_labels = units.articles, bands.articles, units.labels
+    # headlines: of stored articles, looked up with every unit of the call (a unit with another text's headline is
+    # a link teaser), and of the call's own articles, all known before any is processed (a teaser's article may
+    # arrive in the same batch, after the articles linking to it)
+    batch.headline_labels = wd.headline_labels(con, {h for fp in fps.values() for h in fp.unit_simhashes}, mine)
+    for a in todo:
+        batch.headlines[a.article_id] = headline_simhashes(a.title)
+        for h in batch.headlines[a.article_id]:
+            batch.local_headlines.setdefault(h, set()).add(a.article_id)
     found = {a for ps in (*batch.postings.values(), *batch.bands.values()) for a in ps}
     batch.stored_groups = wd.groups_of(con, found | set(ids))
     originals = {g[0] for g in batch.stored_groups.values() if g[0]} - batch.stored_groups.keys()
@@ -469,6 +505,16 @@ def _write(con: duckdb.DuckDBPyConnection, batch: _Batch, revised: list[str], no
     wd.refresh_aggregates(con, stories, synds)
 
 
+def _fill_headlines(con: duckdb.DuckDBPyConnection) -> None:
+    """Once per warehouse: the headline rows (core.headline_units) of the articles fingerprinted before that table
+    existed, so that their headlines count as link-teaser targets as those of new articles do."""
+    todo = wd.headlines_to_fill(con)
+    if todo is None:
+        return
+    wd.store_headlines(con, [(h, aid) for aid, title in todo for h in headline_simhashes(title)])
+    wd.mark_headlines_filled(con)
+
+
 def group_articles(
     con: duckdb.DuckDBPyConnection, article_ids: Sequence[str], settings: DedupSettings,
     fingerprints: Mapping[tuple[str, str], Fingerprint] | None = None,
@@ -492,6 +538,7 @@ def group_articles(
     if todo:
         now = utcnow()
         wd.reset_stories_if_version_changed(con, FINGERPRINT_VERSION)
+        _fill_headlines(con)
         batch = _Batch()
         batch.tables = wd.facts_tables(con)
         # the NumPy variant: the same fingerprints as the simhash package (tested), 1.3-1.6x faster

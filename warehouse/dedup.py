@@ -343,6 +343,75 @@ def postings(
     return out
 
 
+def headline_labels(
+    con: duckdb.DuckDBPyConnection, simhashes: Iterable[int], exclude: set[str]
+) -> dict[int, set[str]]:
+    """unit simhash -> the copy groups (syndication ids; the article itself when it has no group row) of the stored
+    articles whose headline has a unit with that hash (core.headline_units), without the articles in `exclude`.
+
+    One statement per batch, as `postings`: the batch's simhashes a registered table joined with the index, the
+    excluded articles an anti join after the lookup (not a filter pushed into the scan), and distinct groups, not
+    articles: 1,000 copies of one wire story share its headline and are one group."""
+    hs = sorted({int(h) for h in simhashes})
+    if not hs:
+        return {}
+    names = ("_dedup_headline_keys", "_dedup_headline_excluded")
+    con.register(names[0], pa.table({"h": pa.array(hs, pa.uint64())}))
+    con.register(names[1], pa.table({"article_id": pa.array(sorted(exclude), pa.string())}))
+    try:
+        rows = con.execute(
+            f"""
+            WITH p AS MATERIALIZED (
+                SELECT p.simhash, p.article_id FROM core.headline_units p JOIN {names[0]} w ON p.simhash = w.h
+            ),
+            q AS (SELECT * FROM p WHERE article_id NOT IN (SELECT article_id FROM {names[1]}))
+            SELECT DISTINCT q.simhash, coalesce(g.syndication_id, q.article_id)
+            FROM q LEFT JOIN core.article_groups g ON g.article_id = q.article_id
+            """
+        ).fetchall()
+    finally:
+        for n in names:
+            con.unregister(n)
+    out: dict[int, set[str]] = {}
+    for h, label in rows:
+        out.setdefault(int(h), set()).add(label)
+    return out
+
+
+# core.meta key: set once every article fingerprinted before core.headline_units existed has its headline rows
+HEADLINES_FILLED = "headline_units_filled"
+
+
+def headlines_to_fill(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]] | None:
+    """(article_id, title) of every article the dedup stage has computed, once, when core.headline_units was added
+    to a warehouse that already had fingerprints (None when that is done: one primary-key read per batch). The
+    stage hashes the titles and stores them with store_headlines, then mark_headlines_filled."""
+    if con.execute("SELECT 1 FROM core.meta WHERE key = ?", [HEADLINES_FILLED]).fetchone() is not None:
+        return None
+    return [
+        (r[0], r[1])
+        for r in con.execute(
+            "SELECT s.article_id, a.title FROM core.dedup_state s JOIN core.articles a USING (article_id) "
+            "WHERE s.article_id NOT IN (SELECT article_id FROM core.headline_units) ORDER BY s.article_id"
+        ).fetchall()
+    ]
+
+
+def store_headlines(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple[int, str]]) -> None:
+    """Insert (headline unit simhash, article_id) rows into core.headline_units (one statement)."""
+    pairs = sorted(set(rows))
+    if pairs:
+        _insert(
+            con,
+            "core.headline_units",
+            pa.table({"simhash": pa.array([h for h, _ in pairs], type=pa.uint64()), "article_id": [a for _, a in pairs]}),
+        )
+
+
+def mark_headlines_filled(con: duckdb.DuckDBPyConnection) -> None:
+    upsert(con, "core.meta", [(HEADLINES_FILLED, "1")])
+
+
 def with_dedup_rows(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> set[str]:
     """Those of the ids that have derived rows (dedup state or a fingerprint) from an earlier computation."""
     if not article_ids:
@@ -369,6 +438,7 @@ def delete_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) 
     for table in (
         "core.article_units",
         "core.unit_keys",
+        "core.headline_units",
         "core.simhash_bands",
         "core.fingerprints",
         "core.dedup_state",
@@ -451,7 +521,8 @@ def store_fingerprints(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> 
     """Write the document and unit fingerprints, the lookup index rows and the dedup state of a batch: one
     insert per table. Each row has article_id, version, content_hash, doc_simhash, unit_simhashes, words,
     computed_at and boilerplate (the units that were learned boilerplate then, stored beside the units so that
-    a later article compared with this one can leave them out without a query). Plain inserts: the caller has deleted the rows of revised articles first (delete_articles),
+    a later article compared with this one can leave them out without a query), and optionally headline (the unit
+    simhashes of its headline, core.headline_units). Plain inserts: the caller has deleted the rows of revised articles first (delete_articles),
     and INSERT OR REPLACE costs a key check per row."""
     if not rows:
         return
@@ -487,6 +558,7 @@ def store_fingerprints(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> 
         "core.unit_keys",
         pa.table({"key32": pa.array([k for k, _ in keys], type=pa.uint32()), "article_id": [a for _, a in keys]}),
     )
+    store_headlines(con, [(h, r["article_id"]) for r in rows for h in r.get("headline", ())])
     bands = sorted({(b, r["article_id"]) for r in rows for b in band_keys(r["doc_simhash"])})
     _insert(
         con,

@@ -137,7 +137,8 @@ def test_long_posting_lists_cut_in_sql_are_the_full_lists_cut_per_copy_group(tmp
 
 _DEDUP_TABLES = (
     "core.article_groups", "core.syndication_edges", "core.story_assignments", "core.stories", "core.story_terms",
-    "core.fingerprints", "core.article_units", "core.unit_keys", "core.simhash_bands", "core.dedup_state",
+    "core.fingerprints", "core.article_units", "core.unit_keys", "core.headline_units", "core.simhash_bands",
+    "core.dedup_state",
     "core.story_stats", "core.syndication_members",
 )
 

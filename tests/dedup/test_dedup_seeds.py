@@ -60,6 +60,7 @@ def test_rerun_changes_nothing(tmp_path):
         "core.simhash_bands",
         "core.article_units",
         "core.unit_keys",
+        "core.headline_units",
         "core.story_terms",
         "core.story_assignments",
     ]

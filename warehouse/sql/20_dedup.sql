@@ -37,6 +37,16 @@ CREATE TABLE IF NOT EXISTS core.unit_keys (
 );
 CREATE INDEX IF NOT EXISTS unit_keys_key32 ON core.unit_keys (key32);
 
+-- The unit simhashes of each article's headline (the whole headline and each of its sentences, hashed as a body
+-- unit is: extractors/fingerprint.py headline_simhashes), indexed: a body unit with the words of another text's
+-- headline is a link teaser to it and no evidence of a copy (extractors/dedup.py link_teasers). Looked up once per
+-- batch with the batch's unit simhashes; a few rows per article.
+CREATE TABLE IF NOT EXISTS core.headline_units (
+    simhash         UBIGINT NOT NULL,
+    article_id      VARCHAR NOT NULL
+);
+CREATE INDEX IF NOT EXISTS headline_units_simhash ON core.headline_units (simhash);
+
 -- LSH band index of the whole-document simhash: four 16-bit bands, band_key = band number * 65536 + band
 -- value. Two documents within 3 bits always share a band. The other half of the candidate lookup.
 CREATE TABLE IF NOT EXISTS core.simhash_bands (
