@@ -83,9 +83,11 @@ def extract_chunk(fetched: _Opaque) -> Done:
     return Done(workers.extract_chunk(list(fetched.items)), *_here())
 
 
-def facts_chunk(items: _Opaque, aliases: Mapping[str, str] | None) -> Done:
-    """Facts of (article id, cleaned text) pairs on a worker, one process (the cluster is the parallelism)."""
-    return Done(workers.facts_chunk(list(items.items), aliases), *_here())
+def facts_chunk(items: _Opaque, aliases: Mapping[str, str] | None,
+                languages: Mapping[str, str | None] | None = None) -> Done:
+    """Facts of (article id, cleaned text) pairs on a worker, one process (the cluster is the parallelism),
+    in each article's stored language."""
+    return Done(workers.facts_chunk(list(items.items), aliases, languages), *_here())
 
 
 def _extract_task(fetched: _Opaque) -> Done:
@@ -96,10 +98,11 @@ def _extract_task(fetched: _Opaque) -> Done:
     return done
 
 
-def _facts_task(items: _Opaque, aliases: Mapping[str, str] | None) -> Done:
+def _facts_task(items: _Opaque, aliases: Mapping[str, str] | None,
+                languages: Mapping[str, str | None] | None = None) -> Done:
     from prefect import get_run_logger
 
-    done = facts_chunk(items, aliases)
+    done = facts_chunk(items, aliases, languages)
     get_run_logger().info("facts of %d article(s) on Dask worker %s (pid %d)", len(items.items), done.worker, done.pid)
     return done
 
@@ -164,7 +167,9 @@ class _OnDask:
         parts = self._parts(items)
         log.info("facts: %d article(s), %d words, %d chunk(s) on Dask", len(items),
                  sum(a.word_count for a in articles), len(parts))
-        return [f for value in self._run("facts", [(_Opaque(c), aliases) for c in parts]) for f in value]
+        langs = pipeline.languages_of(articles)
+        return [f for value in self._run("facts", [(_Opaque(c), aliases, workers.languages_of(c, langs))
+                                                   for c in parts]) for f in value]
 
 
 def _where(run: RunSettings) -> str:
@@ -236,7 +241,7 @@ def _on_prefect(run: RunSettings) -> Iterator[tuple[Submit, Callable[[], int]]]:
                  sum(client.nthreads().values()))
 
         def submit(stage: str, args: tuple) -> Any:
-            names = ("fetched",) if stage == "extract" else ("items", "aliases")
+            names = ("fetched",) if stage == "extract" else ("items", "aliases", "languages")
             return runner.submit(tasks[stage], parameters=dict(zip(names, args, strict=True)))
 
         yield submit, _threads(client)

@@ -793,7 +793,13 @@ def extract_facts(articles: Sequence[Article], aliases: dict[str, str] | None = 
         log.info("facts: %d article(s), %d words, %d process(es)", len(articles),
                  sum(a.word_count for a in articles), n_process)
     return extract_facts_batch([(a.article_id, a.text) for a in articles], user_aliases=aliases, n_process=n_process,
-                               reuse=reuse)
+                               reuse=reuse, languages=languages_of(articles))
+
+
+def languages_of(articles: Sequence[Article]) -> dict[str, str | None]:
+    """Each article's stored language, which its facts follow: detected from the page's text at extraction (a
+    second detection in the facts stage cost about as much again, 2-3 ms per article)."""
+    return {a.article_id: a.language for a in articles}
 
 
 def facts_cache() -> SpanCache | None:
@@ -866,6 +872,7 @@ def reprocess_stale(db_path: str, config: Config, batch_size: int | None = None)
     from extractors.facts import FACTS_VERSION
     from extractors.fingerprint import FINGERPRINT_VERSION
     from warehouse.dedup import stale_articles as stale_groups
+    from warehouse.facts import article_languages
     from warehouse.facts import stale_articles as stale_facts
 
     batch_size = batch_size_of(config, batch_size)
@@ -878,7 +885,8 @@ def reprocess_stale(db_path: str, config: Config, batch_size: int | None = None)
         ids = fact_ids[i : i + batch_size]
         with session(db_path) as con:
             rows = load.article_texts(con, ids)
-        facts = extract_facts_batch(rows, user_aliases=aliases, reuse=reuse)
+            languages = article_languages(con, ids)
+        facts = extract_facts_batch(rows, user_aliases=aliases, reuse=reuse, languages=languages)
         with session(db_path) as con, transaction(con):
             counts["facts"] += store_facts(con, facts)
             counts["facts_recomputed"] += len(ids)
@@ -1286,10 +1294,16 @@ def _stream_batches(
                 continue
 
     log.info("streaming: %d worker process(es), %d page(s) in batches of %d", workers, len(jobs), batch_size)
-    pool = WorkerPool(workers)
-    failed = True
     thread = threading.Thread(target=fetch_loop, name="newswatch-fetch-ahead", daemon=True)
+    # fetching starts first: the first batch downloads while the fork server imports spaCy (WorkerPool waits
+    # for it), which the main process spent idle before
     thread.start()
+    try:
+        pool = WorkerPool(workers)
+    except BaseException:
+        stop.set()
+        raise
+    failed = True
     try:
         prev: tuple | None = None  # (Matched, facts futures, skips, settled, fingerprints) of the batch to store
 
@@ -1327,7 +1341,8 @@ def _stream_batches(
             words = sum(a.word_count for a in m.kept)
             if m.kept:
                 log.info("facts: %d article(s), %d words, %d process(es) (pool)", len(m.kept), words, workers)
-            futures = pool.facts([(a.article_id, a.text) for a in m.kept], aliases, reuse) if m.kept else []
+            futures = pool.facts([(a.article_id, a.text) for a in m.kept], aliases, reuse,
+                                 languages_of(m.kept)) if m.kept else []
             if ready is not None:
                 # the main process loads batch i while the pool runs the facts of batch i+1 and, when it is
                 # fetched already, extracts batch i+2 (it idled through the load otherwise); its facts are still

