@@ -349,7 +349,7 @@ def headline_labels(
     """unit simhash -> the copy groups (syndication ids; the article itself when it has no group row) of the stored
     articles whose headline has a unit with that hash (core.headline_units), without the articles in `exclude`.
 
-    One statement per batch, as `postings`: the batch's simhashes a registered table joined with the index, the
+    One statement per batch, as `postings`: the batch's simhashes a registered table joined with the table, the
     excluded articles an anti join after the lookup (not a filter pushed into the scan), and distinct groups, not
     articles: 1,000 copies of one wire story share its headline and are one group."""
     hs = sorted({int(h) for h in simhashes})
