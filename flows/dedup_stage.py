@@ -12,6 +12,7 @@ and every write is one bulk insert per table at the end.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ from extractors.fingerprint import (
 from newswatch.config import DedupSettings
 from newswatch.models import utcnow
 from warehouse import dedup as wd
+
+log = logging.getLogger(__name__)
 
 # Verify at most this many candidates per article (most key and band hits first); a copy shares many.
 MAX_CANDIDATES = 50
@@ -134,7 +137,7 @@ class _Batch:
         self.local_bands: dict[int, set[str]] = {}
         self.local_units: dict[str, set[int]] = {}
         self.headline_labels: dict[int, set[str]] = {}  # headline unit simhash -> copy groups of stored articles
-        self.headlines: dict[str, tuple[int, ...]] = {}  # article of this call -> its headline's unit simhashes
+        self.headlines: dict[str, tuple[int, ...]] = {}  # article of this call (or candidate met) -> headline units
         self.local_headlines: dict[int, set[str]] = {}  # headline unit simhash -> articles of this call
         self.n_profiles = 0
         self.df: dict[str, int] = {}
@@ -221,13 +224,25 @@ class _Batch:
                     texts.setdefault(h, set()).add(g)
         return wd.UnitWitnesses({h: frozenset(t) for h, t in texts.items()}, stock, {})
 
-    def teasers(self, fp: Fingerprint, exclude: set[str]) -> set[int]:
+    def headline_of(self, art: wd.StoredArticle) -> tuple[int, ...]:
+        """The headline unit simhashes of an article of this call or a stored candidate (cached)."""
+        got = self.headlines.get(art.article_id)
+        if got is None:
+            got = self.headlines[art.article_id] = headline_simhashes(art.title or "")
+        return got
+
+    def teasers(self, fp: Fingerprint, exclude: set[str], own: Sequence[wd.StoredArticle] = ()) -> set[int]:
         """Our units that are link teasers for a pair whose copy groups (and articles) are `exclude`: the
         headline, or a headline sentence, of another text, stored or of this call (extractors.dedup.link_teasers).
-        The groups are resolved now: merges made earlier in the call count."""
+        The groups are resolved now: merges made earlier in the call count. A unit with the words of one of the
+        pair's own headlines (`own`: the two articles) is never a teaser, whatever other text shares that
+        headline: copies of one wire story in one batch, not yet grouped, each carry it, and so may an unrelated
+        rewrite under the same headline."""
         hs = [h for h in fp.unit_simhashes if h in self.headline_labels or h in self.local_headlines]
         if not hs:
             return set()
+        keep = {h for a in own for h in self.headline_of(a)}
+        hs = [h for h in hs if h not in keep]
         heads = {
             h: {self.resolve(g) for g in self.headline_labels.get(h, ())}
             | {self.group_of(a) for a in self.local_headlines.get(h, ())}
@@ -294,7 +309,8 @@ def _verify(
     other_all = other_k.all_units()
     group = batch.group_of(other.article_id)
     drop = boilerplate_units(fp.unit_simhashes, seen.texts, seen.stock, exclude={group, other.article_id})
-    drop |= batch.teasers(fp, {group, other.article_id, art.article_id, batch.group_of(art.article_id)})
+    drop |= batch.teasers(fp, {group, other.article_id, art.article_id, batch.group_of(art.article_id)},
+                          own=(art, other))
     ours = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in drop]
     other_units = [
         u for u, h in zip(other_all, other_k.hashes, strict=True) if h not in drop and h not in other_k.boilerplate
@@ -507,12 +523,18 @@ def _write(con: duckdb.DuckDBPyConnection, batch: _Batch, revised: list[str], no
 
 def _fill_headlines(con: duckdb.DuckDBPyConnection) -> None:
     """Once per warehouse: the headline rows (core.headline_units) of the articles fingerprinted before that table
-    existed, so that their headlines count as link-teaser targets as those of new articles do."""
+    existed, so that their headlines count as link-teaser targets as those of new articles do: a chunk of
+    wd.HEADLINES_FILL_CHUNK articles per batch, in article id order, until none is left."""
     todo = wd.headlines_to_fill(con)
     if todo is None:
         return
-    wd.store_headlines(con, [(h, aid) for aid, title in todo for h in headline_simhashes(title)])
-    wd.mark_headlines_filled(con)
+    wd.store_headlines(con, [(h, aid) for aid, title in todo for h in headline_simhashes(title or "")])
+    if len(todo) < wd.HEADLINES_FILL_CHUNK:
+        wd.mark_headlines_filled(con)
+    else:
+        wd.mark_headlines_filled(con, after=todo[-1][0])
+        log.info("headline rows of %d earlier article(s) filled (up to %s); more with the next batch",
+                 len(todo), todo[-1][0])
 
 
 def group_articles(

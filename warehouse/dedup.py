@@ -380,19 +380,29 @@ def headline_labels(
 
 # core.meta key: set once every article fingerprinted before core.headline_units existed has its headline rows
 HEADLINES_FILLED = "headline_units_filled"
+# core.meta key: the last article id filled so far (the fill goes in article id order, a chunk per batch)
+HEADLINES_FILL_AFTER = "headline_units_fill_after"
+# Titles filled per batch: hashing one costs ~0.2 ms, so a chunk adds about 2 s to the batch that carries it,
+# and a warehouse of a million articles is filled over its next hundred batches instead of in one transaction of
+# minutes under the run lock (an interrupt rolls back only the current chunk).
+HEADLINES_FILL_CHUNK = 10_000
 
 
-def headlines_to_fill(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]] | None:
-    """(article_id, title) of every article the dedup stage has computed, once, when core.headline_units was added
-    to a warehouse that already had fingerprints (None when that is done: one primary-key read per batch). The
-    stage hashes the titles and stores them with store_headlines, then mark_headlines_filled."""
+def headlines_to_fill(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[tuple[str, str]] | None:
+    """(article_id, title) of the next `limit` (HEADLINES_FILL_CHUNK) articles the dedup stage computed before core.headline_units was
+    added to the warehouse, in article id order after the last chunk filled (None when the fill is done: one
+    primary-key read per batch). The stage hashes the titles, stores them with store_headlines, then records the
+    chunk with mark_headlines_filled."""
     if con.execute("SELECT 1 FROM core.meta WHERE key = ?", [HEADLINES_FILLED]).fetchone() is not None:
         return None
+    row = con.execute("SELECT value FROM core.meta WHERE key = ?", [HEADLINES_FILL_AFTER]).fetchone()
     return [
         (r[0], r[1])
         for r in con.execute(
             "SELECT s.article_id, a.title FROM core.dedup_state s JOIN core.articles a USING (article_id) "
-            "WHERE s.article_id NOT IN (SELECT article_id FROM core.headline_units) ORDER BY s.article_id"
+            "WHERE s.article_id > ? AND s.article_id NOT IN (SELECT article_id FROM core.headline_units) "
+            "ORDER BY s.article_id LIMIT ?",
+            [row[0] if row else "", limit or HEADLINES_FILL_CHUNK],
         ).fetchall()
     ]
 
@@ -408,8 +418,10 @@ def store_headlines(con: duckdb.DuckDBPyConnection, rows: Iterable[tuple[int, st
         )
 
 
-def mark_headlines_filled(con: duckdb.DuckDBPyConnection) -> None:
-    upsert(con, "core.meta", [(HEADLINES_FILLED, "1")])
+def mark_headlines_filled(con: duckdb.DuckDBPyConnection, after: str | None = None) -> None:
+    """Record a filled chunk (after: its last article id, so the next batch goes on from there), or, with None,
+    that the fill is done."""
+    upsert(con, "core.meta", [(HEADLINES_FILL_AFTER, after)] if after is not None else [(HEADLINES_FILLED, "1")])
 
 
 def with_dedup_rows(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> set[str]:

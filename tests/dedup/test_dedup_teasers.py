@@ -150,3 +150,59 @@ def test_link_teasers_leave_out_the_pairs_own_groups():
     heads = {1: {"g-target"}, 2: {"g-a"}, 3: {"g-b", "g-target"}}
     assert link_teasers([1, 2, 3, 4], heads, exclude={"g-a", "g-b"}) == {1, 3}
     assert link_teasers([1, 2, 3, 4], heads, exclude={"g-a", "g-target"}) == {3}
+
+
+def test_identical_copies_in_one_batch_keep_their_headline(tmp_path):
+    # Three outlets' identical copies arrive in one call: while the first is not grouped yet, each later one saw
+    # the other two as third texts carrying its headline and dropped it (review of fa3cefc: three groups).
+    con = connect(tmp_path / "w.duckdb")
+    text = "\n".join([OWN_TITLE + ".", STORY[1]])
+    load(con, [article_row(f"run{i}", text, title=OWN_TITLE, source=f"Outlet {i}", published_at=T0 + days(0.1 * i))
+               for i in range(3)])
+    group(con, ["run0", "run1", "run2"])
+    g = groups(con)
+    assert {g[f"run{i}"][0] for i in range(3)} == {"run0"}
+
+
+def test_a_third_article_with_the_same_headline_does_not_turn_it_into_a_teaser(tmp_path):
+    # An unrelated article stored under the same (wire) headline: the pair's own headline is still its text.
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [article_row("other", "\n".join(TARGET_BODY), title=OWN_TITLE, source="Gazette", published_at=T0)])
+    group(con, ["other"])
+    lede = OWN_TITLE + "."
+    load(con, [article_row("orig", "\n".join([lede, *STORY[1:]]), title=OWN_TITLE, source="Bugle",
+                           published_at=T0 + days(0.1))])
+    group(con, ["orig"])
+    brief = "\n".join([
+        lede, STORY[1],
+        "The Courier understands that the company will not appeal against the sentence.",
+        "Further hearings about a third river are expected to take place later this year.",
+    ])
+    load(con, [article_row("brief", brief, title="Sewage fine: what we know", source="Courier",
+                           published_at=T0 + days(0.2))])
+    group(con, ["brief"])
+    g = groups(con)
+    assert g["brief"][0] == g["orig"][0] != g["other"][0]
+
+
+def test_the_headline_fill_of_an_older_warehouse_goes_a_chunk_per_batch(tmp_path, monkeypatch):
+    # A million-article warehouse is not filled in one transaction: HEADLINES_FILL_CHUNK titles per batch, in
+    # article id order, until none is left; titles too short to be a unit do not hold the fill back.
+    con = connect(tmp_path / "w.duckdb")
+    load(con, [_target(), article_row("short", "\n".join(BRIEF_A), title="Prize", source="Post", published_at=T0)])
+    group(con, ["target", "short"])
+    con.execute("DELETE FROM core.headline_units")
+    con.execute("DELETE FROM core.meta WHERE key = ?", [wd.HEADLINES_FILLED])
+    monkeypatch.setattr(wd, "HEADLINES_FILL_CHUNK", 1)
+    filled = []
+    for i, body in enumerate((BRIEF_B, STORY, TARGET_BODY[:3] + BRIEF_B[:1])):
+        load(con, [article_row(f"n{i}", "\n".join(body), title=f"New article number {i} about something else",
+                               source="Post", published_at=T0 + days(1 + i))])
+        group(con, [f"n{i}"])
+        filled.append(con.execute("SELECT count(*) FROM core.headline_units WHERE article_id = 'target'").fetchone()[0])
+        done = con.execute("SELECT count(*) FROM core.meta WHERE key = ?", [wd.HEADLINES_FILLED]).fetchone()[0]
+        if done:
+            break
+    # 'short' (id order first) has no headline unit, 'target' comes with the second chunk; then the fill ends
+    assert filled[0] == 0 and filled[1] == 3
+    assert done == 1 and wd.headlines_to_fill(con) is None
