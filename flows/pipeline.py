@@ -796,10 +796,11 @@ def extract_facts(articles: Sequence[Article], aliases: dict[str, str] | None = 
                                reuse=reuse, languages=languages_of(articles))
 
 
-def languages_of(articles: Sequence[Article]) -> dict[str, str | None]:
+def languages_of(articles: Sequence[Article]) -> dict[str, str]:
     """Each article's stored language, which its facts follow: detected from the page's text at extraction (a
-    second detection in the facts stage cost about as much again, 2-3 ms per article)."""
-    return {a.article_id: a.language for a in articles}
+    second detection in the facts stage cost about as much again, 2-3 ms per article). Articles without one
+    (a feed-summary fallback) are left out: the facts stage detects theirs."""
+    return {a.article_id: a.language for a in articles if a.language}
 
 
 def facts_cache() -> SpanCache | None:
@@ -872,7 +873,6 @@ def reprocess_stale(db_path: str, config: Config, batch_size: int | None = None)
     from extractors.facts import FACTS_VERSION
     from extractors.fingerprint import FINGERPRINT_VERSION
     from warehouse.dedup import stale_articles as stale_groups
-    from warehouse.facts import article_languages
     from warehouse.facts import stale_articles as stale_facts
 
     batch_size = batch_size_of(config, batch_size)
@@ -885,8 +885,9 @@ def reprocess_stale(db_path: str, config: Config, batch_size: int | None = None)
         ids = fact_ids[i : i + batch_size]
         with session(db_path) as con:
             rows = load.article_texts(con, ids)
-            languages = article_languages(con, ids)
-        facts = extract_facts_batch(rows, user_aliases=aliases, reuse=reuse, languages=languages)
+        # detected again from the stored text: articles stored before the language was read from the text
+        # (e379898) carry the page's declared language, wrong on about a fifth of pages
+        facts = extract_facts_batch(rows, user_aliases=aliases, reuse=reuse)
         with session(db_path) as con, transaction(con):
             counts["facts"] += store_facts(con, facts)
             counts["facts_recomputed"] += len(ids)
@@ -1249,7 +1250,7 @@ def _stream_batches(
     once their batch is extracted. reuse: the run's SpanCache (copies reuse the spans of what they copy)."""
     import queue
 
-    from flows.workers import WorkerPool
+    from flows.workers import WorkerPool, quiet_resource_tracker
 
     fetched_q: queue.Queue = queue.Queue(maxsize=FETCH_AHEAD)
     stop = threading.Event()
@@ -1295,16 +1296,14 @@ def _stream_batches(
 
     log.info("streaming: %d worker process(es), %d page(s) in batches of %d", workers, len(jobs), batch_size)
     thread = threading.Thread(target=fetch_loop, name="newswatch-fetch-ahead", daemon=True)
-    # fetching starts first: the first batch downloads while the fork server imports spaCy (WorkerPool waits
-    # for it), which the main process spent idle before
-    thread.start()
-    try:
-        pool = WorkerPool(workers)
-    except BaseException:
-        stop.set()
-        raise
+    quiet_resource_tracker()  # it points stderr at /dev/null for a moment: before the fetch thread logs
+    pool: WorkerPool | None = None
     failed = True
     try:
+        # fetching starts first: the first batch downloads while the fork server imports spaCy (WorkerPool
+        # waits for it), which the main process spent idle before
+        thread.start()
+        pool = WorkerPool(workers)
         prev: tuple | None = None  # (Matched, facts futures, skips, settled, fingerprints) of the batch to store
 
         def facts_of(p: tuple) -> list:
@@ -1362,7 +1361,8 @@ def _stream_batches(
         failed = False
     finally:
         stop.set()
-        pool.close(failed=failed)
+        if pool is not None:
+            pool.close(failed=failed)
 
 
 @contextmanager

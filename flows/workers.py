@@ -115,7 +115,7 @@ def chunks(items: Sequence, parts: int) -> list[Sequence]:
     return out
 
 
-def _quiet_resource_tracker() -> None:
+def quiet_resource_tracker() -> None:
     """Start multiprocessing's resource tracker (it unlinks the pool's semaphores if this process dies) with its
     stderr on /dev/null: after an interrupt it would warn about the semaphores of the killed pool, after the run's
     last line. It is left running when the run's children are killed (see tracker_pid), so nothing restarts it."""
@@ -154,7 +154,7 @@ def stop_tracker() -> None:
 def preload_modules() -> list[str]:
     """What the fork server imports once for all its workers: trafilatura (extractors.articles), spaCy, and,
     when the French model is installed, spaCy's French language module. Importing that one compiles its
-    tokenizer exceptions into one large regular expression, about 4.5 s of CPU on this machine, which every
+    tokenizer exceptions into one large regular expression, 4.5-5 s of CPU on this machine, which every
     worker paid again on its first French text (0.9 s for the whole English model)."""
     from importlib.util import find_spec
 
@@ -171,7 +171,7 @@ class WorkerPool:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        _quiet_resource_tracker()
+        quiet_resource_tracker()
         ctx = multiprocessing.get_context("forkserver")
         # imported once in the fork server, so each worker starts with trafilatura and spaCy already imported
         ctx.set_forkserver_preload(preload_modules())

