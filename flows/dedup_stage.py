@@ -456,8 +456,7 @@ def _read(
     # arrive in the same batch, after the articles linking to it)
     batch.headline_labels = wd.headline_labels(con, {h for fp in fps.values() for h in fp.unit_simhashes}, mine)
     for a in todo:
-        batch.headlines[a.article_id] = headline_simhashes(a.title)
-        for h in batch.headlines[a.article_id]:
+        for h in batch.headline_of(a):
             batch.local_headlines.setdefault(h, set()).add(a.article_id)
     found = {a for ps in (*batch.postings.values(), *batch.bands.values()) for a in ps}
     batch.stored_groups = wd.groups_of(con, found | set(ids))

@@ -94,13 +94,12 @@ def test_the_teasers_target_stored_before_the_headline_table_counts(tmp_path):
 OWN_TITLE = "Water company fined 12 million pounds for pumping sewage into two rivers"
 
 
-def test_an_article_that_starts_with_its_own_headline_still_matches_its_copy(tmp_path):
-    # The original's body opens with its headline; a brief by another outlet keeps that lede, one sentence and
-    # adds two of its own, under a new headline. The headline sentence is half its evidence: a rule that dropped
-    # every unit equal to another article's headline (here the original's) would lose the copy.
-    con = connect(tmp_path / "w.duckdb")
+def _original_and_brief(con, published=T0) -> None:
+    """Store and group an original whose body opens with its headline, then a brief by another outlet that keeps
+    that lede and one sentence and adds two of its own, under a new headline, a few hours later."""
     lede = OWN_TITLE + "."
-    load(con, [article_row("orig", "\n".join([lede, *STORY[1:]]), title=OWN_TITLE, source="Bugle", published_at=T0)])
+    load(con, [article_row("orig", "\n".join([lede, *STORY[1:]]), title=OWN_TITLE, source="Bugle",
+                           published_at=published)])
     group(con, ["orig"])
     brief = "\n".join([
         lede, STORY[1],
@@ -110,6 +109,14 @@ def test_an_article_that_starts_with_its_own_headline_still_matches_its_copy(tmp
     load(con, [article_row("brief", brief, title="Sewage fine: what we know", source="Courier",
                            published_at=T0 + days(0.2))])
     group(con, ["brief"])
+
+
+def test_an_article_that_starts_with_its_own_headline_still_matches_its_copy(tmp_path):
+    # The original's body opens with its headline; a brief by another outlet keeps that lede, one sentence and
+    # adds two of its own, under a new headline. The headline sentence is half its evidence: a rule that dropped
+    # every unit equal to another article's headline (here the original's) would lose the copy.
+    con = connect(tmp_path / "w.duckdb")
+    _original_and_brief(con)
     g = groups(con)
     assert g["brief"][0] == g["orig"][0]
     shared = con.execute("SELECT shared_units FROM core.syndication_edges WHERE article_id = 'brief'").fetchone()
@@ -169,18 +176,7 @@ def test_a_third_article_with_the_same_headline_does_not_turn_it_into_a_teaser(t
     con = connect(tmp_path / "w.duckdb")
     load(con, [article_row("other", "\n".join(TARGET_BODY), title=OWN_TITLE, source="Gazette", published_at=T0)])
     group(con, ["other"])
-    lede = OWN_TITLE + "."
-    load(con, [article_row("orig", "\n".join([lede, *STORY[1:]]), title=OWN_TITLE, source="Bugle",
-                           published_at=T0 + days(0.1))])
-    group(con, ["orig"])
-    brief = "\n".join([
-        lede, STORY[1],
-        "The Courier understands that the company will not appeal against the sentence.",
-        "Further hearings about a third river are expected to take place later this year.",
-    ])
-    load(con, [article_row("brief", brief, title="Sewage fine: what we know", source="Courier",
-                           published_at=T0 + days(0.2))])
-    group(con, ["brief"])
+    _original_and_brief(con, T0 + days(0.1))
     g = groups(con)
     assert g["brief"][0] == g["orig"][0] != g["other"][0]
 
