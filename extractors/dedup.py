@@ -473,6 +473,49 @@ def story_score(unit: Mapping[str, float], centroid: Mapping[str, float]) -> flo
     return sum([w * c for t, w in unit.items() if (c := get(t)) is not None], 0.0)
 
 
+class StoryIndex:
+    """The centroids of a set of stories as an inverted index (term -> {story id: weight}), so that an article is
+    scored against every story at once: the work is one lookup per term of the article plus one step per story
+    sharing that term, not one lookup per term per story (an article used to be scored against every active
+    story in turn, and the stories a batch opens itself made that quadratic in the batch).
+
+    scores(unit)[s] is story_score(unit, centroid of s) for every story sharing a term with the article: the
+    products are added in the article's term order from 0.0, as story_score's list sum does.
+    """
+
+    def __init__(self) -> None:
+        self._postings: dict[str, dict[str, float]] = {}
+        self._terms: dict[str, tuple[str, ...]] = {}
+
+    def put(self, story_id: str, centroid: Mapping[str, float]) -> None:
+        """Index (or re-index, after its centroid changed) one story."""
+        self.drop(story_id)
+        postings = self._postings
+        for t, c in centroid.items():
+            postings.setdefault(t, {})[story_id] = c
+        self._terms[story_id] = tuple(centroid)
+
+    def drop(self, story_id: str) -> None:
+        for t in self._terms.pop(story_id, ()):
+            p = self._postings[t]
+            del p[story_id]
+            if not p:
+                del self._postings[t]
+
+    def scores(self, unit: Mapping[str, float]) -> dict[str, float]:
+        """story id -> story_score(unit, its centroid), for the stories sharing a term with `unit` (0.0 for the
+        others, which are left out)."""
+        acc: dict[str, float] = {}
+        get = acc.get
+        postings = self._postings.get
+        for t, w in unit.items():
+            p = postings(t)
+            if p is not None:
+                for s, c in p.items():
+                    acc[s] = get(s, 0.0) + w * c
+        return acc
+
+
 def merge_profiles(profiles: Sequence[Mapping[str, float]]) -> dict[str, float]:
     """The centroid (mean) of several profiles: what a story's articles are about together."""
     out: Counter[str] = Counter()
@@ -518,19 +561,22 @@ def choose_story(
     when: datetime,
     window_days: float,
     copy_stories: Sequence[str] = (),
+    scores: Mapping[str, float] | None = None,
 ) -> tuple[str | None, str, float | None]:
     """(story_id, or None for a new story; reason; similarity) for an article with this `unit_profile`.
 
     A syndicated copy joins its original's story (copy_stories[0]) at any distance: the strongest evidence.
     Otherwise the most similar of `stories` (see stories_to_compare) that reaches STORY_MIN_SIMILARITY when
     it is active within window_days of the article, STORY_STRONG_SIMILARITY when it is not.
+    scores: the article's story_score against each story, when already known (StoryIndex.scores; a story
+    missing from it shares no term, 0.0); computed here otherwise.
     """
     if copy_stories:
         return copy_stories[0], "syndicated", None
     window = timedelta(days=window_days)
     best: tuple[float, str] | None = None
     for story in sorted(stories, key=lambda s: s.story_id):
-        sim = story_score(unit, story.profile)
+        sim = story_score(unit, story.profile) if scores is None else scores.get(story.story_id, 0.0)
         in_window = story.first_at - window <= when <= story.last_at + window
         threshold = STORY_MIN_SIMILARITY if in_window else STORY_STRONG_SIMILARITY
         if sim >= threshold and (best is None or sim > best[0]):

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
 import numpy as np
 
 from extractors.dedup import (
+    StoryIndex,
     add_member,
     align,
     boilerplate_units,
@@ -85,15 +86,20 @@ def _order(a: wd.StoredArticle) -> tuple[datetime, datetime, str]:
 
 @dataclass
 class _Known:
-    """An article that can be verified against: stored (loaded for this batch) or processed in this call."""
+    """An article that can be verified against: stored (loaded for this batch) or processed in this call.
 
-    art: wd.StoredArticle
+    A stored one's row (art, with its text) is read only when it passes the simhash prefilter with an article
+    of the call or decides a group's original (_Batch.art_of): with 100k stored articles most candidates share
+    only a document band by chance and are rejected on their simhashes alone."""
+
+    art: wd.StoredArticle | None
     hashes: list[int]  # unit simhashes, in unit order
     boilerplate: frozenset[int]  # units that were boilerplate when it was fingerprinted
     doc: int
     units: list[str] | None = None  # segment(text), computed when first needed
     array: np.ndarray | None = None  # hashes as uint64, for the vectorised prefilter
     segmented: tuple[str, ...] | None = None  # segment(text) known already (_SEGMENTED), used by all_units
+    rejected: set[str] = field(default_factory=set)  # articles of the call the prefilter rejected it for
 
     def hash_array(self) -> np.ndarray:
         if self.array is None:
@@ -101,12 +107,14 @@ class _Known:
         return self.array
 
     def all_units(self) -> list[str]:
+        assert self.art is not None, "the row is read (_Batch.art_of) before the text is segmented"
         if self.units is None:
             self.units = list(self.segmented) if self.segmented is not None else segment(self.art.text)
             if len(self.hashes) != len(self.units):  # stored by another version: recompute
                 self.hashes = list(fingerprint(self.art.article_id, self.art.text).unit_simhashes)
                 self.boilerplate = frozenset()
                 self.array = None  # built from the old hashes
+                self.rejected.clear()  # decided on the old hashes
         return self.units
 
 
@@ -118,7 +126,8 @@ class _Batch:
     articles: 2 ms -> 50-70 ms per lookup). Matches among the call's own articles are found in memory.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.con = con  # read from in _read, and by art_of for a row not read there
         self.postings: dict[int, list[str]] = {}  # unit key -> stored articles
         self.bands: dict[int, list[str]] = {}  # band key -> stored articles
         self.stored_groups: dict[str, tuple[str, str]] = {}  # stored article -> (syndication id, story id)
@@ -127,7 +136,8 @@ class _Batch:
         self.tables: frozenset[str] = frozenset()  # the facts tables that exist
         self.entities: dict[str, list[str]] = {}  # article of this call -> entity names from the facts stage
         self.known: dict[str, _Known] = {}
-        self.stories: dict[str, wd.StoryRow] = {}
+        self.stories: dict[str, wd.StoryRow] = {}  # changed through set_story only (it keeps story_index current)
+        self.story_index = StoryIndex()  # the centroids of self.stories, by term
         self.new_stories: dict[str, datetime] = {}
         self.touched_stories: set[str] = set()
         self.moved: dict[str, str] = {}  # copy group -> the group it merged into (or its earlier original)
@@ -146,6 +156,26 @@ class _Batch:
         self.edges: list[dict] = []
         self.assignments: list[tuple] = []
         self.rows: list[tuple[str, str, str]] = []  # (article, copy group, story)
+
+    def load_rows(self, article_ids: Iterable[str]) -> None:
+        """Read the core.articles rows of stored known articles (one query)."""
+        todo = sorted(a for a in article_ids if a in self.known and self.known[a].art is None)
+        if not todo or self.con is None:
+            return
+        for row in wd.load_articles(self.con, todo):
+            k = self.known[row.article_id]
+            k.art = row
+            k.segmented = _SEGMENTED.get((row.article_id, row.content_hash))
+
+    def art_of(self, k: _Known) -> wd.StoredArticle | None:
+        """The row of a known article, read now when _read did not (None: no such row)."""
+        if k.art is None:
+            self.load_rows([a for a, v in self.known.items() if v is k])
+        return k.art
+
+    def set_story(self, story: wd.StoryRow) -> None:
+        self.stories[story.story_id] = story
+        self.story_index.put(story.story_id, story.profile)
 
     def resolve(self, group: str) -> str:
         while group in self.moved and self.moved[group] != group:
@@ -168,12 +198,17 @@ class _Batch:
     def candidates(self, fp: Fingerprint, me: str) -> list[tuple[str, int]]:
         """Stored and this call's articles sharing unit keys or document bands, most hits first."""
         hits: Counter[str] = Counter()
+        # most keys of a new text are in no posting list: Counter.update only for those that are
         for k in {wd.key32(h) for h in fp.unit_simhashes}:
-            hits.update(self.postings.get(k, ()))
-            hits.update(self.local_keys.get(k, ()))
+            if p := self.postings.get(k):
+                hits.update(p)
+            if p := self.local_keys.get(k):
+                hits.update(p)
         for b in wd.band_keys(fp.doc_simhash):
-            hits.update(self.bands.get(b, ()))
-            hits.update(self.local_bands.get(b, ()))
+            if p := self.bands.get(b):
+                hits.update(p)
+            if p := self.local_bands.get(b):
+                hits.update(p)
         hits.pop(me, None)
         return sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
 
@@ -303,8 +338,13 @@ def _verify(
     candidate's units that were boilerplate when it was stored. So is a link teaser: a unit of ours with the words
     of the headline (or a headline sentence) of an article in neither of the two copy groups.
     """
-    other = other_k.art
+    if art.article_id in other_k.rejected:
+        return False
     if not _prefilter(fp, mine, other_k.doc, other_k.hash_array(), settings.paragraph_distance):
+        other_k.rejected.add(art.article_id)
+        return False
+    other = batch.art_of(other_k)
+    if other is None:
         return False
     other_all = other_k.all_units()
     group = batch.group_of(other.article_id)
@@ -366,7 +406,9 @@ def _process(
     if previous is not None:
         linked.add(batch.resolve(previous[0] or art.article_id))  # a revised article stays in its group
     # Syndication: the original of the merged group is its earliest article.
-    firsts = [art] + [batch.known[g].art for g in linked if g in batch.known and g != art.article_id]
+    firsts = [art] + [
+        o for g in linked if g in batch.known and g != art.article_id and (o := batch.art_of(batch.known[g]))
+    ]
     original = min(firsts, key=_order).article_id
     for g in linked:
         if g != original:
@@ -409,21 +451,22 @@ def _process(
     t = _when(art)
     text_stories = {s for c, _ in cands if (s := batch.story_of(c))}
     compared = stories_to_compare(batch.stories.values(), t, settings.story_window_days, text_stories)
-    story_id, reason, sim = choose_story(unit, compared, t, settings.story_window_days, copy_stories)
+    scores = batch.story_index.scores(unit) if compared and not copy_stories else None
+    story_id, reason, sim = choose_story(unit, compared, t, settings.story_window_days, copy_stories, scores)
     if story_id is None:
         story_id = art.article_id
-        batch.stories[story_id] = wd.StoryRow(story_id, art.title, t, t, 1, trim_profile(unit))
+        batch.set_story(wd.StoryRow(story_id, art.title, t, t, 1, trim_profile(unit)))
         batch.new_stories[story_id] = now
         batch.touched_stories.add(story_id)
     elif (old := batch.stories.get(story_id)) is not None:
-        batch.stories[story_id] = wd.StoryRow(
+        batch.set_story(wd.StoryRow(
             old.story_id,
             old.title,
             min(old.first_at, t),
             max(old.last_at, t),
             old.members + 1,
             add_member(old.profile, old.members, unit),
-        )
+        ))
         batch.touched_stories.add(story_id)
     batch.story[art.article_id] = story_id
     batch.assignments.append((art.article_id, story_id, reason, sim, trim_profile(profile), now))
@@ -465,31 +508,45 @@ def _read(
     batch.index_stored()
     # what will be verified: per article, GROUP_SAMPLE stored members of each group (originals first)
     want: set[str] = set()
+    pairs: list[tuple[str, str]] = []  # (article of the call, stored article it will be verified against)
+    heads: set[str] = set()  # previous groups' originals (a revised article stays in its group)
     for a in todo:
         cands = batch.candidates(fps[a.article_id], a.article_id)
         by_group: dict[str, list[str]] = {}
         for c, _ in cands:
             by_group.setdefault(batch.group_of(c), []).append(c)
         for g, members in by_group.items():
-            want.update(([g] + [m for m in members if m != g])[:GROUP_SAMPLE])
+            sample = ([g] + [m for m in members if m != g])[:GROUP_SAMPLE]
+            want.update(sample)
+            pairs.extend((a.article_id, m) for m in sample)
         prev = batch.stored_groups.get(a.article_id)
         if prev and prev[0]:
             want.add(prev[0])
+            heads.add(prev[0])
     want -= set(ids)
     stored_units = wd.load_units(con, want)
-    docs = wd.doc_simhashes(con, want)
-    for other in wd.load_articles(con, sorted(want)):
-        hashes, bp = stored_units.get(other.article_id, ([], frozenset()))
-        if other.article_id in docs:
-            batch.known[other.article_id] = _Known(
-                other, hashes, bp, docs[other.article_id],
-                segmented=_SEGMENTED.get((other.article_id, other.content_hash)),
-            )
+    for aid, doc in wd.doc_simhashes(con, want).items():
+        hashes, bp = stored_units.get(aid, ([], frozenset()))
+        batch.known[aid] = _Known(None, hashes, bp, doc)
+    # the simhash prefilter of every pair now: the rows (texts) are read only for the candidates that pass it
+    arrays = {a.article_id: np.fromiter(fps[a.article_id].unit_simhashes, dtype=np.uint64) for a in todo}
+    passed = set()
+    for aid, other in pairs:
+        if (k := batch.known.get(other)) is None or other in passed:
+            continue
+        if _prefilter(fps[aid], arrays[aid], k.doc, k.hash_array(), settings.paragraph_distance):
+            passed.add(other)
+        else:
+            k.rejected.add(aid)
+    # and the originals of their groups: the dates of a linked group's original decide the merged group's
+    batch.load_rows(passed | heads | {batch.group_of(c) for c in passed})
     # stories: those active around this call's articles, and those of every article that shares text
     times = [_when(a) for a in todo]
     window = timedelta(days=settings.story_window_days)
-    batch.stories = {s.story_id: s for s in wd.candidate_stories(con, min(times) - window, max(times) + window)}
-    batch.stories.update(wd.get_stories(con, {g[1] for g in batch.stored_groups.values()} - batch.stories.keys()))
+    for story in wd.candidate_stories(con, min(times) - window, max(times) + window):
+        batch.set_story(story)
+    for story in wd.get_stories(con, {g[1] for g in batch.stored_groups.values()} - batch.stories.keys()).values():
+        batch.set_story(story)
     # document frequencies of every term the call's profiles can have (a profile uses a subset of its units)
     batch.entities = wd.entities_for(con, ids, batch.tables)
     terms: set[str] = set()
@@ -560,7 +617,7 @@ def group_articles(
         now = utcnow()
         wd.reset_stories_if_version_changed(con, FINGERPRINT_VERSION)
         _fill_headlines(con)
-        batch = _Batch()
+        batch = _Batch(con)
         batch.tables = wd.facts_tables(con)
         # the NumPy variant: the same fingerprints as the simhash package (tested), 1.3-1.6x faster
         known = fingerprints or {}

@@ -172,7 +172,7 @@ def load_units(
         "SELECT article_id, simhashes, boilerplate FROM core.article_units "
         f"WHERE article_id IN ({_str_list(ids)})"
     ).fetchall():
-        out[aid] = ([int(h) for h in hs], frozenset(int(h) for h in bp or ()))
+        out[aid] = (hs, frozenset(bp) if bp else frozenset())  # UBIGINT[] arrive as lists of int
     return out
 
 
