@@ -11,8 +11,9 @@ group and story, and peak RSS; the same per-copy figures in
 CPU time of the process (less sensitive to other jobs on a shared machine than wall time).
 
 --stored N first fills the warehouse with N synthetic stored articles (30 unit keys and 4 bands each, as
-bench/dedup_bench.py lookup builds them; not timed), then also times 100 distinct real texts (corpus pages)
-arriving as new articles, before the wire copies: ms of dedup per new article with N stored.
+bench/dedup_bench.py lookup builds them; not timed), then also times distinct real texts arriving as new
+articles, before the wire copies: ms of dedup per new article with N stored. --new-texts K says how many (100:
+the corpus pages, 95 texts; more are PolNeAR development articles, so 250 fills one batch of a run).
 
 --fingerprints-given computes every fingerprint first in another process, as the pipeline's pool workers do with
 the extraction (Extracted.fingerprints), and hands them to the stage: the figures are then the main process's
@@ -83,11 +84,15 @@ def wire_copies(n: int, seed: int = 3) -> list[dict]:
 
 
 def distinct_texts(limit: int = 100) -> list[dict]:
-    """Real texts (the shared corpus pages, as bench/dedup_gen.py extracts them) as new-article rows."""
-    from bench.dedup_gen import load_corpus
+    """Real texts as new-article rows: the shared corpus pages (as bench/dedup_gen.py extracts them; 95 of them),
+    then, beyond those, PolNeAR development articles (real political news, ../shared/eval) up to `limit`."""
+    from bench.dedup_gen import load_corpus, load_polnear
 
+    docs = load_corpus()[:limit]
+    if len(docs) < limit:
+        docs += load_polnear(None)[: limit - len(docs)]
     rows = []
-    for i, d in enumerate(load_corpus()[:limit]):
+    for i, d in enumerate(docs):
         t = T0 - timedelta(days=1) + timedelta(minutes=i)
         aid = f"text{i:012d}"
         rows.append(
@@ -184,13 +189,13 @@ def measure(n: int, db_path: Path, stored: int = 0, texts: list[dict] | None = N
     }
 
 
-def _run(code: Path, n: int, stored: int = 0, given: bool = False, batch: int = BATCH) -> dict:
+def _run(code: Path, n: int, stored: int = 0, given: bool = False, batch: int = BATCH, new_texts: int = 100) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
         extra = []
         if stored:
             # the texts come from this tree (the corpus cache is not in a git archive)
-            (Path(tmp) / "texts.json").write_text(json.dumps(distinct_texts(), default=str), "utf-8")
+            (Path(tmp) / "texts.json").write_text(json.dumps(distinct_texts(new_texts), default=str), "utf-8")
             extra = ["--stored", str(stored), "--texts", str(Path(tmp) / "texts.json")]
         out = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--code", str(code), "--measure", str(n),
@@ -215,6 +220,9 @@ def main() -> None:
                     help="fingerprints computed beforehand in another process, as the pool workers do")
     ap.add_argument("--batch", type=int, default=None,
                     help="articles per transaction (default: a run's, [run] batch_size of this tree's config)")
+    ap.add_argument("--new-texts", type=int, default=100,
+                    help="distinct real texts timed as new articles with --stored (the corpus gives 95; more come "
+                         "from the PolNeAR development articles; 250 fills one batch of a run)")
     ap.add_argument("--texts", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--code", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--measure", type=int, default=None, help=argparse.SUPPRESS)
@@ -242,8 +250,9 @@ def main() -> None:
                                      capture_output=True).stdout
             subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
             result["baseline"] = {"revision": args.baseline, **_run(Path(tmp), args.baseline_copies, args.stored,
-                                                                  args.fingerprints_given, args.batch)}
-    result["current"] = _run(ROOT, args.copies, args.stored, args.fingerprints_given, args.batch)
+                                                                  args.fingerprints_given, args.batch,
+                                                                  args.new_texts)}
+    result["current"] = _run(ROOT, args.copies, args.stored, args.fingerprints_given, args.batch, args.new_texts)
     print(json.dumps(result), flush=True)
 
 
