@@ -401,16 +401,24 @@ def earlier(a: tuple[datetime | None, datetime, str], b: tuple[datetime | None, 
 # ---- stories ---------------------------------------------------------------------------------
 
 
-def story_profile(title: str, units: Sequence[str], entities: Sequence[str] = ()) -> dict[str, float]:
+def profile_tokens(title: str, units: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The tokens story_profile and profile_terms read: the headline's, and the units' (joined by lines)."""
+    return tokens(title), tokens("\n".join(units))
+
+
+def story_profile(
+    title: str, units: Sequence[str], entities: Sequence[str] = (), toks: tuple[list[str], list[str]] | None = None
+) -> dict[str, float]:
     """Weighted terms describing what an article is about: its content words, and named entities when known.
 
     Term frequency is raw (measured better than sublinear on the real pairs, docs/dedup.md), and the words of
     the headline and the first LEAD_TOKENS tokens of the body count LEAD_WEIGHT times: the lede says what the
     story is. entities (from the facts stage, when it ran) are added as whole names ("e:..."); rarity
     weighting (idf) is applied at comparison time from the warehouse's document frequencies.
+    toks: profile_tokens(title, units), when already computed.
     """
-    head = tokens(title)
-    toks = head + tokens("\n".join(units))
+    head, body = toks if toks is not None else profile_tokens(title, units)
+    toks = head + body
     lead = len(head) + LEAD_TOKENS
     # Counted, then weighted: n * LEAD_WEIGHT + m is the float that adding LEAD_WEIGHT n times and 1.0 m times
     # gives (whole numbers, and LEAD_WEIGHT a power of two), and the terms keep their first-occurrence order
@@ -422,11 +430,14 @@ def story_profile(title: str, units: Sequence[str], entities: Sequence[str] = ()
     return prof
 
 
-def profile_terms(title: str, units: Sequence[str], entities: Sequence[str] = ()) -> set[str]:
+def profile_terms(
+    title: str, units: Sequence[str], entities: Sequence[str] = (), toks: tuple[list[str], list[str]] | None = None
+) -> set[str]:
     """The terms of story_profile(title, units, entities), without their weights (what a batch reads the
-    document frequencies of, before its articles are profiled)."""
-    words = set(tokens(title))
-    words.update(tokens("\n".join(units)))
+    document frequencies of, before its articles are profiled). toks: profile_tokens(title, units), if known."""
+    head, body = toks if toks is not None else profile_tokens(title, units)
+    words = set(head)
+    words.update(body)
     return {k for k in map(_term_key, words) if k} | set(_entity_keys(entities))
 
 
@@ -480,31 +491,42 @@ class StoryIndex:
     story in turn, and the stories a batch opens itself made that quadratic in the batch).
 
     scores(unit)[s] is story_score(unit, centroid of s) for every story sharing a term with the article: the
-    products are added in the article's term order from 0.0, as story_score's list sum does.
+    products are added in the article's term order from 0.0, as story_score's list sum does. A centroid given
+    to put() is indexed when scores are next asked for: a story that gains several members in a row (copies
+    joining their original's story) is indexed once, not once per member.
     """
 
     def __init__(self) -> None:
         self._postings: dict[str, dict[str, float]] = {}
         self._terms: dict[str, tuple[str, ...]] = {}
+        self._pending: dict[str, Mapping[str, float] | None] = {}  # story -> centroid to index (None: drop)
 
     def put(self, story_id: str, centroid: Mapping[str, float]) -> None:
         """Index (or re-index, after its centroid changed) one story."""
-        self.drop(story_id)
-        postings = self._postings
-        for t, c in centroid.items():
-            postings.setdefault(t, {})[story_id] = c
-        self._terms[story_id] = tuple(centroid)
+        self._pending[story_id] = centroid
 
     def drop(self, story_id: str) -> None:
-        for t in self._terms.pop(story_id, ()):
-            p = self._postings[t]
-            del p[story_id]
-            if not p:
-                del self._postings[t]
+        self._pending[story_id] = None
+
+    def _flush(self) -> None:
+        postings = self._postings
+        for story_id, centroid in self._pending.items():
+            for t in self._terms.pop(story_id, ()):
+                p = postings[t]
+                del p[story_id]
+                if not p:
+                    del postings[t]
+            if centroid is not None:
+                for t, c in centroid.items():
+                    postings.setdefault(t, {})[story_id] = c
+                self._terms[story_id] = tuple(centroid)
+        self._pending.clear()
 
     def scores(self, unit: Mapping[str, float]) -> dict[str, float]:
         """story id -> story_score(unit, its centroid), for the stories sharing a term with `unit` (0.0 for the
         others, which are left out)."""
+        if self._pending:
+            self._flush()
         acc: dict[str, float] = {}
         get = acc.get
         postings = self._postings.get

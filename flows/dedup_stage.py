@@ -32,6 +32,7 @@ from extractors.dedup import (
     is_copy,
     link_teasers,
     profile_terms,
+    profile_tokens,
     stories_to_compare,
     story_profile,
     strip_shared_edges,
@@ -149,6 +150,7 @@ class _Batch:
         self.headline_labels: dict[int, set[str]] = {}  # headline unit simhash -> copy groups of stored articles
         self.headlines: dict[str, tuple[int, ...]] = {}  # article of this call (or candidate met) -> headline units
         self.local_headlines: dict[int, set[str]] = {}  # headline unit simhash -> articles of this call
+        self.tokens: dict[str, tuple[list[str], list[str]]] = {}  # article of this call -> profile_tokens
         self.n_profiles = 0
         self.df: dict[str, int] = {}
         self.new_terms: Counter[str] = Counter()
@@ -445,7 +447,10 @@ def _process(
     recycled = boilerplate_units(fp.unit_simhashes, seen.texts, seen.stock, exclude=own_group, min_texts=1)
     own = [u for u, h in zip(fp.units, fp.unit_simhashes, strict=True) if h not in recycled]
     # only the entities: figures and years were measured to add noise to story similarity (docs/dedup.md)
-    profile = story_profile(art.title, own or list(fp.units), entities)
+    # the tokens _read took of all the units serve when none was left out (most articles)
+    whole = not own or len(own) == len(fp.units)
+    profile = story_profile(art.title, own or list(fp.units), entities,
+                            batch.tokens.get(art.article_id) if whole else None)
     # idf as it is when the article arrives (earlier articles of this call included)
     unit = unit_profile(profile, wd.idf_of(profile, batch.n_profiles, batch.df))
     t = _when(art)
@@ -551,7 +556,8 @@ def _read(
     batch.entities = wd.entities_for(con, ids, batch.tables)
     terms: set[str] = set()
     for a in todo:
-        terms |= profile_terms(a.title, fps[a.article_id].units, batch.entities.get(a.article_id, []))
+        toks = batch.tokens[a.article_id] = profile_tokens(a.title, fps[a.article_id].units)
+        terms |= profile_terms(a.title, fps[a.article_id].units, batch.entities.get(a.article_id, []), toks)
     batch.n_profiles, batch.df = wd.term_counts(con, terms)
 
 
