@@ -169,3 +169,26 @@ def test_a_stored_candidate_rejected_on_its_simhashes_is_never_read(tmp_path, mo
     assert "orig" in read  # the stored original passes the prefilter with its copy: read and verified
     g = dict(con.execute("SELECT article_id, syndication_id FROM core.article_groups").fetchall())
     assert g["copy"] == "orig" and g["new"] == "new"
+
+
+def test_a_row_not_read_in_the_batch_reads_is_read_when_needed(tmp_path, monkeypatch):
+    """A stored article whose row _read left unread (it failed the prefilter for the articles that found it,
+    or a merge inside the batch made it a group's original) is read when a verification or the choice of an
+    original needs it; an id with no row gives None, and the row is read once."""
+    con = connect(tmp_path / "w.duckdb")
+    s = seed_articles()[0]
+    load(con, [article_row("stored", s["text"], title=s["title"], published_at=T0)])
+    group(con, ["stored"])
+    batch = stage._Batch(con)
+    fp = fingerprint("stored", s["text"])
+    batch.known["stored"] = stage._Known(None, list(fp.unit_simhashes), frozenset(), fp.doc_simhash)
+    batch.known["gone"] = stage._Known(None, [], frozenset(), 0)
+    reads: list[list[str]] = []
+    real = wd.load_articles
+    monkeypatch.setattr(wd, "load_articles", lambda c, ids: reads.append(list(ids)) or real(c, ids))
+    row = batch.art_of(batch.known["stored"])
+    assert row is not None and row.article_id == "stored" and row.text == article_row("stored", s["text"])["text"]
+    assert batch.art_of(batch.known["stored"]) is row
+    assert batch.art_of(batch.known["gone"]) is None
+    assert reads == [["stored"], ["gone"]]
+    assert batch.known["stored"].all_units()  # its text segments once the row is there
