@@ -1175,7 +1175,7 @@ def run_batches(
     for i in range(0, len(plan.articles), batch_size):
         chunk = plan.articles[i : i + batch_size]
         store(chunk, {a.article_id: (a.watch,) for a in chunk}, (), ())
-    workers = config.run.effective_workers()
+    workers = config.run.effective_workers(len(jobs))
     if jobs and workers > 1 and stages is DIRECT:
         # Prefect's stages are tasks of the flow run's context, called from the main thread: they keep the
         # batch-after-batch loop below (same warehouse, see tests/test_runner_equivalence.py)

@@ -280,11 +280,20 @@ DASK_ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-
 MAX_DEFAULT_WORKERS = 4
 
 
-def default_workers() -> int:
-    """1: the pool is opt-in, and it has had less test time than the in-process loop. (Its first measurement
-    on 2 cores showed no gain, 0.86x the plain script with 2 workers; since the streaming runner's later work
-    2 workers run 3.8-3.9x the plain script on 2,000 pages, docs/benchmarks.md. The default was not
-    revisited.)"""
+# [run] workers unset: a run with at least this many pages to fetch uses the pool, a smaller one stays in one
+# process. Measured on 2 cores (docs/benchmarks.md, "the pool by default"): the pool already won at 50 pages
+# (13.7 s against 17.5 s) and at 100 and 200 (13.6 / 16.7 s, 15.9 / 20.9 s); 100 keeps the small scheduled runs
+# (a few new pages each, the common case) on the in-process loop, which has had the most test time.
+AUTO_POOL_MIN_PAGES = 100
+
+
+def default_workers(pages: int | None = None) -> int:
+    """[run] workers when it is not set: the cores (suggested_workers) for a run with at least AUTO_POOL_MIN_PAGES
+    pages to fetch, 1 (everything in the main process) for a smaller one or when the count is not known. (The
+    pool was opt-in until the tenth session; 2 workers run 2,000 pages at about 4x the plain script's words/s,
+    the in-process loop about 1.7x, docs/benchmarks.md.)"""
+    if pages is not None and pages >= AUTO_POOL_MIN_PAGES:
+        return suggested_workers()
     return 1
 
 
@@ -300,9 +309,10 @@ class RunSettings(_Strict):
         None,
         ge=1,
         description="Processes that extract pages and their facts (spaCy loaded once in each) while the main "
-        "process fetches and stores; the default 1 runs everything in the main process, batch after batch (the "
-        "pool is opt-in; on 2 cores, 2 workers ran 2,000 pages at 3.8-3.9x the plain script's words/s, "
-        "docs/benchmarks.md); more than the cores (at most 4 pay) rarely helps.",
+        "process fetches and stores; 1 runs everything in the main process, batch after batch. Unset: the cores "
+        "(at most 4) for a run with at least 100 pages to fetch (AUTO_POOL_MIN_PAGES), 1 for a smaller one, "
+        "whose pages do not pay for the pool's start (on 2 cores, 2 workers ran 2,000 pages at about 4x the "
+        "plain script's words/s, docs/benchmarks.md); more than the cores rarely helps.",
     )
     # A batch pays fixed costs whatever its size: about 35 dedup statements of 2-10 ms, the checkpoint when its
     # writer connection closes (10-30 ms per table written), the trend refresh. 2,000 pages with 30% copies,
@@ -360,8 +370,9 @@ class RunSettings(_Strict):
                              "dask_address")
         return self
 
-    def effective_workers(self) -> int:
-        return self.workers if self.workers is not None else default_workers()
+    def effective_workers(self, pages: int | None = None) -> int:
+        """The worker processes of a run with `pages` pages to fetch (default_workers when workers is unset)."""
+        return self.workers if self.workers is not None else default_workers(pages)
 
 
 class DemoSettings(_Strict):
