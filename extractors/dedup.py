@@ -499,14 +499,11 @@ class StoryIndex:
     def __init__(self) -> None:
         self._postings: dict[str, dict[str, float]] = {}
         self._terms: dict[str, tuple[str, ...]] = {}
-        self._pending: dict[str, Mapping[str, float] | None] = {}  # story -> centroid to index (None: drop)
+        self._pending: dict[str, Mapping[str, float]] = {}  # story -> centroid to index
 
     def put(self, story_id: str, centroid: Mapping[str, float]) -> None:
         """Index (or re-index, after its centroid changed) one story."""
         self._pending[story_id] = centroid
-
-    def drop(self, story_id: str) -> None:
-        self._pending[story_id] = None
 
     def _flush(self) -> None:
         postings = self._postings
@@ -516,10 +513,9 @@ class StoryIndex:
                 del p[story_id]
                 if not p:
                     del postings[t]
-            if centroid is not None:
-                for t, c in centroid.items():
-                    postings.setdefault(t, {})[story_id] = c
-                self._terms[story_id] = tuple(centroid)
+            for t, c in centroid.items():
+                postings.setdefault(t, {})[story_id] = c
+            self._terms[story_id] = tuple(centroid)
         self._pending.clear()
 
     def scores(self, unit: Mapping[str, float]) -> dict[str, float]:

@@ -100,7 +100,7 @@ class _Known:
     units: list[str] | None = None  # segment(text), computed when first needed
     array: np.ndarray | None = None  # hashes as uint64, for the vectorised prefilter
     segmented: tuple[str, ...] | None = None  # segment(text) known already (_SEGMENTED), used by all_units
-    rejected: set[str] = field(default_factory=set)  # articles of the call the prefilter rejected it for
+    checked: dict[str, bool] = field(default_factory=dict)  # article of the call -> its prefilter result (passes)
 
     def hash_array(self) -> np.ndarray:
         if self.array is None:
@@ -115,7 +115,7 @@ class _Known:
                 self.hashes = list(fingerprint(self.art.article_id, self.art.text).unit_simhashes)
                 self.boilerplate = frozenset()
                 self.array = None  # built from the old hashes
-                self.rejected.clear()  # decided on the old hashes
+                self.checked.clear()  # decided on the old hashes
         return self.units
 
 
@@ -137,6 +137,7 @@ class _Batch:
         self.tables: frozenset[str] = frozenset()  # the facts tables that exist
         self.entities: dict[str, list[str]] = {}  # article of this call -> entity names from the facts stage
         self.known: dict[str, _Known] = {}
+        self.no_row: set[str] = set()  # known articles whose core.articles row was asked for and is missing
         self.stories: dict[str, wd.StoryRow] = {}  # changed through set_story only (it keeps story_index current)
         self.story_index = StoryIndex()  # the centroids of self.stories, by term
         self.new_stories: dict[str, datetime] = {}
@@ -160,20 +161,22 @@ class _Batch:
         self.rows: list[tuple[str, str, str]] = []  # (article, copy group, story)
 
     def load_rows(self, article_ids: Iterable[str]) -> None:
-        """Read the core.articles rows of stored known articles (one query)."""
-        todo = sorted(a for a in article_ids if a in self.known and self.known[a].art is None)
+        """Read the core.articles rows of stored known articles not read yet (one query; an id without a row
+        is asked for once)."""
+        todo = sorted(a for a in article_ids if a in self.known and self.known[a].art is None and a not in self.no_row)
         if not todo or self.con is None:
             return
+        self.no_row.update(todo)
         for row in wd.load_articles(self.con, todo):
             k = self.known[row.article_id]
             k.art = row
             k.segmented = _SEGMENTED.get((row.article_id, row.content_hash))
+            self.no_row.discard(row.article_id)
 
-    def art_of(self, k: _Known) -> wd.StoredArticle | None:
+    def art_of(self, article_id: str) -> wd.StoredArticle | None:
         """The row of a known article, read now when _read did not (None: no such row)."""
-        if k.art is None:
-            self.load_rows([a for a, v in self.known.items() if v is k])
-        return k.art
+        self.load_rows([article_id])
+        return self.known[article_id].art
 
     def set_story(self, story: wd.StoryRow) -> None:
         self.stories[story.story_id] = story
@@ -310,6 +313,14 @@ def _sample(batch: _Batch, cands: list[tuple[str, int]]) -> list[list[str]]:
     return out
 
 
+def _passes(k: _Known, article_id: str, fp: Fingerprint, mine: np.ndarray, max_distance: int) -> bool:
+    """_prefilter of the call's article `article_id` against a known article, computed once per pair."""
+    got = k.checked.get(article_id)
+    if got is None:
+        got = k.checked[article_id] = _prefilter(fp, mine, k.doc, k.hash_array(), max_distance)
+    return got
+
+
 def _prefilter(fp: Fingerprint, mine: np.ndarray, doc: int, units: np.ndarray, max_distance: int) -> bool:
     """Cheap simhash check before the text alignment: one close unit, or close whole documents.
 
@@ -329,7 +340,7 @@ def _verify(
     fp: Fingerprint,
     mine: np.ndarray,
     seen: wd.UnitWitnesses,
-    other_k: _Known,
+    other_id: str,
     settings: DedupSettings,
     now: datetime,
 ) -> bool:
@@ -340,12 +351,10 @@ def _verify(
     candidate's units that were boilerplate when it was stored. So is a link teaser: a unit of ours with the words
     of the headline (or a headline sentence) of an article in neither of the two copy groups.
     """
-    if art.article_id in other_k.rejected:
+    other_k = batch.known[other_id]
+    if not _passes(other_k, art.article_id, fp, mine, settings.paragraph_distance):
         return False
-    if not _prefilter(fp, mine, other_k.doc, other_k.hash_array(), settings.paragraph_distance):
-        other_k.rejected.add(art.article_id)
-        return False
-    other = batch.art_of(other_k)
+    other = batch.art_of(other_id)
     if other is None:
         return False
     other_all = other_k.all_units()
@@ -402,14 +411,14 @@ def _process(
     mine = np.fromiter(fp.unit_simhashes, dtype=np.uint64, count=len(fp.unit_simhashes))
     for members in _sample(batch, cands):
         for m in members:
-            if _verify(batch, art, fp, mine, seen, batch.known[m], settings, now):
+            if _verify(batch, art, fp, mine, seen, m, settings, now):
                 linked.add(batch.group_of(m))
                 break  # one verified member links us to its whole group
     if previous is not None:
         linked.add(batch.resolve(previous[0] or art.article_id))  # a revised article stays in its group
     # Syndication: the original of the merged group is its earliest article.
     firsts = [art] + [
-        o for g in linked if g in batch.known and g != art.article_id and (o := batch.art_of(batch.known[g]))
+        o for g in linked if g in batch.known and g != art.article_id and (o := batch.art_of(g))
     ]
     original = min(firsts, key=_order).article_id
     for g in linked:
@@ -535,14 +544,11 @@ def _read(
         batch.known[aid] = _Known(None, hashes, bp, doc)
     # the simhash prefilter of every pair now: the rows (texts) are read only for the candidates that pass it
     arrays = {a.article_id: np.fromiter(fps[a.article_id].unit_simhashes, dtype=np.uint64) for a in todo}
-    passed = set()
-    for aid, other in pairs:
-        if (k := batch.known.get(other)) is None or other in passed:
-            continue
-        if _prefilter(fps[aid], arrays[aid], k.doc, k.hash_array(), settings.paragraph_distance):
-            passed.add(other)
-        else:
-            k.rejected.add(aid)
+    passed = {
+        other for aid, other in pairs
+        if (k := batch.known.get(other)) is not None
+        and _passes(k, aid, fps[aid], arrays[aid], settings.paragraph_distance)
+    }
     # and the originals of their groups: the dates of a linked group's original decide the merged group's
     batch.load_rows(passed | heads | {batch.group_of(c) for c in passed})
     # stories: those active around this call's articles, and those of every article that shares text
