@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -133,3 +135,13 @@ def run_demo(tmp) -> dict:
         "files_after_first": files_after_first,
         "requests": requests,
     }
+
+
+def cli_run(cfg: Path, db: str, *args: str) -> str:
+    """`newswatch -v run --config cfg --db db --no-digest *args` in a subprocess (writer lock wait 5 s, bounded at
+    10 min); asserts that it exited 0 and returns its stderr (the -v log)."""
+    p = subprocess.run([sys.executable, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db", db,
+                        "--no-digest", *args], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "5"})
+    assert p.returncode == 0, p.stderr
+    return p.stderr

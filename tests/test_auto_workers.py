@@ -5,9 +5,6 @@ Real `newswatch run` subprocesses against a loopback site."""
 from __future__ import annotations
 
 import html
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from newswatch.config import (
@@ -17,6 +14,7 @@ from newswatch.config import (
     default_workers,
     suggested_workers,
 )
+from tests.nwtest import cli_run
 from tests.support.httpserver import Reply, ScriptedServer
 from tests.test_watches import write_config
 from warehouse.db import connect
@@ -59,11 +57,7 @@ def _run(folder: Path, feed: str) -> tuple[str, str]:
     folder.mkdir()
     cfg = write_config(folder / "nw.toml", [("all", "", [feed])])  # no [run] table: workers unset
     db = str(folder / "nw.duckdb")
-    p = subprocess.run([sys.executable, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db", db,
-                        "--no-digest"], capture_output=True, text=True, timeout=600,
-                       env={**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "5"})
-    assert p.returncode == 0, p.stderr
-    return db, p.stderr
+    return db, cli_run(cfg, db)
 
 
 def _stored(db: str) -> int:

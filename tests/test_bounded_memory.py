@@ -8,17 +8,14 @@ workers = 1 and workers = 2. Memory itself is measured by bench/memory_bench.py,
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from flows.pipeline import PageJob, fetched_batches
 from newswatch.models import FetchResult
-from tests.nwtest import requires_shared, shared_path
+from tests.nwtest import cli_run, requires_shared, shared_path
 from tests.support.httpserver import Reply, ScriptedServer
 from tests.test_runner_equivalence import differences, snapshot
 
@@ -61,11 +58,7 @@ def run(folder: Path, feed: str, run_table: str) -> tuple[str, str]:
                    f"per_host_delay_s = 0.0\nretries = 0\ntotal_concurrency = 1\n\n[run]\n{run_table}\n\n"
                    f'[[watches]]\nname = "all"\nquery = ""\nfeeds = ["{feed}"]\n', encoding="utf-8")
     db = str(folder / "nw.duckdb")
-    p = subprocess.run([sys.executable, "-m", "newswatch.cli", "-v", "run", "--config", str(cfg), "--db", db,
-                        "--no-digest"], capture_output=True, text=True, timeout=600,
-                       env={**os.environ, "NEWSWATCH_LOCK_TIMEOUT": "5"})
-    assert p.returncode == 0, p.stderr
-    return db, p.stderr
+    return db, cli_run(cfg, db)
 
 
 @requires_shared("corpus/html")
