@@ -8,6 +8,8 @@ What it measures (issue 10 §1 §2; docs/dedup.md quotes the output):
   25, and each clear pair (Overall <= 1.5 same, >= 3.5 different) is scored by whether its two texts share
   a story. Baseline in the same run: TF-IDF cosine of the two texts (scikit-learn's default weighting), at
   its best threshold on each split (an oracle) and at the development split's best threshold.
+  Stories depend on arrival order, so the texts are also run in ORDERS - 1 shuffled orders, and each split
+  reports min / mean / max of P and R over all the runs (stories_over_orders).
 * generated copies (bench/dedup_gen.py; bases: the shared corpus pages and PolNeAR bodies, split by a hash
   of their id): cross-source (one outlet per copy, dated), same-source (one outlet runs every copy, dated)
   and local files (one source, no dates). Copy precision/recall, false merges, stories; baseline
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import random
 import re
 import tempfile
 import time
@@ -50,6 +53,7 @@ PAIRS = EVAL_DIR / "semeval2022-en-train" / "pairs.csv"
 SPLITS = ("dev", "held-out")
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SAME, DIFFERENT = 1.5, 3.5  # Overall rating: <= 1.5 same story, >= 3.5 different (the README's reading)
+ORDERS = 8  # arrival orders the real pairs are run in (the fixed one and 7 shuffled)
 _SK_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 
 
@@ -67,12 +71,14 @@ def load_pairs(path: Path = PAIRS) -> tuple[dict[str, str], list[dict]]:
     return texts, pairs
 
 
-def _as_ingested(aid: str, text: str) -> dict:
-    """A text as `newswatch ingest` stores a local .txt file: first line the title, no date, source `local file`."""
+def _as_ingested(aid: str, text: str, position: int | None = None) -> dict:
+    """A text as `newswatch ingest` stores a local .txt file: first line the title, no date, source `local file`.
+
+    position: its place in the arrival order; None: a fixed hash of its id (so pairs are not seen back to back)."""
     lines = text.strip().split("\n", 1)
     title, body = (lines[0].strip(), lines[1]) if len(lines) == 2 else ("", text)
-    # arrival order inside the run: a hash, so pairs are not seen back to back
-    seen = T0 + timedelta(seconds=int(stable_id("order", aid)[:6], 16) % 3600)
+    offset = int(stable_id("order", aid)[:6], 16) % 3600 if position is None else position
+    seen = T0 + timedelta(seconds=offset)
     return article_row(
         aid, title, body, url=f"file:///eval/{aid}.txt", source="local file", published_at=None, first_seen_at=seen
     )
@@ -120,12 +126,30 @@ def _best_threshold(scored: list[tuple[float, int]]) -> tuple[float, dict]:
     return round(best[0], 4), best[1]
 
 
-def real_pairs(path: Path = PAIRS, settings: DedupSettings | None = None) -> dict:
-    """Stories on the real pairs, per split, with the TF-IDF baseline of the same run."""
+def _spread(results: list[dict]) -> dict:
+    """min / mean / max of precision and recall over several runs."""
+    out: dict = {"runs": len(results)}
+    for k in ("precision", "recall"):
+        vals = [r[k] for r in results]
+        out[k] = {"min": min(vals), "mean": round(sum(vals) / len(vals), 3), "max": max(vals)}
+    return out
+
+
+def real_pairs(path: Path = PAIRS, settings: DedupSettings | None = None, orders: int = ORDERS) -> dict:
+    """Stories on the real pairs, per split, with the TF-IDF baseline of the same run.
+
+    Stories are assigned incrementally, so they depend on the order the texts arrive in: besides the fixed
+    order (a hash of each id, the headline figure), the texts are run in `orders - 1` more shuffled orders
+    (random.Random(k), k = 1 ...), and each split reports the spread of P and R over all of them."""
     texts, pairs = load_pairs(path)
     t0 = time.perf_counter()
     story = stories_of([_as_ingested(a, t) for a, t in texts.items()], settings)
     seconds = time.perf_counter() - t0
+    shuffled = []
+    for k in range(1, orders):
+        ids = sorted(texts)
+        random.Random(k).shuffle(ids)
+        shuffled.append(stories_of([_as_ingested(a, texts[a], i) for i, a in enumerate(ids)], settings))
     cos = tfidf_cosines(texts, pairs)
     out: dict = {"texts": len(texts), "pairs": len(pairs), "seconds": round(seconds, 1)}
     sizes = Counter(story.values())
@@ -146,6 +170,9 @@ def real_pairs(path: Path = PAIRS, settings: DedupSettings | None = None) -> dic
             "tfidf_best_threshold": {"threshold": th, **best},
             "tfidf_at_dev_threshold": {"threshold": dev_th, **at_dev},
             "beats_tfidf": ours["f1"] > best["f1"],
+            "stories_over_orders": _spread(
+                [ours] + [_prf([(st[p["a"]] == st[p["b"]], p["label"]) for p, _ in clear]) for st in shuffled]
+            ),
         }
     return out
 
