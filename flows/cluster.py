@@ -168,7 +168,7 @@ class _OnDask:
         log.info("facts: %d article(s), %d words, %d chunk(s) on Dask", len(items),
                  sum(a.word_count for a in articles), len(parts))
         langs = pipeline.languages_of(articles)
-        return [f for value in self._run("facts", [(_Opaque(c), aliases, workers.languages_of(c, langs))
+        return [f for value in self._run("facts", [(_Opaque(c), aliases, workers.chunk_languages(c, langs))
                                                    for c in parts]) for f in value]
 
 

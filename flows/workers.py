@@ -68,7 +68,7 @@ def facts_spans_chunk(items: Sequence[tuple[str, str]], aliases: Mapping[str, st
     return extract_facts_with_spans(items, reuse=cache, user_aliases=aliases, n_process=1, languages=languages)
 
 
-def languages_of(items: Sequence[tuple[str, str]], languages: Mapping[str, str | None] | None
+def chunk_languages(items: Sequence[tuple[str, str]], languages: Mapping[str, str | None] | None
                  ) -> dict[str, str | None] | None:
     """The part of `languages` a chunk of items needs (a chunk is pickled to a worker: not the whole batch's)."""
     if languages is None:
@@ -190,7 +190,7 @@ class WorkerPool:
         last future is done (so the next batch, planned after it, sees them). languages: each article id's
         stored language (the facts follow it instead of detecting it again)."""
         if reuse is None:
-            return [self._ex.submit(facts_chunk, list(c), aliases, languages_of(c, languages))
+            return [self._ex.submit(facts_chunk, list(c), aliases, chunk_languages(c, languages))
                     for c in chunks(items, 2 * self.workers)]
         first, later = plan_copies(items, reuse)
         known = sum(1 for v in first.values() if v)
@@ -209,7 +209,7 @@ class WorkerPool:
                         seen.setdefault(id(o[1]), o)
                 part = [items[i] for i in c]
                 jobs.append((list(c), self._ex.submit(facts_spans_chunk, part, aliases, list(seen.values()),
-                                                      reuse.strict, languages_of(part, languages))))
+                                                      reuse.strict, chunk_languages(part, languages))))
             return jobs
 
         def collect(jobs: list[tuple[list[int], Future]], into: dict[int, tuple]) -> None:

@@ -389,10 +389,10 @@ HEADLINES_FILL_CHUNK = 10_000
 
 
 def headlines_to_fill(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[tuple[str, str]] | None:
-    """(article_id, title) of the next `limit` (HEADLINES_FILL_CHUNK) articles the dedup stage computed before core.headline_units was
-    added to the warehouse, in article id order after the last chunk filled (None when the fill is done: one
-    primary-key read per batch). The stage hashes the titles, stores them with store_headlines, then records the
-    chunk with mark_headlines_filled."""
+    """(article_id, title) of the next `limit` (HEADLINES_FILL_CHUNK) articles the dedup stage computed before
+    core.headline_units was added to the warehouse, in article id order after the last chunk filled (None when
+    the fill is done: one primary-key read per batch). The stage hashes the titles, stores them with
+    store_headlines, then records the chunk with mark_headlines_filled."""
     if con.execute("SELECT 1 FROM core.meta WHERE key = ?", [HEADLINES_FILLED]).fetchone() is not None:
         return None
     row = con.execute("SELECT value FROM core.meta WHERE key = ?", [HEADLINES_FILL_AFTER]).fetchone()
