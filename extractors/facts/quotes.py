@@ -23,7 +23,7 @@ import bisect
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from extractors.facts.entities import ArticleEntities
 from extractors.facts.names import FEMALE_NAMES as _FEMALE_NAMES
@@ -259,9 +259,16 @@ class _Speakers:
         hi = bisect.bisect_left(self.starts, b)
         return [m for m in self.mentions[lo:hi] if m.end <= b]
 
-    def antecedent(self, pos: int, want: str, gender: str | None = None) -> tuple[str, str, str, int] | None:
+    def antecedent(
+        self, pos: int, want: str, gender: str | None = None, depth: int = 0
+    ) -> tuple[str, str, str, int] | None:
         """First entity of the nearest sentence before pos that names one of the wanted type (and, for a
-        person, of a gender compatible with the pronoun or role: "she" is not Donald Trump)."""
+        person, of a gender compatible with the pronoun or role: "she" is not Donald Trump).
+
+        When that sentence's subject is itself a pronoun of the same gender ("He nodded only obliquely to his
+        second-place finish behind Ted Cruz."), the people it names are not its subject: the pronoun goes on
+        with the person before it, so the antecedent is looked for before that sentence (up to
+        _PRONOUN_CHAIN sentences back)."""
         hi = bisect.bisect_left(self.starts, pos)
 
         def ok(m: EntityMention) -> bool:
@@ -273,6 +280,13 @@ class _Speakers:
         if last is None:
             return None
         s0 = _sentence_start(self.text, last.start, 0)
+        if gender is not None and depth < _PRONOUN_CHAIN and (
+            (opener := _PRONOUN_SUBJECT.match(self.text, s0)) is not None
+            and _PRONOUN_GENDER.get(opener.group(1).casefold()) == gender
+        ):
+            chained = self.antecedent(s0, want, gender, depth + 1)
+            if chained is not None:
+                return chained
         lo = bisect.bisect_left(self.starts, s0)
         cands = [m for m in self.mentions[lo:hi] if ok(m)]
         # the subject of that sentence rather than a possessive or an object: "compared Michelle Obama's
@@ -506,6 +520,12 @@ _MODIFIER = re.compile(
     re.IGNORECASE,
 )
 _OBLIQUE_LOOKBACK = 1
+# A sentence opening with "He"/"She" (after a conjunction or adverb at most) has a pronoun for its subject.
+_PRONOUN_SUBJECT = re.compile(
+    r"[\s\"“”'‘’(]*(?:(?:But|And|Then|Still|Yet|Now|Later|So|Instead|Meanwhile|Earlier|Previously|Also)\b,?\s+)?"
+    r"(He|She)\b(?![’'-])"
+)
+_PRONOUN_CHAIN = 3
 _NAME_RUN = re.compile(r"(?<![\w’'])[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+){0,2}")
 _SPEAKS_AFTER = re.compile(r"(?:\s*,[^,.!?]{1,100},)?\s*(?:" + _SPEECH + r")\b", re.IGNORECASE)
 _FIRST_LAST = re.compile(r"(?<![\w’'.-])([A-Z][a-z]+)\s+(?:[A-Z]\.\s+)?[A-Z][a-z’'-]+(?:-[A-Z][a-z]+)?(?![\w’'-])")
@@ -634,6 +654,11 @@ def _genders(text: str, mentions: Sequence[EntityMention]) -> dict[str, str]:
     return out
 
 
+# Words after the speech verb of a sentence that introduces the quote after it ("said in a statement.").
+_INTRO_TAIL_WORDS = 4
+_HEADING_DASH = re.compile(r"\s[-–—]\s")
+
+
 def _find_before(text: str, span: _Span, para_start: int) -> tuple[int, int] | None:
     """The attribution clause before a quote in its sentence: (clause start, verb end)."""
     s0 = _sentence_start(text, span.start - 1, para_start)
@@ -641,8 +666,12 @@ def _find_before(text: str, span: _Span, para_start: int) -> tuple[int, int] | N
     verbs = list(_SPEECH_RE.finditer(window))
     if not verbs:
         # 'Donald Trump: "Appreciate the congrats ..."': a name and a colon introduce the quote
-        if window.rstrip().endswith(":") and _words(window) <= 12:
-            return s0, s0 + len(window.rstrip()) - 1
+        if window.rstrip().endswith(":"):
+            # 'VOTERS CARE MORE ABOUT ... - Frank Newport and Jim Harter: "..."': the name after a heading's dash
+            dash = list(_HEADING_DASH.finditer(window))
+            c0 = dash[-1].end() if dash else 0
+            if _words(window[c0:]) <= 12:
+                return s0 + c0, s0 + len(window.rstrip()) - 1
         return None
     v = verbs[-1]
     if not window[: v.start()].strip() and _words(window[v.end() :]) <= 12:
@@ -678,7 +707,7 @@ def _inverted(text: str, span: _Span, para_start: int) -> tuple[int, int] | None
 _NOUN_LIKE = {"reports", "notes", "calls", "claims", "finds", "states", "comments", "describes", "concludes"}
 _SPEECH_AFTER = "|".join(v for v in _SPEECH.split("|") if v not in _NOUN_LIKE)
 _AFTER_RE = re.compile(
-    r"^[\s,;–—-]*(?P<pre>(?:[^\s.!?]+\s+){0,7}?)(?P<verb>" + _SPEECH_AFTER + r")\b(?P<post>(?:\s+(?:[A-Z][a-z]{0,3}\.|[^\s.,;:!?]+)){0,6})",
+    r"^[\s,;–—-]*(?P<pre>(?:[^\s.!?]+\s+){0,7}?)(?P<verb>" + _SPEECH_AFTER + r")\b(?P<post>(?:\s+(?:[A-Z][a-z]{0,3}\.|[^\s.,;:!?]+)){0,8})",
     re.IGNORECASE,
 )
 
@@ -832,20 +861,25 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
                 if verbs:
                     speaker = speakers.from_clause(clause[0], verbs[0].start(), first.start, before_verb=True)
         opens_para = opens_para_text(text, para_start, first)
-        if speaker is None and not opens_para:
-            # 'Sam Lau, the communications director, said in a statement. "There are no paper ballots."'
-            s_start = _sentence_start(text, first.start - 1, para_start)
-            if s_start > para_start and not text[s_start : first.start - 1].strip():
-                p0 = _sentence_start(text, s_start - 1, para_start)
-                verbs = list(_SPEECH_RE.finditer(masked, p0, s_start))
-                if verbs and p0 not in quoted_starts:
-                    speaker = speakers.from_clause(p0, verbs[0].start(), first.start, before_verb=True)
         if speaker is None:
             last = lq.parts[-1]
             lp_start, lp_end = paras[last.para]
             after = _find_after(text, last, lp_end)
             if after:
                 speaker = speakers.from_clause(after[0], after[1], first.start, before_verb=after[2])
+        if speaker is None and not opens_para:
+            # (after the clause behind the quote was looked for) 'Sam Lau, the communications director, said in a statement. "There are no paper ballots."'
+            s_start = _sentence_start(text, first.start - 1, para_start)
+            if s_start > para_start and not text[s_start : first.start - 1].strip():
+                # the sentence before: from a position before its closing punctuation (from the space after
+                # it, that full stop was taken for the start of the sentence, and no clause was ever found)
+                e = len(text[:s_start].rstrip().rstrip(_DQ + "’'").rstrip(".!?")) - 1
+                p0 = _sentence_start(text, max(e, para_start), para_start)
+                verbs = list(_SPEECH_RE.finditer(masked, p0, s_start))
+                # that sentence ends with its speech verb ("said in a statement.", "told reporters."): a verb
+                # earlier in it ("Trump called LeVell, a former chairman, onto the stage.") introduces nothing
+                if verbs and p0 not in quoted_starts and _words(masked[verbs[-1].end() : s_start]) <= _INTRO_TAIL_WORDS:
+                    speaker = speakers.from_clause(p0, verbs[0].start(), first.start, before_verb=True)
         if speaker is None and first.para == prev_para:
             speaker = prev_speaker  # '"Have I started?" Sanders replied. "Look, the answer is yes."'
         if speaker is None and opens_para and first.para - prev_para == 1:
@@ -855,8 +889,13 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             pa, pb = paras[first.para - 1]
             s0 = _sentence_start(text, pb - 1, pa)
             verbs = list(_SPEECH_RE.finditer(masked[s0:pb]))
+            intro = masked[s0:pb].rstrip()
             if verbs:
                 speaker = speakers.from_clause(s0, s0 + verbs[0].start(), first.start, before_verb=True)
+            if (speaker is None and intro.endswith(":") and _words(intro) <= 12
+                    and (not verbs or not masked[s0 : s0 + verbs[0].start()].strip())):
+                # 'Stated Stone:' or 'Pew Research:' on a line of its own, then the quote as the next paragraph
+                speaker = speakers.from_clause(s0 + (verbs[0].end() if verbs else 0), s0 + len(intro) - 1, first.start)
         last_para = lq.parts[-1].para
         if speaker is None and last_para + 1 < len(paras):
             # a fact-check's quote, then its source on a line of its own: '"…"' / '- Hillary Clinton.'
@@ -883,4 +922,27 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             speakers.last_speaker = speaker
             speakers.last_quote_end = lq.parts[-1].end
         prev_para = lq.parts[-1].para
+    return _repeated_quotes(out)
+
+
+_QUOTE_WORD = re.compile(r"\w+")
+# A quote the article also runs elsewhere (a pull quote, a summary box) shares this many words with it at least.
+_REPEAT_MIN_WORDS = 8
+
+
+def _repeated_quotes(quotes: list[Quote]) -> list[Quote]:
+    """A quote left without a speaker that the same article runs again with one (a pull quote repeating a
+    quote of the body, a summary repeating the lead's quote) gets that speaker: the words of the one are the
+    words of the other, from the start, or one holds the other whole."""
+    keys = [" ".join(_QUOTE_WORD.findall(q.quote.casefold())) for q in quotes]
+    out = []
+    for q, key in zip(quotes, keys, strict=True):
+        if q.speaker is None and key.count(" ") + 1 >= _REPEAT_MIN_WORDS:
+            same = next((o for o, k in zip(quotes, keys, strict=True)
+                         if o.speaker is not None and (k.startswith(key) or key.startswith(k) or key in k)
+                         and k.count(" ") + 1 >= _REPEAT_MIN_WORDS), None)
+            if same is not None:
+                q = replace(q, speaker=same.speaker, speaker_surface=same.speaker_surface,
+                            speaker_type=same.speaker_type)
+        out.append(q)
     return out

@@ -247,3 +247,53 @@ def test_an_untagged_name_described_like_a_person_is_a_speaker_candidate() -> No
     text = ('Maryam Violet, an Iranian journalist, told the Guardian what she saw.\n\n'
             '"I saw that suddenly people were fleeing and shouting," she said.')
     assert spoken(text, [])[0][1] == "Maryam Violet"
+
+
+# ---- eleventh session: rules from PolNeAR dev errors (bench/quality_facts.py --split dev -v) ------------------
+
+def test_a_he_opening_the_sentence_before_goes_on_with_the_person_before_it() -> None:
+    # "He nodded ... behind Ted Cruz.": that sentence's subject is the pronoun, so its "he said" is Trump's
+    text = ('Donald Trump thanked the crowd. Trump never mentioned Hillary Clinton.\n\n'
+            'He nodded only obliquely to his second-place finish in Iowa behind Ted Cruz.\n\n'
+            '"You know, we learned a lot about ground games in one week," he said.')
+    assert spoken(text, ["Donald Trump", "Trump", "Hillary Clinton", "Ted Cruz"]) == [
+        ("You know, we learned a lot about ground games in one week", "Donald Trump")]
+
+
+def test_a_pull_quote_takes_the_speaker_the_article_gives_the_same_words() -> None:
+    text = ('"It is now more important than ever that the vote on the trade deal must not happen.\n\n'
+            'Democracy for America."\n\nThe groups pressed on.\n\n'
+            '"It is now more important than ever that the vote on the trade deal must not happen," '
+            'Charles Chamberlain said in a statement.')
+    got = spoken(text, ["Charles Chamberlain"])
+    assert len(got) == 2 and {s for _, s in got} == {"Charles Chamberlain"}
+
+
+def test_a_name_and_colon_after_a_heading_dash() -> None:
+    # the heading makes the sentence too long for the name-and-colon rule alone (12 words)
+    text = ('VOTERS CARE MORE ABOUT CANDIDATES’ ABILITY TO INSPIRE THAN ABOUT THEIR COMPETITIVENESS - Frank '
+            'Newport: "We found that the leadership strengths most correlated with the vote were inspiring ones."')
+    assert spoken(text, ["Frank Newport"])[0][1] == "Frank Newport"
+
+
+def test_a_name_and_colon_on_a_line_before_the_quote() -> None:
+    text = 'Roger Stone spoke on the radio.\n\nStated Stone:\n\n"I think that the stakes are so high this year."'
+    assert spoken(text, ["Roger Stone", "Stone"])[0][1] == "Roger Stone"
+
+
+def test_the_sentence_before_the_quote_ends_with_its_speech_verb() -> None:
+    text = ('Both candidates said it was no big deal.\n\nSam Lau, the communications director for the Iowa '
+            'Democratic Party said in a statement. "There are no paper ballots to recount. The caucuses were '
+            'a unique event."')
+    assert spoken(text, ["Sam Lau"]) == [
+        ("There are no paper ballots to recount. The caucuses were a unique event.", "Sam Lau")]
+    # a speech verb early in that sentence introduces nothing
+    text = ('After the trip, Trump called LeVell, a former county chairman, onto the stage. "Donald Trump is '
+            'not a racist, guys," LeVell assured the crowd.')
+    assert spoken(text, ["Trump", "LeVell", "Donald Trump"])[0][1] != "Trump"
+
+
+def test_said_and_a_long_title_before_the_name() -> None:
+    text = ('"This is the secret weapon that Hillary Clinton has," said South Carolina Democratic Party '
+            'Chairman Jaime Harrison.')
+    assert spoken(text, ["Jaime Harrison", "Hillary Clinton"], ["South Carolina"])[0][1] == "Jaime Harrison"
