@@ -51,11 +51,11 @@ def extract_facts_from_spans(
     art = canonicalise(article_id, text, ents, user_aliases)
     return Facts(
         article_id=article_id,
-        entities=art.mentions,
+        entities=art.entities,
         figures=tuple(extract_figures(article_id, text, sents)),
         periods=tuple(extract_periods(article_id, text, sents)),
         quotes=tuple(extract_quotes(article_id, text, art)),
-        aliases=art.aliases,
+        aliases=art.stored_aliases,
         extractor=FACTS_VERSION,
     )
 
@@ -259,8 +259,8 @@ def _entities_and_periods(
     art = canonicalise(article_id, text, ents, user_aliases)
     return Facts(
         article_id=article_id,
-        entities=art.mentions,
+        entities=art.entities,
         periods=tuple(extract_periods(article_id, text, list(sentences) or [(0, len(text))])),
-        aliases=art.aliases,
+        aliases=art.stored_aliases,
         extractor=FACTS_VERSION,
     )

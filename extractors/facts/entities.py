@@ -125,6 +125,22 @@ class ArticleEntities:
     aliases: tuple[Alias, ...]
     canon: Mapping[str, str]  # casefolded surface (title stripped) -> canonical
     types: Mapping[str, str]  # canonical -> type
+    # canonicals the article's facts leave out although quotes may still read their mentions (_lone_people)
+    unsure: frozenset[str] = frozenset()
+
+    @property
+    def entities(self) -> tuple[EntityMention, ...]:
+        """The mentions an article's facts store: all but those of the unsure canonicals."""
+        if not self.unsure:
+            return self.mentions
+        return tuple(m for m in self.mentions if m.entity not in self.unsure)
+
+    @property
+    def stored_aliases(self) -> tuple[Alias, ...]:
+        """The aliases an article's facts store: none of an unsure canonical."""
+        if not self.unsure:
+            return self.aliases
+        return tuple(a for a in self.aliases if a.entity not in self.unsure)
 
     def resolve(self, surface: str) -> tuple[str, str] | None:
         """Canonical name and type for a surface form seen in this article, or None."""
@@ -825,7 +841,30 @@ def canonicalise(
               origin=a.origin, article_id=a.article_id, evidence=a.evidence)
         for a in aliases.values()
     )
-    return ArticleEntities(mentions=mentions, aliases=final_aliases, canon=canon, types=types)
+    return ArticleEntities(mentions=mentions, aliases=final_aliases, canon=canon, types=types,
+                           unsure=_lone_people(text, mentions, person_evidence))
+
+
+_SAID_BEFORE = re.compile(r"\b(?:said|says|told|added|wrote|asked|according to)\s+$")
+
+
+def _lone_people(text: str, mentions: Sequence[EntityMention], person_evidence: set[str]) -> frozenset[str]:
+    """People named by one word only that nothing else in the article says are people: no full name it is
+    the surname or first name of, no title, not a common first name, never the subject or object of a speech
+    verb ("Smith said", "said Smith"). On the development pages 12 of 13 such entities were not people or not
+    entities at all (`Psyonix`, `Fortnite`, `Bitcoin`, `Herein`, `Reich`, "Agent Smith" the malware, an
+    "Oscar" win); the one person was "Elizabeth", a common first name who speaks. Quotes still read their
+    mentions (a speaker named once, by surname, keeps its quote); the article's stored facts leave them out."""
+    lone = {m.entity for m in mentions
+            if m.entity_type == "PERSON" and " " not in m.entity.strip() and m.entity not in person_evidence
+            and m.entity.casefold() not in FIRST_NAMES}
+    for m in mentions:
+        if m.entity in lone and (
+            _SPEECH_AFTER.match(text, m.end) or re.match(r"\s*,[^,.!?]{1,80},\s*(?:said|says|told|added)\b", text[m.end : m.end + 100])
+            or _SAID_BEFORE.search(text[max(0, m.start - 20) : m.start])
+        ):
+            lone.discard(m.entity)
+    return frozenset(lone)
 
 
 def _evidence(text: str, start: int, end: int, width: int = 60) -> str:

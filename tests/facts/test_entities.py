@@ -351,3 +351,23 @@ def test_a_generic_institution_word_alone_is_not_a_name() -> None:
     ner = [(s, e - 6, lab) if text[s:e] == "Court ruled" else (s, e, lab) for s, e, lab in ner]
     got = {e for e, _ in _ents(canonicalise("g", text, ner))}
     assert got == {"Turkish Constitutional Court", "Senate"}
+
+
+def test_a_person_named_by_one_word_only_needs_evidence_to_be_stored() -> None:
+    # a studio, a coin and a game that NER called people, with nothing in the text to say they are: left out
+    # of the stored facts; a surname after a full name, a titled one, one who speaks, and a first name stay
+    text = ("Psyonix is listening to the players. Also, Psyonix, if you read this, fix the Alpha console. "
+            "The ransom is paid in Bitcoin. Laura Frank Tacho joined. Frank agreed. Mr Heal replied. "
+            "Stefanko said the link had spread. \"It is a good season,\" said Ortiz.")
+    from extractors.facts import extract_facts_from_spans
+
+    fx = extract_facts_from_spans("a", text, spans(text, ("Psyonix", "PERSON"), ("Alpha", "PERSON"),
+                                                   ("Bitcoin", "PERSON"), ("Laura Frank Tacho", "PERSON"),
+                                                   ("Frank", "PERSON"), ("Heal", "PERSON"),
+                                                   ("Stefanko", "PERSON"), ("Ortiz", "PERSON")),
+                                   [(0, len(text))])
+    stored = {m.entity for m in fx.entities}
+    assert not stored & {"Psyonix", "Alpha", "Bitcoin"}
+    assert {"Laura Frank Tacho", "Heal", "Stefanko", "Ortiz"} <= stored
+    # quotes still read every mention: the speaker named once by surname keeps the quote
+    assert [q.speaker for q in fx.quotes] == ["Ortiz"]

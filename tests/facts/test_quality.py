@@ -28,10 +28,13 @@ FLOORS = {
 # facts-1.5: held-out 0.519 / 0.576, dev 0.500 / 0.614; the first run (facts-1.4): held-out 0.484 / 0.560,
 # dev 0.354 / 0.511. The dev floors guard against regressions of rules tuned on those pages: the held-out
 # figures are the estimate (facts-1.6 gained +0.002 / +0.005 there against +0.27 / +0.28 on dev). facts-1.7 (one
-# rule narrowed after a code review, not re-measured) passes every floor.
+# rule narrowed after a code review, not re-measured) passes every floor. facts-1.8 (eleventh session: a person
+# named by one word only with no evidence is not stored): held-out entities 0.547 / 0.581, names 0.729 / 0.775
+# (four names that were typed wrongly, so right as names only, are no longer stored); dev entities 0.802 / 0.898,
+# names 0.822 / 0.920.
 ENTITY_PAGE_FLOORS = {
-    "heldout": {"entities": (0.51, 0.57), "names": (0.70, 0.78)},
-    "dev": {"entities": (0.76, 0.88), "names": (0.78, 0.91)},
+    "heldout": {"entities": (0.53, 0.57), "names": (0.71, 0.76)},
+    "dev": {"entities": (0.79, 0.88), "names": (0.81, 0.91)},
 }
 QUALIFIER_FLOOR = 0.95
 SPEAKER_FLOOR = 0.94
