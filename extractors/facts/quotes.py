@@ -932,17 +932,21 @@ _REPEAT_MIN_WORDS = 8
 
 def _repeated_quotes(quotes: list[Quote]) -> list[Quote]:
     """A quote left without a speaker that the same article runs again with one (a pull quote repeating a
-    quote of the body, a summary repeating the lead's quote) gets that speaker: the words of the one are the
-    words of the other, from the start, or one holds the other whole."""
-    keys = [" ".join(_QUOTE_WORD.findall(q.quote.casefold())) for q in quotes]
+    quote of the body, a summary repeating the lead's quote) gets that speaker: both open with the same
+    _REPEAT_MIN_WORDS words (looked up by them, so an article of thousands of quotes costs one pass)."""
+    def opening(q: Quote) -> str | None:
+        ws = _QUOTE_WORD.findall(q.quote.casefold())
+        return " ".join(ws[:_REPEAT_MIN_WORDS]) if len(ws) >= _REPEAT_MIN_WORDS else None
+
+    said: dict[str, Quote] = {}
+    for q in quotes:
+        if q.speaker is not None and (k := opening(q)) is not None:
+            said.setdefault(k, q)
+    if not said:
+        return quotes
     out = []
-    for q, key in zip(quotes, keys, strict=True):
-        if q.speaker is None and key.count(" ") + 1 >= _REPEAT_MIN_WORDS:
-            same = next((o for o, k in zip(quotes, keys, strict=True)
-                         if o.speaker is not None and (k.startswith(key) or key.startswith(k) or key in k)
-                         and k.count(" ") + 1 >= _REPEAT_MIN_WORDS), None)
-            if same is not None:
-                q = replace(q, speaker=same.speaker, speaker_surface=same.speaker_surface,
-                            speaker_type=same.speaker_type)
+    for q in quotes:
+        if q.speaker is None and (k := opening(q)) is not None and (same := said.get(k)) is not None:
+            q = replace(q, speaker=same.speaker, speaker_surface=same.speaker_surface, speaker_type=same.speaker_type)
         out.append(q)
     return out
