@@ -257,10 +257,12 @@ def _entities_and_periods(
     """What a non-English text gets: entities and periods (years in digits); the figure and quote rules read
     English words ("two hundred", "said") and are not run."""
     art = canonicalise(article_id, text, ents, user_aliases)
+    # every mention: the rule that leaves out one-word people without evidence reads English words (first
+    # names, speech verbs) and was measured on English pages only
     return Facts(
         article_id=article_id,
-        entities=art.entities,
+        entities=art.mentions,
         periods=tuple(extract_periods(article_id, text, list(sentences) or [(0, len(text))])),
-        aliases=art.stored_aliases,
+        aliases=art.aliases,
         extractor=FACTS_VERSION,
     )

@@ -371,3 +371,9 @@ def test_a_person_named_by_one_word_only_needs_evidence_to_be_stored() -> None:
     assert {"Laura Frank Tacho", "Heal", "Stefanko", "Ortiz"} <= stored
     # quotes still read every mention: the speaker named once by surname keeps the quote
     assert [q.speaker for q in fx.quotes] == ["Ortiz"]
+    # the rule reads English words: a text in another language keeps every mention
+    from extractors.facts import _entities_and_periods
+
+    fr = "Psyonix a annoncé la saison. Macron a répondu."
+    kept = _entities_and_periods("b", fr, spans(fr, ("Psyonix", "PERSON"), ("Macron", "PERSON")), [(0, len(fr))], None)
+    assert {m.entity for m in kept.entities} == {"Psyonix", "Macron"}
