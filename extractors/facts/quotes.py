@@ -60,6 +60,8 @@ class _SpeechVerbs:
         for w in _WORD_AT.finditer(string, pos, end):
             if w.start() < last or w.group(0).casefold() not in self.first:
                 continue
+            if w.group(0).isupper():
+                continue  # a headline in capitals ('RED STATES OUTNUMBER BLUE STATES - Jeffrey M. Jones:')
             m = self.rx.match(string, w.start(), end)
             if m:
                 yield m
@@ -109,7 +111,7 @@ _ROLE_RE = re.compile(
     r"(?P<tail>\s+(?:for|at|from|of)\s+(?:the\s+)?(?:[A-Z][\w’'-]*)(?:\s+(?:[A-Z][\w’'-]*|of|for|and))*)?",
 )
 _LEAD_IN = re.compile(
-    r"^(?:(?:but|and|however|meanwhile|yet|so|earlier|later|today|now|also)[, ]\s*)+|"
+    r"^(?:(?:but|and|however|meanwhile|yet|so|earlier|later|today|now|also|as)[, ]\s*)+|"
     r"^according to [^,]{1,80},\s*",
     re.IGNORECASE,
 )
@@ -371,6 +373,13 @@ class _Speakers:
         if before_verb and ms and ms[-1].entity_type == "PERSON" and not self.text[ms[-1].end : b].strip(" ,"):
             # the name right before the verb is its subject: "Trump campaign spokeswoman Hope Hicks said"
             return ms[-1].entity, ms[-1].surface, "PERSON"
+        if (
+            before_verb and ms and ms[-1].entity_type in ("ORG", "NORP") and not self.text[ms[-1].end : b].strip()
+            and not self.oblique(ms[-1])
+        ):
+            # '... in February, and Breitbart News responded:': the body right before the verb is its subject,
+            # not a person named earlier in the sentence
+            return ms[-1].entity, ms[-1].surface, "ORG"
         # a full name beats a stray one-word PERSON ("Director for Major Investigations, Steve Noonan"); a name
         # that modifies the next person's role is not the speaker ("said Cruz constituent Dan Golvach")
         persons = sorted((m for m in ms if m.entity_type == "PERSON"), key=lambda m: len(m.entity.split()) < 2)
@@ -410,7 +419,34 @@ class _Speakers:
             # '"...," Viguerie concludes.': a capitalised word alone before the verb that NER left untagged
             name = lone.group("name")
             return self.surnames.get(name.casefold(), name), stripped, "PERSON"
-        return None
+        return self.bare_name(a, b) if not ms else None
+
+    def bare_name(self, a: int, b: int) -> tuple[str, str, str] | None:
+        """'Stated Stone:', '- Jeffrey M. Jones:', 'According to HuffPo:': a clause that is nothing but a name
+        NER left untagged, in a form that says a source follows (a colon after it, or 'according to' or a
+        speech verb before it). A person when its first word is a first name or its last a known surname,
+        otherwise an organisation (a paper, a pollster)."""
+        clause = self.text[a:b]
+        m = _BARE_NAME.fullmatch(clause)
+        if m is None:
+            return None
+        name = " ".join(m.group("name").split())
+        toks = name.split()
+        if toks[0].casefold() in _NOT_SAYERS or sum(t.isupper() and len(t) > 3 for t in toks) > 1:
+            return None  # a pronoun, a function word, or a headline in capitals ('UN: PEACEKEEPERS PAYING')
+        introduced = (
+            self.text[b : b + 3].lstrip().startswith(":")
+            or clause.rstrip().endswith(":")
+            or _BEFORE_BARE.search(self.text, max(0, a - 24), a) is not None
+        )
+        if not introduced:
+            return None
+        last = re.sub(r"[’']s$", "", toks[-1]).casefold()
+        if last in self.surnames:
+            return self.surnames[last], name, "PERSON"
+        if toks[0].casefold() in _FIRST_NAMES and len(toks) >= 2:
+            return name, name, "PERSON"
+        return name, name, "ORG"
 
     def main_subject(self, a: int, b: int, quote_pos: int) -> tuple[str, str, str] | None:
         """The subject of the clause text[a:b] before a participle: its first person that is not an object or a
@@ -509,6 +545,11 @@ class _Speakers:
 _RECENT_SPEAKER_CHARS = 600
 _PLATFORMS = {"Twitter", "Facebook", "Instagram", "YouTube", "Snapchat", "Reddit", "Periscope", "Tumblr", "Google"}
 _PARTICIPLE = re.compile(r"[a-z]+ing\b", re.IGNORECASE)
+# A clause that is only a name: capitalised words, initials and '&' between them, after an optional "the" or dash
+_BARE_NAME = re.compile(
+    r"[\s\-–—]*(?:[Tt]he\s+)?(?P<name>(?:(?:[A-Z][\w’'.&-]*|[A-Z]\.|&)\s+){0,4}[A-Z][\w’'&-]*[\w])\s*:?\s*"
+)
+_BEFORE_BARE = re.compile(r"\b(?:according to|[Ss]tated|[Ss]aid|[Ww]rote|[Aa]dded|[Tt]weeted)\s+$")
 _LONE_NAME = re.compile(r"(?:(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen)\.?\s+)?(?P<name>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)")
 _NOT_SPEAKERS = {"this", "that", "these", "those", "there", "here", "who", "which", "what", "everyone", "someone",
                  "nobody", "people", "many", "some", "others", "officials", "critics", "experts", "democrats",
@@ -707,7 +748,7 @@ def _inverted(text: str, span: _Span, para_start: int) -> tuple[int, int] | None
 _NOUN_LIKE = {"reports", "notes", "calls", "claims", "finds", "states", "comments", "describes", "concludes"}
 _SPEECH_AFTER = "|".join(v for v in _SPEECH.split("|") if v not in _NOUN_LIKE)
 _AFTER_RE = re.compile(
-    r"^[\s,;–—-]*(?P<pre>(?:[^\s.!?]+\s+){0,7}?)(?P<verb>" + _SPEECH_AFTER + r")\b(?P<post>(?:\s+(?:[A-Z][a-z]{0,3}\.|[^\s.,;:!?]+)){0,8})",
+    r"^[\s,;–—-]*(?P<pre>(?:(?:[A-Z][a-z]{0,3}\.|\([A-Z][\w.-]{0,20}\)|[^\s.!?]+)\s+){0,7}?)(?P<verb>" + _SPEECH_AFTER + r")\b(?P<post>(?:\s+(?:[A-Z][a-z]{0,3}\.|[^\s.,;:!?]+)){0,8})",
     re.IGNORECASE,
 )
 
@@ -734,6 +775,25 @@ def _find_after(text: str, span: _Span, para_end: int) -> tuple[int, int, bool] 
             return after_start + m.start("name"), after_start + m.end("name"), True
         return None
     return _after_parts(m, after_start)
+
+
+# '"...," in sharp contrast to previous elections, says Dante Scala, a political scientist ...': the quote's
+# sentence goes on unquoted, then an inverted attribution names the speaker after the verb
+_AFTER_TAIL_RE = re.compile(
+    r"^[^.!?\n" + _DQ + r"]{0,200}?,\s*(?:said|says|added|adds|wrote|writes|explained|noted|argued|argues)\s+"
+    r"(?P<name>(?:(?:[A-Z][a-z]{0,3}\.|[A-Z][\w’'-]*)\s+){0,3}[A-Z][\w’'-]*)"
+)
+
+
+def _find_after_tail(text: str, span: _Span, para_end: int) -> tuple[int, int] | None:
+    """The name after an inverted attribution that ends the quote's unquoted tail (see _AFTER_TAIL_RE)."""
+    if not span.closed:
+        return None
+    after_start = span.end + 1
+    limit = min(para_end, after_start + _MAX_SENTENCE)
+    nxt = _DQ_MARK.search(text, after_start, limit)
+    m = _AFTER_TAIL_RE.match(text[after_start : nxt.start() if nxt else limit])
+    return (after_start + m.start("name"), after_start + m.end("name")) if m else None
 
 
 def _after_parts(m: re.Match[str], offset: int) -> tuple[int, int, bool]:
@@ -867,6 +927,8 @@ def extract_quotes(article_id: str, text: str, ents: ArticleEntities) -> list[Qu
             after = _find_after(text, last, lp_end)
             if after:
                 speaker = speakers.from_clause(after[0], after[1], first.start, before_verb=after[2])
+            if speaker is None and (tail := _find_after_tail(text, last, lp_end)):
+                speaker = speakers.from_clause(tail[0], tail[1], first.start)
         if speaker is None and not opens_para:
             # (after the clause behind the quote was looked for) 'Sam Lau, the communications director, said in a statement. "There are no paper ballots."'
             s_start = _sentence_start(text, first.start - 1, para_start)

@@ -7,7 +7,14 @@ import re
 import pytest
 
 from extractors.facts import extract_facts_batch
-from extractors.facts.entities import acronym_definitions, canonicalise, initials, normalise_org, strip_title
+from extractors.facts.entities import (
+    acronym_definitions,
+    canonicalise,
+    initials,
+    normalise_org,
+    strip_title,
+    trim_surface,
+)
 
 
 def spans(text: str, *named: tuple[str, str]) -> list[tuple[int, int, str]]:
@@ -377,3 +384,11 @@ def test_a_person_named_by_one_word_only_needs_evidence_to_be_stored() -> None:
     fr = "Psyonix a annoncé la saison. Macron a répondu."
     kept = _entities_and_periods("b", fr, spans(fr, ("Psyonix", "PERSON"), ("Macron", "PERSON")), [(0, len(fr))], None)
     assert {m.entity for m in kept.entities} == {"Psyonix", "Macron"}
+
+
+def test_a_speech_verb_opening_the_sentence_is_not_part_of_the_name() -> None:
+    # facts-1.9: NER reads 'Stated Stone:' as the PERSON "Stated Stone"; 'Said' is also a first name and stays
+    assert trim_surface("Stated Stone") == ("Stone", 7)
+    assert trim_surface("Added Jayne Senior") == ("Jayne Senior", 6)
+    assert trim_surface("Said Jalili") == ("Said Jalili", 0)
+    assert trim_surface("Stated") == ("Stated", 0)

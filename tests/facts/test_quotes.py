@@ -297,3 +297,49 @@ def test_said_and_a_long_title_before_the_name() -> None:
     text = ('"This is the secret weapon that Hillary Clinton has," said South Carolina Democratic Party '
             'Chairman Jaime Harrison.')
     assert spoken(text, ["Jaime Harrison", "Hillary Clinton"], ["South Carolina"])[0][1] == "Jaime Harrison"
+
+
+def test_a_name_ner_left_untagged_introduces_a_quote_with_a_colon() -> None:
+    # facts-1.9: 'Stated Stone:' on its own line, 'According to HuffPo:', a pollster after a heading's dash; a
+    # headline in capitals is not a name, and a word in capitals is not a speech verb ('BLUE STATES')
+    text = ("Voting machines worry some.\n\nStated Stone:\n\n"
+            "“I think that the stakes are so high for the whole country this year.”\n\n"
+            "Kaine has moved.\n\nAccording to HuffPo: “Senator Kaine has had a mixed record on this issue.”\n\n"
+            "RED STATES OUTNUMBER BLUE STATES - Jeffrey M. Jones: “Twenty states lean Republican this year.”\n\n"
+            "UN: PEACEKEEPERS PAYING FOR SEX “The United Nations has been grappling with many allegations.”\n")
+    assert speakers(text) == [
+        ("I think that the stakes are so high for the whole country this year.", "Stone"),
+        ("Senator Kaine has had a mixed record on this issue.", "HuffPo"),
+        ("Twenty states lean Republican this year.", "Jeffrey M. Jones"),
+        ("The United Nations has been grappling with many allegations.", None),
+    ]
+
+
+def test_as_x_put_it() -> None:
+    # facts-1.9: "as" opens the clause like "but" and "and" do
+    text = "Bieber is back on the chart.\n\nAs Vulture put it, “Hello, it is the Biebs and he is back.”\n"
+    assert [s for _, s in speakers(text)] == ["Vulture"]
+
+
+def test_an_organisation_right_before_the_verb_speaks() -> None:
+    # facts-1.9: not the organisation named earlier in the sentence
+    text = ("The New York Times made these allegations against the NRA in February, and Breitbart News "
+            "responded:\n\n\"If there are people who are so prone to terror, we should keep them out.\"\n")
+    assert [s for _, s in speakers(text)] == ["Breitbart News"]
+
+
+def test_said_rep_with_party_and_state_after_the_quote() -> None:
+    # facts-1.9: 'Rep.' and '(D-Wash.)' are words of the subject, not sentence ends
+    text = ("Clinton met House Democrats on Wednesday.\n\n"
+            "“She said she wants the House and will do everything she can to help,” Rep. Jim McDermott (D-Wash.) said.\n")
+    assert [s for _, s in speakers(text)] == ["Jim McDermott"]
+
+
+def test_the_quote_goes_on_unquoted_then_says_the_speaker() -> None:
+    # facts-1.9: '"...," in sharp contrast to ..., says Dante Scala, a political scientist ...'
+    text = ("Super PACs dominate the advertising.\n\n"
+            "\"These super PACs have been setting the table for voters,\" in sharp contrast to previous elections "
+            "when campaigns took on that function, says Dante Scala, a political scientist at the University.\n\n"
+            "\"Many would consider that an embarrassment for Hillary Clinton\" if she did not win by a margin "
+            "larger than that, said David Wasserman, an elections analyst.\n")
+    assert [s for _, s in speakers(text)] == ["Dante Scala", "David Wasserman"]
