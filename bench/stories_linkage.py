@@ -1,0 +1,114 @@
+"""Story linkage on the real pairs, offline: is recall lost to arrival order (a story diluted by a member close
+on topic only) or to pairs whose own texts are far apart? (issue 10 §2)
+
+The 321 texts go once through the real dedup stage (bench/quality_dedup.real_pairs's fixed order), which
+stores each article's story profile; those profiles, weighted with the stored document frequencies at the end
+(warehouse.dedup.idf_of), are then assigned again in memory, in 16 shuffled orders, by two rules:
+- `average`: the stage's rule (join the story whose mean member profile scores highest, at least
+  STORY_MIN_SIMILARITY);
+- `average or single S`: the same, and an article whose best average is under the threshold still joins a
+  story when its cosine with one member reaches S (a strong single link beats a diluted average).
+It prints mean and min P / R over the orders per rule, then the pair cosines of the clear pairs (the lowest
+same-story ones, the highest different-story ones), which bound what any linkage rule can reach.
+
+    .venv/bin/python -m bench.stories_linkage [--split dev|held-out] [--orders 16]
+
+The stage's own figures (which use the idf of arrival time) are bench/quality_dedup.py's; this simulation
+only compares the two rules with each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+from pathlib import Path
+
+from bench.dedup_eval import run_rows
+from bench.quality_dedup import _as_ingested, _prf, load_pairs
+from extractors.dedup import STORY_MIN_SIMILARITY, unit_profile
+from flows.dedup_stage import DedupSettings
+from warehouse import dedup as wd
+from warehouse.db import connect
+
+
+def unit_profiles(texts: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Every text's stored story profile through the real stage, as a unit vector with the final idf."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "pairs.duckdb"
+        run_rows([_as_ingested(a, t) for a, t in texts.items()], db, DedupSettings(), 25)
+        con = connect(db)
+        try:
+            prof = {a: json.loads(p) for a, p in con.execute(
+                "SELECT article_id, profile FROM core.story_assignments").fetchall()}
+            terms = {t for p in prof.values() for t in p}
+            n, df = wd.term_counts(con, terms)
+        finally:
+            con.close()
+    idf = wd.idf_of(terms, n, df)
+    return {a: unit_profile(p, idf) for a, p in prof.items()}
+
+
+def cosine(u: dict[str, float], v: dict[str, float]) -> float:
+    return sum(w * v.get(t, 0.0) for t, w in u.items())
+
+
+def assign(order: list[str], units: dict[str, dict[str, float]], single: float | None) -> dict[str, str]:
+    """article -> story, incremental, by the average rule (and a strong single link when `single` is set)."""
+    members: dict[str, list[str]] = {}
+    centroid: dict[str, dict[str, float]] = {}
+    story: dict[str, str] = {}
+    for a in order:
+        u = units[a]
+        best: tuple[float, str] | None = None
+        for s, mem in members.items():
+            score = cosine(u, centroid[s])
+            if single is not None and score < STORY_MIN_SIMILARITY and max(cosine(u, units[m]) for m in mem) >= single:
+                score = STORY_MIN_SIMILARITY
+            if score >= STORY_MIN_SIMILARITY and (best is None or score > best[0]):
+                best = (score, s)
+        if best is None:
+            members[a], centroid[a], story[a] = [a], dict(u), a
+            continue
+        s = best[1]
+        k = len(members[s])
+        c = {t: w * k for t, w in centroid[s].items()}
+        for t, w in u.items():
+            c[t] = c.get(t, 0.0) + w
+        centroid[s] = {t: w / (k + 1) for t, w in c.items()}
+        members[s].append(a)
+        story[a] = s
+    return story
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--split", choices=("dev", "held-out"), default="dev")
+    ap.add_argument("--orders", type=int, default=16)
+    args = ap.parse_args(argv)
+    texts, pairs = load_pairs()
+    units = unit_profiles(texts)
+    clear = [p for p in pairs if p["split"] == args.split and p["label"] is not None]
+    ids = sorted(units)
+    orders = []
+    for k in range(args.orders):
+        o = list(ids)
+        random.Random(100 + k).shuffle(o)
+        orders.append(o)
+    print(f"{args.split}: {len(clear)} clear pairs, {sum(p['label'] for p in clear)} same; {args.orders} orders")
+    for single in (None, 0.3, 0.35, 0.4, 0.5):
+        runs = [_prf([(st[p["a"]] == st[p["b"]], p["label"]) for p in clear])
+                for st in (assign(o, units, single) for o in orders)]
+        ps, rs = [r["precision"] for r in runs], [r["recall"] for r in runs]
+        name = "average" if single is None else f"average or single {single}"
+        print(f"  {name:<26} P mean {sum(ps) / len(ps):.3f} min {min(ps):.3f}   R mean {sum(rs) / len(rs):.3f} "
+              f"min {min(rs):.3f}")
+    same = sorted(round(cosine(units[p["a"]], units[p["b"]]), 3) for p in clear if p["label"] == 1)
+    diff = sorted(round(cosine(units[p["a"]], units[p["b"]]), 3) for p in clear if p["label"] == 0)
+    print(f"  pair cosine, lowest same-story: {same[:5]}; highest different-story: {diff[-5:]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
