@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import sys
 from collections import Counter
@@ -46,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from extractors.facts.quality import polnear_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / "results" / "facts_ner.tmp"
 # A pronoun's antecedent must be named this close before it (about three paragraphs of news prose).
@@ -53,12 +54,6 @@ ANTECEDENT_CHARS = 1200
 QUOTE_MARKS = "\"“”„«»"
 # Baseline: extract_quotes of facts-1.2 (commit 9695129, before the issue-10 work) on this evaluator.
 BASELINE = {"dev": 0.690, "heldout": 0.652}
-
-
-def polnear_dir() -> Path:
-    """PolNeAR development split: $NEWSWATCH_EVAL_DIR/polnear-train, else ../shared/eval/polnear-train."""
-    base = os.environ.get("NEWSWATCH_EVAL_DIR")
-    return (Path(base) if base else ROOT.parent / "shared" / "eval") / "polnear-train"
 
 
 def split_of(name: str) -> str:

@@ -18,6 +18,7 @@ then run through extract_facts_batch. Scores are micro-averaged over all documen
     python -m extractors.facts.quality -v         # plus every miss and false hit
     python -m extractors.facts.quality --split heldout   # only documents not used for tuning
     python -m extractors.facts.quality --split heldout --prefix ent_   # only the held-out entity-only pages
+    python -m extractors.facts.quality --split heldout --prefix news_  # only the held-out PolNeAR entity pages
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def corpus_dir() -> Path:
     """The shared corpus of real pages (Apache-2.0), kept beside the repository and never copied into it:
     $NEWSWATCH_CORPUS_DIR, else ../shared/corpus/html."""
     return Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or ROOT.parent / "shared" / "corpus" / "html")
+def polnear_dir() -> Path:
+    """The PolNeAR development split: $NEWSWATCH_EVAL_DIR/polnear-train, else ../shared/eval/polnear-train."""
+    base = os.environ.get("NEWSWATCH_EVAL_DIR")
+    return (Path(base) if base else ROOT.parent / "shared" / "eval") / "polnear-train"
+
+
 KINDS = ("entities", "names", "aliases", "figures", "periods", "quotes")
 
 
@@ -118,11 +125,12 @@ class Report:
 
 
 def load_gold(
-    gold_dir: Path = GOLD_DIR, split: str = "all", prefix: str = "", exclude_prefix: str = ""
+    gold_dir: Path = GOLD_DIR, split: str = "all", prefix: str = "", exclude_prefix: str | tuple[str, ...] = ""
 ) -> list[dict[str, Any]]:
     """Gold documents sorted by id. split: 'all', 'dev' (the extractors were tuned on these) or 'heldout'
     (annotated before the extractors were run on them, and not tuned on afterwards); prefix keeps only the
-    ids that start with it (`ent_` for the entity-only pages), exclude_prefix drops them."""
+    ids that start with it (`ent_` for the entity-only corpus pages, `news_` for the PolNeAR ones),
+    exclude_prefix (one or a tuple) drops them."""
     docs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(gold_dir.glob("*.json"))]
     if split != "all":
         docs = [d for d in docs if d.get("split", "dev") == split]
@@ -133,9 +141,15 @@ def load_gold(
 def gold_text(doc: dict[str, Any], root: Path = ROOT) -> str:
     """The cleaned text a gold document annotates (title line dropped, clean_text applied).
 
-    Corpus pages are named by `corpus_page` and extracted here with trafilatura (pinned, so the text is the
-    one that was annotated) rather than stored: the corpus may not be copied into the project.
+    PolNeAR articles are named by `polnear_text`, corpus pages by `corpus_page` (extracted here with the pinned
+    trafilatura, so the text is the one that was annotated); neither is stored: they may not be copied here.
     """
+    if "polnear_text" in doc:
+        # a PolNeAR article (../shared/eval/polnear-train, read at run time, never copied): the text the speaker
+        # evaluation gives the extractors (bench.quality_facts.system_text): title line dropped, clean_text
+        raw = (polnear_dir() / "text" / f"{doc['polnear_text']}.txt").read_text(encoding="utf-8")
+        lines = raw.split("\n", 1)
+        return clean_text(lines[1] if len(lines) > 1 else raw)
     if "corpus_page" in doc:
         import trafilatura
 
@@ -215,7 +229,12 @@ def score(docs: Sequence[dict[str, Any]], facts: Sequence[Facts]) -> Report:
 
 
 def evaluate(
-    gold_dir: Path = GOLD_DIR, *, split: str = "all", prefix: str = "", exclude_prefix: str = "", n_process: int = 1
+    gold_dir: Path = GOLD_DIR,
+    *,
+    split: str = "all",
+    prefix: str = "",
+    exclude_prefix: str | tuple[str, ...] = "",
+    n_process: int = 1,
 ) -> Report:
     """Run the extractors over the gold documents of a split (and id prefix) and score them."""
     from extractors.facts import extract_facts_batch
@@ -250,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print JSON")
     ap.add_argument("-v", "--verbose", action="store_true", help="list misses and false hits")
     ap.add_argument("--split", choices=("all", "dev", "heldout"), default="all", help="which gold documents")
-    ap.add_argument("--prefix", default="", help="only gold ids starting with this (ent_: the entity-only pages)")
+    ap.add_argument("--prefix", default="", help="only gold ids starting with this (ent_, news_: the entity-only pages)")
     args = ap.parse_args(argv)
     rep = evaluate(split=args.split, prefix=args.prefix)
     print(json.dumps(rep.as_dict(), indent=2) if args.json else format_report(rep, args.verbose))
