@@ -64,6 +64,25 @@ _ORG_TAILS = {
 _COUNTRY_ABBREVIATIONS = {"us": "United States", "u.s.": "United States", "u.s": "United States",
                           "usa": "United States", "u.s.a.": "United States", "uk": "United Kingdom",
                           "u.k.": "United Kingdom", "u.k": "United Kingdom", "eu": "European Union"}
+# Names of US political news every reader knows (docs/facts.md, "Entity annotation guideline"): a party's members
+# and its adjective are one group ("Democratic senators", "a Democrat", "Democrats said" -> Democrats), "GOP" is the
+# Republican Party, "America" on its own the United States, and the AP abbreviations of the states in party tags and
+# datelines ("R-Ky.", "Madison, Wis.") the states.
+_PARTY_GROUPS = {"democrat": "Democrats", "democrats": "Democrats", "democratic": "Democrats",
+                 "republican": "Republicans", "republicans": "Republicans"}
+_KNOWN_NAMES = {"gop": ("Republican Party", "ORG"), "america": ("United States", "GPE")}
+_AP_STATES = {
+    "ala.": "Alabama", "ariz.": "Arizona", "ark.": "Arkansas", "calif.": "California", "colo.": "Colorado",
+    "conn.": "Connecticut", "del.": "Delaware", "fla.": "Florida", "ga.": "Georgia", "ill.": "Illinois",
+    "ind.": "Indiana", "kan.": "Kansas", "ky.": "Kentucky", "la.": "Louisiana", "md.": "Maryland",
+    "mass.": "Massachusetts", "mich.": "Michigan", "minn.": "Minnesota", "miss.": "Mississippi", "mo.": "Missouri",
+    "mont.": "Montana", "neb.": "Nebraska", "nev.": "Nevada", "n.h.": "New Hampshire", "n.j.": "New Jersey",
+    "n.m.": "New Mexico", "n.y.": "New York", "n.c.": "North Carolina", "n.d.": "North Dakota", "okla.": "Oklahoma",
+    "ore.": "Oregon", "pa.": "Pennsylvania", "r.i.": "Rhode Island", "s.c.": "South Carolina", "s.d.": "South Dakota",
+    "tenn.": "Tennessee", "vt.": "Vermont", "va.": "Virginia", "wash.": "Washington", "w.va.": "West Virginia",
+    "wis.": "Wisconsin", "wyo.": "Wyoming",
+}
+_PARTY_TAG = re.compile(r"(?<![\w-])[RDI]-((?:[A-Z]\.){2}|W\.Va\.|[A-Z][a-z]{1,4}\.)")
 _COMPANY_SUFFIX = re.compile(
     r"(?:\.com)?(?:,?\s+(?:Corp|Corporation|Inc|Ltd|Limited|plc|PLC|LLC|LLP|LP|Co|AG|SA|S\.A|NV|N\.V|BV|B\.V|Pty|GmbH)\.?)+$"
     r"|\.com$"
@@ -97,7 +116,8 @@ _STREET = re.compile(
 _REGIONS = {"Africa", "Europe", "Asia", "Antarctica", "Oceania", "America", "Latin America", "Middle East",
             "Scandinavia", "Balkans", "Caribbean", "Sahel", "Arctic"}
 _EVENT_TAILS = {"awards", "oscars", "globes", "olympics", "games", "championship", "championships", "cup",
-                "festival", "war", "election", "summit", "marathon", "grand prix", "one", "two", "conference"}
+                "festival", "war", "election", "summit", "marathon", "grand prix", "one", "two", "conference",
+                "convention", "caucuses", "primary", "primaries"}
 _ACRONYM_DEF = re.compile(r"\(([A-Z][A-Z&]{1,9})\)")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
@@ -223,6 +243,8 @@ def _is_swap_variant(a: str, b: str) -> bool:
 def _type_by_name(name: str, label: str) -> str | None:
     if name in ("United States", "United Kingdom"):
         return "GPE"
+    if name in ("Democrats", "Republicans"):
+        return "NORP"
     if name == "European Union":
         return "ORG"
     words = name.split()
@@ -525,6 +547,10 @@ def canonicalise(
         if label == "PERSON" and num:
             trimmed = trimmed[: num.start()]  # no person's name ends in a number: "Trump 2016" is Trump
         spans.append((start + left, start + left + len(trimmed), label, False))
+    # a party tag names the state: "Sen. Mitch McConnell (R-Ky.)", "Rep. Raul Grijalva, D-Ariz." (NER skips it)
+    for m in _PARTY_TAG.finditer(text):
+        if m.group(1).casefold() in _AP_STATES:
+            spans.append((m.start(1), m.end(1), "GPE", False))
     # a letter's or comment's signature: a line with a name, then a line that is only a town ("Ninfa Wood" /
     # "Walnut Creek"); NER sees neither on such short lines
     lines = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]+", text) if m.group(0).strip()]
@@ -633,6 +659,8 @@ def canonicalise(
         lab = label
         if titled or base.casefold() in titled_persons:
             lab = "PERSON"
+        if lab in ("GPE", "LOC", "ORG") and text[e : e + 1] == "." and base.casefold() + "." in _AP_STATES:
+            e, surface, base = e + 1, surface + ".", base + "."  # "Ky." the state, not "Ky" and a full stop
         items.append((s, e, surface, base, lab))
     # a product's version or a sequel's number: "Mortal Kombat 11", "Rocket Pass 4" (every mention numbered;
     # not a score, "Arsenal 3 Tottenham 1", nor a name whose span holds the number, "Channel 4")
@@ -715,6 +743,7 @@ def canonicalise(
             org_by_initials[initials(o)].add(o)
 
     aliases: dict[tuple[str, str], Alias] = {}
+    norp_bases = {b.casefold(): b for *_, b, lab in items if lab == "NORP"}
 
     def canon_of(surface: str, base: str, label: str, s: int, e: int) -> tuple[str, str | None]:
         """canonical name and alias origin (None when the name is its own canonical)."""
@@ -732,6 +761,15 @@ def canonicalise(
             return name, "surname"
         if base.casefold() in _COUNTRY_ABBREVIATIONS:
             return _COUNTRY_ABBREVIATIONS[base.casefold()], "acronym"
+        key = base.casefold()
+        if label == "NORP" and key + "s" in norp_bases:
+            return norp_bases[key + "s"], "variant"  # "American" beside "Americans": one group
+        if label in ("NORP", "ORG") and key in _PARTY_GROUPS:
+            return _PARTY_GROUPS[key], ("variant" if _PARTY_GROUPS[key] != base else None)
+        if key in _KNOWN_NAMES and label in ("ORG", "NORP", "GPE", "LOC"):
+            return _KNOWN_NAMES[key][0], "acronym" if base.isupper() else "variant"
+        if label in ("GPE", "LOC", "ORG") and key in _AP_STATES:
+            return _AP_STATES[key], "variant"
         dateline_caps = base.isupper() and len(base) > 4 and (s == 0 or text[s - 1] == "\n") and re.match(
             r"\s*[(\-–—]", text[e : e + 3]
         )
