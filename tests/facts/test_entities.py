@@ -392,3 +392,47 @@ def test_a_speech_verb_opening_the_sentence_is_not_part_of_the_name() -> None:
     assert trim_surface("Added Jayne Senior") == ("Jayne Senior", 6)
     assert trim_surface("Said Jalili") == ("Said Jalili", 0)
     assert trim_surface("Stated") == ("Stated", 0)
+
+
+def test_us_party_words_are_one_group_each_and_gop_is_the_republican_party() -> None:
+    text = ("Democratic senators met. A Democrat said the GOP was split, and Democrats agreed. "
+            "Republican leaders and Republicans disagreed. America voted.")
+    ents = spans(text, ("Democratic", "NORP"), ("Democrat", "NORP"), ("Democrats", "NORP"), ("GOP", "ORG"),
+                 ("Republican", "NORP"), ("Republicans", "NORP"), ("America", "GPE"))
+    # "Democrat" also matches inside "Democratic" and "Democrats": keep only the spans that end a word
+    ents = [e for e in ents if not text[e[1] : e[1] + 1].isalpha()]
+    got = canonicalise("a", text, ents)
+    assert {(m.entity, m.entity_type) for m in got.mentions} == {
+        ("Democrats", "NORP"), ("Republicans", "NORP"), ("Republican Party", "ORG"), ("United States", "GPE")}
+    assert {(a.alias, a.entity) for a in got.aliases} >= {
+        ("Democratic", "Democrats"), ("Democrat", "Democrats"), ("Republican", "Republicans"),
+        ("GOP", "Republican Party"), ("America", "United States")}
+
+
+def test_the_democratic_party_and_a_named_convention_keep_their_own_names() -> None:
+    text = "The Democratic Party met at the Democratic National Convention in Philadelphia."
+    got = canonicalise("a", text, spans(text, ("Democratic Party", "ORG"),
+                                        ("Democratic National Convention", "ORG"), ("Philadelphia", "GPE")))
+    assert {(m.entity, m.entity_type) for m in got.mentions} == {
+        ("Democratic Party", "ORG"), ("Democratic National Convention", "EVENT"), ("Philadelphia", "GPE")}
+
+
+def test_ap_state_abbreviations_and_party_tags_name_the_states() -> None:
+    text = "Sen. Mitch McConnell (R-Ky.) spoke, and so did Rep. Raul Grijalva, D-Ariz., in Madison, Wis. on Monday."
+    got = canonicalise("a", text, spans(text, ("Mitch McConnell", "PERSON"), ("Raul Grijalva", "PERSON"),
+                                        ("Madison", "GPE"), ("Wis", "GPE")))
+    states = {(m.surface, m.entity, m.entity_type) for m in got.mentions if m.entity_type == "GPE"}
+    assert states == {("Ky.", "Kentucky", "GPE"), ("Ariz.", "Arizona", "GPE"), ("Madison", "Madison", "GPE"),
+                      ("Wis.", "Wisconsin", "GPE")}
+    # a party tag with a letter that is no state, or no party letter, is left alone
+    text = "Mrs. Smith (X-Ky.) and a ranking R-Zz. member"
+    assert not [m for m in canonicalise("a", text, []).mentions if m.entity_type == "GPE"]
+
+
+def test_a_nationality_beside_its_plural_is_one_group_and_alone_keeps_its_form() -> None:
+    text = "Russian hackers were blamed. Russians denied it. A German firm said nothing."
+    ents = [e for e in spans(text, ("Russian", "NORP"), ("Russians", "NORP"), ("German", "NORP"))
+            if not text[e[1] : e[1] + 1].isalpha()]
+    got = canonicalise("a", text, ents)
+    assert {(m.surface, m.entity) for m in got.mentions} == {
+        ("Russian", "Russians"), ("Russians", "Russians"), ("German", "German")}
