@@ -58,7 +58,7 @@ _ORG_TAILS = {
     "services", "ministry", "department", "party", "force", "court", "university", "trust", "channel",
     "authority", "bank", "company", "corporation", "inc", "ltd", "plc", "group", "association", "union",
     "institute", "foundation", "board", "parliament", "government", "network", "times", "guardian", "bbc",
-    "post", "press", "school", "college", "hospital", "nhs", "fund", "society", "club",
+    "post", "press", "school", "college", "hospital", "nhs", "fund", "society", "club", "watch",
 }
 # Country abbreviations that are not defined in articles because every reader knows them.
 _COUNTRY_ABBREVIATIONS = {"us": "United States", "u.s.": "United States", "u.s": "United States",
@@ -70,7 +70,14 @@ _COUNTRY_ABBREVIATIONS = {"us": "United States", "u.s.": "United States", "u.s":
 # datelines ("R-Ky.", "Madison, Wis.") the states.
 _PARTY_GROUPS = {"democrat": "Democrats", "democrats": "Democrats", "democratic": "Democrats",
                  "republican": "Republicans", "republicans": "Republicans"}
-_KNOWN_NAMES = {"gop": ("Republican Party", "ORG"), "america": ("United States", "GPE")}
+_KNOWN_NAMES = {"gop": ("Republican Party", "ORG"), "america": ("United States", "GPE"),
+                "nyc": ("New York City", "GPE"), "ap": ("Associated Press", "ORG")}
+# names NER reads as common words or misses in news prose ("raising sums from Wall Street", "on Twitter"); the
+# social networks are only those whose names are no ordinary word
+_KNOWN_SPANS = re.compile(
+    r"(?<![\w@#./-])(?:(?P<ORG>Wall Street|Islamic State|Twitter|Facebook|Instagram|YouTube|Reddit|TikTok|LinkedIn"
+    r"|WhatsApp|Snapchat)|(?P<EVENT>Super Tuesday))(?![\w-]|\.[a-z])"
+)
 _AP_STATES = {
     "ala.": "Alabama", "ariz.": "Arizona", "ark.": "Arkansas", "calif.": "California", "colo.": "Colorado",
     "conn.": "Connecticut", "del.": "Delaware", "fla.": "Florida", "ga.": "Georgia", "ill.": "Illinois",
@@ -82,7 +89,40 @@ _AP_STATES = {
     "tenn.": "Tennessee", "vt.": "Vermont", "va.": "Virginia", "wash.": "Washington", "w.va.": "West Virginia",
     "wis.": "Wisconsin", "wyo.": "Wyoming",
 }
-_PARTY_TAG = re.compile(r"(?<![\w-])[RDI]-((?:[A-Z]\.){2}|W\.Va\.|[A-Z][a-z]{1,4}\.)")
+# the postal codes, read only in a party tag ("I-VT"): alone, "IN", "OR", "ME" are words
+_POSTAL_STATES = dict(zip(
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA "
+    "RI SC SD TN TX UT VT VA WA WV WI WY".split(),
+    ["Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware", "Florida",
+     "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas", "Kentucky", "Louisiana", "Maine",
+     "Maryland", "Massachusetts", "Michigan", "Minnesota", "Mississippi", "Missouri", "Montana", "Nebraska",
+     "Nevada", "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Ohio",
+     "Oklahoma", "Oregon", "Pennsylvania", "Rhode Island", "South Carolina", "South Dakota", "Tennessee", "Texas",
+     "Utah", "Vermont", "Virginia", "Washington", "West Virginia", "Wisconsin", "Wyoming"], strict=True))
+_STATE_NAMES = set(_POSTAL_STATES.values())
+# the nicknames news writes for a state or a city ("won the Badger State"): the place
+_PLACE_NICKNAMES = {
+    "garden state": "New Jersey", "badger state": "Wisconsin", "empire state": "New York", "golden state":
+    "California", "lone star state": "Texas", "sunshine state": "Florida", "keystone state": "Pennsylvania",
+    "bluegrass state": "Kentucky", "buckeye state": "Ohio", "hawkeye state": "Iowa", "granite state":
+    "New Hampshire", "old dominion": "Virginia", "silver state": "Nevada", "peach state": "Georgia",
+    "tar heel state": "North Carolina", "palmetto state": "South Carolina", "wolverine state": "Michigan",
+    "hoosier state": "Indiana", "show-me state": "Missouri", "evergreen state": "Washington",
+    "big apple": "New York City", "windy city": "Chicago", "motor city": "Detroit",
+}
+# "Madison, Wis.", "Derry, New Hampshire": a name before a state is a town
+_BEFORE_STATE = re.compile(
+    r",\s+(?:" + "|".join(re.escape(a.title()) for a in sorted(_AP_STATES, key=len, reverse=True) if "." in a[:-1])
+    + "|" + "|".join(re.escape(a.capitalize()) for a in _AP_STATES if "." not in a[:-1])
+    + "|" + "|".join(sorted(_STATE_NAMES, key=len, reverse=True)) + r")(?![\w])"
+)
+_DATE_SPAN = re.compile(
+    r"^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?$"
+)
+_NEWSPAPER_HEADS = {"post", "times", "journal", "herald", "tribune", "globe", "telegraph", "observer", "examiner",
+                    "chronicle", "gazette", "inquirer", "star-ledger"}
+_LAW = re.compile(r"\b((?:[A-Z][a-z]+\s+(?:(?:of|and|the|for|on)\s+)*)+)Act\b")
+_PARTY_TAG = re.compile(r"(?<![\w-])[RDI]-((?:[A-Z]\.){2}|W\.Va\.|[A-Z][a-z]{1,4}\.|[A-Z]{2}(?![\w.]))")
 _COMPANY_SUFFIX = re.compile(
     r"(?:\.com)?(?:,?\s+(?:Corp|Corporation|Inc|Ltd|Limited|plc|PLC|LLC|LLP|LP|Co|AG|SA|S\.A|NV|N\.V|BV|B\.V|Pty|GmbH)\.?)+$"
     r"|\.com$"
@@ -123,7 +163,7 @@ _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
 # Capitalised words NER sometimes takes for a one-word person ("Director for Major Investigations").
 # one capitalised word that only describes an institution ("the Court ruled"): not a name in the guideline
-_GENERIC_INSTITUTIONS = {"court", "council", "government", "ministry", "commission", "committee",
+_GENERIC_INSTITUTIONS = {"court", "council", "government", "ministry", "commission", "committee", "state", "cabinet",
                          "agency", "department", "authority", "board", "university", "college", "hospital",
                          "tribunal", "company", "foundation"}
 _NOT_NAMES = {"investigations", "operations", "police", "news", "office", "government", "council"}
@@ -245,6 +285,12 @@ def _type_by_name(name: str, label: str) -> str | None:
         return "GPE"
     if name in ("Democrats", "Republicans"):
         return "NORP"
+    if (name in _STATE_NAMES or name in _PLACE_NICKNAMES.values()) and (
+        label != "PERSON" or name not in ("Washington", "Georgia", "Virginia", "Indiana", "Carolina")
+    ):
+        return "GPE"  # "New Jersey", "New York City" (a majority PERSON "Georgia" may be a person's name)
+    if name in ("White House", "Wall Street"):
+        return "ORG"  # the administration and the industry, far more often than the building and the street
     if name == "European Union":
         return "ORG"
     words = name.split()
@@ -483,6 +529,10 @@ def canonicalise(
     # 1. candidate spans: NER spans (trimmed, acronym split off) and titled names found by rule
     spans: list[tuple[int, int, str, bool]] = []  # start, end, label, titled
     cited, venues, blocked = _citations(text)
+    # "Freedom of Information Act": a law, and "FOIA" (every start of the name: "Under the Freedom of ...")
+    laws = [" ".join(ws[i:]) for ws in (m.group(1).split() for m in _LAW.finditer(text))
+            for i in range(len(ws)) if ws[i][:1].isupper()]
+    law_names = set(laws) | {f"{w} Act" for w in laws} | {"".join(x[0] for x in f"{w} Act".split()).upper() for w in laws}
     fixed = {(s, e): name for s, e, name in cited}  # a reference's author "Gashi, I." is I. Gashi
     spans += [(s, e, "PERSON", True) for s, e, _ in cited] + [(s, e, lab, False) for s, e, lab in venues]
     for start, end, label in ents:
@@ -543,13 +593,42 @@ def canonicalise(
             continue  # ... or a hashtag or handle ("#WeMissTurkey")
         if re.match(r"[a-z_]\.$", text[max(0, start - 2) : start]) or text[end : end + 1] == "(":
             continue  # code, not prose: "webdriver.PhantomJS()"
+        if _DATE_SPAN.match(trimmed) or trimmed in law_names or text[end : end + 4] == " Act":
+            continue  # a date ("September 29, 2012" as EVENT), or a law or its acronym ("FOIA"): not entities
+        pct = re.search(r"\s+\d[\d.,]*\s*(?:percent|per cent|%)$", trimmed)
+        if pct and label != "PERSON":
+            trimmed = trimmed[: pct.start()]  # "Rubio 68 percent": a poll figure run into the name
+        owner = re.match(r"[A-Z][\w’'-]+(?:'s|’s)\s+(?=[A-Z])", trimmed)
+        rest = trimmed[owner.end() :].split() if owner else []
+        if owner and (
+            (label == "ORG" and len(rest) >= 2 and rest[-1].casefold() in _ORG_TAILS)
+            or (2 <= len(rest) <= 3 and rest[0].casefold() in FIRST_NAMES)
+        ):  # not "People's Channel", the name of a channel
+            # "Obama's State Department": the department; "BlazeTV's Glenn Beck": the person
+            if rest[0].casefold() in FIRST_NAMES and len(rest) <= 3 and rest[-1].casefold() not in _ORG_TAILS:
+                label = "PERSON"
+            left += owner.end()
+            trimmed = trimmed[owner.end() :]
+        words = trimmed.split()
+        if (label == "ORG" and len(words) >= 4 and words[-2].casefold() in FIRST_NAMES
+                and all(w[:1].isupper() for w in words) and text.count(" ".join(words[:-2])) >= 2):
+            # "Fox News Sean Hannity": a network named elsewhere, then a person's full name
+            cut = trimmed.rindex(words[-2])
+            spans.append((start + left, start + left + len(" ".join(words[:-2])), "ORG", False))
+            spans.append((start + left + cut, start + left + len(trimmed), "PERSON", False))
+            continue
+        on = re.match(r" on (?:the )?[A-Z][\w’'-]+(?: (?:and |of )?[A-Z][\w’'-]+)*", text[start + left + len(trimmed) :])
+        if on and label == "ORG" and trimmed.split()[-1].casefold() in ("committee", "subcommittee", "commission"):
+            trimmed += on.group(0)  # "House Select Committee on Benghazi": the committee's name runs on
         num = re.search(r"\s+\d[\d.]*$", trimmed)
         if label == "PERSON" and num:
             trimmed = trimmed[: num.start()]  # no person's name ends in a number: "Trump 2016" is Trump
         spans.append((start + left, start + left + len(trimmed), label, False))
+    for m in _KNOWN_SPANS.finditer(text):
+        spans.append((m.start(), m.end(), m.lastgroup or "ORG", False))
     # a party tag names the state: "Sen. Mitch McConnell (R-Ky.)", "Rep. Raul Grijalva, D-Ariz." (NER skips it)
     for m in _PARTY_TAG.finditer(text):
-        if m.group(1).casefold() in _AP_STATES:
+        if m.group(1).casefold() in _AP_STATES or m.group(1) in _POSTAL_STATES:
             spans.append((m.start(1), m.end(1), "GPE", False))
     # a letter's or comment's signature: a line with a name, then a line that is only a town ("Ninfa Wood" /
     # "Walnut Creek"); NER sees neither on such short lines
@@ -649,6 +728,17 @@ def canonicalise(
         taken.insert(i, (sp[0], sp[1]))
         chosen.append(sp)
     chosen.sort()
+    # "Republican" + "National Committee": NER splits a party's body after the party's adjective
+    merged: list[tuple[int, int, str, bool]] = []
+    for sp in chosen:
+        prev = merged[-1] if merged else None
+        if (prev and prev[2] == "NORP" and text[prev[0] : prev[1]] in ("Republican", "Democratic")
+                and sp[0] == prev[1] + 1 and text[prev[1]] == " " and sp[2] in ("ORG", "EVENT")
+                and text[sp[0] : sp[1]].startswith("National ")):
+            merged[-1] = (prev[0], sp[1], sp[2], False)
+            continue
+        merged.append(sp)
+    chosen = merged
 
     # 2. base names and labels
     titled_persons = {strip_title(text[s:e]).casefold() for s, e, _, t in chosen if t}
@@ -681,7 +771,8 @@ def canonicalise(
     for s, e, surface, base, lab in items:
         words = base.split()
         if (lab in ("ORG", "GPE", "NORP", "FAC", "LOC") and 2 <= len(words) <= 3
-                and all(re.fullmatch(r"[A-Z][a-z'’-]+", w) for w in words)
+                and all(re.fullmatch(r"[A-Z][a-z'’-]+", w) or (0 < i < len(words) - 1 and re.fullmatch(r"[A-Z]\.", w))
+                        for i, w in enumerate(words))
                 and (words[0].casefold() in FIRST_NAMES or words[-1].casefold() in lone_persons)
                 and _type_by_name(base, lab) is None and not is_place(base) and not is_platform(base)):
             lab = "PERSON"
@@ -744,6 +835,10 @@ def canonicalise(
 
     aliases: dict[tuple[str, str], Alias] = {}
     norp_bases = {b.casefold(): b for *_, b, lab in items if lab == "NORP"}
+    papers: dict[str, set[str]] = defaultdict(set)
+    for o in orgs:
+        if len(o.split()) >= 2 and o.split()[-1].casefold() in _NEWSPAPER_HEADS:
+            papers[o.split()[-1].casefold()].add(o)
 
     def canon_of(surface: str, base: str, label: str, s: int, e: int) -> tuple[str, str | None]:
         """canonical name and alias origin (None when the name is its own canonical)."""
@@ -770,6 +865,12 @@ def canonicalise(
             return _KNOWN_NAMES[key][0], "acronym" if base.isupper() else "variant"
         if label in ("GPE", "LOC", "ORG") and key in _AP_STATES:
             return _AP_STATES[key], "variant"
+        if key in _PLACE_NICKNAMES and label != "PERSON":
+            return _PLACE_NICKNAMES[key], "variant"
+        if base in _POSTAL_STATES and _PARTY_TAG.fullmatch(text[max(0, s - 2) : e]):
+            return _POSTAL_STATES[base], "variant"
+        if label != "PERSON" and " " not in base and key in _NEWSPAPER_HEADS and len(papers.get(key, ())) == 1:
+            return next(iter(papers[key])), "variant"  # "the Post" of an article that names The Washington Post
         dateline_caps = base.isupper() and len(base) > 4 and (s == 0 or text[s - 1] == "\n") and re.match(
             r"\s*[(\-–—]", text[e : e + 3]
         )
@@ -856,6 +957,10 @@ def canonicalise(
                 types[c] = "GPE"
         elif c not in person_evidence and by_name == "LOC" and is_place(c) and c not in _REGIONS:
             types[c] = "GPE"  # "South Africa": the "South" + continent rule, but a country
+    for _s, e, _surface, c, _label in resolved:
+        if (types.get(c) in ("PERSON", "ORG", "FAC") and c not in person_evidence and len(c.split()) <= 2
+                and _BEFORE_STATE.match(text, e) and c not in _STATE_NAMES):
+            types[c] = "GPE"  # "Madison, Wis.": a town
     _place_and_demonym_types(text, resolved, types, person_evidence)
     _organisation_types(text, types, person_evidence)
     for acro, full in acronyms.items():
@@ -905,6 +1010,7 @@ def _lone_people(text: str, mentions: Sequence[EntityMention], person_evidence: 
         if m.entity in lone and (
             _SPEECH_AFTER.match(text, m.end) or re.match(r"\s*,[^,.!?]{1,80},\s*(?:said|says|told|added)\b", text[m.end : m.end + 100])
             or _SAID_BEFORE.search(text[max(0, m.start - 20) : m.start])
+            or re.match(r"[’']?s?\s+administration\b", text[m.end : m.end + 20])  # "the Obama administration"
         ):
             lone.discard(m.entity)
     return frozenset(lone)
