@@ -136,6 +136,7 @@ _OCCUPATIONS = {
     "attorney", "analyst", "editor", "scientist", "engineer", "developer", "director", "manager", "officer",
     "consultant", "researcher", "lead", "executive", "broadcaster", "author", "reporter", "correspondent",
     "spokesman", "spokeswoman", "spokesperson", "founder", "coordinator", "adviser", "advisor", "designer",
+    "chairman", "chairwoman",
 }
 _SPORTS_GAMES = re.compile(r"\b(?:Olympic|Paralympic|Commonwealth|Asian|Pan American|Invictus|World|Youth|Special)\b")
 # geographic features by their head word: seas, rivers, lakes, mountains, islands, gulfs, deserts
@@ -160,10 +161,10 @@ _EVENT_TAILS = {"awards", "oscars", "globes", "olympics", "games", "championship
                 "convention", "caucuses", "primary", "primaries"}
 _ACRONYM_DEF = re.compile(r"\(([A-Z][A-Z&]{1,9})\)")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
-_POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
+_POSSESSIVE = re.compile(r"(?:'s|’s|['’]+)$")
 # Capitalised words NER sometimes takes for a one-word person ("Director for Major Investigations").
 # one capitalised word that only describes an institution ("the Court ruled"): not a name in the guideline
-_GENERIC_INSTITUTIONS = {"court", "council", "government", "ministry", "commission", "committee", "state", "cabinet",
+_GENERIC_INSTITUTIONS = {"court", "council", "government", "ministry", "commission", "committee", "state", "cabinet", "legislature",
                          "agency", "department", "authority", "board", "university", "college", "hospital",
                          "tribunal", "company", "foundation"}
 _NOT_NAMES = {"investigations", "operations", "police", "news", "office", "government", "council"}
@@ -289,6 +290,10 @@ def _type_by_name(name: str, label: str) -> str | None:
         label != "PERSON" or name not in ("Washington", "Georgia", "Virginia", "Indiana", "Carolina")
     ):
         return "GPE"  # "New Jersey", "New York City" (a majority PERSON "Georgia" may be a person's name)
+    if label == "NORP" and _ACRONYM.match(name) and len(name) >= 3:
+        return "ORG"  # "UPI" tagged NORP: an acronym is no nationality
+    if re.search(r"\b(?:Cemetery|Stadium|Arena|Airport|Coliseum|Ballpark|Convention Center)$", name):
+        return "FAC"  # "Holy Cross Cemetery", "Kentucky International Convention Center"
     if name in ("White House", "Wall Street"):
         return "ORG"  # the administration and the industry, far more often than the building and the street
     if name == "European Union":
@@ -611,12 +616,17 @@ def canonicalise(
             trimmed = trimmed[owner.end() :]
         words = trimmed.split()
         if (label == "ORG" and len(words) >= 4 and words[-2].casefold() in FIRST_NAMES
-                and all(w[:1].isupper() for w in words) and text.count(" ".join(words[:-2])) >= 2):
+                and all(w[:1].isupper() for w in words)
+                and (text.count(" ".join(words[:-2])) >= 2 or words[-3].casefold() in _ORG_TAILS)):
             # "Fox News Sean Hannity": a network named elsewhere, then a person's full name
             cut = trimmed.rindex(words[-2])
             spans.append((start + left, start + left + len(" ".join(words[:-2])), "ORG", False))
             spans.append((start + left + cut, start + left + len(trimmed), "PERSON", False))
             continue
+        role = re.search(r"\s+(?:Inspector General|[Ss]pokes(?:man|woman|person)|Chair(?:man|woman)?|Director|Secretary)$",
+                         trimmed)
+        if role and label == "ORG" and len(trimmed[: role.start()].split()) >= 2:
+            trimmed = trimmed[: role.start()]  # "State Department Inspector General": the department
         on = re.match(r" on (?:the )?[A-Z][\w’'-]+(?: (?:and |of )?[A-Z][\w’'-]+)*", text[start + left + len(trimmed) :])
         if on and label == "ORG" and trimmed.split()[-1].casefold() in ("committee", "subcommittee", "commission"):
             trimmed += on.group(0)  # "House Select Committee on Benghazi": the committee's name runs on
@@ -624,6 +634,14 @@ def canonicalise(
         if label == "PERSON" and num:
             trimmed = trimmed[: num.start()]  # no person's name ends in a number: "Trump 2016" is Trump
         spans.append((start + left, start + left + len(trimmed), label, False))
+    # "the Indiana primary", "the Wyoming Democratic caucuses": a state's named contest is an event (guideline)
+    for m in re.finditer(r"\b(?:" + "|".join(sorted(_STATE_NAMES, key=len, reverse=True))
+                         + r")(?: (?:Democratic|Republican|GOP))? (?:primary|caucuses)\b", text):
+        spans.append((m.start(), m.end(), "EVENT", False))
+    # "Salem, N.H.": NER often leaves the state's abbreviation after a town untagged
+    for m in re.finditer(r"(?<=[a-z], )((?:[A-Z]\.){2}|W\.Va\.|[A-Z][a-z]{1,4}\.)", text):
+        if m.group(1).casefold() in _AP_STATES and text[max(0, m.start() - 40) : m.start()].split()[-1][:1].isupper():
+            spans.append((m.start(1), m.end(1), "GPE", False))
     for m in _KNOWN_SPANS.finditer(text):
         spans.append((m.start(), m.end(), m.lastgroup or "ORG", False))
     # a party tag names the state: "Sen. Mitch McConnell (R-Ky.)", "Rep. Raul Grijalva, D-Ariz." (NER skips it)
@@ -732,9 +750,11 @@ def canonicalise(
     merged: list[tuple[int, int, str, bool]] = []
     for sp in chosen:
         prev = merged[-1] if merged else None
-        if (prev and prev[2] == "NORP" and text[prev[0] : prev[1]] in ("Republican", "Democratic")
-                and sp[0] == prev[1] + 1 and text[prev[1]] == " " and sp[2] in ("ORG", "EVENT")
-                and text[sp[0] : sp[1]].startswith("National ")):
+        body = text[sp[0] : sp[1]]
+        if (prev and prev[2] == "NORP" and sp[0] == prev[1] + 1 and text[prev[1]] == " " and sp[2] in ("ORG", "EVENT")
+                and (text[prev[0] : prev[1]] in ("Republican", "Democratic") and body.startswith("National ")
+                     or re.fullmatch(r"(?:Foreign|Defense|Interior|Finance|Justice|Health) Ministry|Embassy|Army|Navy"
+                                     r"|Air Force|Parliament|Government", body))):
             merged[-1] = (prev[0], sp[1], sp[2], False)
             continue
         merged.append(sp)
@@ -745,7 +765,7 @@ def canonicalise(
     items = []
     for s, e, label, titled in chosen:
         surface = text[s:e]
-        base = strip_title(surface)
+        base = strip_title(surface).replace("\u00ad", "")  # a soft hyphen is invisible: "Doug\u00adAndres"
         lab = label
         if titled or base.casefold() in titled_persons:
             lab = "PERSON"
@@ -867,12 +887,16 @@ def canonicalise(
             return _AP_STATES[key], "variant"
         if key in _PLACE_NICKNAMES and label != "PERSON":
             return _PLACE_NICKNAMES[key], "variant"
+        gov = re.match(r"U\.S\. ((?:State|Justice|Defense|Treasury|Labor|Commerce|Energy) Department|Senate|House"
+                       r"|Congress|Supreme Court|Department of [A-Z][\w ]+)$", base)
+        if gov and label in ("ORG", "GPE", "FAC"):
+            return gov.group(1), "variant"  # "U.S. Senate": the Senate (the country is the reader's default)
         if base in _POSTAL_STATES and _PARTY_TAG.fullmatch(text[max(0, s - 2) : e]):
             return _POSTAL_STATES[base], "variant"
         if label != "PERSON" and " " not in base and key in _NEWSPAPER_HEADS and len(papers.get(key, ())) == 1:
             return next(iter(papers[key])), "variant"  # "the Post" of an article that names The Washington Post
         dateline_caps = base.isupper() and len(base) > 4 and (s == 0 or text[s - 1] == "\n") and re.match(
-            r"\s*[(\-–—]", text[e : e + 3]
+            r"\s*[(\-–—,]", text[e : e + 3]
         )
         if _ACRONYM.match(base) and not dateline_caps:
             if base in acronyms:
@@ -910,8 +934,8 @@ def canonicalise(
             return normalise_org(base[: suffix.start()].strip()), "variant"
         norm = normalise_org(base)
         dateline = s == 0 or text[s - 1] == "\n"
-        if base.isupper() and len(base) > 4 and (" " in base or dateline and re.match(r"\s*[(\-–—]", text[e : e + 3])):
-            # a dateline or headline in capitals ("LOS ANGELES (Reuters)"): title case
+        if base.isupper() and len(base) > 4 and (" " in base or dateline and re.match(r"\s*[(\-–—,]", text[e : e + 3])):
+            # a dateline or headline in capitals ("LOS ANGELES (Reuters)", "TALLAHASSEE, Fla. -"): title case
             norm = normalise_org(base.title())
         return norm, ("variant" if norm != base else None)
 

@@ -475,3 +475,22 @@ def test_a_network_then_a_full_name_is_two_mentions_and_a_paper_is_named_by_its_
     assert ("Post", "Washington Post", "ORG") in found
     assert not [f for f in found if f[0] == "Cabinet"]
     assert ("Obama", "Obama", "PERSON") in found  # "the Obama administration" says Obama is a person
+
+
+def test_news_rules_of_facts_1_12() -> None:
+    """facts-1.12: state contests, bodies behind a nationality, U.S. bodies, titles after a body, venues."""
+    text = ("Clinton won the Indiana primary and the Wyoming Democratic caucuses. The Chinese Foreign Ministry "
+            "replied. The U.S. Senate voted. The State Department Inspector General wrote. They met at Holy Cross "
+            "Cemetery and the Kentucky International Convention Center. UPI reported it from Salem, N.H. today. "
+            "The Legislature met. Doug \u00adAndres said so.")
+    ents = spans(text, ("Clinton", "PERSON"), ("Indiana", "GPE"), ("Wyoming", "GPE"), ("Chinese", "NORP"),
+                 ("Foreign Ministry", "ORG"), ("U.S. Senate", "ORG"), ("State Department Inspector General", "ORG"),
+                 ("Holy Cross Cemetery", "ORG"), ("Kentucky International Convention Center", "ORG"),
+                 ("UPI", "NORP"), ("Salem", "GPE"), ("Legislature", "ORG"), ("Doug \u00adAndres", "PERSON"))
+    got = {(m.entity, m.entity_type) for m in canonicalise("a", text, ents).mentions}
+    assert {("Indiana primary", "EVENT"), ("Wyoming Democratic caucuses", "EVENT"),
+            ("Chinese Foreign Ministry", "ORG"), ("Senate", "ORG"), ("State Department", "ORG"),
+            ("Holy Cross Cemetery", "FAC"), ("Kentucky International Convention Center", "FAC"), ("UPI", "ORG"),
+            ("New Hampshire", "GPE"), ("Doug Andres", "PERSON")} <= got
+    names = {e for e, _t in got}
+    assert not names & {"Indiana", "Wyoming", "Foreign Ministry", "U.S. Senate", "Legislature"}
