@@ -50,6 +50,10 @@ from newswatch.config import DedupSettings
 from newswatch.models import stable_id
 
 PAIRS = EVAL_DIR / "semeval2022-en-train" / "pairs.csv"
+# PolNeAR article pairs rated for newswatch (seeds/stories/README.md): the ratings are ours, the texts are read
+# from ../shared/eval/polnear-train at run time
+POLNEAR_PAIRS = Path(__file__).resolve().parents[1] / "seeds" / "stories" / "polnear_pairs.csv"
+POLNEAR_DIR = EVAL_DIR / "polnear-train"
 SPLITS = ("dev", "held-out")
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SAME, DIFFERENT = 1.5, 3.5  # Overall rating: <= 1.5 same story, >= 3.5 different (the README's reading)
@@ -177,6 +181,73 @@ def real_pairs(path: Path = PAIRS, settings: DedupSettings | None = None, orders
     return out
 
 
+def load_polnear_pairs(path: Path = POLNEAR_PAIRS, text_dir: Path = POLNEAR_DIR) -> tuple[dict, list[dict]]:
+    """PolNeAR texts by name ({"text", "publisher", "date"}) and the rated pairs ({a, b, overall, label})."""
+    meta = {r["filename"]: r for r in csv.DictReader((text_dir / "metadata.tsv").open(encoding="utf-8"), delimiter="\t")}
+    pairs, texts = [], {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            pairs.append({"pair": r["pair"], "a": r["a"], "b": r["b"], "overall": float(r["overall"])})
+            for n in (r["a"], r["b"]):
+                texts[n] = {"text": (text_dir / "text" / f"{n}.txt").read_text(encoding="utf-8"),
+                            "publisher": meta[n]["publisher"], "date": meta[n]["publication_date"]}
+    return texts, pairs
+
+
+def polnear_pairs(path: Path = POLNEAR_PAIRS, settings: DedupSettings | None = None, orders: int = ORDERS) -> dict:
+    """Stories on PolNeAR article pairs rated for newswatch (never used to tune stories: a held-out set), next to
+    TF-IDF, in two readings of the one rating per pair: "strict" (1 same story, 4 different; 2 and 3 left out, as
+    the SemEval reading leaves out 1.5 < Overall < 3.5) and "binary" (1-2 same, 3-4 different).
+
+    The texts are run twice: as undated local files (like the SemEval pairs) and as the pipeline sees feed
+    items, with their outlet as source and their publication date (noon UTC of the PolNeAR date); each in the
+    fixed order and ORDERS - 1 shuffled ones. TF-IDF: its best threshold on these pairs (an oracle) and the
+    SemEval development split's best threshold (what a user could have tuned on), measured in the same run."""
+    texts, pairs = load_polnear_pairs(path)
+    readings = {"strict": lambda o: 1 if o <= 1 else 0 if o >= 4 else None,
+                "binary": lambda o: 1 if o <= 2 else 0}
+    out: dict = {"texts": len(texts), "pairs": len(pairs)}
+
+    def rows(order: list[str] | None, dated: bool) -> list[dict]:
+        made = []
+        for i, n in enumerate(order or sorted(texts)):
+            r = _as_ingested(n, texts[n]["text"], None if order is None else i)
+            if dated:
+                r["source"] = texts[n]["publisher"]
+                r["url"] = r["canonical_url"] = f"https://{texts[n]['publisher']}.example/{n}"
+                r["published_at"] = datetime.fromisoformat(texts[n]["date"] + "T12:00:00+00:00")
+            made.append(r)
+        return made
+
+    runs: dict[str, list[dict[str, str]]] = {}
+    for name, dated in (("undated", False), ("dated", True)):
+        runs[name] = [stories_of(rows(None, dated), settings)]
+        for k in range(1, orders):
+            ids = sorted(texts)
+            random.Random(k).shuffle(ids)
+            runs[name].append(stories_of(rows(ids, dated), settings))
+    dev_th = None
+    if PAIRS.is_file():
+        sem_texts, sem_pairs = load_pairs(PAIRS)
+        dev = [p for p in sem_pairs if p["split"] == "dev" and p["label"] is not None]
+        dev_th, _ = _best_threshold(list(zip(tfidf_cosines(sem_texts, dev), (p["label"] for p in dev), strict=True)))
+    for reading, label_of in readings.items():
+        clear = [{**p, "label": label_of(p["overall"])} for p in pairs]
+        clear = [p for p in clear if p["label"] is not None]
+        res: dict = {"clear_pairs": len(clear), "same": sum(p["label"] for p in clear)}
+        for name, sts in runs.items():
+            scored = [_prf([(st[p["a"]] == st[p["b"]], p["label"]) for p in clear]) for st in sts]
+            res[name] = {"stories": scored[0], "stories_over_orders": _spread(scored)}
+        cos = tfidf_cosines({n: t["text"] for n, t in texts.items()}, clear)
+        th, best = _best_threshold([(c, p["label"]) for p, c in zip(clear, cos, strict=True)])
+        res["tfidf_best_threshold"] = {"threshold": th, **best}
+        if dev_th is not None:
+            res["tfidf_at_semeval_dev_threshold"] = {
+                "threshold": dev_th, **_prf([(c >= dev_th, p["label"]) for p, c in zip(clear, cos, strict=True)])}
+        out[reading] = res
+    return out
+
+
 def _bases(polnear: int) -> list[dict]:
     bases = load_corpus()
     if polnear and (EVAL_DIR / "polnear-train" / "text").is_dir():
@@ -247,6 +318,10 @@ def evaluate(quick: bool = False) -> dict:
         out["real_pairs"] = real_pairs()
     else:
         out["real_pairs"] = {"skipped": f"{PAIRS} not found"}
+    if POLNEAR_PAIRS.is_file() and (POLNEAR_DIR / "metadata.tsv").is_file():
+        out["polnear_pairs"] = polnear_pairs()
+    else:
+        out["polnear_pairs"] = {"skipped": f"{POLNEAR_DIR} not found"}
     out["generated"] = generated(polnear=0 if quick else 30)
     return out
 
@@ -254,7 +329,7 @@ def evaluate(quick: bool = False) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller generated sets")
-    ap.add_argument("--only", choices=("seeds", "pairs", "generated"), default=None)
+    ap.add_argument("--only", choices=("seeds", "pairs", "polnear-pairs", "generated"), default=None)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--set", dest="sets", action="append", choices=tuple(VARIANTS), default=None,
                     help="with --only generated: this generated set only (repeatable; default all)")
@@ -267,6 +342,8 @@ def main() -> None:
         result = {"seeds": seeds()}
     elif args.only == "pairs":
         result = {"real_pairs": real_pairs()}
+    elif args.only == "polnear-pairs":
+        result = {"polnear_pairs": polnear_pairs()}
     elif args.only == "generated":
         result = {
             "generated": generated(
