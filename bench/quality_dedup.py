@@ -53,6 +53,7 @@ PAIRS = EVAL_DIR / "semeval2022-en-train" / "pairs.csv"
 # PolNeAR article pairs rated for newswatch (seeds/stories/README.md): the ratings are ours, the texts are read
 # from ../shared/eval/polnear-train at run time
 POLNEAR_PAIRS = Path(__file__).resolve().parents[1] / "seeds" / "stories" / "polnear_pairs.csv"
+POLNEAR_PAIRS_DEV = POLNEAR_PAIRS.with_name("polnear_pairs_dev.csv")  # rated later, for development
 POLNEAR_DIR = EVAL_DIR / "polnear-train"
 SPLITS = ("dev", "held-out")
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -320,6 +321,7 @@ def evaluate(quick: bool = False) -> dict:
         out["real_pairs"] = {"skipped": f"{PAIRS} not found"}
     if POLNEAR_PAIRS.is_file() and (POLNEAR_DIR / "metadata.tsv").is_file():
         out["polnear_pairs"] = polnear_pairs()
+        out["polnear_pairs_dev"] = polnear_pairs(POLNEAR_PAIRS_DEV)
     else:
         out["polnear_pairs"] = {"skipped": f"{POLNEAR_DIR} not found"}
     out["generated"] = generated(polnear=0 if quick else 30)
@@ -343,7 +345,7 @@ def main() -> None:
     elif args.only == "pairs":
         result = {"real_pairs": real_pairs()}
     elif args.only == "polnear-pairs":
-        result = {"polnear_pairs": polnear_pairs()}
+        result = {"polnear_pairs": polnear_pairs(), "polnear_pairs_dev": polnear_pairs(POLNEAR_PAIRS_DEV)}
     elif args.only == "generated":
         result = {
             "generated": generated(

@@ -12,6 +12,12 @@ It prints mean and min P / R over the orders per rule, then the pair cosines of 
 same-story ones, the highest different-story ones), which bound what any linkage rule can reach.
 
     .venv/bin/python -m bench.stories_linkage [--split dev|held-out] [--orders 16]
+    .venv/bin/python -m bench.stories_linkage --pairs polnear-dev   # the rated PolNeAR dev pairs, more rules
+
+With --pairs polnear-dev (seeds/stories/polnear_pairs_dev.csv, strict and binary readings) it also compares
+member-level rules, which the stage cannot run today (it keeps one centroid per story): `max` (single linkage,
+the best member's cosine), `top2` (mean of the two closest members' cosines), `mix F` (the average, or F times
+the best member's cosine), each at a threshold; docs/dedup.md ("PolNeAR pairs") has the figures.
 
 The stage's own figures (which use the idf of arrival time) are bench/quality_dedup.py's; this simulation
 only compares the two rules with each other.
@@ -82,11 +88,73 @@ def assign(order: list[str], units: dict[str, dict[str, float]], single: float |
     return story
 
 
+def assign_by(order: list[str], units: dict[str, dict[str, float]], mode: str, threshold: float) -> dict[str, str]:
+    """article -> story, incremental, scoring a story by its members' cosines with the article: "avg" (the
+    stage's average cosine), "max", "top2" (mean of the two best), "mixF" (max(average, F * best))."""
+    members: dict[str, list[str]] = {}
+    story: dict[str, str] = {}
+    for a in order:
+        u = units[a]
+        best: tuple[float, str] | None = None
+        for s, mem in members.items():
+            cs = sorted((cosine(u, units[m]) for m in mem), reverse=True)
+            if mode == "avg":
+                sc = sum(cs) / len(cs)
+            elif mode == "max":
+                sc = cs[0]
+            elif mode == "top2":
+                sc = sum(cs[:2]) / min(2, len(cs))
+            else:
+                sc = max(sum(cs) / len(cs), float(mode[3:]) * cs[0])
+            if sc >= threshold and (best is None or sc > best[0]):
+                best = (sc, s)
+        if best is None:
+            members[a], story[a] = [a], a
+        else:
+            members[best[1]].append(a)
+            story[a] = best[1]
+    return story
+
+
+MEMBER_RULES = (("avg", 0.22), ("avg", 0.18), ("max", 0.25), ("max", 0.3), ("top2", 0.22), ("top2", 0.25),
+                ("mix0.8", 0.22))
+
+
+def polnear_dev(orders: int) -> int:
+    from bench.quality_dedup import POLNEAR_PAIRS, load_polnear_pairs
+
+    texts, pairs = load_polnear_pairs(POLNEAR_PAIRS.with_name("polnear_pairs_dev.csv"))
+    units = unit_profiles({n: t["text"] for n, t in texts.items()})
+    ids = sorted(units)
+    shuffled = []
+    for k in range(orders):
+        o = list(ids)
+        random.Random(100 + k).shuffle(o)
+        shuffled.append(o)
+    readings = {"strict": [(p, 1 if p["overall"] <= 1 else 0) for p in pairs if p["overall"] in (1, 4)],
+                "binary": [(p, 1 if p["overall"] <= 2 else 0) for p in pairs]}
+    for name, clear in readings.items():
+        same = sorted(round(cosine(units[p["a"]], units[p["b"]]), 3) for p, y in clear if y)
+        diff = sorted(round(cosine(units[p["a"]], units[p["b"]]), 3) for p, y in clear if not y)
+        print(f"polnear dev {name}: {len(clear)} pairs, {len(same)} same; {orders} orders")
+        print(f"  pair cosine, same-story: {same}; highest different-story: {diff[-6:]}")
+        for mode, th in MEMBER_RULES:
+            runs = [_prf([(st[p["a"]] == st[p["b"]], y) for p, y in clear])
+                    for st in (assign_by(o, units, mode, th) for o in shuffled)]
+            ps, rs = [r["precision"] for r in runs], [r["recall"] for r in runs]
+            print(f"  {mode:<7} {th:<5} P mean {sum(ps) / len(ps):.3f} min {min(ps):.3f}   R mean "
+                  f"{sum(rs) / len(rs):.3f} min {min(rs):.3f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", choices=("dev", "held-out"), default="dev")
     ap.add_argument("--orders", type=int, default=16)
+    ap.add_argument("--pairs", choices=("semeval", "polnear-dev"), default="semeval")
     args = ap.parse_args(argv)
+    if args.pairs == "polnear-dev":
+        return polnear_dev(args.orders)
     texts, pairs = load_pairs()
     units = unit_profiles(texts)
     clear = [p for p in pairs if p["split"] == args.split and p["label"] is not None]
