@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import math
 import random
 import re
@@ -46,6 +47,7 @@ from bench.dedup_gen import (
     seed_docs,
     split_of,
 )
+from extractors.facts.quality import polnear_dir
 from newswatch.config import DedupSettings
 from newswatch.models import stable_id
 
@@ -54,7 +56,11 @@ PAIRS = EVAL_DIR / "semeval2022-en-train" / "pairs.csv"
 # from ../shared/eval/polnear-train at run time
 POLNEAR_PAIRS = Path(__file__).resolve().parents[1] / "seeds" / "stories" / "polnear_pairs.csv"
 POLNEAR_PAIRS_DEV = POLNEAR_PAIRS.with_name("polnear_pairs_dev.csv")  # rated later, for development
-POLNEAR_DIR = EVAL_DIR / "polnear-train"
+# two readings of the one rating (1-4) each PolNeAR pair has: rating -> 1 same story, 0 different, None left out
+POLNEAR_READINGS = {
+    "strict": lambda o: 1 if o <= 1 else 0 if o >= 4 else None,  # as the SemEval reading leaves out 1.5-3.5
+    "binary": lambda o: 1 if o <= 2 else 0,
+}
 SPLITS = ("dev", "held-out")
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SAME, DIFFERENT = 1.5, 3.5  # Overall rating: <= 1.5 same story, >= 3.5 different (the README's reading)
@@ -182,8 +188,18 @@ def real_pairs(path: Path = PAIRS, settings: DedupSettings | None = None, orders
     return out
 
 
-def load_polnear_pairs(path: Path = POLNEAR_PAIRS, text_dir: Path = POLNEAR_DIR) -> tuple[dict, list[dict]]:
-    """PolNeAR texts by name ({"text", "publisher", "date"}) and the rated pairs ({a, b, overall, label})."""
+@functools.cache
+def semeval_dev_threshold() -> float:
+    """TF-IDF's best threshold on the clear SemEval development pairs (what a user could have tuned on)."""
+    texts, pairs = load_pairs(PAIRS)
+    dev = [p for p in pairs if p["split"] == "dev" and p["label"] is not None]
+    return _best_threshold(list(zip(tfidf_cosines(texts, dev), (p["label"] for p in dev), strict=True)))[0]
+
+
+def load_polnear_pairs(path: Path = POLNEAR_PAIRS, text_dir: Path | None = None) -> tuple[dict, list[dict]]:
+    """PolNeAR texts by name ({"text", "publisher", "date"}) and the rated pairs ({pair, a, b, overall});
+    text_dir: the PolNeAR split (default extractors.facts.quality.polnear_dir())."""
+    text_dir = text_dir or polnear_dir()
     meta = {r["filename"]: r for r in csv.DictReader((text_dir / "metadata.tsv").open(encoding="utf-8"), delimiter="\t")}
     pairs, texts = [], {}
     with path.open(encoding="utf-8", newline="") as fh:
@@ -205,8 +221,6 @@ def polnear_pairs(path: Path = POLNEAR_PAIRS, settings: DedupSettings | None = N
     fixed order and ORDERS - 1 shuffled ones. TF-IDF: its best threshold on these pairs (an oracle) and the
     SemEval development split's best threshold (what a user could have tuned on), measured in the same run."""
     texts, pairs = load_polnear_pairs(path)
-    readings = {"strict": lambda o: 1 if o <= 1 else 0 if o >= 4 else None,
-                "binary": lambda o: 1 if o <= 2 else 0}
     out: dict = {"texts": len(texts), "pairs": len(pairs)}
 
     def rows(order: list[str] | None, dated: bool) -> list[dict]:
@@ -227,12 +241,8 @@ def polnear_pairs(path: Path = POLNEAR_PAIRS, settings: DedupSettings | None = N
             ids = sorted(texts)
             random.Random(k).shuffle(ids)
             runs[name].append(stories_of(rows(ids, dated), settings))
-    dev_th = None
-    if PAIRS.is_file():
-        sem_texts, sem_pairs = load_pairs(PAIRS)
-        dev = [p for p in sem_pairs if p["split"] == "dev" and p["label"] is not None]
-        dev_th, _ = _best_threshold(list(zip(tfidf_cosines(sem_texts, dev), (p["label"] for p in dev), strict=True)))
-    for reading, label_of in readings.items():
+    dev_th = semeval_dev_threshold() if PAIRS.is_file() else None
+    for reading, label_of in POLNEAR_READINGS.items():
         clear = [{**p, "label": label_of(p["overall"])} for p in pairs]
         clear = [p for p in clear if p["label"] is not None]
         res: dict = {"clear_pairs": len(clear), "same": sum(p["label"] for p in clear)}
@@ -319,11 +329,11 @@ def evaluate(quick: bool = False) -> dict:
         out["real_pairs"] = real_pairs()
     else:
         out["real_pairs"] = {"skipped": f"{PAIRS} not found"}
-    if POLNEAR_PAIRS.is_file() and (POLNEAR_DIR / "metadata.tsv").is_file():
+    if POLNEAR_PAIRS.is_file() and (polnear_dir() / "metadata.tsv").is_file():
         out["polnear_pairs"] = polnear_pairs()
         out["polnear_pairs_dev"] = polnear_pairs(POLNEAR_PAIRS_DEV)
     else:
-        out["polnear_pairs"] = {"skipped": f"{POLNEAR_DIR} not found"}
+        out["polnear_pairs"] = {"skipped": f"{polnear_dir()} not found"}
     out["generated"] = generated(polnear=0 if quick else 30)
     return out
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractors.facts.quality import polnear_dir
+from extractors.facts.quality import polnear_body, polnear_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / "results" / "facts_ner.tmp"
@@ -265,13 +265,8 @@ def same_speaker(gold: str, pred: str | None) -> bool:
 # -- the system side ------------------------------------------------------------------------------------------------
 
 def system_text(doc: GoldDoc) -> str:
-    """The text given to the extractors, as the pipeline gives it: the article without its title line (the
-    pipeline's Article.text has no title either), through clean_text (which makes every line a paragraph:
-    most PolNeAR texts put one paragraph per line)."""
-    from extractors.clean import clean_text
-
-    lines = doc.text.split("\n", 1)
-    return clean_text(lines[1] if len(lines) > 1 else doc.text)
+    """The text given to the extractors (extractors.facts.quality.polnear_body: no title line, clean_text)."""
+    return polnear_body(doc.text)
 
 
 def _ner(texts: Sequence[str], n_process: int = 1) -> list[tuple[list[tuple[int, int, str]], list[tuple[int, int]]]]:

@@ -121,9 +121,9 @@ MEMBER_RULES = (("avg", 0.22), ("avg", 0.18), ("max", 0.25), ("max", 0.3), ("top
 
 
 def polnear_dev(orders: int) -> int:
-    from bench.quality_dedup import POLNEAR_PAIRS, load_polnear_pairs
+    from bench.quality_dedup import POLNEAR_PAIRS_DEV, POLNEAR_READINGS, load_polnear_pairs
 
-    texts, pairs = load_polnear_pairs(POLNEAR_PAIRS.with_name("polnear_pairs_dev.csv"))
+    texts, pairs = load_polnear_pairs(POLNEAR_PAIRS_DEV)
     units = unit_profiles({n: t["text"] for n, t in texts.items()})
     ids = sorted(units)
     shuffled = []
@@ -131,9 +131,8 @@ def polnear_dev(orders: int) -> int:
         o = list(ids)
         random.Random(100 + k).shuffle(o)
         shuffled.append(o)
-    readings = {"strict": [(p, 1 if p["overall"] <= 1 else 0) for p in pairs if p["overall"] in (1, 4)],
-                "binary": [(p, 1 if p["overall"] <= 2 else 0) for p in pairs]}
-    for name, clear in readings.items():
+    for name, label_of in POLNEAR_READINGS.items():
+        clear = [(p, y) for p in pairs if (y := label_of(p["overall"])) is not None]
         same = sorted(round(cosine(units[p["a"]], units[p["b"]]), 3) for p, y in clear if y)
         diff = sorted(round(cosine(units[p["a"]], units[p["b"]]), 3) for p, y in clear if not y)
         print(f"polnear dev {name}: {len(clear)} pairs, {len(same)} same; {orders} orders")

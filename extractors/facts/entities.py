@@ -122,6 +122,17 @@ _DATE_SPAN = re.compile(
 _NEWSPAPER_HEADS = {"post", "times", "journal", "herald", "tribune", "globe", "telegraph", "observer", "examiner",
                     "chronicle", "gazette", "inquirer", "star-ledger"}
 _LAW = re.compile(r"\b((?:[A-Z][a-z]+\s+(?:(?:of|and|the|for|on)\s+)*)+)Act\b")
+# "the Indiana primary", "the Wyoming Democratic caucuses": a state's named contest
+_STATE_CONTEST = re.compile(r"\b(?:" + "|".join(sorted(_STATE_NAMES, key=len, reverse=True))
+                            + r")(?: (?:Democratic|Republican|GOP))? (?:primary|caucuses)\b")
+# "Salem, N.H.": a state's abbreviation after a town
+_TOWN_STATE = re.compile(r"(?<=[a-z], )((?:[A-Z]\.){2}|W\.Va\.|[A-Z][a-z]{1,4}\.)")
+_POLL_FIGURE = re.compile(r"\s+\d[\d.,]*\s*(?:percent|per cent|%)$")
+_OWNER = re.compile(r"[A-Z][\w’'-]+(?:'s|’s)\s+(?=[A-Z])")
+_ROLE_AFTER = re.compile(r"\s+(?:Inspector General|[Ss]pokes(?:man|woman|person)|Chair(?:man|woman)?|Director|Secretary)$")
+_COMMITTEE_ON = re.compile(r" on (?:the )?[A-Z][\w’'-]+(?: (?:and |of )?[A-Z][\w’'-]+)*")
+_US_BODY = re.compile(r"U\.S\. ((?:State|Justice|Defense|Treasury|Labor|Commerce|Energy) Department|Senate|House"
+                      r"|Congress|Supreme Court|Department of [A-Z][\w ]+)$")
 _PARTY_TAG = re.compile(r"(?<![\w-])[RDI]-((?:[A-Z]\.){2}|W\.Va\.|[A-Z][a-z]{1,4}\.|[A-Z]{2}(?![\w.]))")
 _COMPANY_SUFFIX = re.compile(
     r"(?:\.com)?(?:,?\s+(?:Corp|Corporation|Inc|Ltd|Limited|plc|PLC|LLC|LLP|LP|Co|AG|SA|S\.A|NV|N\.V|BV|B\.V|Pty|GmbH)\.?)+$"
@@ -164,8 +175,8 @@ _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|['’]+)$")
 # Capitalised words NER sometimes takes for a one-word person ("Director for Major Investigations").
 # one capitalised word that only describes an institution ("the Court ruled"): not a name in the guideline
-_GENERIC_INSTITUTIONS = {"court", "council", "government", "ministry", "commission", "committee", "state", "cabinet", "legislature",
-                         "agency", "department", "authority", "board", "university", "college", "hospital",
+_GENERIC_INSTITUTIONS = {"court", "council", "government", "ministry", "commission", "committee", "state",
+                         "cabinet", "legislature", "agency", "department", "authority", "board", "university", "college", "hospital",
                          "tribunal", "company", "foundation"}
 _NOT_NAMES = {"investigations", "operations", "police", "news", "office", "government", "council"}
 # capitalised group nouns after a word that is also a first name: "Christian Democrats" is a party
@@ -600,10 +611,10 @@ def canonicalise(
             continue  # code, not prose: "webdriver.PhantomJS()"
         if _DATE_SPAN.match(trimmed) or trimmed in law_names or text[end : end + 4] == " Act":
             continue  # a date ("September 29, 2012" as EVENT), or a law or its acronym ("FOIA"): not entities
-        pct = re.search(r"\s+\d[\d.,]*\s*(?:percent|per cent|%)$", trimmed)
+        pct = _POLL_FIGURE.search(trimmed)
         if pct and label != "PERSON":
             trimmed = trimmed[: pct.start()]  # "Rubio 68 percent": a poll figure run into the name
-        owner = re.match(r"[A-Z][\w’'-]+(?:'s|’s)\s+(?=[A-Z])", trimmed)
+        owner = _OWNER.match(trimmed)
         rest = trimmed[owner.end() :].split() if owner else []
         if owner and (
             (label == "ORG" and len(rest) >= 2 and rest[-1].casefold() in _ORG_TAILS)
@@ -623,23 +634,23 @@ def canonicalise(
             spans.append((start + left, start + left + len(" ".join(words[:-2])), "ORG", False))
             spans.append((start + left + cut, start + left + len(trimmed), "PERSON", False))
             continue
-        role = re.search(r"\s+(?:Inspector General|[Ss]pokes(?:man|woman|person)|Chair(?:man|woman)?|Director|Secretary)$",
-                         trimmed)
-        if role and label == "ORG" and len(trimmed[: role.start()].split()) >= 2:
-            trimmed = trimmed[: role.start()]  # "State Department Inspector General": the department
-        on = re.match(r" on (?:the )?[A-Z][\w’'-]+(?: (?:and |of )?[A-Z][\w’'-]+)*", text[start + left + len(trimmed) :])
-        if on and label == "ORG" and trimmed.split()[-1].casefold() in ("committee", "subcommittee", "commission"):
-            trimmed += on.group(0)  # "House Select Committee on Benghazi": the committee's name runs on
+        if label == "ORG":
+            role = _ROLE_AFTER.search(trimmed)
+            if role and len(trimmed[: role.start()].split()) >= 2:
+                trimmed = trimmed[: role.start()]  # "State Department Inspector General": the department
+            if trimmed.split()[-1].casefold() in ("committee", "subcommittee", "commission") and (
+                on := _COMMITTEE_ON.match(text, start + left + len(trimmed))
+            ):
+                trimmed += on.group(0)  # "House Select Committee on Benghazi": the committee's name runs on
         num = re.search(r"\s+\d[\d.]*$", trimmed)
         if label == "PERSON" and num:
             trimmed = trimmed[: num.start()]  # no person's name ends in a number: "Trump 2016" is Trump
         spans.append((start + left, start + left + len(trimmed), label, False))
-    # "the Indiana primary", "the Wyoming Democratic caucuses": a state's named contest is an event (guideline)
-    for m in re.finditer(r"\b(?:" + "|".join(sorted(_STATE_NAMES, key=len, reverse=True))
-                         + r")(?: (?:Democratic|Republican|GOP))? (?:primary|caucuses)\b", text):
+    # a state's named primary or caucuses is an event (guideline)
+    for m in _STATE_CONTEST.finditer(text):
         spans.append((m.start(), m.end(), "EVENT", False))
-    # "Salem, N.H.": NER often leaves the state's abbreviation after a town untagged
-    for m in re.finditer(r"(?<=[a-z], )((?:[A-Z]\.){2}|W\.Va\.|[A-Z][a-z]{1,4}\.)", text):
+    # NER often leaves the state's abbreviation after a town untagged
+    for m in _TOWN_STATE.finditer(text):
         if m.group(1).casefold() in _AP_STATES and text[max(0, m.start() - 40) : m.start()].split()[-1][:1].isupper():
             spans.append((m.start(1), m.end(1), "GPE", False))
     for m in _KNOWN_SPANS.finditer(text):
@@ -887,8 +898,7 @@ def canonicalise(
             return _AP_STATES[key], "variant"
         if key in _PLACE_NICKNAMES and label != "PERSON":
             return _PLACE_NICKNAMES[key], "variant"
-        gov = re.match(r"U\.S\. ((?:State|Justice|Defense|Treasury|Labor|Commerce|Energy) Department|Senate|House"
-                       r"|Congress|Supreme Court|Department of [A-Z][\w ]+)$", base)
+        gov = _US_BODY.match(base)
         if gov and label in ("ORG", "GPE", "FAC"):
             return gov.group(1), "variant"  # "U.S. Senate": the Senate (the country is the reader's default)
         if base in _POSTAL_STATES and _PARTY_TAG.fullmatch(text[max(0, s - 2) : e]):

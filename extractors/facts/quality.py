@@ -45,10 +45,20 @@ def corpus_dir() -> Path:
     """The shared corpus of real pages (Apache-2.0), kept beside the repository and never copied into it:
     $NEWSWATCH_CORPUS_DIR, else ../shared/corpus/html."""
     return Path(os.environ.get("NEWSWATCH_CORPUS_DIR") or ROOT.parent / "shared" / "corpus" / "html")
+
+
 def polnear_dir() -> Path:
     """The PolNeAR development split: $NEWSWATCH_EVAL_DIR/polnear-train, else ../shared/eval/polnear-train."""
     base = os.environ.get("NEWSWATCH_EVAL_DIR")
     return (Path(base) if base else ROOT.parent / "shared" / "eval") / "polnear-train"
+
+
+def polnear_body(raw: str) -> str:
+    """What the extractors are given of a PolNeAR article, as the pipeline gives it: the text without its title
+    line (the pipeline's Article.text has no title either), through clean_text (which makes every line a
+    paragraph: most PolNeAR texts put one paragraph per line)."""
+    lines = raw.split("\n", 1)
+    return clean_text(lines[1] if len(lines) > 1 else raw)
 
 
 KINDS = ("entities", "names", "aliases", "figures", "periods", "quotes")
@@ -145,11 +155,9 @@ def gold_text(doc: dict[str, Any], root: Path = ROOT) -> str:
     trafilatura, so the text is the one that was annotated); neither is stored: they may not be copied here.
     """
     if "polnear_text" in doc:
-        # a PolNeAR article (../shared/eval/polnear-train, read at run time, never copied): the text the speaker
-        # evaluation gives the extractors (bench.quality_facts.system_text): title line dropped, clean_text
-        raw = (polnear_dir() / "text" / f"{doc['polnear_text']}.txt").read_text(encoding="utf-8")
-        lines = raw.split("\n", 1)
-        return clean_text(lines[1] if len(lines) > 1 else raw)
+        # a PolNeAR article (../shared/eval/polnear-train, read at run time, never copied), as the speaker
+        # evaluation gives it to the extractors
+        return polnear_body((polnear_dir() / "text" / f"{doc['polnear_text']}.txt").read_text(encoding="utf-8"))
     if "corpus_page" in doc:
         import trafilatura
 
