@@ -26,6 +26,11 @@ def spans(text: str, *named: tuple[str, str]) -> list[tuple[int, int, str]]:
     return out
 
 
+def word_spans(text: str, *named: tuple[str, str]) -> list[tuple[int, int, str]]:
+    """spans(), without the occurrences inside a longer word ("Democrat" in "Democrats")."""
+    return [e for e in spans(text, *named) if not text[e[1] : e[1] + 1].isalpha()]
+
+
 def test_acronym_defined_in_text() -> None:
     text = "Whistleblower Jayne Senior submitted a complaint to the Independent Office for Police Conduct (IOPC)."
     assert acronym_definitions(text) == {"IOPC": "Independent Office for Police Conduct"}
@@ -397,10 +402,8 @@ def test_a_speech_verb_opening_the_sentence_is_not_part_of_the_name() -> None:
 def test_us_party_words_are_one_group_each_and_gop_is_the_republican_party() -> None:
     text = ("Democratic senators met. A Democrat said the GOP was split, and Democrats agreed. "
             "Republican leaders and Republicans disagreed. America voted.")
-    ents = spans(text, ("Democratic", "NORP"), ("Democrat", "NORP"), ("Democrats", "NORP"), ("GOP", "ORG"),
-                 ("Republican", "NORP"), ("Republicans", "NORP"), ("America", "GPE"))
-    # "Democrat" also matches inside "Democratic" and "Democrats": keep only the spans that end a word
-    ents = [e for e in ents if not text[e[1] : e[1] + 1].isalpha()]
+    ents = word_spans(text, ("Democratic", "NORP"), ("Democrat", "NORP"), ("Democrats", "NORP"), ("GOP", "ORG"),
+                      ("Republican", "NORP"), ("Republicans", "NORP"), ("America", "GPE"))
     got = canonicalise("a", text, ents)
     assert {(m.entity, m.entity_type) for m in got.mentions} == {
         ("Democrats", "NORP"), ("Republicans", "NORP"), ("Republican Party", "ORG"), ("United States", "GPE")}
@@ -431,8 +434,7 @@ def test_ap_state_abbreviations_and_party_tags_name_the_states() -> None:
 
 def test_a_nationality_beside_its_plural_is_one_group_and_alone_keeps_its_form() -> None:
     text = "Russian hackers were blamed. Russians denied it. A German firm said nothing."
-    ents = [e for e in spans(text, ("Russian", "NORP"), ("Russians", "NORP"), ("German", "NORP"))
-            if not text[e[1] : e[1] + 1].isalpha()]
+    ents = word_spans(text, ("Russian", "NORP"), ("Russians", "NORP"), ("German", "NORP"))
     got = canonicalise("a", text, ents)
     assert {(m.surface, m.entity) for m in got.mentions} == {
         ("Russian", "Russians"), ("Russians", "Russians"), ("German", "German")}

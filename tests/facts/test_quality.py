@@ -90,14 +90,20 @@ def test_the_gate_can_fail() -> None:
     assert score(docs, noisy).scores["periods"].precision < 0.1
 
 
+# the entity-only pages: id prefix -> (the shared data they are read from, floors per split)
+ENTITY_ONLY_SETS = {"ent_": ("corpus/html", ENTITY_PAGE_FLOORS), "news_": ("eval/polnear-train", NEWS_PAGE_FLOORS)}
+
+
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("split", sorted(ENTITY_PAGE_FLOORS))
-def test_entity_floors_on_unseen_corpus_pages(split: str) -> None:
-    skip_unless_shared("corpus/html")
-    docs = load_gold(split=split, prefix="ent_")
-    assert len(docs) >= 10, f"the {split} entity pages are missing"
-    rep = evaluate(split=split, prefix="ent_")
-    for kind, (p_floor, r_floor) in ENTITY_PAGE_FLOORS[split].items():
+@pytest.mark.parametrize(("prefix", "split"), [(p, s) for p, (_, floors) in ENTITY_ONLY_SETS.items() for s in sorted(floors)])
+def test_entity_floors_on_unseen_pages(prefix: str, split: str) -> None:
+    """The corpus pages (ent_) and the PolNeAR news articles (news_), read at run time, never copied here."""
+    shared, floors = ENTITY_ONLY_SETS[prefix]
+    skip_unless_shared(shared)
+    docs = load_gold(split=split, prefix=prefix)
+    assert len(docs) >= 10, f"the {split} {prefix} entity pages are missing"
+    rep = evaluate(split=split, prefix=prefix)
+    for kind, (p_floor, r_floor) in floors[split].items():
         s = rep.scores[kind]
         assert s.tp + s.fn >= 150, f"too little gold for {kind}"
         assert s.precision >= p_floor, f"{split} {kind} precision {s.precision:.3f} < {p_floor}: {s.false_hits[:10]}"
@@ -119,18 +125,3 @@ def test_entity_only_pages_are_not_scored_on_figures_periods_or_quotes() -> None
     assert rep.scores["entities"].tp == 1 and rep.scores["figures"].fp == 0
     full = score([{**doc, "kinds": ["entities", "names", "aliases", "figures", "periods", "quotes"]}], [fx])
     assert full.scores["figures"].fp == 1
-
-
-@pytest.mark.timeout(120)
-@pytest.mark.parametrize("split", sorted(NEWS_PAGE_FLOORS))
-def test_entity_floors_on_unseen_news_articles(split: str) -> None:
-    skip_unless_shared("eval/polnear-train")  # the PolNeAR texts are read at run time, never copied here
-    docs = load_gold(split=split, prefix="news_")
-    assert len(docs) >= 10, f"the {split} PolNeAR entity articles are missing"
-    rep = evaluate(split=split, prefix="news_")
-    for kind, (p_floor, r_floor) in NEWS_PAGE_FLOORS[split].items():
-        s = rep.scores[kind]
-        assert s.tp + s.fn >= 150, f"too little gold for {kind}"
-        assert s.precision >= p_floor, f"{split} {kind} precision {s.precision:.3f} < {p_floor}: {s.false_hits[:10]}"
-        assert s.recall >= r_floor, f"{split} {kind} recall {s.recall:.3f} < {r_floor}: {s.misses[:10]}"
-    assert all(rep.scores[k].tp + rep.scores[k].fp + rep.scores[k].fn == 0 for k in ("figures", "periods", "quotes"))
