@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import tempfile
+from datetime import date
 from pathlib import Path
 
 from bench.dedup_eval import run_rows
@@ -88,6 +90,39 @@ def assign(order: list[str], units: dict[str, dict[str, float]], single: float |
     return story
 
 
+def assign_dated(order: list[str], units: dict[str, dict[str, float]], day: dict[str, int], window: int,
+                 fade: tuple[float, float] | None) -> dict[str, str]:
+    """article -> story, incremental, by the average rule over the stories active within `window` days of the
+    article (its day against a story's first and last day); fade (after, days): the average is scaled by
+    exp(-(gap - after) / days) beyond `after` days from the story's span (extractors.dedup.story_fade)."""
+    members: dict[str, list[str]] = {}
+    span: dict[str, tuple[int, int]] = {}
+    story: dict[str, str] = {}
+    for a in order:
+        u, t = units[a], day[a]
+        best: tuple[float, str] | None = None
+        for s, mem in members.items():
+            first, last = span[s]
+            if not first - window <= t <= last + window:
+                continue
+            sc = sum(cosine(u, units[m]) for m in mem) / len(mem)
+            if fade is not None:
+                sc *= math.exp(-max(0.0, max(first - t, t - last) - fade[0]) / fade[1])
+            if sc >= STORY_MIN_SIMILARITY and (best is None or sc > best[0]):
+                best = (sc, s)
+        if best is None:
+            members[a], story[a], span[a] = [a], a, (t, t)
+        else:
+            s = best[1]
+            members[s].append(a)
+            story[a] = s
+            span[s] = (min(span[s][0], t), max(span[s][1], t))
+    return story
+
+
+DATED_RULES = ((21, None), (14, None), (7, None), (3, None), (21, (3.0, 3.0)), (21, (3.0, 7.0)), (21, (1.0, 5.0)))
+
+
 def assign_by(order: list[str], units: dict[str, dict[str, float]], mode: str, threshold: float) -> dict[str, str]:
     """article -> story, incremental, scoring a story by its members' cosines with the article: "avg" (the
     stage's average cosine), "max", "top2" (mean of the two best), "mixF" (max(average, F * best))."""
@@ -125,6 +160,7 @@ def polnear_dev(orders: int) -> int:
 
     texts, pairs = load_polnear_pairs(POLNEAR_PAIRS_DEV)
     units = unit_profiles({n: t["text"] for n, t in texts.items()})
+    day = {n: date.fromisoformat(t["date"]).toordinal() for n, t in texts.items()}
     ids = sorted(units)
     shuffled = []
     for k in range(orders):
@@ -142,6 +178,14 @@ def polnear_dev(orders: int) -> int:
                     for st in (assign_by(o, units, mode, th) for o in shuffled)]
             ps, rs = [r["precision"] for r in runs], [r["recall"] for r in runs]
             print(f"  {mode:<7} {th:<5} P mean {sum(ps) / len(ps):.3f} min {min(ps):.3f}   R mean "
+                  f"{sum(rs) / len(rs):.3f} min {min(rs):.3f}")
+        print(f"  with publication dates, average rule at {STORY_MIN_SIMILARITY}:")
+        for window, fade in DATED_RULES:
+            runs = [_prf([(st[p["a"]] == st[p["b"]], y) for p, y in clear])
+                    for st in (assign_dated(o, units, day, window, fade) for o in shuffled)]
+            ps, rs = [r["precision"] for r in runs], [r["recall"] for r in runs]
+            name = f"window {window}" + ("" if fade is None else f" fade after {fade[0]:g} over {fade[1]:g}")
+            print(f"    {name:<30} P mean {sum(ps) / len(ps):.3f} min {min(ps):.3f}   R mean "
                   f"{sum(rs) / len(rs):.3f} min {min(rs):.3f}")
     return 0
 

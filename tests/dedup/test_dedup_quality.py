@@ -138,10 +138,12 @@ def test_seed_stories_with_dates_and_without():
 
 # PolNeAR article pairs rated for newswatch (seeds/stories/polnear_pairs.csv; never used to tune stories), first run
 # 2026-12-04 (docs/dedup.md, "PolNeAR pairs"): strict reading (10 same, 42 different) dated P 1.0 R 0.80 (mean over
-# 8 orders 0.787), undated P 1.0 R 0.50 (mean 0.587). Floors one pair under each mean; the held-out figure that
-# misses the target is pinned so that it cannot get worse unnoticed.
+# 8 orders 0.787), undated P 1.0 R 0.50 (mean 0.587). With stories fading (STORY_FADE_*, tuned on the dev pairs,
+# fourteenth session) dated R 0.80, mean 0.838 (min 0.7, max 0.9); undated unchanged. Floors: undated one pair under
+# its mean, dated above the 0.787 of the rule before the fade; the held-out figures that miss the target are pinned
+# so that they cannot get worse unnoticed.
 POLNEAR_MEAN_FLOORS = {
-    "dated": {"precision": 0.9, "recall": 0.68},
+    "dated": {"precision": 0.9, "recall": 0.78},
     "undated": {"precision": 0.9, "recall": 0.48},
 }
 
