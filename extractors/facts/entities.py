@@ -70,6 +70,8 @@ _COUNTRY_ABBREVIATIONS = {"us": "United States", "u.s.": "United States", "u.s":
 # datelines ("R-Ky.", "Madison, Wis.") the states.
 _PARTY_GROUPS = {"democrat": "Democrats", "democrats": "Democrats", "democratic": "Democrats",
                  "republican": "Republicans", "republicans": "Republicans"}
+# the other names of the Islamic State, resolved to it when the article writes "Islamic State" (else one stands alone)
+_ISLAMIC_STATE_NAMES = {"isis", "isil", "daesh"}
 _KNOWN_NAMES = {"gop": ("Republican Party", "ORG"), "america": ("United States", "GPE"),
                 "nyc": ("New York City", "GPE"), "ap": ("Associated Press", "ORG")}
 # names NER reads as common words or misses in news prose ("raising sums from Wall Street", "on Twitter"); the
@@ -128,6 +130,7 @@ _STATE_CONTEST = re.compile(r"\b(?:" + "|".join(sorted(_STATE_NAMES, key=len, re
 # "Salem, N.H.": a state's abbreviation after a town
 _TOWN_STATE = re.compile(r"(?<=[a-z], )((?:[A-Z]\.){2}|W\.Va\.|[A-Z][a-z]{1,4}\.)")
 _POLL_FIGURE = re.compile(r"\s+\d[\d.,]*\s*(?:percent|per cent|%)$")
+_POLL_SCORE = re.compile(r"\s+\d{1,2}-\d{1,2}$")  # "Cruz 42-40": a poll's score run into a name, a person's too
 _OWNER = re.compile(r"[A-Z][\w’'-]+(?:'s|’s)\s+(?=[A-Z])")
 _ROLE_AFTER = re.compile(r"\s+(?:Inspector General|[Ss]pokes(?:man|woman|person)|Chair(?:man|woman)?|Director|Secretary)$")
 _COMMITTEE_ON = re.compile(r" on (?:the )?[A-Z][\w’'-]+(?: (?:and |of )?[A-Z][\w’'-]+)*")
@@ -169,7 +172,7 @@ _REGIONS = {"Africa", "Europe", "Asia", "Antarctica", "Oceania", "America", "Lat
             "Scandinavia", "Balkans", "Caribbean", "Sahel", "Arctic"}
 _EVENT_TAILS = {"awards", "oscars", "globes", "olympics", "games", "championship", "championships", "cup",
                 "festival", "war", "election", "summit", "marathon", "grand prix", "one", "two", "conference",
-                "convention", "caucuses", "primary", "primaries"}
+                "convention", "caucuses", "primary", "primaries", "recession", "depression"}
 _ACRONYM_DEF = re.compile(r"\(([A-Z][A-Z&]{1,9})\)")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,9}$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|['’]+)$")
@@ -227,7 +230,8 @@ class ArticleEntities:
 
 # An inverted attribution opening a sentence, which NER takes into the name: 'Stated Stone:', 'Added Smith,'
 # ('Said' is left alone: it is also a first name)
-_LEADING_VERB = re.compile(r"^(?:Stated|Added|Asked|Wrote|Replied|Explained|Noted|Continued|Countered|Tweeted)\s+(?=[A-Z])")
+_LEADING_VERB = re.compile(
+    r"^(?:Stated|Added|Asked|Wrote|Replied|Explained|Noted|Continued|Countered|Tweeted|Follow)\s+(?=[A-Z])")
 
 
 def trim_surface(s: str) -> tuple[str, int]:
@@ -600,6 +604,14 @@ def canonicalise(
         trimmed, left = trim_surface(surface)
         if not trimmed or trimmed.casefold() in _PRONOUN_OR_JUNK or not trimmed[:1].isupper():
             continue
+        job = re.match(r"(?:Actress|Actor|Singer|Rapper|Founder|Comedian|Businessman|Businesswoman)\s+(?=[A-Z]\w+ [A-Z])",
+                       trimmed)
+        if job and label == "PERSON":
+            left += job.end()  # "Actress Amandla Stenberg" (a caption): the occupation, as a title, is no part of it
+            trimmed = trimmed[job.end() :]
+        handle = re.search(r"\s+@\w+$", trimmed)
+        if handle:
+            trimmed = trimmed[: handle.start()]  # "Twitter @AdelleNaz": the handle is no part of a name
         pron = re.search(r"\s+(?:She|He|They|We)$", trimmed)  # not "I": "World War I"
         if pron and len(trimmed.split()) > 2:
             trimmed = trimmed[: pron.start()]  # "Outkick The Coverage She is ...": a missing full stop
@@ -614,6 +626,12 @@ def canonicalise(
         pct = _POLL_FIGURE.search(trimmed)
         if pct and label != "PERSON":
             trimmed = trimmed[: pct.start()]  # "Rubio 68 percent": a poll figure run into the name
+        score = _POLL_SCORE.search(trimmed)
+        if score:
+            trimmed = trimmed[: score.start()]
+        common = re.match(r"([A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*)(?:'s|’s)\s+[a-z]", trimmed)
+        if common:
+            trimmed = common.group(1)  # "Obama's council": NER ran the owner into a common noun; the owner is named
         owner = _OWNER.match(trimmed)
         rest = trimmed[owner.end() :].split() if owner else []
         if owner and (
@@ -892,6 +910,8 @@ def canonicalise(
             return norp_bases[key + "s"], "variant"  # "American" beside "Americans": one group
         if label in ("NORP", "ORG") and key in _PARTY_GROUPS:
             return _PARTY_GROUPS[key], ("variant" if _PARTY_GROUPS[key] != base else None)
+        if key in _ISLAMIC_STATE_NAMES and "Islamic State" in text:
+            return "Islamic State", "acronym"
         if key in _KNOWN_NAMES and label in ("ORG", "NORP", "GPE", "LOC"):
             return _KNOWN_NAMES[key][0], "acronym" if base.isupper() else "variant"
         if label in ("GPE", "LOC", "ORG") and key in _AP_STATES:

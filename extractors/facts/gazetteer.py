@@ -47,6 +47,8 @@ NOT_ENTITIES = {
     # programming languages and software platforms (products in the guideline)
     "python", "javascript", "java", "typescript", "php", "ruby", "perl", "rust", "golang", "c++", "sql",
     "mysql", "postgresql", "sqlite", "node.js", "django", "linux", "android", "ios", "api",
+    # government programmes, like the laws that set them up (their agencies, "Social Security Administration", are ORG)
+    "social security", "medicare", "medicaid", "obamacare", "food stamps",
 }
 
 

@@ -143,7 +143,7 @@ def test_seed_stories_with_dates_and_without():
 # its mean, dated above the 0.787 of the rule before the fade; the held-out figures that miss the target are pinned
 # so that they cannot get worse unnoticed.
 POLNEAR_MEAN_FLOORS = {
-    "dated": {"precision": 0.9, "recall": 0.78},
+    "dated": {"precision": 0.9, "recall": 0.80},
     "undated": {"precision": 0.9, "recall": 0.48},
 }
 

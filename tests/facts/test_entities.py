@@ -496,3 +496,25 @@ def test_news_rules_of_facts_1_12() -> None:
             ("New Hampshire", "GPE"), ("Doug Andres", "PERSON")} <= got
     names = {e for e, _t in got}
     assert not names & {"Indiana", "Wyoming", "Foreign Ministry", "U.S. Senate", "Legislature"}
+
+
+def test_news_rules_of_facts_1_13() -> None:
+    """facts-1.13: the Islamic State's other names, programmes, a recession as an event, a byline's "Follow" and
+    handle, an owner run into a common noun, a score after a name, an occupation before a captioned name."""
+    text = ("The Islamic State, also called ISIS or ISIL, and Daesh fighters. Social Security and Medicare were cut "
+            "in the Great Recession. Follow Adelle Nazarian on Twitter @AdelleNaz. Japan's constitution bans it. "
+            "Ted Cruz 42-40 led. Actress Amandla Stenberg spoke.")
+    ents = spans(text, ("Islamic State", "ORG"), ("ISIS", "ORG"), ("ISIL", "ORG"), ("Daesh", "GPE"),
+                 ("Social Security", "ORG"), ("Medicare", "ORG"), ("Great Recession", "FAC"),
+                 ("Follow Adelle Nazarian", "PERSON"), ("Twitter @AdelleNaz", "PERSON"),
+                 ("Japan's constitution", "ORG"), ("Ted Cruz 42-40", "PERSON"), ("Actress Amandla Stenberg", "PERSON"))
+    got = {(m.entity, m.entity_type) for m in canonicalise("a", text, ents).mentions}
+    assert {("Islamic State", "ORG"), ("Great Recession", "EVENT"), ("Adelle Nazarian", "PERSON"),
+            ("Japan", "GPE"), ("Ted Cruz", "PERSON"), ("Amandla Stenberg", "PERSON")} <= got
+    names = {e for e, _t in got}
+    assert not names & {"ISIS", "ISIL", "Daesh", "Social Security", "Medicare", "Follow Adelle Nazarian",
+                        "Twitter @AdelleNaz", "Japan's constitution", "Ted Cruz 42-40", "Actress Amandla Stenberg"}
+    # without "Islamic State" in the article, ISIS is the group's name there
+    alone = "ISIS claimed the attack."
+    got = {m.entity for m in canonicalise("b", alone, spans(alone, ("ISIS", "ORG"))).mentions}
+    assert got == {"ISIS"}

@@ -37,12 +37,13 @@ ENTITY_PAGE_FLOORS = {
     "dev": {"entities": (0.79, 0.88), "names": (0.81, 0.91)},
 }
 # PolNeAR news articles (seeds/gold/news_*, chosen and split by a fixed rule, annotated before any run), per split.
-# Three held-out sets were annotated in turn, each scored once on its first run and then moved to dev
+# Four held-out sets were annotated in turn, each scored once on its first run and then moved to dev
 # (docs/facts.md, "Entities in political news"): 10 articles at facts-1.10, 0.827 / 0.836; 15 at facts-1.11,
-# 0.838 / 0.868; the current 20 at facts-1.12, entities 0.814 / 0.869, names 0.848 / 0.908. Dev (50 articles) at
-# facts-1.12: entities 0.891 / 0.907, names 0.922 / 0.939.
+# 0.838 / 0.868; 20 at facts-1.12, 0.814 / 0.869; the current 20 at facts-1.13, entities 0.810 / 0.810, names
+# 0.876 / 0.876 (facts-1.12 on them: 0.807 / 0.812). Dev (70 articles) at facts-1.13: entities 0.883 / 0.901,
+# names 0.914 / 0.934.
 NEWS_PAGE_FLOORS = {
-    "heldout": {"entities": (0.80, 0.85), "names": (0.83, 0.89)},
+    "heldout": {"entities": (0.80, 0.80), "names": (0.86, 0.86)},
     "dev": {"entities": (0.87, 0.89), "names": (0.90, 0.92)},
 }
 QUALIFIER_FLOOR = 0.95
