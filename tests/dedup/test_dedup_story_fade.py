@@ -60,3 +60,10 @@ def test_outside_the_window_the_strong_threshold_applies_unfaded():
     # a story that shares text with the article (stories_to_compare lets it in) 40 days back, similarity 0.62
     assert choose_story(UNIT, [_Story("s", 0.62, -40)], T0, 21) == ("s", "similar", 0.62)
     assert choose_story(UNIT, [_Story("s", 0.55, -40)], T0, 21) == (None, "new", None)
+
+
+def test_strong_similarity_joins_at_any_distance_and_nearer_ranks_first():
+    # 15 days away inside the window the faded score is under the threshold, yet 0.95 is strong evidence
+    assert choose_story(UNIT, [_Story("s", 0.95, -15)], T0, 21) == ("s", "similar", 0.95)
+    # a strong story 10 days away outranks a weaker one 40 days away (both are joinable)
+    assert choose_story(UNIT, [_Story("a-old", 0.62, -40), _Story("b-ten", 0.9, -10)], T0, 21)[0] == "b-ten"
