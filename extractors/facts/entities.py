@@ -130,7 +130,14 @@ _STATE_CONTEST = re.compile(r"\b(?:" + "|".join(sorted(_STATE_NAMES, key=len, re
 # "Salem, N.H.": a state's abbreviation after a town
 _TOWN_STATE = re.compile(r"(?<=[a-z], )((?:[A-Z]\.){2}|W\.Va\.|[A-Z][a-z]{1,4}\.)")
 _POLL_FIGURE = re.compile(r"\s+\d[\d.,]*\s*(?:percent|per cent|%)$")
-_POLL_SCORE = re.compile(r"\s+\d{1,2}-\d{1,2}$")  # "Cruz 42-40": a poll's score run into a name, a person's too
+_POLL_SCORE = re.compile(r"\s+\d{1,2}-\d{1,2}$")  # "Cruz 42-40": a poll's score run into a person's name
+# a word before a person's full name that is no part of it: a byline's "Follow Adelle Nazarian on Twitter", a
+# caption's "Actress Amandla Stenberg" (an occupation, read as a title)
+_WORD_BEFORE_PERSON = re.compile(
+    r"(?:Follow|Actress|Actor|Singer|Rapper|Founder|Comedian|Businessman|Businesswoman)\s+(?=[A-Z]\w+ [A-Z])")
+_HANDLE_END = re.compile(r"\s+@\w+$")  # "Twitter @AdelleNaz": a handle run into a name
+# an owner NER ran into a common noun: "Obama's council", "Japan's constitution"
+_OWNER_COMMON = re.compile(r"([A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*)(?:'s|’s)\s+[a-z]")
 _OWNER = re.compile(r"[A-Z][\w’'-]+(?:'s|’s)\s+(?=[A-Z])")
 _ROLE_AFTER = re.compile(r"\s+(?:Inspector General|[Ss]pokes(?:man|woman|person)|Chair(?:man|woman)?|Director|Secretary)$")
 _COMMITTEE_ON = re.compile(r" on (?:the )?[A-Z][\w’'-]+(?: (?:and |of )?[A-Z][\w’'-]+)*")
@@ -230,8 +237,7 @@ class ArticleEntities:
 
 # An inverted attribution opening a sentence, which NER takes into the name: 'Stated Stone:', 'Added Smith,'
 # ('Said' is left alone: it is also a first name)
-_LEADING_VERB = re.compile(
-    r"^(?:Stated|Added|Asked|Wrote|Replied|Explained|Noted|Continued|Countered|Tweeted|Follow)\s+(?=[A-Z])")
+_LEADING_VERB = re.compile(r"^(?:Stated|Added|Asked|Wrote|Replied|Explained|Noted|Continued|Countered|Tweeted)\s+(?=[A-Z])")
 
 
 def trim_surface(s: str) -> tuple[str, int]:
@@ -311,8 +317,8 @@ def _type_by_name(name: str, label: str) -> str | None:
         return "FAC"  # "Holy Cross Cemetery", "Kentucky International Convention Center"
     if name in ("White House", "Wall Street"):
         return "ORG"  # the administration and the industry, far more often than the building and the street
-    if name == "European Union":
-        return "ORG"
+    if name in ("European Union", "Islamic State"):
+        return "ORG"  # a group, whatever NER made of its other names ("Daesh" GPE, "ISIS" PERSON)
     words = name.split()
     if not words:
         return None
@@ -604,17 +610,31 @@ def canonicalise(
         trimmed, left = trim_surface(surface)
         if not trimmed or trimmed.casefold() in _PRONOUN_OR_JUNK or not trimmed[:1].isupper():
             continue
-        job = re.match(r"(?:Actress|Actor|Singer|Rapper|Founder|Comedian|Businessman|Businesswoman)\s+(?=[A-Z]\w+ [A-Z])",
-                       trimmed)
-        if job and label == "PERSON":
-            left += job.end()  # "Actress Amandla Stenberg" (a caption): the occupation, as a title, is no part of it
-            trimmed = trimmed[job.end() :]
-        handle = re.search(r"\s+@\w+$", trimmed)
-        if handle:
-            trimmed = trimmed[: handle.start()]  # "Twitter @AdelleNaz": the handle is no part of a name
+        # cuts first, so that the filters below judge the name that is left
+        if label == "PERSON" and (before := _WORD_BEFORE_PERSON.match(trimmed)):
+            left += before.end()
+            trimmed = trimmed[before.end() :]
+        if handle := _HANDLE_END.search(trimmed):
+            trimmed = trimmed[: handle.start()]
         pron = re.search(r"\s+(?:She|He|They|We)$", trimmed)  # not "I": "World War I"
         if pron and len(trimmed.split()) > 2:
             trimmed = trimmed[: pron.start()]  # "Outkick The Coverage She is ...": a missing full stop
+        pct = _POLL_FIGURE.search(trimmed)
+        if pct and label != "PERSON":
+            trimmed = trimmed[: pct.start()]  # "Rubio 68 percent": a poll figure run into the name
+        if label == "PERSON" and (score := _POLL_SCORE.search(trimmed)):
+            trimmed = trimmed[: score.start()]
+        if common := _OWNER_COMMON.match(trimmed):
+            # the owner is what is named; NER's label was the phrase's, so the owner keeps a span only as a place
+            # or a person by its first name ("Japan's constitution"), else the mention is left out ("The Court's
+            # decision", "Tuesday's debate", "Macy's parade")
+            trimmed = common.group(1)
+            if is_place(trimmed):
+                label = "GPE"
+            elif trimmed.split()[0].casefold() in FIRST_NAMES and len(trimmed.split()) > 1:
+                label = "PERSON"
+            else:
+                continue
         if trimmed.casefold() in _GENERIC_INSTITUTIONS and trimmed[:1].isupper() and " " not in trimmed:
             continue  # "the Court", "the Council": a descriptor of a body the article names in full
         if _not_a_name(trimmed) or text[max(0, start - 1) : start] in ("#", "@"):
@@ -623,15 +643,6 @@ def canonicalise(
             continue  # code, not prose: "webdriver.PhantomJS()"
         if _DATE_SPAN.match(trimmed) or trimmed in law_names or text[end : end + 4] == " Act":
             continue  # a date ("September 29, 2012" as EVENT), or a law or its acronym ("FOIA"): not entities
-        pct = _POLL_FIGURE.search(trimmed)
-        if pct and label != "PERSON":
-            trimmed = trimmed[: pct.start()]  # "Rubio 68 percent": a poll figure run into the name
-        score = _POLL_SCORE.search(trimmed)
-        if score:
-            trimmed = trimmed[: score.start()]
-        common = re.match(r"([A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*)(?:'s|’s)\s+[a-z]", trimmed)
-        if common:
-            trimmed = common.group(1)  # "Obama's council": NER ran the owner into a common noun; the owner is named
         owner = _OWNER.match(trimmed)
         rest = trimmed[owner.end() :].split() if owner else []
         if owner and (
@@ -910,7 +921,7 @@ def canonicalise(
             return norp_bases[key + "s"], "variant"  # "American" beside "Americans": one group
         if label in ("NORP", "ORG") and key in _PARTY_GROUPS:
             return _PARTY_GROUPS[key], ("variant" if _PARTY_GROUPS[key] != base else None)
-        if key in _ISLAMIC_STATE_NAMES and "Islamic State" in text:
+        if key in _ISLAMIC_STATE_NAMES and (base.isupper() or key == "daesh") and "Islamic State" in text:
             return "Islamic State", "acronym"
         if key in _KNOWN_NAMES and label in ("ORG", "NORP", "GPE", "LOC"):
             return _KNOWN_NAMES[key][0], "acronym" if base.isupper() else "variant"
