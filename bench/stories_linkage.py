@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import tempfile
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.dedup_eval import run_rows
 from bench.quality_dedup import _as_ingested, _prf, load_pairs
-from extractors.dedup import STORY_MIN_SIMILARITY, unit_profile
+from extractors.dedup import STORY_MIN_SIMILARITY, story_fade, unit_profile
 from flows.dedup_stage import DedupSettings
 from warehouse import dedup as wd
 from warehouse.db import connect
@@ -90,65 +89,83 @@ def assign(order: list[str], units: dict[str, dict[str, float]], single: float |
     return story
 
 
-def assign_dated(order: list[str], units: dict[str, dict[str, float]], day: dict[str, int], window: int,
-                 fade: tuple[float, float] | None) -> dict[str, str]:
-    """article -> story, incremental, by the average rule over the stories active within `window` days of the
-    article (its day against a story's first and last day); fade (after, days): the average is scaled by
-    exp(-(gap - after) / days) beyond `after` days from the story's span (extractors.dedup.story_fade)."""
+def assign_members(order: list[str], score_of, threshold: float, day: dict[str, datetime] | None = None) -> dict[str, str]:
+    """article -> story, incremental: each article joins the story with the highest score_of(article, members,
+    (first, last) day of the story or None) that reaches `threshold`, else starts its own."""
     members: dict[str, list[str]] = {}
-    span: dict[str, tuple[int, int]] = {}
+    span: dict[str, tuple[datetime, datetime]] = {}
     story: dict[str, str] = {}
     for a in order:
-        u, t = units[a], day[a]
         best: tuple[float, str] | None = None
         for s, mem in members.items():
-            first, last = span[s]
-            if not first - window <= t <= last + window:
-                continue
-            sc = sum(cosine(u, units[m]) for m in mem) / len(mem)
-            if fade is not None:
-                sc *= math.exp(-max(0.0, max(first - t, t - last) - fade[0]) / fade[1])
-            if sc >= STORY_MIN_SIMILARITY and (best is None or sc > best[0]):
+            sc = score_of(a, mem, span.get(s))
+            if sc >= threshold and (best is None or sc > best[0]):
                 best = (sc, s)
         if best is None:
-            members[a], story[a], span[a] = [a], a, (t, t)
-        else:
-            s = best[1]
-            members[s].append(a)
-            story[a] = s
-            span[s] = (min(span[s][0], t), max(span[s][1], t))
+            members[a], story[a] = [a], a
+            if day is not None:
+                span[a] = (day[a], day[a])
+            continue
+        s = best[1]
+        members[s].append(a)
+        story[a] = s
+        if day is not None:
+            span[s] = (min(span[s][0], day[a]), max(span[s][1], day[a]))
     return story
-
-
-DATED_RULES = ((21, None), (14, None), (7, None), (3, None), (21, (3.0, 3.0)), (21, (3.0, 7.0)), (21, (1.0, 5.0)))
 
 
 def assign_by(order: list[str], units: dict[str, dict[str, float]], mode: str, threshold: float) -> dict[str, str]:
     """article -> story, incremental, scoring a story by its members' cosines with the article: "avg" (the
     stage's average cosine), "max", "top2" (mean of the two best), "mixF" (max(average, F * best))."""
-    members: dict[str, list[str]] = {}
-    story: dict[str, str] = {}
-    for a in order:
-        u = units[a]
-        best: tuple[float, str] | None = None
-        for s, mem in members.items():
-            cs = sorted((cosine(u, units[m]) for m in mem), reverse=True)
-            if mode == "avg":
-                sc = sum(cs) / len(cs)
-            elif mode == "max":
-                sc = cs[0]
-            elif mode == "top2":
-                sc = sum(cs[:2]) / min(2, len(cs))
-            else:
-                sc = max(sum(cs) / len(cs), float(mode[3:]) * cs[0])
-            if sc >= threshold and (best is None or sc > best[0]):
-                best = (sc, s)
-        if best is None:
-            members[a], story[a] = [a], a
-        else:
-            members[best[1]].append(a)
-            story[a] = best[1]
-    return story
+
+    def score(a: str, mem: list[str], _span) -> float:
+        cs = sorted((cosine(units[a], units[m]) for m in mem), reverse=True)
+        if mode == "avg":
+            return sum(cs) / len(cs)
+        if mode == "max":
+            return cs[0]
+        if mode == "top2":
+            return sum(cs[:2]) / min(2, len(cs))
+        return max(sum(cs) / len(cs), float(mode[3:]) * cs[0])
+
+    return assign_members(order, score, threshold)
+
+
+def assign_dated(order: list[str], units: dict[str, dict[str, float]], day: dict[str, datetime], window: int,
+                 fade: tuple[float, float] | None) -> dict[str, str]:
+    """article -> story, incremental, by the average rule over the stories active within `window` days of the
+    article (its date against a story's first and last); fade (after, days): the average is scaled by the stage's
+    extractors.dedup.story_fade with those constants. (The stage also lets in a story outside the window that
+    shares text with the article, at STORY_STRONG_SIMILARITY; these pairs share none, so that branch is left out.)"""
+    reach = timedelta(days=window)
+
+    def score(a: str, mem: list[str], span: tuple[datetime, datetime]) -> float:
+        first, last = span
+        if not first - reach <= day[a] <= last + reach:
+            return 0.0
+        sc = sum(cosine(units[a], units[m]) for m in mem) / len(mem)
+        return sc if fade is None else sc * story_fade(first, last, day[a], *fade)
+
+    return assign_members(order, score, STORY_MIN_SIMILARITY, day)
+
+
+DATED_RULES = ((21, None), (14, None), (7, None), (3, None), (21, (3.0, 3.0)), (21, (3.0, 7.0)), (21, (1.0, 5.0)))
+
+
+def shuffled_orders(ids, n: int) -> list[list[str]]:
+    """n arrival orders of the ids: sorted, then shuffled by random.Random(100 + k)."""
+    orders = []
+    for k in range(n):
+        o = sorted(ids)
+        random.Random(100 + k).shuffle(o)
+        orders.append(o)
+    return orders
+
+
+def _summary(runs: list[dict]) -> str:
+    """Mean and min precision and recall over the runs of one rule."""
+    ps, rs = [r["precision"] for r in runs], [r["recall"] for r in runs]
+    return f"P mean {sum(ps) / len(ps):.3f} min {min(ps):.3f}   R mean {sum(rs) / len(rs):.3f} min {min(rs):.3f}"
 
 
 MEMBER_RULES = (("avg", 0.22), ("avg", 0.18), ("max", 0.25), ("max", 0.3), ("top2", 0.22), ("top2", 0.25),
@@ -160,13 +177,8 @@ def polnear_dev(orders: int) -> int:
 
     texts, pairs = load_polnear_pairs(POLNEAR_PAIRS_DEV)
     units = unit_profiles({n: t["text"] for n, t in texts.items()})
-    day = {n: date.fromisoformat(t["date"]).toordinal() for n, t in texts.items()}
-    ids = sorted(units)
-    shuffled = []
-    for k in range(orders):
-        o = list(ids)
-        random.Random(100 + k).shuffle(o)
-        shuffled.append(o)
+    day = {n: datetime.fromisoformat(t["date"] + "T12:00:00").replace(tzinfo=UTC) for n, t in texts.items()}
+    shuffled = shuffled_orders(units, orders)
     for name, label_of in POLNEAR_READINGS.items():
         clear = [(p, y) for p in pairs if (y := label_of(p["overall"])) is not None]
         same = sorted(round(cosine(units[p["a"]], units[p["b"]]), 3) for p, y in clear if y)
@@ -176,17 +188,13 @@ def polnear_dev(orders: int) -> int:
         for mode, th in MEMBER_RULES:
             runs = [_prf([(st[p["a"]] == st[p["b"]], y) for p, y in clear])
                     for st in (assign_by(o, units, mode, th) for o in shuffled)]
-            ps, rs = [r["precision"] for r in runs], [r["recall"] for r in runs]
-            print(f"  {mode:<7} {th:<5} P mean {sum(ps) / len(ps):.3f} min {min(ps):.3f}   R mean "
-                  f"{sum(rs) / len(rs):.3f} min {min(rs):.3f}")
+            print(f"  {mode:<7} {th:<5} {_summary(runs)}")
         print(f"  with publication dates, average rule at {STORY_MIN_SIMILARITY}:")
         for window, fade in DATED_RULES:
             runs = [_prf([(st[p["a"]] == st[p["b"]], y) for p, y in clear])
                     for st in (assign_dated(o, units, day, window, fade) for o in shuffled)]
-            ps, rs = [r["precision"] for r in runs], [r["recall"] for r in runs]
             name = f"window {window}" + ("" if fade is None else f" fade after {fade[0]:g} over {fade[1]:g}")
-            print(f"    {name:<30} P mean {sum(ps) / len(ps):.3f} min {min(ps):.3f}   R mean "
-                  f"{sum(rs) / len(rs):.3f} min {min(rs):.3f}")
+            print(f"    {name:<30} {_summary(runs)}")
     return 0
 
 
@@ -201,20 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     texts, pairs = load_pairs()
     units = unit_profiles(texts)
     clear = [p for p in pairs if p["split"] == args.split and p["label"] is not None]
-    ids = sorted(units)
-    orders = []
-    for k in range(args.orders):
-        o = list(ids)
-        random.Random(100 + k).shuffle(o)
-        orders.append(o)
+    orders = shuffled_orders(units, args.orders)
     print(f"{args.split}: {len(clear)} clear pairs, {sum(p['label'] for p in clear)} same; {args.orders} orders")
     for single in (None, 0.3, 0.35, 0.4, 0.5):
         runs = [_prf([(st[p["a"]] == st[p["b"]], p["label"]) for p in clear])
                 for st in (assign(o, units, single) for o in orders)]
-        ps, rs = [r["precision"] for r in runs], [r["recall"] for r in runs]
         name = "average" if single is None else f"average or single {single}"
-        print(f"  {name:<26} P mean {sum(ps) / len(ps):.3f} min {min(ps):.3f}   R mean {sum(rs) / len(rs):.3f} "
-              f"min {min(rs):.3f}")
+        print(f"  {name:<26} {_summary(runs)}")
     same = sorted(round(cosine(units[p["a"]], units[p["b"]]), 3) for p in clear if p["label"] == 1)
     diff = sorted(round(cosine(units[p["a"]], units[p["b"]]), 3) for p in clear if p["label"] == 0)
     print(f"  pair cosine, lowest same-story: {same[:5]}; highest different-story: {diff[-5:]}")

@@ -616,11 +616,12 @@ def choose_story(
     return best[1], "similar", round(best[2], 4)
 
 
-def story_fade(first_at: datetime, last_at: datetime, when: datetime) -> float:
-    """The factor a story's similarity is scaled by for an article at `when`: 1.0 within STORY_FADE_AFTER_DAYS
-    of the story's span, then exp(-(gap - STORY_FADE_AFTER_DAYS) / STORY_FADE_DAYS) with the gap in days."""
-    gap = max(first_at - when, when - last_at).total_seconds() / 86400.0 - STORY_FADE_AFTER_DAYS
-    return 1.0 if gap <= 0 else math.exp(-gap / STORY_FADE_DAYS)
+def story_fade(first_at: datetime, last_at: datetime, when: datetime, after: float = STORY_FADE_AFTER_DAYS,
+               days: float = STORY_FADE_DAYS) -> float:
+    """The factor a story's similarity is scaled by for an article at `when`: 1.0 within `after` days of the
+    story's span, then exp(-(gap - after) / days) with the gap in days (other values: bench/stories_linkage)."""
+    gap = max(first_at - when, when - last_at).total_seconds() / 86400.0 - after
+    return 1.0 if gap <= 0 else math.exp(-gap / days)
 
 
 def trim_profile(profile: Mapping[str, float], terms: int = PROFILE_TERMS) -> dict[str, float]:
